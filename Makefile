@@ -1,0 +1,34 @@
+# samkit: `make demo` runs the main job, `make test` runs the tests; both set up .venv first.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.samkit-installed
+DEMO_ARGS ?=
+
+.PHONY: setup demo test test-slow bench clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip setuptools wheel
+	$(PIP) install torch==2.14.1 torchvision==0.29.1
+	SAM2_BUILD_CUDA=0 $(PIP) install --no-build-isolation sam2==1.1.0
+	$(PIP) install -e '.[test]'
+	touch $(STAMP)
+
+demo: setup
+	$(PY) experiments/demo.py $(DEMO_ARGS)
+
+test: setup
+	$(PY) -m pytest
+
+test-slow: setup
+	$(PY) -m pytest -m slow
+
+bench: setup
+	$(PY) experiments/bench_wrapper.py
+
+clean-venv:
+	rm -rf $(VENV)

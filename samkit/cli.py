@@ -1,0 +1,107 @@
+"""The ``samkit`` command: ``samkit models``, ``samkit weights download NAME|all``, ``samkit weights verify``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from samkit.errors import SamkitError
+from samkit.registry import REGISTRY, get_spec, list_models
+
+__all__ = ["main"]
+
+
+def _names(args: list[str]) -> list[str]:
+    if not args or args == ["all"]:
+        return list_models()
+    names: list[str] = []
+    for arg in args:
+        matched = list_models(arg) if any(c in arg for c in "*?[") else [get_spec(arg).name]
+        if not matched:
+            raise SamkitError(f"No registered model matches {arg!r}.")
+        names.extend(n for n in matched if n not in names)
+    return names
+
+
+def _cmd_models(ns: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from samkit.catalog import model_table
+    from samkit.weights import checkpoint_dir
+
+    table = model_table(ns.pattern, count=ns.count)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table.to_string())
+    print(f"\ncheckpoint folder: {checkpoint_dir()}  (set SAMKIT_CHECKPOINTS to change it)")
+    return 0
+
+
+def _cmd_download(ns: argparse.Namespace) -> int:
+    from samkit.weights import default_path, download, verify
+
+    failed = 0
+    for name in _names(ns.names):
+        spec = REGISTRY[name]
+        if default_path(spec).is_file() and verify(spec).status in ("ok", "unpublished"):
+            print(f"{name}: already present at {default_path(spec)}")
+            continue
+        try:
+            path = download(spec, progress=not ns.quiet)
+            print(f"{name}: downloaded and verified -> {path}")
+        except SamkitError as err:
+            print(f"{name}: FAILED: {err}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+def _cmd_verify(ns: argparse.Namespace) -> int:
+    from samkit.weights import verify
+
+    names = _names(ns.names)
+    results = [verify(REGISTRY[n]) for n in names]
+    width = max(len(n) for n in names)
+    for r in results:
+        print(f"{r.name:<{width}}  {r.status:<11}  {r.path}")
+    bad = [r for r in results if r.status == "mismatch"]
+    if bad:
+        print(f"\n{len(bad)} checkpoint(s) do not match the published SHA-256: delete them and run "
+              "`samkit weights download NAME`.", file=sys.stderr)
+    if ns.strict and any(r.status == "missing" for r in results):
+        return 1
+    return 1 if bad else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="samkit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("models", help="table of registered models and their checkpoint status")
+    p.add_argument("pattern", nargs="?", default=None, help="wildcard on names, e.g. 'sam2*'")
+    p.add_argument("--count", action="store_true", help="also count parameters by building each model")
+    p.set_defaults(func=_cmd_models)
+    weights = sub.add_parser("weights", help="download or verify checkpoints")
+    wsub = weights.add_subparsers(dest="weights_command", required=True)
+    d = wsub.add_parser("download", help="download official checkpoints (NAME, wildcard or 'all')")
+    d.add_argument("names", nargs="+")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.set_defaults(func=_cmd_download)
+    v = wsub.add_parser("verify", help="check present checkpoints against their published SHA-256")
+    v.add_argument("names", nargs="*", help="models to check (default: all)")
+    v.add_argument("--strict", action="store_true", help="also fail when a checkpoint is missing")
+    v.set_defaults(func=_cmd_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    ns = build_parser().parse_args(argv)
+    try:
+        return ns.func(ns)
+    except SamkitError as err:
+        print(f"samkit: error: {err}", file=sys.stderr)
+        return 2
+    except KeyError as err:  # UnknownModelError
+        print(f"samkit: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

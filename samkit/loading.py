@@ -1,0 +1,149 @@
+"""`load`: registry name -> ready `Segmenter`, with pretrained or seeded random weights."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import TYPE_CHECKING, Any
+
+from samkit.errors import CheckpointError
+from samkit.registry import FAMILIES, REGISTRY, ModelSpec, get_spec
+from samkit.weights import WeightsInfo, read_state_dict, resolve_checkpoint
+
+if TYPE_CHECKING:
+    import torch
+
+    from samkit.models.base import Segmenter
+
+__all__ = ["load", "adapter_class", "build_random", "resolve_device", "match_checkpoint"]
+
+WEIGHT_KINDS = ("pretrained", "random")
+
+
+def adapter_class(spec: ModelSpec) -> type[Segmenter]:
+    """The `Segmenter` subclass of the family of ``spec`` (imports that family's package)."""
+    module_name, _, class_name = FAMILIES[spec.family].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``None`` -> CUDA if available else CPU; a CUDA device that is not there is a clear error."""
+    import torch
+
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device={str(device)!r} was requested but CUDA is not available here; "
+                           "use device='cpu'.")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise RuntimeError(f"device={str(device)!r}: only {torch.cuda.device_count()} CUDA device(s).")
+    return dev
+
+
+def build_random(spec: ModelSpec, seed: int) -> torch.nn.Module:
+    """The real architecture of ``spec`` with its upstream default initialisation under ``seed``.
+
+    The global torch RNG state is left as it was.
+    """
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return adapter_class(spec).build_architecture(spec)
+
+
+def match_checkpoint(model: torch.nn.Module, state_dict: dict[str, Any], spec: ModelSpec,
+                     path: str) -> None:
+    """Raise `CheckpointError` unless ``state_dict`` has exactly the keys and shapes of ``model``."""
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in state_dict.items()}
+    missing = [k for k in expected if k not in got]
+    unexpected = [k for k in got if k not in expected]
+    wrong = [f"{k}: file {got[k]} vs model {expected[k]}" for k in expected
+             if k in got and got[k] != expected[k]]
+    if not (missing or unexpected or wrong):
+        return
+    parts = []
+    for label, items in (("missing keys", missing), ("unexpected keys", unexpected),
+                         ("shape mismatches", wrong)):
+        if items:
+            parts.append(f"{len(items)} {label} (e.g. {items[:3]})")
+    owner = guess_checkpoint_model(got, exclude=spec.name)
+    hint = f" It looks like a checkpoint for {owner!r}." if owner else ""
+    raise CheckpointError(
+        f"{path} does not fit {spec.name}: {'; '.join(parts)}.{hint} Nothing was loaded."
+    )
+
+
+def guess_checkpoint_model(shapes: dict[str, tuple], exclude: str | None = None) -> str | None:
+    """Name of the registered model whose architecture has exactly these keys and shapes, if any.
+
+    Only models whose family's marker key is in ``shapes`` are built (on the ``meta`` device where
+    the family allows it, else on the CPU), so this is cheap enough for an error message.
+    """
+    for name, spec in REGISTRY.items():
+        cls = adapter_class(spec)
+        if name == exclude or cls.checkpoint_marker not in shapes:
+            continue
+        model = _build_for_shapes(cls, spec)
+        if {k: tuple(v.shape) for k, v in model.state_dict().items()} == shapes:
+            return name
+    return None
+
+
+def _build_for_shapes(cls: type[Segmenter], spec: ModelSpec) -> torch.nn.Module:
+    import torch
+
+    try:
+        with torch.device("meta"):
+            return cls.build_architecture(spec)
+    except RuntimeError:  # sam2 and mobile_sam call .item() while building
+        return cls.build_architecture(spec)
+
+
+def load(
+    name: str | ModelSpec,
+    weights: str = "pretrained",
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    device: str | torch.device | None = None,
+    seed: int = 0,
+    download: bool = True,
+    progress: bool = True,
+) -> Segmenter:
+    """Load a registered model behind the `Segmenter` (SamPredictor-shaped) interface.
+
+    Args:
+        name: registered name, e.g. ``"sam2.1_hiera_tiny"`` (see `samkit.list_models`).
+        weights: ``"pretrained"`` (the official checkpoint, or ``checkpoint``) or ``"random"``
+            (the real architecture with seeded random weights: real latency, memory, FLOPs and
+            parameter counts; meaningless accuracy).
+        checkpoint: explicit checkpoint file in the family's official layout; implies pretrained.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default CUDA if available, else CPU.
+        seed: torch seed of the random initialisation (``weights="random"`` only).
+        download: download a missing official checkpoint (with a progress bar) instead of failing.
+        progress: show the download progress bar.
+
+    A checkpoint is read safely (tensors only), must match the architecture key for key and shape
+    for shape (else `CheckpointError`, nothing half-loaded), and a file in the default location
+    must carry the published SHA-256. ``model.weights`` records what was loaded.
+    """
+    spec = get_spec(name)
+    if weights not in WEIGHT_KINDS:
+        raise ValueError(f"weights must be one of {WEIGHT_KINDS}, got {weights!r} "
+                         "(pass a file with checkpoint=...).")
+    if weights == "random" and checkpoint is not None:
+        raise ValueError("weights='random' and checkpoint=... contradict each other; choose one.")
+    dev = resolve_device(device)
+    if weights == "random":
+        model = build_random(spec, seed)
+        info = WeightsInfo("random", seed=int(seed))
+    else:
+        info = resolve_checkpoint(spec, checkpoint, download_missing=download, progress=progress)
+        state_dict = read_state_dict(info.path, spec)
+        model = adapter_class(spec).build_architecture(spec)
+        match_checkpoint(model, state_dict, spec, info.path)
+        model.load_state_dict(state_dict, strict=True)
+    model = model.eval().to(dev)
+    return adapter_class(spec)(spec, model, info)

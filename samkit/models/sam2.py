@@ -1,0 +1,70 @@
+"""SAM 2 and SAM 2.1 (Hiera encoders) through the ``sam2`` package.
+
+sam2 initialises Hydra's global state when imported, which would clash with an ``@hydra.main``
+entry point. This adapter imports sam2 lazily, restores Hydra's global state afterwards, and builds
+models from sam2's packaged YAML with OmegaConf + ``hydra.utils.instantiate``, which needs no global
+Hydra state.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from samkit.models.base import Segmenter
+from samkit.registry import ModelSpec
+
+#: The post-processing overrides `sam2.build_sam.build_sam2` applies by default for image prediction.
+IMAGE_POSTPROCESSING = {
+    "dynamic_multimask_via_stability": True,
+    "dynamic_multimask_stability_delta": 0.05,
+    "dynamic_multimask_stability_thresh": 0.98,
+}
+
+
+def import_sam2() -> None:
+    """Import sam2 without leaving Hydra's global state initialised by the import."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    was_initialized = GlobalHydra.instance().is_initialized()
+    import sam2  # noqa: F401  (initialises GlobalHydra on first import)
+
+    if not was_initialized and GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
+
+
+def model_config(spec: ModelSpec) -> Any:
+    """The resolved OmegaConf ``model`` node of ``spec`` from sam2's packaged YAML."""
+    from omegaconf import OmegaConf
+
+    import_sam2()
+    text = resources.files("sam2").joinpath(spec.arch).read_text()
+    cfg = OmegaConf.create(text)
+    extra = cfg.model.get("sam_mask_decoder_extra_args") or {}
+    cfg.model.sam_mask_decoder_extra_args = {**extra, **IMAGE_POSTPROCESSING}
+    OmegaConf.resolve(cfg)
+    return cfg.model
+
+
+class Sam2Segmenter(Segmenter):
+    """SAM 2 / 2.1; wraps ``SAM2ImagePredictor`` and ``SAM2AutomaticMaskGenerator``."""
+
+    checkpoint_marker = "image_encoder.trunk.patch_embed.proj.weight"
+
+    @classmethod
+    def build_architecture(cls, spec: ModelSpec) -> Any:
+        from hydra.utils import instantiate
+
+        return instantiate(model_config(spec), _recursive_=True)
+
+    def _make_predictor(self, model: Any) -> Any:
+        import_sam2()
+        from sam2.sam2_image_predictor import SAM2ImagePredictor
+
+        return SAM2ImagePredictor(model)
+
+    def _mask_generator_class(self) -> type:
+        import_sam2()
+        from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
+
+        return SAM2AutomaticMaskGenerator

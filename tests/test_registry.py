@@ -1,0 +1,81 @@
+import subprocess
+import sys
+
+import pytest
+
+import samkit
+from samkit.registry import REGISTRY, UnknownModelError, get_spec
+
+PUBLIC_NAMES = [
+    "sam_vit_b", "sam_vit_l", "sam_vit_h",
+    "sam2_hiera_tiny", "sam2_hiera_small", "sam2_hiera_base_plus", "sam2_hiera_large",
+    "sam2.1_hiera_tiny", "sam2.1_hiera_small", "sam2.1_hiera_base_plus", "sam2.1_hiera_large",
+    "mobile_sam",
+]
+
+
+def test_public_names_are_registered_in_order():
+    assert samkit.list_models() == PUBLIC_NAMES
+
+
+def test_every_spec_is_complete():
+    for spec in REGISTRY.values():
+        assert spec.url.startswith("https://") and spec.url.endswith(spec.checkpoint)
+        assert len(spec.sha256) == 64 and int(spec.sha256, 16) >= 0
+        assert spec.size_bytes > 1_000_000
+        assert spec.params_published_m > 0 and spec.params_source
+        assert {"points", "box", "mask_input", "multimask", "automatic"} <= spec.capabilities
+        assert spec.layout == ("model_key" if spec.family == "sam2" else "state_dict")
+    assert len({s.sha256 for s in REGISTRY.values()}) == len(REGISTRY)
+
+
+def test_list_models_filters():
+    assert samkit.list_models("sam2.1*") == [n for n in PUBLIC_NAMES if n.startswith("sam2.1")]
+    assert samkit.list_models(["mobile*", "sam_vit_?"]) == ["sam_vit_b", "sam_vit_l", "sam_vit_h",
+                                                            "mobile_sam"]
+    assert samkit.list_models(family="sam") == ["sam_vit_b", "sam_vit_l", "sam_vit_h"]
+    assert samkit.list_models(capability="video") == [n for n in PUBLIC_NAMES if n.startswith("sam2")]
+    assert samkit.list_models(default_only=True) == ["sam_vit_b", "sam2_hiera_tiny",
+                                                     "sam2.1_hiera_tiny", "mobile_sam"]
+    with pytest.raises(ValueError, match="Unknown family 'sam3'"):
+        samkit.list_models(family="sam3")
+    with pytest.raises(ValueError, match="Unknown capability"):
+        samkit.list_models(capability="teleport")
+
+
+@pytest.mark.parametrize("typo, suggestion", [
+    ("sam_vitb", "sam_vit_b"), ("sam2.1_hiera_t", "sam2.1_hiera_tiny"), ("mobilesam", "mobile_sam"),
+])
+def test_unknown_name_suggests_closest(typo, suggestion):
+    with pytest.raises(UnknownModelError) as info:
+        get_spec(typo)
+    message = str(info.value)
+    assert f"Unknown model name {typo!r}" in message
+    assert f"Did you mean '{suggestion}'" in message or f"'{suggestion}'" in message.split("?")[0]
+
+
+def test_load_unknown_name_fails_before_any_work():
+    with pytest.raises(UnknownModelError, match="Did you mean"):
+        samkit.load("sam_vit_x", weights="random")
+
+
+def test_import_is_light():
+    code = "import sys, samkit; samkit.list_models(); print(sorted(m for m in ('torch', 'sam2', 'segment_anything', 'mobile_sam') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_model_table_columns_and_presence(isolated_checkpoints):
+    table = samkit.model_table()
+    assert list(table.index) == PUBLIC_NAMES
+    assert {"family", "capabilities", "params_published_M", "checkpoint", "present"} <= set(table.columns)
+    assert not table["present"].any()
+    isolated_checkpoints.mkdir(parents=True)
+    (isolated_checkpoints / "mobile_sam.pt").write_bytes(b"x")
+    assert samkit.model_table("mobile_sam")["present"].tolist() == [True]
+
+
+def test_model_table_counts_parameters():
+    table = samkit.model_table("mobile_sam", count=True)
+    counted = table.loc["mobile_sam", "params_counted_M"]
+    assert 9.0 < counted < 11.0  # the published 9.66M counts the encoder and mask decoder only

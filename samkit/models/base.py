@@ -8,6 +8,7 @@ every family behaves the same to the evaluation runners and widgets.
 from __future__ import annotations
 
 import abc
+import contextlib
 import inspect
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,11 @@ class Segmenter(abc.ABC):
     @abc.abstractmethod
     def _mask_generator_class(self) -> type:
         """The upstream automatic mask generator class."""
+
+    @staticmethod
+    def _quiet_upstream() -> contextlib.AbstractContextManager:
+        """Context that silences known, harmless upstream warnings (none by default)."""
+        return contextlib.nullcontext()
 
     # ----------------------------------------------------------------- public interface
     @property
@@ -168,7 +174,9 @@ class Segmenter(abc.ABC):
                 f"the {cls.__name__} parameters are: {', '.join(allowed)}."
             )
         rgb = to_rgb_uint8(image)
-        return cls(self.model, **params).generate(rgb)
+        with self._quiet_upstream():
+            generator = cls(self.model, **params)
+        return generator.generate(rgb)
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} {self.name!r} family={self.family} weights={self.weights} "

@@ -8,6 +8,9 @@ Hydra state.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
@@ -61,7 +64,17 @@ class Sam2Segmenter(Segmenter):
         import_sam2()
         from sam2.sam2_image_predictor import SAM2ImagePredictor
 
-        return SAM2ImagePredictor(model)
+        with self._quiet_upstream():
+            return SAM2ImagePredictor(model)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _quiet_upstream() -> Iterator[None]:
+        """sam2's predictor builds its transforms with torch.jit.script, which torch now deprecates."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated",
+                                    category=FutureWarning)
+            yield
 
     def _mask_generator_class(self) -> type:
         import_sam2()

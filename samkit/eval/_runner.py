@@ -1,0 +1,88 @@
+"""What every runner shares: row headers, timing of one call, error rows, incremental saving."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pandas as pd
+
+from samkit.metrics.perf import measure_peak_memory, synchronize
+from samkit.results import new_run_id, rows_to_frame, save_results
+
+
+def timed_ms(fn: Callable[[], Any], device: Any) -> tuple[Any, float]:
+    """``(fn(), milliseconds)``, synchronising CUDA around the call."""
+    synchronize(device)
+    start = time.perf_counter()
+    out = fn()
+    synchronize(device)
+    return out, (time.perf_counter() - start) * 1e3
+
+
+def embed(model: Any, image: Any) -> dict[str, Any]:
+    """``model.set_image(image)``, timed and with its peak memory: the row fields of the image phase.
+
+    ``peak_mem_mib`` is the phase's peak (CUDA: allocator peak; CPU: the process's peak resident
+    set, which includes the loaded model and libraries); ``mem_method`` names which.
+    """
+    timing: list[float] = []
+    memory = measure_peak_memory(lambda: timing.append(timed_ms(lambda: model.set_image(image),
+                                                                model.device)[1]), model.device)
+    return {"encoder_ms": timing[0], "peak_mem_mib": memory.peak_mib, "mem_method": memory.method}
+
+
+def header(model: Any, run_id: str, dataset: str, image_id: str, protocol: str) -> dict[str, Any]:
+    """The identifying columns of a row."""
+    dtype = str(next(model.model.parameters()).dtype).replace("torch.", "")
+    return {
+        "run_id": run_id, "model": model.name, "family": model.family, "weights": str(model.weights),
+        "device": str(model.device), "dtype": dtype, "dataset": dataset, "image_id": image_id,
+        "protocol": protocol,
+    }
+
+
+def error_row(base: dict[str, Any], err: BaseException, object_id: str | None = None) -> dict[str, Any]:
+    """A row that records a failure (status ``error``), so the run goes on and the failure is counted."""
+    last = traceback.format_exception_only(type(err), err)[-1].strip()
+    return {**base, "object_id": object_id, "status": "error", "error": last[:500]}
+
+
+def skipped_rows(base: dict[str, Any], skipped: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for objects the loader skipped (crowd, tiny, empty): counted, never silently dropped."""
+    return [{**base, "object_id": str(s.get("object_id")), "status": "skipped",
+             "error": str(s.get("reason"))} for s in skipped]
+
+
+class RowSink:
+    """Collects rows; with ``out_path``, saves them atomically after every image."""
+
+    def __init__(self, out_path: Any = None) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.out_path = out_path
+
+    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
+        self.rows.extend(rows)
+
+    def flush(self) -> None:
+        if self.out_path is not None and self.rows:
+            save_results(rows_to_frame(self.rows), self.out_path)
+
+    def frame(self) -> pd.DataFrame:
+        self.flush()
+        return rows_to_frame(self.rows)
+
+
+def warm_up(model: Any, dataset: Iterable[Any]) -> None:
+    """One untimed set_image + predict, so that no timed call is the first."""
+    for sample in dataset:
+        model.set_image(sample.image)
+        h, w = sample.image.shape[:2]
+        model.predict(point_coords=[[w // 2, h // 2]], point_labels=[1])
+        return
+
+
+def resolve_run_id(run_id: str | None) -> str:
+    return run_id or new_run_id()

@@ -1,0 +1,54 @@
+"""Automatic ("everything") protocol: ``generate`` per image -> class-agnostic mask recall (AR@k).
+
+Each image row stores ``n_gt`` (objects) and ``ar_hits@k`` = AR of that image x ``n_gt``, i.e. the
+number of ground-truth objects recalled, averaged over the IoU thresholds 0.50:0.05:0.95. Summed over
+images and divided by the summed ``n_gt`` this is exactly COCOeval's pooled AR@k for one category
+(`samkit.results.summarize` does that), so results of any subset of images can be merged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from samkit.eval._runner import RowSink, error_row, header, resolve_run_id, skipped_rows, timed_ms
+from samkit.metrics.proposals import mask_ar
+
+__all__ = ["run_automatic", "AR_MAX_DETS"]
+
+AR_MAX_DETS = (100, 1000)
+
+
+def run_automatic(model: Any, dataset: Iterable[Any], *, run_id: str | None = None,
+                  out_path: Any = None, progress: bool = True, **generate_params: Any) -> pd.DataFrame:
+    """One row per image: ``generate(image, **generate_params)``, its time and recall hits.
+
+    Columns beyond the standard ones: ``generate_ms``, ``num_masks``, ``n_gt``, ``ar_hits@100``,
+    ``ar_hits@1000``. Images without ground truth get ``n_gt`` 0 and no hits.
+    """
+    run_id = resolve_run_id(run_id)
+    sink = RowSink(out_path)
+    first = True
+    for sample in tqdm(dataset, desc=f"automatic {model.name}", unit="image", disable=not progress):
+        base = header(model, run_id, sample.dataset, sample.image_id, "automatic")
+        sink.extend(skipped_rows(base, sample.skipped))
+        try:
+            if first:  # warm-up: the first call is never timed
+                model.generate(sample.image, **generate_params)
+                first = False
+            records, generate_ms = timed_ms(lambda: model.generate(sample.image, **generate_params),
+                                            model.device)
+            row = {**base, "prompt": "grid", "status": "ok", "generate_ms": generate_ms,
+                   "num_masks": len(records), "n_gt": int(len(sample.masks))}
+            if len(sample.masks):
+                ar = mask_ar([sample.masks], [records], max_dets=AR_MAX_DETS)
+                for k in AR_MAX_DETS:
+                    row[f"ar_hits@{k}"] = ar[f"AR@{k}"] * len(sample.masks)
+            sink.extend([row])
+        except Exception as err:  # noqa: BLE001 - recorded; the run goes on
+            sink.extend([error_row(base, err)])
+        sink.flush()
+    return sink.frame()

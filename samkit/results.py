@@ -1,0 +1,215 @@
+"""Result rows, provenance, an atomic parquet store, and per-model summaries.
+
+One row per measured unit (long format), with the columns of `COLUMNS` first; fields that do not
+apply are empty (NA), never invented. Runners may add columns (e.g. ``oracle_iou``, ``n_gt``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "COLUMNS",
+    "new_run_id",
+    "rows_to_frame",
+    "provenance",
+    "save_results",
+    "load_results",
+    "summarize",
+    "RANDOM_WEIGHTS_NOTE",
+]
+
+COLUMNS = [
+    "run_id", "model", "family", "weights", "device", "dtype", "dataset", "image_id", "object_id",
+    "protocol", "prompt", "clicks", "iou", "boundary_iou", "score", "encoder_ms", "decoder_ms",
+    "peak_mem_mib", "status", "error",
+]
+_FLOAT = ["iou", "boundary_iou", "score", "encoder_ms", "decoder_ms", "peak_mem_mib"]
+RANDOM_WEIGHTS_NOTE = "RANDOM WEIGHTS: accuracy is meaningless (latency, memory, FLOPs are real)"
+INTERACTIVE_CLICKS = (1, 2, 3, 5, 9)
+
+
+def new_run_id() -> str:
+    """A sortable unique run id: UTC time + random suffix."""
+    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def rows_to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Rows (dicts) -> DataFrame with `COLUMNS` first (missing ones NA), then any extra columns."""
+    frame = pd.DataFrame(list(rows))
+    for col in COLUMNS:
+        if col not in frame.columns:
+            frame[col] = pd.NA
+    extra = [c for c in frame.columns if c not in COLUMNS]
+    frame = frame[COLUMNS + extra]
+    for col in _FLOAT:
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+    frame["clicks"] = pd.to_numeric(frame["clicks"], errors="coerce").astype("Int64")
+    for col in ("run_id", "model", "family", "weights", "device", "dtype", "dataset", "image_id",
+                "object_id", "protocol", "prompt", "status", "error"):
+        frame[col] = frame[col].astype("string")
+    return frame
+
+
+def _git_commit() -> str | None:
+    try:
+        root = Path(__file__).resolve().parents[1]
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=5)
+        if out.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def provenance(models: Iterable[Any] = (), config: Mapping[str, Any] | None = None,
+               seed: int | None = None, run_id: str | None = None) -> dict[str, Any]:
+    """Where a run's numbers come from: versions, device, config, seeds, weights of each model."""
+    import torch
+
+    import samkit
+
+    cuda = torch.cuda.is_available()
+    record: dict[str, Any] = {
+        "run_id": run_id,
+        "created": datetime.now(timezone.utc).isoformat(),
+        "samkit": samkit.__version__,
+        "git_commit": _git_commit(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda if cuda else None,
+        "cudnn": torch.backends.cudnn.version() if cuda else None,
+        "devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda
+        else [f"cpu: {platform.processor() or platform.machine()} x{os.cpu_count()}"],
+        "driver": _nvidia_driver() if cuda else None,
+        "seed": seed,
+        "config": dict(config) if config is not None else None,
+        "models": {},
+    }
+    for model in models:
+        w = model.weights
+        record["models"][model.name] = {
+            "family": model.family, "device": str(model.device), "weights": w.kind,
+            "sha256": w.sha256, "official": w.official, "seed": w.seed, "path": w.path,
+        }
+    return record
+
+
+def _nvidia_driver() -> str | None:
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_results(frame: pd.DataFrame, path: str | os.PathLike,
+                 prov: Mapping[str, Any] | None = None) -> Path:
+    """Write rows to ``path`` (parquet) atomically, and the provenance beside it as ``<stem>.provenance.json``.
+
+    A killed process leaves either the previous file or the complete new one, never a partial file.
+    """
+    path = Path(path)
+    if prov is not None:
+        _atomic_write(path.with_suffix(".provenance.json"),
+                      lambda tmp: Path(tmp).write_text(json.dumps(prov, indent=2, default=str)))
+    _atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    return path
+
+
+def load_results(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> pd.DataFrame:
+    """Read and concatenate result parquet files (a file, a folder searched recursively, or a list)."""
+    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    files: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if not p.exists():
+            raise FileNotFoundError(f"No result file or folder at {p}")
+        files += sorted(p.rglob("*.parquet")) if p.is_dir() else [p]
+    if not files:
+        raise FileNotFoundError(f"No result files (*.parquet) in {items}")
+    return rows_to_frame(pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+                         .to_dict("records"))
+
+
+def summarize(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, weights, device, dtype, dataset): accuracy, NoC, AR, latency, memory.
+
+    - interactive: ``mIoU@k`` for k in 1, 2, 3, 5, 9 clicks (mean of per-object IoUs, best-score
+      mask at 1 click), ``oracle_mIoU@1``, ``NoC@85`` / ``NoC@90`` (mean clicks, RITM rule) and
+      their failure counts;
+    - box: ``box_mIoU``; automatic: ``AR@100`` / ``AR@1000`` pooled over images as COCOeval does;
+    - ``encoder_ms`` (median over images), ``decoder_ms`` (median over prompts), ``peak_mem_mib``
+      (max); ``objects``, ``skipped``, ``errors``; ``note`` says when accuracy is meaningless.
+    """
+    from samkit.metrics.clicks import noc
+
+    keys = ["model", "weights", "device", "dtype", "dataset"]
+    out = []
+    for group, rows in frame.groupby(keys, dropna=False, sort=False):
+        rec: dict[str, Any] = dict(zip(keys, group))
+        ok = rows[rows["status"] == "ok"]
+        inter = ok[ok["protocol"] == "interactive"]
+        if len(inter):
+            for k in INTERACTIVE_CLICKS:
+                at_k = inter[inter["clicks"] == k]["iou"]
+                rec[f"mIoU@{k}"] = at_k.mean() if len(at_k) else np.nan
+            if "oracle_iou" in inter.columns:
+                rec["oracle_mIoU@1"] = inter[inter["clicks"] == 1]["oracle_iou"].astype(float).mean()
+            curves = [g.sort_values("clicks")["iou"].to_numpy()
+                      for _, g in inter.groupby(["image_id", "object_id"], sort=False)]
+            max_clicks = int(inter["clicks"].max())
+            for thr in (0.85, 0.90):
+                res = noc(curves, thr, max_clicks=max_clicks)
+                rec[f"NoC@{round(thr * 100)}"] = res.mean
+                rec[f"NoC@{round(thr * 100)}_failures"] = res.failures
+        box = ok[ok["protocol"] == "box"]
+        if len(box):
+            rec["box_mIoU"] = box["iou"].mean()
+        auto = ok[ok["protocol"] == "automatic"]
+        if len(auto) and "n_gt" in auto.columns:
+            n_gt = auto["n_gt"].astype(float).sum()
+            for k in (100, 1000):
+                col = f"ar_hits@{k}"
+                if col in auto.columns:
+                    rec[f"AR@{k}"] = auto[col].astype(float).sum() / n_gt if n_gt else np.nan
+        enc = ok.dropna(subset=["encoder_ms"]).drop_duplicates(["image_id", "protocol"])["encoder_ms"]
+        rec["encoder_ms"] = enc.median() if len(enc) else np.nan
+        rec["decoder_ms"] = ok["decoder_ms"].median()
+        rec["peak_mem_mib"] = ok["peak_mem_mib"].max()
+        rec["objects"] = ok.dropna(subset=["object_id"]).drop_duplicates(
+            ["image_id", "object_id"]).shape[0]
+        rec["skipped"] = int((rows["status"] == "skipped").sum())
+        rec["errors"] = int((rows["status"] == "error").sum())
+        rec["note"] = RANDOM_WEIGHTS_NOTE if str(rec["weights"]).startswith("random") else ""
+        out.append(rec)
+    return pd.DataFrame(out)

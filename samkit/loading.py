@@ -109,6 +109,7 @@ def load(
     checkpoint: str | os.PathLike | None = None,
     device: str | torch.device | None = None,
     seed: int = 0,
+    dtype: str = "float32",
     download: bool = True,
     progress: bool = True,
 ) -> Segmenter:
@@ -122,6 +123,7 @@ def load(
         checkpoint: explicit checkpoint file in the family's official layout; implies pretrained.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default CUDA if available, else CPU.
         seed: torch seed of the random initialisation (``weights="random"`` only).
+        dtype: ``"float32"`` or ``"bfloat16"`` / ``"float16"`` (autocast; weights stay float32).
         download: download a missing official checkpoint (with a progress bar) instead of failing.
         progress: show the download progress bar.
 
@@ -130,6 +132,10 @@ def load(
     must carry the published SHA-256. ``model.weights`` records what was loaded.
     """
     spec = get_spec(name)
+    from samkit.models.base import DTYPES
+
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
     if weights not in WEIGHT_KINDS:
         raise ValueError(f"weights must be one of {WEIGHT_KINDS}, got {weights!r} "
                          "(pass a file with checkpoint=...).")
@@ -146,4 +152,4 @@ def load(
         match_checkpoint(model, state_dict, spec, info.path)
         model.load_state_dict(state_dict, strict=True)
     model = model.eval().to(dev)
-    return adapter_class(spec)(spec, model, info)
+    return adapter_class(spec)(spec, model, info, dtype)

@@ -83,3 +83,50 @@ def test_num_parameters_matches_the_architecture(random_model):
     model = random_model("mobile_sam")
     assert model.num_parameters() == sum(p.numel() for p in model.model.parameters())
     assert 9_000_000 < model.num_parameters() < 11_000_000
+
+
+@pytest.mark.parametrize("name", ["mobile_sam", "sam2.1_hiera_tiny"])
+def test_predict_boxes_matches_one_box_at_a_time(random_model, photo, name):
+    model = random_model(name)
+    model.set_image(photo)
+    boxes = np.array([[5, 5, 60, 50], [40, 20, 170, 110], [0, 0, 180, 120]])
+    masks, scores, low = model.predict_boxes(boxes)
+    assert masks.shape == (3, 1, 120, 180) and masks.dtype == bool
+    assert scores.shape == (3, 1) and low.shape == (3, 1, 256, 256)
+    for i, box in enumerate(boxes):
+        m, s, lo = model.predict(box=box, multimask_output=False)
+        np.testing.assert_array_equal(masks[i], m)
+        np.testing.assert_allclose(scores[i], s, atol=1e-5)
+        np.testing.assert_allclose(low[i], lo, atol=1e-4)
+    one = model.predict_boxes(boxes[:1], multimask_output=True)
+    assert one[0].shape == (1, 3, 120, 180)
+
+
+def test_predict_boxes_rejects_bad_boxes(random_model, photo):
+    from samkit.errors import PromptError
+
+    model = random_model("mobile_sam")
+    model.set_image(photo)
+    with pytest.raises(PromptError, match="shape \\(B, 4\\)"):
+        model.predict_boxes(np.zeros((0, 4)))
+    with pytest.raises(PromptError, match="x0 <= x1"):
+        model.predict_boxes([[5, 5, 60, 50], [50, 5, 10, 50]])
+
+
+@pytest.mark.parametrize("name", ["mobile_sam", "sam2.1_hiera_tiny"])
+def test_bfloat16_autocast_gives_float32_outputs_close_to_float32(photo, name):
+    import samkit
+
+    full = samkit.load(name, weights="random", device="cpu")
+    half = samkit.load(name, weights="random", device="cpu", dtype="bfloat16")
+    assert half.dtype == "bfloat16" and "dtype=bfloat16" in repr(half)
+    for m in (full, half):
+        m.set_image(photo)
+    _, s32, lo32 = full.predict(point_coords=[[90, 60]], point_labels=[1])
+    masks, s16, lo16 = half.predict(point_coords=[[90, 60]], point_labels=[1])
+    assert masks.dtype == bool and s16.dtype == np.float32 and lo16.dtype == np.float32
+    assert np.abs(s16 - s32).max() < 0.1  # same weights, lower precision: close, not equal
+    assert not np.array_equal(lo16, lo32)
+    assert half.predict_boxes([[10, 10, 100, 100]])[1].dtype == np.float32
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        samkit.load(name, weights="random", dtype="float64")

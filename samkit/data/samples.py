@@ -7,10 +7,11 @@ Points are (x, y) pixels, boxes XYXY pixels, chosen by hand on each photo's main
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["SamplePhoto", "SAMPLE_PROMPTS", "sample_photo", "sample_photos"]
+__all__ = ["SamplePhoto", "SAMPLE_PROMPTS", "sample_photo", "sample_photos", "sample_photo_dataset"]
 
 #: photo name -> (object, point (x, y), box XYXY)
 SAMPLE_PROMPTS: dict[str, tuple[str, tuple[int, int], tuple[int, int, int, int]]] = {
@@ -45,3 +46,19 @@ def sample_photo(name: str) -> SamplePhoto:
 def sample_photos(names: list[str] | None = None) -> list[SamplePhoto]:
     """The sample photos named (default: all of `SAMPLE_PROMPTS`)."""
     return [sample_photo(n) for n in (names or list(SAMPLE_PROMPTS))]
+
+
+def sample_photo_dataset(names: list[str] | None = None) -> list[Any]:
+    """The sample photos as `Sample` objects with no ground truth (N = 0 masks), for timing runs.
+
+    ``meta`` carries the demo prompts (``object``, ``point`` (x, y), ``box`` XYXY).
+    """
+    from samkit.data.sample import Sample
+
+    out = []
+    for photo in sample_photos(names):
+        h, w = photo.image.shape[:2]
+        out.append(Sample(image=photo.image, masks=np.zeros((0, h, w), bool), object_ids=[],
+                          image_id=photo.name, dataset="skimage",
+                          meta={"object": photo.object, "point": photo.point, "box": photo.box}))
+    return out

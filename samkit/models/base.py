@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from samkit.errors import NotReadyError
+from samkit.errors import NotReadyError, PromptError
 from samkit.images import to_rgb_uint8
 from samkit.prompts import validate_prompts
 from samkit.registry import ModelSpec
@@ -23,7 +23,9 @@ from samkit.weights import WeightsInfo
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Segmenter"]
+__all__ = ["Segmenter", "DTYPES"]
+
+DTYPES = ("float32", "bfloat16", "float16")
 
 
 class Segmenter(abc.ABC):
@@ -40,13 +42,19 @@ class Segmenter(abc.ABC):
         model: the upstream ``torch.nn.Module`` (eval mode, on ``device``).
         device: ``torch.device`` the model runs on.
         weights: `WeightsInfo`: ``pretrained`` with the file's SHA-256, or ``random`` with the seed.
+        dtype: compute precision: ``"float32"``, or ``"bfloat16"`` / ``"float16"`` run under
+            ``torch.autocast`` (weights stay float32; outputs are always float32 / bool numpy).
         capabilities: prompt kinds and features the model supports.
     """
 
-    def __init__(self, spec: ModelSpec, model: torch.nn.Module, weights: WeightsInfo) -> None:
+    def __init__(self, spec: ModelSpec, model: torch.nn.Module, weights: WeightsInfo,
+                 dtype: str = "float32") -> None:
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
         self.spec = spec
         self.model = model
         self.weights = weights
+        self.dtype = dtype
         self.device = next(model.parameters()).device
         self._predictor = self._make_predictor(model)
         self._image_hw: tuple[int, int] | None = None
@@ -67,6 +75,25 @@ class Segmenter(abc.ABC):
     @abc.abstractmethod
     def _mask_generator_class(self) -> type:
         """The upstream automatic mask generator class."""
+
+    def _predict_reduced(self, prompts: Any, multimask_output: bool, return_logits: bool) -> tuple:
+        """Predict under autocast; families whose ``predict`` cannot return reduced precision override it."""
+        return self._predictor.predict(
+            point_coords=prompts.point_coords, point_labels=prompts.point_labels, box=prompts.box,
+            mask_input=prompts.mask_input, multimask_output=multimask_output,
+            return_logits=return_logits)
+
+    @abc.abstractmethod
+    def _predict_boxes(self, boxes: np.ndarray, multimask_output: bool) -> tuple:
+        """Upstream batched box prediction: ``(B, C, H, W)`` masks, ``(B, C)`` scores, ``(B, C, 256, 256)``."""
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        """``torch.autocast`` for ``dtype`` other than float32, else nothing."""
+        if self.dtype == "float32":
+            return contextlib.nullcontext()
+        import torch
+
+        return torch.autocast(self.device.type, dtype=getattr(torch, self.dtype))
 
     @staticmethod
     def _quiet_upstream() -> contextlib.AbstractContextManager:
@@ -108,7 +135,8 @@ class Segmenter(abc.ABC):
         """
         rgb = to_rgb_uint8(image)
         self._image_hw = None
-        self._predictor.set_image(rgb)
+        with self._autocast():
+            self._predictor.set_image(rgb)
         self._image_hw = (int(rgb.shape[0]), int(rgb.shape[1]))
 
     def reset_image(self) -> None:
@@ -144,16 +172,42 @@ class Segmenter(abc.ABC):
         if self._image_hw is None:
             raise NotReadyError(f"{self.name}: call set_image(image) before predict().")
         prompts = validate_prompts(self._image_hw, point_coords, point_labels, box, mask_input)
-        masks, scores, low_res = self._predictor.predict(
-            point_coords=prompts.point_coords,
-            point_labels=prompts.point_labels,
-            box=prompts.box,
-            mask_input=prompts.mask_input,
-            multimask_output=multimask_output,
-            return_logits=return_logits,
-        )
-        masks = np.asarray(masks, dtype=np.float32) if return_logits else np.asarray(masks).astype(bool)
-        return masks, np.asarray(scores, dtype=np.float32), np.asarray(low_res, dtype=np.float32)
+        if self.dtype == "float32":
+            masks, scores, low_res = self._predictor.predict(
+                point_coords=prompts.point_coords,
+                point_labels=prompts.point_labels,
+                box=prompts.box,
+                mask_input=prompts.mask_input,
+                multimask_output=multimask_output,
+                return_logits=return_logits,
+            )
+        else:
+            with self._autocast():
+                masks, scores, low_res = self._predict_reduced(prompts, multimask_output, return_logits)
+        return _outputs(masks, scores, low_res, return_logits)
+
+    def predict_boxes(self, boxes: Any, multimask_output: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Predict one object per box, all boxes in one batched decoder call.
+
+        Args:
+            boxes: ``(B, 4)`` XYXY pixels of the original image.
+        Returns:
+            masks ``(B, C, H, W)`` bool, scores ``(B, C)`` float32, low-res logits
+            ``(B, C, 256, 256)`` float32; C = 3 with ``multimask_output`` else 1.
+        """
+        if self._image_hw is None:
+            raise NotReadyError(f"{self.name}: call set_image(image) before predict_boxes().")
+        arr = np.asarray(boxes, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[1] != 4 or len(arr) == 0:
+            raise PromptError(f"boxes must have shape (B, 4) with B >= 1, got {arr.shape}.")
+        for b in arr:
+            validate_prompts(self._image_hw, box=b)
+        with self._autocast():
+            masks, scores, low_res = self._predict_boxes(arr, multimask_output)
+        masks, scores, low_res = (np.asarray(masks), np.asarray(scores), np.asarray(low_res))
+        if masks.ndim == 3:  # a batch of one, squeezed upstream
+            masks, scores, low_res = masks[None], scores[None], low_res[None]
+        return _outputs(masks, scores, low_res, False)
 
     def generate(self, image: Any, **params: Any) -> list[dict[str, Any]]:
         """Automatic "segment everything" masks with the family's upstream mask generator.
@@ -176,8 +230,16 @@ class Segmenter(abc.ABC):
         rgb = to_rgb_uint8(image)
         with self._quiet_upstream():
             generator = cls(self.model, **params)
-        return generator.generate(rgb)
+        with self._autocast():
+            return generator.generate(rgb)
 
     def __repr__(self) -> str:
+        precision = "" if self.dtype == "float32" else f" dtype={self.dtype}"
         return (f"<{type(self).__name__} {self.name!r} family={self.family} weights={self.weights} "
-                f"device={self.device}>")
+                f"device={self.device}{precision}>")
+
+
+def _outputs(masks: Any, scores: Any, low_res: Any, return_logits: bool) -> tuple:
+    """Upstream outputs as the interface's numpy types: bool masks (or float32 logits), float32 rest."""
+    masks = np.asarray(masks, dtype=np.float32) if return_logits else np.asarray(masks).astype(bool)
+    return masks, np.asarray(scores, dtype=np.float32), np.asarray(low_res, dtype=np.float32)

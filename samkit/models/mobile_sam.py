@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from samkit.models._sam_style import SamStylePredict
 from samkit.models.base import Segmenter
 from samkit.registry import ModelSpec
 
@@ -19,7 +20,7 @@ def _mobile_sam() -> Any:
     return mobile_sam
 
 
-class MobileSamSegmenter(Segmenter):
+class MobileSamSegmenter(SamStylePredict, Segmenter):
     """MobileSAM; wraps ``mobile_sam.SamPredictor`` and ``mobile_sam.SamAutomaticMaskGenerator``."""
 
     checkpoint_marker = "image_encoder.layers.0.blocks.0.conv1.c.weight"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from samkit.models._sam_style import SamStylePredict
 from samkit.models.base import Segmenter
 from samkit.registry import ModelSpec
 
 
-class SamSegmenter(Segmenter):
+class SamSegmenter(SamStylePredict, Segmenter):
     """SAM ViT-B/L/H; wraps ``segment_anything.SamPredictor`` and ``SamAutomaticMaskGenerator``."""
 
     checkpoint_marker = "image_encoder.blocks.0.attn.qkv.weight"

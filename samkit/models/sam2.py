@@ -67,6 +67,9 @@ class Sam2Segmenter(Segmenter):
         with self._quiet_upstream():
             return SAM2ImagePredictor(model)
 
+    def _predict_boxes(self, boxes: Any, multimask_output: bool) -> tuple:
+        return self._predictor.predict(box=boxes, multimask_output=multimask_output)
+
     @staticmethod
     @contextlib.contextmanager
     def _quiet_upstream() -> Iterator[None]:

@@ -1,0 +1,50 @@
+"""Shared by SAM and MobileSAM, whose predictors have the same API (``predict_torch``, ``transform``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from samkit.prompts import Prompts
+
+
+def _numpy(t: Any) -> np.ndarray:
+    return t.detach().float().cpu().numpy() if t.dtype.is_floating_point else t.detach().cpu().numpy()
+
+
+class SamStylePredict:
+    """Batched and reduced-precision prediction through SamPredictor's public ``predict_torch``.
+
+    ``SamPredictor.predict`` converts outputs with ``.numpy()``, which fails on bfloat16 tensors;
+    under autocast these adapters call ``predict_torch`` and convert to float32 themselves.
+    """
+
+    _predictor: Any
+
+    def _predict_reduced(self, p: Prompts, multimask_output: bool, return_logits: bool):
+        out = self._predict_torch(p.point_coords, p.point_labels, p.box, p.mask_input,
+                                  multimask_output, return_logits)
+        return tuple(_numpy(t[0]) for t in out)
+
+    def _predict_boxes(self, boxes: np.ndarray, multimask_output: bool):
+        out = self._predict_torch(None, None, boxes, None, multimask_output, False)
+        return tuple(_numpy(t) for t in out)
+
+    def _predict_torch(self, coords, labels, boxes, mask_input, multimask_output, return_logits):
+        import torch
+
+        pred = self._predictor
+        dev, size = pred.device, pred.original_size
+        coords_t = labels_t = boxes_t = mask_t = None
+        if coords is not None:
+            coords_t = torch.as_tensor(pred.transform.apply_coords(coords, size), dtype=torch.float,
+                                       device=dev)[None]
+            labels_t = torch.as_tensor(labels, dtype=torch.int, device=dev)[None]
+        if boxes is not None:
+            boxes_t = pred.transform.apply_boxes_torch(
+                torch.as_tensor(np.atleast_2d(boxes), dtype=torch.float, device=dev), size)
+        if mask_input is not None:
+            mask_t = torch.as_tensor(mask_input, dtype=torch.float, device=dev)[None]
+        return pred.predict_torch(coords_t, labels_t, boxes_t, mask_t, multimask_output,
+                                  return_logits=return_logits)

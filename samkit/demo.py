@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from samkit.data.samples import SamplePhoto, sample_photos
+from samkit.loading import choose_weights
 from samkit.registry import get_spec, list_models
 
-__all__ = ["run_demo", "resolve_models", "choose_weights"]
+__all__ = ["run_demo", "resolve_models"]
 
 
 def resolve_models(models: str | list[str]) -> list[str]:
@@ -35,15 +36,6 @@ def resolve_models(models: str | list[str]) -> list[str]:
     if not names:
         raise ValueError(f"No registered model matches {models!r}.")
     return names
-
-
-def choose_weights(name: str, weights: str) -> str:
-    """``auto`` -> ``pretrained`` when the official checkpoint is present and verified, else ``random``."""
-    if weights != "auto":
-        return weights
-    from samkit.weights import verify
-
-    return "pretrained" if verify(get_spec(name)).status == "ok" else "random"
 
 
 def run_demo(

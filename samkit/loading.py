@@ -15,9 +15,22 @@ if TYPE_CHECKING:
 
     from samkit.models.base import Segmenter
 
-__all__ = ["load", "adapter_class", "build_random", "resolve_device", "match_checkpoint"]
+__all__ = ["load", "adapter_class", "build_random", "resolve_device", "match_checkpoint",
+           "choose_weights"]
 
 WEIGHT_KINDS = ("pretrained", "random")
+
+
+def choose_weights(name: str, weights: str) -> str:
+    """``"auto"`` -> ``"pretrained"`` when the official checkpoint is present and verified, else ``"random"``.
+
+    ``"pretrained"`` and ``"random"`` are returned as they are.
+    """
+    if weights != "auto":
+        return weights
+    from samkit.weights import verify
+
+    return "pretrained" if verify(get_spec(name)).status == "ok" else "random"
 
 
 def adapter_class(spec: ModelSpec) -> type[Segmenter]:
@@ -129,7 +142,8 @@ def load(
 
     A checkpoint is read safely (tensors only), must match the architecture key for key and shape
     for shape (else `CheckpointError`, nothing half-loaded), and a file in the default location
-    must carry the published SHA-256. ``model.weights`` records what was loaded.
+    must carry the published SHA-256. ``model.weights`` records what was loaded. The module is in
+    eval mode with ``requires_grad=False`` on every parameter (samkit is for inference).
     """
     spec = get_spec(name)
     from samkit.models.base import DTYPES
@@ -151,5 +165,5 @@ def load(
         model = adapter_class(spec).build_architecture(spec)
         match_checkpoint(model, state_dict, spec, info.path)
         model.load_state_dict(state_dict, strict=True)
-    model = model.eval().to(dev)
+    model = model.eval().requires_grad_(False).to(dev)  # inference only (also lets FLOP counting trace it)
     return adapter_class(spec)(spec, model, info, dtype)

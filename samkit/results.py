@@ -23,6 +23,7 @@ import pandas as pd
 __all__ = [
     "COLUMNS",
     "new_run_id",
+    "device_name",
     "rows_to_frame",
     "provenance",
     "save_results",
@@ -63,6 +64,16 @@ def rows_to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+def device_name(device: Any) -> str:
+    """Human name of a device: the GPU model for CUDA, ``"cpu: <processor> x<cores>"`` for the CPU."""
+    import torch
+
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev.index if dev.index is not None else 0)
+    return f"cpu: {platform.processor() or platform.machine()} x{os.cpu_count()}"
+
+
 def _git_commit() -> str | None:
     try:
         root = Path(__file__).resolve().parents[1]
@@ -95,8 +106,8 @@ def provenance(models: Iterable[Any] = (), config: Mapping[str, Any] | None = No
         "torch": torch.__version__,
         "cuda": torch.version.cuda if cuda else None,
         "cudnn": torch.backends.cudnn.version() if cuda else None,
-        "devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda
-        else [f"cpu: {platform.processor() or platform.machine()} x{os.cpu_count()}"],
+        "devices": [device_name(f"cuda:{i}") for i in range(torch.cuda.device_count())] if cuda
+        else [device_name("cpu")],
         "driver": _nvidia_driver() if cuda else None,
         "seed": seed,
         "config": dict(config) if config is not None else None,
@@ -209,7 +220,7 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
         rec["objects"] = ok.dropna(subset=["object_id"]).drop_duplicates(
             ["image_id", "object_id"]).shape[0]
         rec["skipped"] = int((rows["status"] == "skipped").sum())
-        rec["errors"] = int((rows["status"] == "error").sum())
+        rec["errors"] = int((~rows["status"].isin(["ok", "skipped"])).sum())  # error, oom, ...
         rec["note"] = RANDOM_WEIGHTS_NOTE if str(rec["weights"]).startswith("random") else ""
         out.append(rec)
     return pd.DataFrame(out)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from samkit.demo import choose_weights, resolve_models, run_demo
+from samkit.demo import resolve_models, run_demo
+from samkit.loading import choose_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 import traceback
+from pathlib import Path
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
 
 from samkit.metrics.perf import measure_peak_memory, synchronize
-from samkit.results import new_run_id, rows_to_frame, save_results
+from samkit.results import device_name, new_run_id, rows_to_frame, save_results
 
 
 def timed_ms(fn: Callable[[], Any], device: Any) -> tuple[Any, float]:
@@ -36,18 +37,20 @@ def embed(model: Any, image: Any) -> dict[str, Any]:
 
 def header(model: Any, run_id: str, dataset: str, image_id: str, protocol: str) -> dict[str, Any]:
     """The identifying columns of a row."""
-    dtype = str(next(model.model.parameters()).dtype).replace("torch.", "")
+    dtype = getattr(model, "dtype", None) or str(next(model.model.parameters()).dtype).replace("torch.", "")
     return {
         "run_id": run_id, "model": model.name, "family": model.family, "weights": str(model.weights),
         "device": str(model.device), "dtype": dtype, "dataset": dataset, "image_id": image_id,
-        "protocol": protocol,
+        "protocol": protocol, "device_name": device_name(model.device),
     }
 
 
 def error_row(base: dict[str, Any], err: BaseException, object_id: str | None = None) -> dict[str, Any]:
-    """A row that records a failure (status ``error``), so the run goes on and the failure is counted."""
+    """A row that records a failure (status ``oom``, ``error``, ...), so the run goes on and it is counted."""
+    from samkit.jobs import failure_status
+
     last = traceback.format_exception_only(type(err), err)[-1].strip()
-    return {**base, "object_id": object_id, "status": "error", "error": last[:500]}
+    return {**base, "object_id": object_id, "status": failure_status(err), "error": last[:500]}
 
 
 def skipped_rows(base: dict[str, Any], skipped: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -57,11 +60,25 @@ def skipped_rows(base: dict[str, Any], skipped: Iterable[dict[str, Any]]) -> lis
 
 
 class RowSink:
-    """Collects rows; with ``out_path``, saves them atomically after every image."""
+    """Collects rows; with ``out_path``, saves them atomically after every image.
 
-    def __init__(self, out_path: Any = None) -> None:
+    With ``resume`` and an existing ``out_path`` (rows of an interrupted run, saved image by image),
+    those rows are kept and `done` tells the runner which images to skip, so a rerun loses and
+    duplicates nothing.
+    """
+
+    def __init__(self, out_path: Any = None, resume: bool = False) -> None:
         self.rows: list[dict[str, Any]] = []
         self.out_path = out_path
+        self._done: set[str] = set()
+        if resume and out_path is not None and Path(out_path).is_file():
+            previous = pd.read_parquet(out_path)
+            self.rows = previous.to_dict("records")
+            self._done = set(previous["image_id"].dropna().astype(str))
+
+    def done(self, image_id: str) -> bool:
+        """True when an earlier, interrupted run already finished this image."""
+        return str(image_id) in self._done
 
     def extend(self, rows: Iterable[dict[str, Any]]) -> None:
         self.rows.extend(rows)

@@ -23,16 +23,19 @@ AR_MAX_DETS = (100, 1000)
 
 
 def run_automatic(model: Any, dataset: Iterable[Any], *, run_id: str | None = None,
-                  out_path: Any = None, progress: bool = True, **generate_params: Any) -> pd.DataFrame:
+                  out_path: Any = None, resume: bool = False, progress: bool = True,
+                  **generate_params: Any) -> pd.DataFrame:
     """One row per image: ``generate(image, **generate_params)``, its time and recall hits.
 
     Columns beyond the standard ones: ``generate_ms``, ``num_masks``, ``n_gt``, ``ar_hits@100``,
     ``ar_hits@1000``. Images without ground truth get ``n_gt`` 0 and no hits.
     """
     run_id = resolve_run_id(run_id)
-    sink = RowSink(out_path)
+    sink = RowSink(out_path, resume)
     first = True
     for sample in tqdm(dataset, desc=f"automatic {model.name}", unit="image", disable=not progress):
+        if sink.done(sample.image_id):
+            continue
         base = header(model, run_id, sample.dataset, sample.image_id, "automatic")
         sink.extend(skipped_rows(base, sample.skipped))
         try:

@@ -16,12 +16,14 @@ __all__ = ["run_box"]
 
 
 def run_box(model: Any, dataset: Iterable[Any], *, run_id: str | None = None, out_path: Any = None,
-            progress: bool = True) -> pd.DataFrame:
+            resume: bool = False, progress: bool = True) -> pd.DataFrame:
     """One row per (image, object): ``predict(box=gt_box, multimask_output=False)`` and its IoU."""
     run_id = resolve_run_id(run_id)
-    sink = RowSink(out_path)
+    sink = RowSink(out_path, resume)
     warm_up(model, dataset)
     for sample in tqdm(dataset, desc=f"box {model.name}", unit="image", disable=not progress):
+        if sink.done(sample.image_id):
+            continue
         base = header(model, run_id, sample.dataset, sample.image_id, "box")
         sink.extend(skipped_rows(base, sample.skipped))
         try:

@@ -38,6 +38,7 @@ def run_interactive(
     feedback: str = "none",
     run_id: str | None = None,
     out_path: Any = None,
+    resume: bool = False,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Run the interactive protocol; one row per (image, object, clicks), ``clicks`` = 1..max_clicks.
@@ -51,9 +52,11 @@ def run_interactive(
     if max_clicks < 1:
         raise ValueError("max_clicks must be >= 1")
     run_id = resolve_run_id(run_id)
-    sink = RowSink(out_path)
+    sink = RowSink(out_path, resume)
     warm_up(model, dataset)
     for sample in tqdm(dataset, desc=f"interactive {model.name}", unit="image", disable=not progress):
+        if sink.done(sample.image_id):
+            continue
         base = header(model, run_id, sample.dataset, sample.image_id, "interactive")
         sink.extend(skipped_rows(base, sample.skipped))
         try:

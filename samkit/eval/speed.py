@@ -1,0 +1,128 @@
+"""Speed protocol: latency, peak memory, parameters and FLOPs of one model, phase by phase.
+
+Phases (``PHASES``): ``set_image`` (image encoder), ``predict_point`` (one point, 3 masks),
+``predict_box`` (one box, 1 mask), ``predict_boxes_batch`` (``batch`` boxes in one decoder call),
+``end_to_end`` (set_image + one-point predict), ``generate`` (automatic masks). Each phase is warmed
+up, then timed ``repeats`` times (CUDA synchronised; median, p95, mean in ms), then run once more
+under the peak-memory probe, and once under the FLOP counter. Host-to-device copies are inside every
+timed call: the image goes in as a numpy array and masks come back as numpy arrays, as a user sees it.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from samkit.metrics.perf import count_flops, count_parameters, measure_peak_memory, time_call
+from samkit.results import device_name, new_run_id, rows_to_frame
+
+__all__ = ["run_benchmark", "PHASES", "benchmark_image"]
+
+PHASES = ("set_image", "predict_point", "predict_box", "predict_boxes_batch", "end_to_end", "generate")
+
+
+def benchmark_image(size: int) -> np.ndarray:
+    """scikit-image's astronaut photo resized to ``size`` x ``size`` (HxWx3 uint8): real content, fixed."""
+    import skimage.data
+    import skimage.transform
+
+    image = skimage.data.astronaut()
+    if image.shape[0] != size:
+        image = skimage.transform.resize(image, (size, size), preserve_range=True, anti_aliasing=True)
+    return np.ascontiguousarray(image.round().astype(np.uint8))
+
+
+def _phase_calls(model: Any, image: np.ndarray, batch: int,
+                 generate_params: dict[str, Any]) -> dict[str, Callable[[], Any]]:
+    h, w = image.shape[:2]
+    point = dict(point_coords=np.array([[w // 2, h // 2]]), point_labels=np.array([1]))
+    box = np.array([w * 0.25, h * 0.25, w * 0.75, h * 0.75])
+    rng = np.random.default_rng(0)
+    corners = rng.uniform(0, [w, h], size=(batch, 2, 2))
+    boxes = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
+    return {
+        "set_image": lambda: model.set_image(image),
+        "predict_point": lambda: model.predict(**point),
+        "predict_box": lambda: model.predict(box=box, multimask_output=False),
+        "predict_boxes_batch": lambda: model.predict_boxes(boxes),
+        "end_to_end": lambda: (model.set_image(image), model.predict(**point)),
+        "generate": lambda: model.generate(image, **generate_params),
+    }
+
+
+def run_benchmark(
+    model: Any,
+    *,
+    image_size: int = 1024,
+    batch: int = 8,
+    warmup: int = 2,
+    repeats: int = 10,
+    phases: Sequence[str] = PHASES,
+    flops: bool = True,
+    memory: bool = True,
+    generate_params: dict[str, Any] | None = None,
+    run_id: str | None = None,
+) -> pd.DataFrame:
+    """One row per phase: ``median_ms``, ``p95_ms``, ``mean_ms``, ``peak_mem_mib``, ``flops`` and more.
+
+    ``flops`` counts one call of the phase with ``FlopCounterMode`` (a multiply-add = 2 FLOPs;
+    ``generate`` is not counted). A phase that fails (out of memory, unsupported) gives a row with
+    ``status`` ``"oom"`` or ``"error"`` and the others still run. ``params`` is the whole model's
+    parameter count, on every row.
+    """
+    unknown = sorted(set(phases) - set(PHASES))
+    if unknown:
+        raise ValueError(f"Unknown benchmark phase(s) {unknown}; phases: {', '.join(PHASES)}")
+    if repeats < 1 or warmup < 0 or batch < 1 or image_size < 1:
+        raise ValueError("repeats and batch must be >= 1, warmup >= 0, image_size >= 1")
+    image = benchmark_image(image_size)
+    calls = _phase_calls(model, image, batch, dict(generate_params or {}))
+    base = {
+        "run_id": run_id or new_run_id(), "model": model.name, "family": model.family,
+        "weights": str(model.weights), "device": str(model.device), "dtype": model.dtype,
+        "dataset": "benchmark", "image_id": f"astronaut@{image_size}", "protocol": "benchmark",
+        "image_size": int(image_size), "batch": int(batch), "device_name": device_name(model.device),
+        "params": count_parameters(model.model),
+    }
+    model.set_image(image)  # predict phases need an embedding
+    rows = []
+    for phase in phases:
+        row = {**base, "prompt": phase, "phase": phase}
+        try:
+            stats = time_call(calls[phase], model.device, warmup=warmup, repeats=repeats)
+            row.update(median_ms=stats.median_ms, p95_ms=stats.p95_ms, mean_ms=stats.mean_ms,
+                       repeats=stats.repeats, status="ok")
+            if phase in ("set_image", "end_to_end"):
+                row["encoder_ms"] = stats.median_ms if phase == "set_image" else np.nan
+            elif phase != "generate":
+                row["decoder_ms"] = stats.median_ms
+            if memory:
+                mem = measure_peak_memory(calls[phase], model.device)
+                row.update(peak_mem_mib=mem.peak_mib, mem_method=mem.method)
+            if flops and phase != "generate":
+                row["flops"] = count_flops(calls[phase])
+        except Exception as err:  # noqa: BLE001 - recorded, the other phases still run
+            row.update(status=_status_of(err),
+                       error=traceback.format_exception_only(type(err), err)[-1].strip()[:500])
+            _free_cuda(model.device)
+        rows.append(row)
+    return rows_to_frame(rows)
+
+
+def _status_of(err: BaseException) -> str:
+    import torch
+
+    if isinstance(err, torch.cuda.OutOfMemoryError) or "out of memory" in str(err).lower():
+        return "oom"
+    return "error"
+
+
+def _free_cuda(device: Any) -> None:
+    import torch
+
+    if torch.device(device).type == "cuda":
+        torch.cuda.empty_cache()

@@ -29,6 +29,7 @@ test-slow: setup
 
 bench: setup
 	$(PY) experiments/bench_wrapper.py
+	$(PY) experiments/bench_interactive.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -39,6 +39,7 @@ def run_interactive(
     run_id: str | None = None,
     out_path: Any = None,
     resume: bool = False,
+    warmup: bool = True,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Run the interactive protocol; one row per (image, object, clicks), ``clicks`` = 1..max_clicks.
@@ -46,6 +47,9 @@ def run_interactive(
     Row columns beyond the standard ones: ``oracle_iou`` (click 1), ``click_x``, ``click_y``,
     ``click_positive``. ``encoder_ms`` is the image's set_image time (the same on all its rows),
     ``decoder_ms`` the predict time of that click.
+
+    ``out_path``: save the rows (parquet) after every image; ``resume``: keep the rows already
+    there and skip their images; ``warmup``: one untimed set_image + predict first.
     """
     if feedback not in FEEDBACK:
         raise ValueError(f"feedback must be one of {FEEDBACK}, got {feedback!r}")
@@ -53,7 +57,8 @@ def run_interactive(
         raise ValueError("max_clicks must be >= 1")
     run_id = resolve_run_id(run_id)
     sink = RowSink(out_path, resume)
-    warm_up(model, dataset)
+    if warmup:  # one untimed set_image + predict, so that no timed call is the first
+        warm_up(model, dataset)
     for sample in tqdm(dataset, desc=f"interactive {model.name}", unit="image", disable=not progress):
         if sink.done(sample.image_id):
             continue

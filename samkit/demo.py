@@ -124,30 +124,24 @@ def _write_csv(table: Any, path: Path) -> None:
 
 
 def _save_overlay(shot: SamplePhoto, panels: list[tuple[str, str, dict]], path: Path) -> None:
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from samkit.overlays import RANDOM_MASKS_NOTE, draw_prediction
 
-    fig, axes = plt.subplots(len(panels), 2, figsize=(8, 3.4 * len(panels)), squeeze=False)
+    fig = Figure(figsize=(8, 3.4 * len(panels)))
+    axes = fig.subplots(len(panels), 2, squeeze=False)
     any_random = False
     for (name, weights_id, masks), row in zip(panels, axes):
         any_random |= weights_id.startswith("random")
         for ax, prompt in zip(row, ("point", "box")):
             mask, score = masks[prompt]
-            ax.imshow(shot.image)
-            ax.imshow(np.ma.masked_where(~mask, mask), alpha=0.5, cmap="autumn", vmin=0, vmax=1)
-            if prompt == "point":
-                ax.plot(*shot.point, marker="*", color="lime", markersize=14, markeredgecolor="k")
-            else:
-                x0, y0, x1, y1 = shot.box
-                ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="lime", lw=2))
-            ax.set_title(f"{name} · {prompt} · score {score:.2f}\n{weights_id}", fontsize=8)
-            ax.axis("off")
+            draw_prediction(ax, shot.image, mask,
+                            points=[shot.point] if prompt == "point" else None,
+                            box=shot.box if prompt == "box" else None,
+                            title=f"{name} · {prompt} · score {score:.2f}\n{weights_id}")
     title = f"{shot.name} ({shot.object})"
     if any_random:
-        title += "\nRANDOM WEIGHTS: masks are meaningless (architecture and timing only)"
+        title += f"\n{RANDOM_MASKS_NOTE}"
     fig.suptitle(title, fontsize=10, color="red" if any_random else "black")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
-    plt.close(fig)

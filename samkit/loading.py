@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["load", "adapter_class", "build_random", "resolve_device", "match_checkpoint",
            "choose_weights"]
 
-WEIGHT_KINDS = ("pretrained", "random")
+WEIGHT_KINDS = ("pretrained", "random", "auto")
 
 
 def choose_weights(name: str, weights: str) -> str:
@@ -130,9 +130,10 @@ def load(
 
     Args:
         name: registered name, e.g. ``"sam2.1_hiera_tiny"`` (see `samkit.list_models`).
-        weights: ``"pretrained"`` (the official checkpoint, or ``checkpoint``) or ``"random"``
+        weights: ``"pretrained"`` (the official checkpoint, or ``checkpoint``), ``"random"``
             (the real architecture with seeded random weights: real latency, memory, FLOPs and
-            parameter counts; meaningless accuracy).
+            parameter counts; meaningless accuracy), or ``"auto"`` (pretrained when the official
+            checkpoint is present and verified, else random; ``model.weights`` says which).
         checkpoint: explicit checkpoint file in the family's official layout; implies pretrained.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default CUDA if available, else CPU.
         seed: torch seed of the random initialisation (``weights="random"`` only).
@@ -153,6 +154,8 @@ def load(
     if weights not in WEIGHT_KINDS:
         raise ValueError(f"weights must be one of {WEIGHT_KINDS}, got {weights!r} "
                          "(pass a file with checkpoint=...).")
+    if weights == "auto":
+        weights = "pretrained" if checkpoint is not None else choose_weights(spec.name, "auto")
     if weights == "random" and checkpoint is not None:
         raise ValueError("weights='random' and checkpoint=... contradict each other; choose one.")
     dev = resolve_device(device)

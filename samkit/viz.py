@@ -40,6 +40,7 @@ __all__ = [
     "has_latency",
     "has_memory",
     "figure_text",
+    "click_curves",
 ]
 
 RANDOM_ACCURACY_BANNER = "RANDOM WEIGHTS: accuracy meaningless"
@@ -496,4 +497,35 @@ def memory_bars(data: pd.DataFrame, *, title: str | None = None):
     ax.grid(True, axis="x", alpha=0.3)
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=min(k, 4), fontsize=8,
                frameon=False, title="phase", title_fontsize=8)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------- clicks
+
+
+def click_curves(data: pd.DataFrame, *, title: str | None = None):
+    """mIoU after k clicks, one line per configuration, from interactive result rows.
+
+    Each point is the mean over objects of the IoU after k clicks (best-score mask at click 1);
+    dashed horizontal lines mark the NoC thresholds 0.85 and 0.90.
+    """
+    rows = data[(data["protocol"] == "interactive") & (data["status"] == "ok")]
+    if rows.empty:
+        raise ValueError("no interactive rows to draw")
+    rows = _labelled(rows.copy())
+    curves = rows.groupby(["model", "weights", "device", "dtype", "dataset", "clicks"],
+                          dropna=False, sort=False)["iou"].mean().reset_index()
+    header = _header(rows, title or "mIoU vs number of clicks", accuracy=True, width=8.0)
+    fig, ax = _figure(8.0, 4.0, header)
+    for key, curve in curves.groupby(["model", "weights", "device", "dtype", "dataset"],
+                                     dropna=False, sort=False):
+        ax.plot(curve["clicks"], curve["iou"], marker="o", markersize=3,
+                label=f"{key[0]} ({weights_kind(key[1])}, {key[2]}, {key[3]})")
+    for thr in (0.85, 0.90):
+        ax.axhline(thr, color="grey", linestyle="--", linewidth=0.8)
+    ax.set_xlabel("clicks")
+    ax.set_ylabel("mIoU")
+    ax.set_ylim(0, 1)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
     return fig

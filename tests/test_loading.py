@@ -116,3 +116,11 @@ def test_bad_arguments(tmp_path):
 def test_cuda_requested_without_cuda():
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         samkit.load("mobile_sam", weights="random", device="cuda")
+
+
+def test_auto_weights(tmp_path, random_model):
+    model = samkit.load("mobile_sam", weights="auto", device="cpu")
+    assert model.weights.kind == "random"  # no checkpoint in the (empty) checkpoint folder
+    path = tmp_path / "mine.pt"
+    torch.save(random_model("mobile_sam").model.state_dict(), path)
+    assert samkit.load("mobile_sam", weights="auto", checkpoint=path).weights.kind == "pretrained"

@@ -1,0 +1,80 @@
+"""Masks drawn on their image (matplotlib): predictions with their prompts, and automatic masks.
+
+Images are HxWx3 uint8 RGB, masks HxW bool, points (x, y) pixels, boxes XYXY pixels. Functions return
+a `matplotlib.figure.Figure` (no pyplot state); ``weights`` (e.g. ``str(model.weights)``) goes into the
+title, and random weights add a red "masks are meaningless" line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["draw_prediction", "show_prediction", "show_generated", "RANDOM_MASKS_NOTE"]
+
+RANDOM_MASKS_NOTE = "RANDOM WEIGHTS: masks are meaningless (architecture and timing only)"
+
+
+def draw_prediction(ax: Any, image: np.ndarray, mask: np.ndarray, *, points: Any = None,
+                    labels: Any = None, box: Any = None, title: str = "") -> None:
+    """Draw ``image``, ``mask`` (translucent), the points (green + / red x) and the box on ``ax``."""
+    ax.imshow(image)
+    ax.imshow(np.ma.masked_where(~mask, mask), alpha=0.5, cmap="autumn", vmin=0, vmax=1)
+    if points is not None and len(points):
+        pts = np.asarray(points, dtype=float)
+        lab = np.ones(len(pts), int) if labels is None else np.asarray(labels)
+        ax.scatter(*pts[lab == 1].T, marker="*", s=160, color="lime", edgecolors="k")
+        ax.scatter(*pts[lab == 0].T, marker="X", s=110, color="red", edgecolors="k")
+    if box is not None:
+        import matplotlib.patches as patches
+
+        x0, y0, x1, y1 = np.asarray(box, dtype=float)
+        ax.add_patch(patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="lime", lw=2))
+    ax.set_title(title, fontsize=8)
+    ax.axis("off")
+
+
+def _titled(fig: Any, title: str, weights: str | None) -> None:
+    random = bool(weights) and str(weights).startswith("random")
+    text = title + (f"\nweights: {weights}" if weights else "")
+    if random:
+        text += f"\n{RANDOM_MASKS_NOTE}"
+    fig.suptitle(text, fontsize=9, color="red" if random else "black")
+
+
+def show_prediction(image: np.ndarray, masks: np.ndarray, scores: Sequence[float], *,
+                    points: Any = None, labels: Any = None, box: Any = None, title: str = "",
+                    weights: str | None = None):
+    """One panel per candidate mask (``masks`` (C, H, W)), each titled with its predicted IoU."""
+    from matplotlib.figure import Figure
+
+    n = len(masks)
+    fig = Figure(figsize=(3.6 * n, 3.6 * image.shape[0] / image.shape[1] + 0.9))
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    for i, (ax, mask) in enumerate(zip(axes, masks)):
+        draw_prediction(ax, image, mask, points=points, labels=labels, box=box,
+                        title=f"mask {i}: score {float(scores[i]):.3f}")
+    _titled(fig, title, weights)
+    fig.tight_layout()
+    return fig
+
+
+def show_generated(image: np.ndarray, records: Sequence[dict], *, title: str = "",
+                   weights: str | None = None, seed: int = 0):
+    """Automatic masks (`Segmenter.generate` records) in random colours, largest drawn first."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 6 * image.shape[0] / image.shape[1] + 0.8))
+    ax = fig.subplots()
+    ax.imshow(image)
+    overlay = np.zeros((*image.shape[:2], 4))
+    rng = np.random.default_rng(seed)
+    for rec in sorted(records, key=lambda r: r["area"], reverse=True):
+        overlay[rec["segmentation"]] = [*rng.random(3), 0.5]
+    ax.imshow(overlay)
+    ax.axis("off")
+    _titled(fig, f"{title} ({len(records)} masks)", weights)
+    fig.tight_layout()
+    return fig

@@ -48,6 +48,7 @@ __all__ = [
     "benchmark_table",
     "accuracy_table",
     "published_params",
+    "published_performance",
     "join_published",
     "to_markdown",
     "write_report",
@@ -371,6 +372,19 @@ def accuracy_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ published numbers
+
+
+def published_performance() -> pd.DataFrame:
+    """The authors' published speed figures for the registered models (long format).
+
+    Columns: model, metric (its name says the device and source, e.g. ``"encoder_ms (A100; SAM
+    FAQ)"``), value, device, conditions, source. These are the authors' numbers on their hardware;
+    show them beside samkit's measurements (e.g. with `join_published`), never instead of them.
+    """
+    from importlib import resources
+
+    with resources.files("samkit").joinpath("published_perf.csv").open() as f:
+        return pd.read_csv(f)
 
 
 def published_params() -> pd.DataFrame:

@@ -279,3 +279,16 @@ def test_write_report_says_why_a_figure_is_missing(tmp_path):
     files = write_report(frame(two_sizes + eval_rows()), tmp_path)
     assert "pareto_png" not in files and "latency_png" in files
     assert "Pareto figure not drawn: several benchmark configurations" in files["index_md"].read_text()
+
+
+def test_published_performance_names_registered_models_device_and_source():
+    import samkit
+    from samkit.report import published_performance
+
+    table = published_performance()
+    assert set(table["model"]) <= set(samkit.list_models())
+    assert (table["value"] > 0).all()
+    assert table[["device", "conditions", "source"]].notna().all().all()
+    assert not table.duplicated(["model", "metric"]).any()  # one value per column when pivoted
+    mobile = table[table["model"] == "mobile_sam"].set_index("metric")["value"]
+    assert mobile["encoder_ms (GPU; MobileSAM README)"] == 8

@@ -22,7 +22,7 @@ demo: setup
 	$(PY) experiments/demo.py $(DEMO_ARGS)
 
 test: setup
-	$(PY) -m pytest
+	MPLBACKEND=Agg $(PY) -m pytest
 
 test-slow: setup
 	$(PY) -m pytest -m slow
@@ -30,6 +30,7 @@ test-slow: setup
 bench: setup
 	$(PY) experiments/bench_wrapper.py
 	$(PY) experiments/bench_interactive.py
+	$(PY) experiments/bench_widget.py
 
 clean-venv:
 	rm -rf $(VENV)

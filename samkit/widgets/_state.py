@@ -1,0 +1,360 @@
+"""Shared machinery of the samkit widgets: prompt state, compact mask encoding, model loading, timing.
+
+Conventions (the same as `samkit.models.Segmenter.predict`):
+- coordinates are pixels of the *original* image, points ``(x, y)``, boxes ``XYXY``; the browser may
+  show a downscaled copy but converts every click back to original pixels before sending it;
+- the synced ``points`` trait is a list of ``[x, y, label]`` (label 1 = foreground, 0 = background),
+  ``box`` is ``[x0, y0, x1, y1]`` or None;
+- masks go to the browser as 1-bit grayscale PNGs whose 0 pixels are transparent (tRNS), at display
+  resolution; the browser tints and blends them over the image it already has. The image itself is
+  sent once (the ``image`` trait), never with a prompt.
+
+The prompt traits are the state: whoever sets them (the browser, or Python through
+``add_point`` / ``set_box`` / ``set_prompts`` / assignment) triggers one prediction. Invalid prompts
+(a point outside the image, a reversed box) never raise out of the widget: they set the ``error``
+trait and clear the masks, so that the notebook keeps working and the user can undo.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import anywidget
+import traitlets as t
+
+from samkit.errors import SamkitError
+from samkit.images import to_rgb_uint8
+
+__all__ = [
+    "PromptWidget",
+    "encode_mask_png",
+    "decode_mask_png",
+    "encode_image_png",
+    "display_size",
+    "resize_nearest",
+    "mask_to_coco_rle",
+    "load_kwargs_of",
+    "resolve_model",
+    "weights_label",
+    "timed_ms",
+    "warm_up",
+]
+
+_HERE = Path(__file__).parent
+DEFAULT_MAX_DISPLAY = 1280
+"""Longest side, in pixels, of the copy of the image (and of the masks) that the browser gets."""
+
+
+def asset(*names: str) -> str:
+    """The text of the widget's JS/CSS files in this package, concatenated (no bundler, no build step)."""
+    return "\n".join((_HERE / name).read_text(encoding="utf-8") for name in names)
+
+
+# ------------------------------------------------------------------------------------ encoding
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def encode_mask_png(mask: np.ndarray, *, transparent: bool = True, level: int = 1) -> bytes:
+    """Encode an (H, W) boolean mask as a 1-bit grayscale PNG (1 = white, 0 = black).
+
+    With ``transparent`` the black pixels are marked transparent (a tRNS chunk), so a browser can
+    draw the PNG straight over the image. Written by hand (bit-packed rows, filter 0, zlib level
+    ``level``) because Pillow's PNG writer tries every row filter and is about 8x slower here;
+    any PNG reader (Pillow, browsers) decodes it. A blob-like 1411x1411 mask takes about 1 ms and
+    a few kB; a mask of random noise stays near H*W/8 bytes.
+    """
+    m = np.asarray(mask)
+    if m.ndim != 2:
+        raise ValueError(f"mask must be (H, W), got shape {m.shape}")
+    height, width = m.shape
+    if height == 0 or width == 0:
+        raise ValueError("cannot encode an empty (0-pixel) mask as PNG")
+    rows = np.packbits(m.astype(bool, copy=False), axis=1)  # MSB first, rows padded to bytes
+    raw = np.empty((height, rows.shape[1] + 1), dtype=np.uint8)
+    raw[:, 0] = 0  # filter type "None" on every row
+    raw[:, 1:] = rows
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit grayscale
+    parts = [_PNG_SIGNATURE, _chunk(b"IHDR", header)]
+    if transparent:
+        parts.append(_chunk(b"tRNS", struct.pack(">H", 0)))  # gray value 0 is transparent
+    parts += [_chunk(b"IDAT", zlib.compress(raw.tobytes(), level)), _chunk(b"IEND", b"")]
+    return b"".join(parts)
+
+
+def decode_mask_png(data: bytes | Path | str) -> np.ndarray:
+    """Read a mask PNG (any Pillow-readable PNG; nonzero = inside) back to an (H, W) bool array."""
+    from PIL import Image
+
+    source = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    with Image.open(source) as im:
+        if im.mode == "1":
+            return np.array(im, dtype=bool)
+        return np.array(im.convert("L")) > 0
+
+
+def encode_image_png(image: np.ndarray, size: tuple[int, int] | None = None) -> bytes:
+    """PNG bytes of an HxWx3 uint8 image, optionally resized to ``size = (H, W)`` for display."""
+    from PIL import Image
+
+    pil = Image.fromarray(image)
+    if size is not None and size != image.shape[:2]:
+        pil = pil.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    out = io.BytesIO()
+    pil.save(out, format="PNG", compress_level=3)
+    return out.getvalue()
+
+
+def display_size(height: int, width: int, max_side: int | None) -> tuple[int, int]:
+    """``(H, W)`` scaled down so that the longer side is at most ``max_side`` (None: unchanged)."""
+    if not max_side or max(height, width) <= max_side:
+        return height, width
+    scale = max_side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def resize_nearest(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize of an (H, W) mask to ``size = (h, w)`` (pixel-centre sampling)."""
+    height, width = mask.shape
+    h, w = size
+    if (h, w) == (height, width):
+        return mask
+    rows = ((np.arange(h) + 0.5) * (height / h)).astype(np.intp)
+    cols = ((np.arange(w) + 0.5) * (width / w)).astype(np.intp)
+    return np.take(np.take(mask, rows, axis=0), cols, axis=1)  # 2-3x faster than 2-D fancy indexing
+
+
+def mask_to_coco_rle(mask: np.ndarray) -> dict[str, Any]:
+    """COCO RLE of an (H, W) bool mask, JSON-ready: ``{"size": [H, W], "counts": str}``.
+
+    ``pycocotools.mask.decode`` reads it back (after ``counts.encode()``, or as it is: pycocotools
+    accepts str counts).
+    """
+    from pycocotools import mask as mask_utils
+
+    rle = mask_utils.encode(np.asfortranarray(np.asarray(mask, dtype=np.uint8)))
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+
+
+# ------------------------------------------------------------------------------------ models
+def timed_ms(fn, device: Any) -> tuple[Any, float]:
+    """Run ``fn()`` between two device synchronisations; return its result and the time in ms."""
+    from samkit.metrics.perf import synchronize
+
+    synchronize(device)
+    start = time.perf_counter()
+    out = fn()
+    synchronize(device)
+    return out, (time.perf_counter() - start) * 1e3
+
+
+def weights_label(model: Any) -> str:
+    """What the UI shows about a model's weights; random weights are labelled as such."""
+    info = getattr(model, "weights", None)
+    if info is None:
+        return "unknown weights"
+    if getattr(info, "kind", None) == "random":
+        seed = getattr(info, "seed", None)
+        return f"random weights (seed={seed}): masks meaningless"
+    return str(info)
+
+
+def warm_up(model: Any, height: int, width: int) -> None:
+    """One untimed predict on the image centre, so that the user's first click is not a cold call."""
+    model.predict(point_coords=[[width / 2, height / 2]], point_labels=[1])
+
+
+def load_kwargs_of(model: Any) -> dict[str, Any]:
+    """The `samkit.load` keyword arguments that give another model the same kind of weights and device."""
+    info = model.weights
+    kwargs: dict[str, Any] = {"weights": info.kind, "device": str(model.device)}
+    if info.kind == "random" and info.seed is not None:
+        kwargs["seed"] = info.seed
+    return kwargs
+
+
+def resolve_model(model: Any, load_kwargs: dict[str, Any]):
+    """A `Segmenter` as given, or loaded from its registered name with ``load_kwargs``."""
+    if isinstance(model, str):
+        import samkit
+
+        return samkit.load(model, **load_kwargs)
+    if not (hasattr(model, "predict") and hasattr(model, "set_image")):
+        raise TypeError(f"expected a samkit model (samkit.load(...)) or a model name, got {model!r}")
+    return model
+
+
+# ------------------------------------------------------------------------------------ widget
+class PromptWidget(anywidget.AnyWidget):
+    """Base of the samkit widgets: an image, prompts on it, undo/clear, and an error line.
+
+    Subclasses implement `_embed` (called when the image changes) and `_predict(prompts)` (called
+    with validated-looking prompts after every prompt change; ``None`` means no prompt).
+    """
+
+    # the image, sent once per image (PNG of the display copy); width/height are original pixels
+    image = t.Bytes(b"").tag(sync=True)
+    width = t.Int(0).tag(sync=True)
+    height = t.Int(0).tag(sync=True)
+    # prompts, in original pixels
+    points = t.List(t.List()).tag(sync=True)
+    box = t.List(allow_none=True, default_value=None).tag(sync=True)
+    multimask = t.Bool(True).tag(sync=True)
+    # feedback
+    error = t.Unicode("").tag(sync=True)
+    status = t.Unicode("").tag(sync=True)
+    handle_ms = t.Float(0.0).tag(sync=True)  # Python-side handling of the last prompt change
+
+    def __init__(self, image: Any, *, max_display: int | None = DEFAULT_MAX_DISPLAY, **kwargs: Any):
+        self._max_display = max_display
+        self._image: np.ndarray | None = None
+        self._history: list[tuple[tuple, Any]] = [((), None)]
+        self._handled_key: Any = object()
+        self._ready = False  # subclasses set it once their models hold the image embedding
+        super().__init__(**kwargs)
+        self.on_msg(self._on_frontend_msg)
+        self._set_image_traits(image)
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def image_array(self) -> np.ndarray:
+        """The image (HxWx3 uint8 RGB, original size) the prompts refer to."""
+        return self._image
+
+    @property
+    def display_hw(self) -> tuple[int, int]:
+        """``(H, W)`` of the copy shown in the browser (and of the mask PNGs)."""
+        return display_size(self.height, self.width, self._max_display)
+
+    def set_image(self, image: Any) -> None:
+        """Show a new image: clears the prompts and re-embeds it with every model."""
+        with self.hold_sync():
+            self._set_image_traits(image)
+            self.points, self.box = [], None
+            self._history = [((), None)]
+        self._handled_key = object()
+        self._embed()
+        self._update(force=True)
+
+    def add_point(self, x: float, y: float, positive: bool = True) -> None:
+        """Add a point prompt at ``(x, y)`` original pixels (``positive=False``: background)."""
+        self.points = [*self.points, [float(x), float(y), int(bool(positive))]]
+
+    def set_box(self, *box: Any) -> None:
+        """Set the box prompt, XYXY original pixels: ``set_box(x0, y0, x1, y1)`` or ``set_box([..])``;
+        ``set_box(None)`` removes it."""
+        if len(box) == 1:
+            box = box[0]
+        self.box = None if box is None else [float(v) for v in np.asarray(box, dtype=float).reshape(-1)]
+
+    def set_prompts(self, point_coords: Any = None, point_labels: Any = None, box: Any = None) -> None:
+        """Replace all prompts at once (one prediction), with `Segmenter.predict`'s arguments."""
+        points: list[list[float]] = []
+        if point_coords is not None:
+            coords = np.asarray(point_coords, dtype=float).reshape(-1, 2)
+            labels = (np.ones(len(coords)) if point_labels is None
+                      else np.asarray(point_labels).reshape(-1))
+            if len(labels) != len(coords):
+                raise ValueError(f"{len(coords)} points but {len(labels)} labels")
+            points = [[float(x), float(y), int(lab)] for (x, y), lab in zip(coords, labels)]
+        with self.hold_trait_notifications(), self.hold_sync():
+            self.points = points
+            self.set_box(box)
+
+    @property
+    def prompts(self) -> dict[str, np.ndarray | None]:
+        """The current prompts as `Segmenter.predict` keyword arguments (``model.predict(**w.prompts)``)."""
+        coords = labels = None
+        if self.points:
+            arr = np.asarray([p[:2] for p in self.points], dtype=np.float64)
+            coords = arr.reshape(-1, 2)
+            labels = np.asarray([int(p[2]) if len(p) > 2 else 1 for p in self.points], dtype=np.int32)
+        box = None if self.box is None else np.asarray(self.box, dtype=np.float64)
+        return {"point_coords": coords, "point_labels": labels, "box": box}
+
+    def undo(self) -> None:
+        """Go back to the prompts before the last change (a point, a box, or a clear)."""
+        if len(self._history) > 1:
+            self._history.pop()
+            points, box = self._history[-1]
+            with self.hold_trait_notifications(), self.hold_sync():
+                self.points = [list(p) for p in points]
+                self.box = None if box is None else list(box)
+
+    def clear(self) -> None:
+        """Remove every prompt (undo brings them back)."""
+        with self.hold_trait_notifications(), self.hold_sync():
+            self.points, self.box = [], None
+
+    def reset(self) -> None:
+        """Remove every prompt and forget the undo history."""
+        self.clear()
+        self._history = [((), None)]
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _embed(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _predict(self, prompts: dict[str, Any] | None) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _state_key(self) -> Any:
+        """What a prediction depends on besides the prompts (subclasses add e.g. the model name)."""
+        return self.multimask
+
+    # ------------------------------------------------------------------ machinery
+    def _set_image_traits(self, image: Any) -> None:
+        rgb = to_rgb_uint8(image)
+        self._image = rgb
+        height, width = rgb.shape[:2]
+        with self.hold_sync():
+            self.width, self.height = int(width), int(height)
+            self.image = encode_image_png(rgb, display_size(height, width, self._max_display))
+
+    @t.observe("points", "box", "multimask")
+    def _on_prompt_change(self, change: dict[str, Any]) -> None:
+        state = (tuple(tuple(p) for p in self.points), None if self.box is None else tuple(self.box))
+        if change["name"] != "multimask" and state != self._history[-1]:
+            self._history.append(state)
+        self._update()
+
+    def _on_frontend_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        action = content.get("event") if isinstance(content, dict) else None
+        if action == "undo":
+            self.undo()
+        elif action == "clear":
+            self.clear()
+
+    def _update(self, force: bool = False) -> None:
+        """Predict for the current prompts unless that exact state was handled already."""
+        if not self._ready:
+            return
+        key = (repr(self.points), repr(self.box), self._state_key())
+        if key == self._handled_key and not force:
+            return
+        self._handled_key = key
+        start = time.perf_counter()
+        try:
+            prompts = self.prompts
+            empty = prompts["point_coords"] is None and prompts["box"] is None
+            self._predict(None if empty else prompts)
+            error = ""
+        except SamkitError as err:  # PromptError, NotReadyError, ...: shown, not raised
+            error = str(err)
+            self._predict(None)
+        except Exception as err:  # noqa: BLE001 - a widget callback must not kill the UI
+            self.log.exception("samkit widget: prediction failed")
+            error = f"{type(err).__name__}: {err}"
+            self._predict(None)
+        with self.hold_sync():
+            self.error = error
+            self.handle_ms = (time.perf_counter() - start) * 1e3

@@ -113,7 +113,8 @@ def test_predict_boxes_rejects_bad_boxes(random_model, photo):
         model.predict_boxes([[5, 5, 60, 50], [50, 5, 10, 50]])
 
 
-@pytest.mark.parametrize("name", ["mobile_sam", "sam2.1_hiera_tiny"])
+@pytest.mark.parametrize("name", ["mobile_sam",  # the SAM-style path through predict_torch
+                                  pytest.param("sam2.1_hiera_tiny", marks=pytest.mark.slow)])
 def test_bfloat16_autocast_gives_float32_outputs_close_to_float32(photo, name):
     import samkit
 

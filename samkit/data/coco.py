@@ -26,7 +26,6 @@ import contextlib
 import io
 import json
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ import numpy as np
 
 from samkit.data._io import read_image
 from samkit.data._subsample import check_options, id_sort_key, select_objects, subsample
+from samkit.data._base import IdDataset
 from samkit.data.sample import Sample
 
 __all__ = ["CocoDataset", "Sa1bDataset"]
@@ -41,7 +41,7 @@ __all__ = ["CocoDataset", "Sa1bDataset"]
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG")
 
 
-class CocoDataset:
+class CocoDataset(IdDataset):
     """Images and instance masks from one COCO-format json (COCO, LVIS, or an SA-1B per-image json).
 
     Args:
@@ -109,16 +109,6 @@ class CocoDataset:
         _warn_missing(self.skipped_images, self.name)
         self.image_ids: list[str] = subsample(available, max_images, seed, "images")
 
-    def __len__(self) -> int:
-        return len(self.image_ids)
-
-    def __iter__(self) -> Iterator[Sample]:
-        for image_id in self.image_ids:
-            yield self._load(image_id)
-
-    def __getitem__(self, index: int) -> Sample:
-        return self._load(self.image_ids[index])
-
     def __repr__(self) -> str:
         return (f"CocoDataset(name={self.name!r}, images={len(self)}, "
                 f"skipped_images={len(self.skipped_images)})")
@@ -133,7 +123,7 @@ class CocoDataset:
             min_area=self.min_area, skip_crowd=self.skip_crowd)
 
 
-class Sa1bDataset:
+class Sa1bDataset(IdDataset):
     """SA-1B layout: a folder of ``<stem>.jpg`` images, each with ``<stem>.json`` holding
     ``{"image": {...}, "annotations": [...]}`` (compressed RLE masks).
 
@@ -178,16 +168,6 @@ class Sa1bDataset:
                 self._images[path.stem] = image_path
         _warn_missing(self.skipped_images, self.name)
         self.image_ids: list[str] = subsample(list(self._images), max_images, seed, "images")
-
-    def __len__(self) -> int:
-        return len(self.image_ids)
-
-    def __iter__(self) -> Iterator[Sample]:
-        for image_id in self.image_ids:
-            yield self._load(image_id)
-
-    def __getitem__(self, index: int) -> Sample:
-        return self._load(self.image_ids[index])
 
     def __repr__(self) -> str:
         return (f"Sa1bDataset(name={self.name!r}, images={len(self)}, "

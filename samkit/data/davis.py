@@ -21,13 +21,14 @@ What happens to bad input:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from samkit.data._io import image_size, read_label_png
 from samkit.data._subsample import check_options, select_objects, subsample
+from samkit.data._base import IdDataset
 from samkit.data.sample import VideoSample
 
 __all__ = ["DavisDataset"]
@@ -35,7 +36,7 @@ __all__ = ["DavisDataset"]
 VOID = 255
 
 
-class DavisDataset:
+class DavisDataset(IdDataset):
     """DAVIS 2017 sequences with their object mask tracks (masks read per sequence, frames lazily).
 
     Args:
@@ -110,16 +111,6 @@ class DavisDataset:
     def image_ids(self) -> list[str]:
         """The sequence names (as ``sequences``; named as the image datasets' attribute)."""
         return self.sequences
-
-    def __len__(self) -> int:
-        return len(self.sequences)
-
-    def __iter__(self) -> Iterator[VideoSample]:
-        for seq in self.sequences:
-            yield self._load(seq)
-
-    def __getitem__(self, index: int) -> VideoSample:
-        return self._load(self.sequences[index])
 
     def __repr__(self) -> str:
         return (f"DavisDataset(name={self.name!r}, sequences={len(self)}, "

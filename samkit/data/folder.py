@@ -22,13 +22,13 @@ What happens to bad input:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from samkit.data._io import read_binary_png, read_image, read_label_png
 from samkit.data._subsample import check_options, id_sort_key, select_objects, subsample
+from samkit.data._base import IdDataset
 from samkit.data.sample import Sample
 
 __all__ = ["FolderDataset"]
@@ -36,7 +36,7 @@ __all__ = ["FolderDataset"]
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 
-class FolderDataset:
+class FolderDataset(IdDataset):
     """Images from ``root/images`` with instance masks from ``root/masks`` (see the module doc).
 
     Args:
@@ -107,16 +107,6 @@ class FolderDataset:
                           f"{self.images_without_masks[0]!r}); they give samples with no objects",
                           UserWarning, stacklevel=2)
         self.image_ids: list[str] = subsample(list(self._images), max_images, seed, "images")
-
-    def __len__(self) -> int:
-        return len(self.image_ids)
-
-    def __iter__(self) -> Iterator[Sample]:
-        for image_id in self.image_ids:
-            yield self._load(image_id)
-
-    def __getitem__(self, index: int) -> Sample:
-        return self._load(self.image_ids[index])
 
     def __repr__(self) -> str:
         return (f"FolderDataset(name={self.name!r}, images={len(self)}, "

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Sample", "VideoSample"]
+__all__ = ["Sample", "VideoSample", "mask_box"]
+
+
+def mask_box(mask: np.ndarray) -> np.ndarray:
+    """(4,) float64 XYXY box covering the whole pixels of an (H, W) mask (NaN for an empty mask)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return np.full(4, np.nan)
+    return np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1], dtype=np.float64)
 
 
 @dataclass(eq=False, repr=False)
@@ -112,13 +121,7 @@ class Sample:
         ``y1 = max row + 1``, so a single pixel at (row r, col c) has box (c, r, c + 1, r + 1) and
         width/height equal the extent in pixels. An empty mask gets a row of NaN.
         """
-        boxes = np.full((self.num_objects, 4), np.nan)
-        for i, mask in enumerate(self.masks):
-            rows = np.flatnonzero(mask.any(axis=1))
-            cols = np.flatnonzero(mask.any(axis=0))
-            if rows.size:
-                boxes[i] = (cols[0], rows[0], cols[-1] + 1, rows[-1] + 1)
-        return boxes
+        return np.array([mask_box(m) for m in self.masks]).reshape(self.num_objects, 4)
 
     def to_coco_rle(self) -> list[dict]:
         """Compressed COCO RLE of each mask (pycocotools), ``{"size": [H, W], "counts": str}``."""

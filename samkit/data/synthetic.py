@@ -15,7 +15,6 @@ Image ``i`` depends only on ``seed`` and ``i``. `SyntheticDataset.write_coco` an
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import numpy as np
 from samkit.data._subsample import (
     check_options, id_sort_key, rng_for, select_objects, subsample,
 )
+from samkit.data._base import IdDataset
 from samkit.data.sample import Sample
 
 __all__ = ["SyntheticDataset", "SHAPES", "BACKGROUNDS"]
@@ -31,7 +31,7 @@ SHAPES = ("ellipse", "rectangle", "polygon")
 BACKGROUNDS = ("noise", "gradient", "stripes")
 
 
-class SyntheticDataset:
+class SyntheticDataset(IdDataset):
     """``num_images`` synthetic images of ``size`` (H, W) pixels, deterministic given ``seed``.
 
     ``image_id`` is ``str(i)`` for i in 0..num_images-1; object ids are ``"1"``.. in drawing order
@@ -66,16 +66,6 @@ class SyntheticDataset:
         self.skipped_images: list[dict] = []  # synthetic images are never skipped
         self.image_ids: list[str] = subsample(
             [str(i) for i in range(num_images)], max_images, seed, "images")
-
-    def __len__(self) -> int:
-        return len(self.image_ids)
-
-    def __iter__(self) -> Iterator[Sample]:
-        for image_id in self.image_ids:
-            yield self._load(image_id)
-
-    def __getitem__(self, index: int) -> Sample:
-        return self._load(self.image_ids[index])
 
     def __repr__(self) -> str:
         return (f"SyntheticDataset(images={len(self)}, size={self.size}, "

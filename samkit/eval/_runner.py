@@ -92,6 +92,41 @@ class RowSink:
         return rows_to_frame(self.rows)
 
 
+def run_objects(model: Any, dataset: Iterable[Any], sink: RowSink, run_id: str, protocol: str,
+                object_rows: Callable[[Any, int, dict[str, Any]], list[dict[str, Any]]],
+                progress: bool = True) -> pd.DataFrame:
+    """The image loop of the per-object protocols (interactive, box).
+
+    For each image not already done: embed it once (time and peak memory), then for each object
+    call ``object_rows(sample, index, row_base)``. Skipped objects, empty masks and failures become
+    rows (the run goes on); the rows are saved after every image.
+    """
+    from tqdm.auto import tqdm
+
+    for sample in tqdm(dataset, desc=f"{protocol} {model.name}", unit="image", disable=not progress):
+        if sink.done(sample.image_id):
+            continue
+        base = header(model, run_id, sample.dataset, sample.image_id, protocol)
+        sink.extend(skipped_rows(base, sample.skipped))
+        try:
+            image_phase = embed(model, sample.image)
+        except Exception as err:  # noqa: BLE001 - recorded as an error row; the run goes on
+            sink.extend([error_row(base, err)])
+            sink.flush()
+            continue
+        for index, object_id in enumerate(sample.object_ids):
+            obj = {**base, "object_id": str(object_id), **image_phase}
+            if not sample.masks[index].any():
+                sink.extend([{**obj, "status": "skipped", "error": "empty"}])
+                continue
+            try:
+                sink.extend(object_rows(sample, index, obj))
+            except Exception as err:  # noqa: BLE001
+                sink.extend([error_row(obj, err, str(object_id))])
+        sink.flush()
+    return sink.frame()
+
+
 def warm_up(model: Any, dataset: Iterable[Any]) -> None:
     """One untimed set_image + predict, so that no timed call is the first."""
     for sample in dataset:

@@ -18,10 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from samkit.eval._runner import (RowSink, embed, error_row, header, resolve_run_id,
-                                 skipped_rows, timed_ms, warm_up)
+from samkit.eval._runner import RowSink, resolve_run_id, run_objects, timed_ms, warm_up
 from samkit.metrics.clicks import next_click
 from samkit.metrics.masks import boundary_iou, mask_iou
 
@@ -59,28 +57,10 @@ def run_interactive(
     sink = RowSink(out_path, resume)
     if warmup:  # one untimed set_image + predict, so that no timed call is the first
         warm_up(model, dataset)
-    for sample in tqdm(dataset, desc=f"interactive {model.name}", unit="image", disable=not progress):
-        if sink.done(sample.image_id):
-            continue
-        base = header(model, run_id, sample.dataset, sample.image_id, "interactive")
-        sink.extend(skipped_rows(base, sample.skipped))
-        try:
-            image_phase = embed(model, sample.image)
-        except Exception as err:  # noqa: BLE001 - recorded as an error row; the run goes on
-            sink.extend([error_row(base, err)])
-            continue
-        for index, object_id in enumerate(sample.object_ids):
-            gt = sample.masks[index]
-            obj = {**base, "object_id": str(object_id), **image_phase}
-            if not gt.any():
-                sink.extend([{**obj, "status": "skipped", "error": "empty"}])
-                continue
-            try:
-                sink.extend(_click_object(model, gt, obj, max_clicks, feedback))
-            except Exception as err:  # noqa: BLE001
-                sink.extend([error_row(obj, err, str(object_id))])
-        sink.flush()
-    return sink.frame()
+    return run_objects(
+        model, dataset, sink, run_id, "interactive",
+        lambda sample, index, obj: _click_object(model, sample.masks[index], obj, max_clicks, feedback),
+        progress)
 
 
 def _click_object(model: Any, gt: np.ndarray, obj: dict[str, Any], max_clicks: int,

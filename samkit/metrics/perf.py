@@ -2,8 +2,8 @@
 
 Units: times in milliseconds (ms), memory in mebibytes (MiB = 2**20 bytes), FLOPs as plain counts.
 
-- Timing synchronises CUDA before the clock starts and after the call returns, so the figure is
-  the GPU time of the call, not its launch time.
+- Timing on CUDA uses CUDA events around the call, with the device synchronised before and after,
+  so the figure is the GPU time of the call, not its launch time; on the CPU it uses perf_counter.
 - FLOPs follow ``torch.utils.flop_counter.FlopCounterMode``: a multiply-add counts as 2 FLOPs, and
   only matrix multiplies, convolutions and attention are counted (not softmax, norms, activations or
   element-wise ops). Papers often quote MACs (multiply-accumulates) and call them "FLOPs";
@@ -72,20 +72,47 @@ def synchronize(device: Any) -> None:
         torch.cuda.synchronize(dev)
 
 
+def _is_cuda(device: Any) -> bool:
+    import torch
+
+    return torch.device(device).type == "cuda"
+
+
+def _perf_counter_ms(fn: Callable[[], Any], device: Any) -> float:
+    synchronize(device)
+    start = time.perf_counter()
+    fn()
+    synchronize(device)
+    return (time.perf_counter() - start) * 1e3
+
+
+def _cuda_event_ms(fn: Callable[[], Any], device: Any) -> float:
+    """GPU time between two CUDA events recorded around ``fn`` on the current stream of ``device``."""
+    import torch
+
+    with torch.cuda.device(torch.device(device)):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda.synchronize()
+        start.record()
+        fn()
+        end.record()
+        torch.cuda.synchronize()
+        return float(start.elapsed_time(end))
+
+
 def time_call(fn: Callable[[], Any], device: Any = "cpu", *, warmup: int = 1,
               repeats: int = 5) -> TimingStats:
-    """Run ``fn`` ``warmup`` times untimed, then ``repeats`` timed times; never times the first call."""
+    """Run ``fn`` ``warmup`` times untimed, then ``repeats`` timed times; never times the first call.
+
+    CUDA: CUDA events recorded around the call on the device's current stream (GPU time, host-side
+    work such as numpy conversions included while the stream waits on it); CPU: ``perf_counter``.
+    """
     if repeats < 1:
         raise ValueError("repeats must be >= 1")
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(repeats):
-        synchronize(device)
-        start = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append((time.perf_counter() - start) * 1e3)
+    measure = _cuda_event_ms if _is_cuda(device) else _perf_counter_ms
+    times = [measure(fn, device) for _ in range(repeats)]
     ordered = sorted(times)
     p95 = ordered[math.ceil(0.95 * len(ordered)) - 1]  # nearest-rank percentile
     return TimingStats(statistics.median(times), p95, statistics.fmean(times), repeats, tuple(times))

@@ -9,12 +9,12 @@ weights otherwise; every panel and row says which, and random-weight masks are l
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from samkit.atomic import atomic_write
 from samkit.data.samples import SamplePhoto, sample_photos
 from samkit.loading import choose_weights
 from samkit.registry import get_spec, list_models
@@ -74,7 +74,8 @@ def run_demo(
             rows.append(row)
             panels[shot.name].append((name, str(model.weights), masks))
             bar.update(1)
-        _write_csv(pd.DataFrame(rows), out / "timings.csv")  # finished models are never lost
+        table = pd.DataFrame(rows)  # saved after each model: finished models are never lost
+        atomic_write(out / "timings.csv", lambda tmp: table.to_csv(tmp, index=False))
         del model
     bar.close()
     table = pd.DataFrame(rows)
@@ -114,13 +115,6 @@ def summarize_timings(table: Any) -> str:
     note = ("set_image: one timed call per photo after one warm-up; predict: median of repeats. "
             "Medians over photos, in ms.")
     return f"{med.to_string()}\n\n{note}"
-
-
-def _write_csv(table: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, path)
 
 
 def _save_overlay(shot: SamplePhoto, panels: list[tuple[str, str, dict]], path: Path) -> None:

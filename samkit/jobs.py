@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from samkit.atomic import atomic_write_text
 
 __all__ = ["config_hash", "JobDir", "failure_status"]
 
@@ -53,11 +53,7 @@ class JobDir:
 
     def mark_complete(self, key: str, rows: int) -> None:
         """Write ``done.json`` atomically; called only after the rows and provenance are saved."""
-        Path(self.path).mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".done.", suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump({"config_hash": key, "rows": rows}, f)
-        os.replace(tmp, self.done_path)
+        atomic_write_text(self.done_path, json.dumps({"config_hash": key, "rows": rows}))
 
     def clear_complete(self) -> None:
         """Forget an earlier completion (the config changed, or resume is off)."""

@@ -10,7 +10,6 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -19,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from samkit.atomic import atomic_write, atomic_write_text
 
 __all__ = [
     "COLUMNS",
@@ -131,18 +132,6 @@ def _nvidia_driver() -> str | None:
         return None
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def save_results(frame: pd.DataFrame, path: str | os.PathLike,
                  prov: Mapping[str, Any] | None = None) -> Path:
     """Write rows to ``path`` (parquet) atomically, and the provenance beside it as ``<stem>.provenance.json``.
@@ -151,9 +140,8 @@ def save_results(frame: pd.DataFrame, path: str | os.PathLike,
     """
     path = Path(path)
     if prov is not None:
-        _atomic_write(path.with_suffix(".provenance.json"),
-                      lambda tmp: Path(tmp).write_text(json.dumps(prov, indent=2, default=str)))
-    _atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+        atomic_write_text(path.with_suffix(".provenance.json"), json.dumps(prov, indent=2, default=str))
+    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
     return path
 
 

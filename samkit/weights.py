@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from samkit.atomic import atomic_write_text
 from samkit.errors import CheckpointError, ChecksumError, DownloadError
 from samkit.registry import ModelSpec
 
@@ -289,11 +290,6 @@ def _remember_sha256(path: Path, sha: str) -> None:
     cache = _read_cache()
     cache[str(path)] = [sha, stat.st_size, stat.st_mtime_ns]
     try:
-        cache_file = _cache_path()
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".sha256-cache.", suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump(cache, f)
-        os.replace(tmp, cache_file)
+        atomic_write_text(_cache_path(), json.dumps(cache))
     except OSError:
         pass

@@ -96,9 +96,9 @@ def run_benchmark(
             stats = time_call(calls[phase], model.device, warmup=warmup, repeats=repeats)
             row.update(median_ms=stats.median_ms, p95_ms=stats.p95_ms, mean_ms=stats.mean_ms,
                        repeats=stats.repeats, status="ok")
-            if phase in ("set_image", "end_to_end"):
-                row["encoder_ms"] = stats.median_ms if phase == "set_image" else np.nan
-            elif phase != "generate":
+            if phase == "set_image":
+                row["encoder_ms"] = stats.median_ms
+            elif phase.startswith("predict"):
                 row["decoder_ms"] = stats.median_ms
             if memory:
                 mem = measure_peak_memory(calls[phase], model.device)

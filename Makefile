@@ -5,8 +5,9 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.samkit-installed
 DEMO_ARGS ?=
+LAB_ARGS ?=
 
-.PHONY: setup demo test test-slow bench clean-venv
+.PHONY: setup demo test test-slow bench lab clean-venv
 
 setup: $(STAMP)
 
@@ -22,10 +23,13 @@ demo: setup
 	$(PY) experiments/demo.py $(DEMO_ARGS)
 
 test: setup
-	MPLBACKEND=Agg $(PY) -m pytest
+	MPLBACKEND=Agg $(PY) -m pytest --durations=15
 
 test-slow: setup
-	$(PY) -m pytest -m slow
+	MPLBACKEND=Agg $(PY) -m pytest -m slow --durations=15
+
+lab: setup  # JupyterLab on notebooks/, loopback only (LAB_ARGS="--port 8890 --no-browser" ...)
+	$(PY) -m jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 bench: setup
 	$(PY) experiments/bench_wrapper.py

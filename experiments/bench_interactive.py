@@ -11,11 +11,11 @@ images with exact ground truth.
 from __future__ import annotations
 
 import argparse
-import time
 
 import samkit
 from samkit.data import SyntheticDataset
 from samkit.eval import run_interactive
+from samkit.metrics.perf import timed
 
 
 def main() -> None:
@@ -30,9 +30,8 @@ def main() -> None:
     model = samkit.load(args.model, weights="random", device=args.device)
     data = SyntheticDataset(num_images=args.images, size=tuple(args.size), max_shapes=3, seed=0)
     run_interactive(model, [data[0]], max_clicks=1, progress=False)  # warm everything up
-    start = time.perf_counter()
-    rows = run_interactive(model, data, max_clicks=args.clicks, warmup=False, progress=False)
-    wall_ms = (time.perf_counter() - start) * 1e3
+    rows, wall_ms = timed(lambda: run_interactive(model, data, max_clicks=args.clicks, warmup=False,
+                                                  progress=False), model.device)
     ok = rows[rows["status"] == "ok"]
     objects = ok.groupby(["image_id", "object_id"]).ngroups
     encoder = ok.drop_duplicates("image_id")["encoder_ms"]

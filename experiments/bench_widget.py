@@ -25,14 +25,13 @@ import argparse
 import json
 import platform
 import statistics
-import time
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 import samkit
-from samkit.metrics.perf import synchronize
+from samkit.metrics.perf import timed
 from samkit.widgets import SegmentWidget
 from samkit.widgets._state import DEFAULT_MAX_DISPLAY, encode_mask_png, resize_nearest
 
@@ -95,14 +94,8 @@ def bench(model, label: str, image: np.ndarray, clicks: int, max_display: int | 
     for i, pt in enumerate(points[2:]):
         order = (("d", "h") if i % 2 == 0 else ("h", "d"))
         for which in order:
-            synchronize(model.device)
-            start = time.perf_counter()
-            if which == "d":
-                predict(pt)
-            else:
-                handle(pt)
-            synchronize(model.device)
-            (decoder if which == "d" else handler).append((time.perf_counter() - start) * 1e3)
+            _, ms = timed(lambda: predict(pt) if which == "d" else handle(pt), model.device)
+            (decoder if which == "d" else handler).append(ms)
         paired.append(handler[-1] - widget.decoder_ms)  # the same click's own predict time
         assert widget.error == "", widget.error
     json_bytes = (comm.json_bytes - sent_before[0]) / clicks
@@ -112,14 +105,11 @@ def bench(model, label: str, image: np.ndarray, clicks: int, max_display: int | 
     # encoding alone, and the alternatives' sizes, on the last masks
     masks = widget.masks
     dh, dw = widget.display_hw
-    start = time.perf_counter()
-    pngs = [encode_mask_png(resize_nearest(m, (dh, dw))) for m in masks]
-    encode_ms = (time.perf_counter() - start) * 1e3
+    pngs, encode_ms = timed(lambda: [encode_mask_png(resize_nearest(m, (dh, dw))) for m in masks])
     yy, xx = np.mgrid[:dh, :dw]
     disk = (xx - dw / 2) ** 2 + (yy - dh / 2) ** 2 < (min(dh, dw) / 4) ** 2
-    start = time.perf_counter()
-    list_json = json.dumps(resize_nearest(masks[0], (dh, dw)).astype(np.uint8).tolist())
-    list_ms = (time.perf_counter() - start) * 1e3
+    list_json, list_ms = timed(
+        lambda: json.dumps(resize_nearest(masks[0], (dh, dw)).astype(np.uint8).tolist()))
 
     d_med, d_p95 = _stats(decoder)
     h_med, h_p95 = _stats(handler)

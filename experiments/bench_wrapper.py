@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -22,18 +21,14 @@ import numpy as np
 
 import samkit
 from samkit.images import to_rgb_uint8
-from samkit.metrics.perf import synchronize
+from samkit.metrics.perf import timed
 from samkit.prompts import validate_prompts
 
 BUDGET_PCT = 2.0
 
 
 def _timed(fn, device) -> float:
-    synchronize(device)
-    start = time.perf_counter()
-    fn()
-    synchronize(device)
-    return (time.perf_counter() - start) * 1e3
+    return timed(fn, device)[1]
 
 
 def _interleave(ours, theirs, rounds: int, device) -> tuple[float, float]:
@@ -50,10 +45,8 @@ def _interleave(ours, theirs, rounds: int, device) -> tuple[float, float]:
 
 
 def _own_cost_ms(fn, repeats: int = 200) -> float:
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - start) * 1e3 / repeats
+    """Host time of samkit's own Python work (no device work inside), per call."""
+    return timed(lambda: [fn() for _ in range(repeats)])[1] / repeats
 
 
 def bench_model(name: str, image: np.ndarray, device: str | None, rounds: int,

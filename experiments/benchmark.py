@@ -1,28 +1,35 @@
-"""Latency, peak memory, parameters and FLOPs of one model per job. Config: conf/benchmark.yaml."""
+"""Latency, peak memory, parameters and FLOPs of one model per job. Config: conf/benchmark.yaml.
+
+The benchmark protocol of `samkit.eval` with its parameters at the top level of the config.
+"""
 
 from __future__ import annotations
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from _job import run_job
-from schemas import check, register
-from samkit.eval import run_benchmark
+from schemas import check, plain, register
+from samkit.eval import get_protocol
+from samkit.jobs import run_job
 
 register()
 
 
-@hydra.main(config_path="../conf", config_name="benchmark", version_base="1.3")
-def main(cfg: DictConfig) -> int:
-    check(cfg)
+def run(cfg: DictConfig, output_dir: str) -> int:
+    """One job: ``cfg`` composed from conf/benchmark.yaml, its files in ``output_dir``."""
+    params = check(cfg)
+    protocol = get_protocol("benchmark")
 
     def work(model, job, run_id):
-        return run_benchmark(model, image_size=cfg.image_size, batch=cfg.batch, warmup=cfg.warmup,
-                             repeats=cfg.repeats, phases=[p.name for p in cfg.phases],
-                             flops=cfg.flops, memory=cfg.memory, generate_params=dict(cfg.generate),
-                             run_id=run_id)
+        return protocol.run(model, run_id=run_id, progress=cfg.progress, **params)
 
-    return run_job(cfg, "benchmark", work)
+    return run_job(output_dir, plain(cfg), protocol.name, work)
+
+
+@hydra.main(config_path="../conf", config_name="benchmark", version_base="1.3")
+def main(cfg: DictConfig) -> int:
+    return run(cfg, HydraConfig.get().runtime.output_dir)
 
 
 if __name__ == "__main__":

@@ -1,38 +1,40 @@
-"""Accuracy of one model on one dataset with one protocol per job. Config: conf/evaluate.yaml."""
+"""Accuracy of one model on one dataset with one protocol per job. Config: conf/evaluate.yaml.
+
+The protocol comes from the registry (`samkit.eval.get_protocol`): ``protocol=<name>`` picks
+conf/protocol/<name>.yaml, and its parameters are checked before the dataset or the model loads.
+"""
 
 from __future__ import annotations
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from _job import run_job
-from schemas import check, register
-from samkit.eval import run_automatic, run_box, run_interactive
+from schemas import check, plain, register
+from samkit.eval import get_protocol
+from samkit.jobs import run_job
 
 register()
 
-CAPABILITY = {"interactive": "points", "box": "box", "automatic": "automatic"}
+
+def run(cfg: DictConfig, output_dir: str) -> int:
+    """One job: ``cfg`` composed from conf/evaluate.yaml, its files in ``output_dir``."""
+    params = check(cfg)
+    protocol = get_protocol(plain(cfg.protocol)["name"])
+    # typos and missing files fail here, before any model loads
+    dataset = instantiate(cfg.dataset) if protocol.uses_dataset else None
+
+    def work(model, job, run_id):
+        return protocol.run(model, dataset, run_id=run_id, out_path=job.rows_path, resume=cfg.resume,
+                            progress=cfg.progress, **params)
+
+    return run_job(output_dir, plain(cfg), protocol.name, work, capability=protocol.capability)
 
 
 @hydra.main(config_path="../conf", config_name="evaluate", version_base="1.3")
 def main(cfg: DictConfig) -> int:
-    check(cfg)
-    dataset = instantiate(cfg.dataset)  # typos and missing files fail here, before any model loads
-    protocol = cfg.protocol.name.name
-
-    def work(model, job, run_id):
-        if not model.spec.supports(CAPABILITY[protocol]):
-            raise NotImplementedError(f"{model.name} does not support the {protocol} protocol")
-        common = dict(run_id=run_id, out_path=job.rows_path, resume=cfg.resume, progress=cfg.progress)
-        if protocol == "interactive":
-            return run_interactive(model, dataset, max_clicks=cfg.protocol.max_clicks,
-                                   feedback=cfg.protocol.feedback.name, **common)
-        if protocol == "box":
-            return run_box(model, dataset, **common)
-        return run_automatic(model, dataset, **common, **dict(cfg.protocol.generate))
-
-    return run_job(cfg, protocol, work)
+    return run(cfg, HydraConfig.get().runtime.output_dir)
 
 
 if __name__ == "__main__":

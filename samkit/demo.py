@@ -61,7 +61,7 @@ def run_demo(
     names = resolve_models(models)
     shots = sample_photos(photos)
     rows: list[dict[str, Any]] = []
-    panels: dict[str, list[tuple[str, str, dict]]] = {p.name: [] for p in shots}
+    panels: dict[str, list[tuple[str, Any, dict]]] = {p.name: [] for p in shots}
     bar = tqdm(total=len(names) * len(shots), desc="demo", unit="image", disable=not progress)
     for name in names:
         kind = choose_weights(name, weights)
@@ -72,7 +72,7 @@ def run_demo(
             bar.set_postfix_str(f"{name} on {shot.name}")
             row, masks = _segment(model, shot, repeats, time_call)
             rows.append(row)
-            panels[shot.name].append((name, str(model.weights), masks))
+            panels[shot.name].append((name, model.weights, masks))
             bar.update(1)
         table = pd.DataFrame(rows)  # saved after each model: finished models are never lost
         atomic_write(out / "timings.csv", lambda tmp: table.to_csv(tmp, index=False))
@@ -117,25 +117,26 @@ def summarize_timings(table: Any) -> str:
     return f"{med.to_string()}\n\n{note}"
 
 
-def _save_overlay(shot: SamplePhoto, panels: list[tuple[str, str, dict]], path: Path) -> None:
+def _save_overlay(shot: SamplePhoto, panels: list[tuple[str, Any, dict]], path: Path) -> None:
     from matplotlib.figure import Figure
 
-    from samkit.overlays import RANDOM_MASKS_NOTE, draw_prediction
+    from samkit.labels import RANDOM_WEIGHTS_WARNING
+    from samkit.overlays import draw_prediction
 
     fig = Figure(figsize=(8, 3.4 * len(panels)))
     axes = fig.subplots(len(panels), 2, squeeze=False)
     any_random = False
-    for (name, weights_id, masks), row in zip(panels, axes):
-        any_random |= weights_id.startswith("random")
+    for (name, weights, masks), row in zip(panels, axes):
+        any_random |= weights.kind == "random"
         for ax, prompt in zip(row, ("point", "box")):
             mask, score = masks[prompt]
             draw_prediction(ax, shot.image, mask,
                             points=[shot.point] if prompt == "point" else None,
                             box=shot.box if prompt == "box" else None,
-                            title=f"{name} · {prompt} · score {score:.2f}\n{weights_id}")
+                            title=f"{name} · {prompt} · score {score:.2f}\n{weights}")
     title = f"{shot.name} ({shot.object})"
     if any_random:
-        title += f"\n{RANDOM_MASKS_NOTE}"
+        title += f"\n{RANDOM_WEIGHTS_WARNING}"
     fig.suptitle(title, fontsize=10, color="red" if any_random else "black")
     fig.tight_layout()
     fig.savefig(path, dpi=80)

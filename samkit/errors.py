@@ -31,5 +31,39 @@ class DownloadError(CheckpointError):
     """A checkpoint that could not be downloaded (offline, refused, interrupted)."""
 
 
+class UnsupportedError(SamkitError, NotImplementedError):
+    """A prompt, feature or protocol that the model does not support; the message names those that do."""
+
+
+class UnknownProtocolError(SamkitError, KeyError):
+    """A protocol name that is not registered; the message suggests the closest names."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 class ImageConversionWarning(UserWarning):
     """An image was converted (grayscale or RGBA to RGB); the message says how."""
+
+
+FAILURE_STATUSES = ("missing_checkpoint", "bad_checkpoint", "oom", "unsupported", "error")
+"""The ``status`` values of failure rows, as `failure_status` gives them."""
+
+
+def failure_status(err: BaseException) -> str:
+    """The row status of a failure, the same in every protocol, benchmark and job.
+
+    ``missing_checkpoint`` (a checkpoint that is absent or could not be downloaded),
+    ``bad_checkpoint`` (corrupt, unsafe, mismatched or for another model), ``oom`` (out of memory,
+    CUDA or host), ``unsupported`` (`UnsupportedError` or any ``NotImplementedError``), else ``error``.
+    """
+    text = str(err).lower()
+    if isinstance(err, CheckpointError):
+        missing = not isinstance(err, ChecksumError) and (isinstance(err, DownloadError) or any(
+            phrase in text for phrase in ("download", "no checkpoint", "does not exist")))
+        return "missing_checkpoint" if missing else "bad_checkpoint"
+    if isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError" or "out of memory" in text:
+        return "oom"
+    if isinstance(err, NotImplementedError):
+        return "unsupported"
+    return "error"

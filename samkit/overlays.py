@@ -1,8 +1,10 @@
 """Masks drawn on their image (matplotlib): predictions with their prompts, and automatic masks.
 
 Images are HxWx3 uint8 RGB, masks HxW bool, points (x, y) pixels, boxes XYXY pixels. Functions return
-a `matplotlib.figure.Figure` (no pyplot state); ``weights`` (e.g. ``str(model.weights)``) goes into the
-title, and random weights add a red "masks are meaningless" line.
+a `matplotlib.figure.Figure` (no pyplot state). ``weights`` (the model's `samkit.weights.WeightsInfo`,
+``model.weights``) goes into the title, and random weights (its typed ``kind``) add a red line with
+`samkit.labels.RANDOM_WEIGHTS_WARNING`. A plain string is shown as it is, never parsed: pass its
+kind as ``weights_kind`` for the warning.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["draw_prediction", "show_prediction", "show_generated", "RANDOM_MASKS_NOTE"]
+from samkit.labels import RANDOM_WEIGHTS_WARNING, present
 
-RANDOM_MASKS_NOTE = "RANDOM WEIGHTS: masks are meaningless (architecture and timing only)"
+__all__ = ["draw_prediction", "show_prediction", "show_generated"]
 
 
 def draw_prediction(ax: Any, image: np.ndarray, mask: np.ndarray, *, points: Any = None,
@@ -36,18 +38,24 @@ def draw_prediction(ax: Any, image: np.ndarray, mask: np.ndarray, *, points: Any
     ax.axis("off")
 
 
-def _titled(fig: Any, title: str, weights: str | None) -> None:
-    random = bool(weights) and str(weights).startswith("random")
-    text = title + (f"\nweights: {weights}" if weights else "")
+def _titled(fig: Any, title: str, weights: Any, weights_kind: str | None) -> None:
+    """Suptitle: ``title``, the weights, and the random-weights warning where the kind is random."""
+    kind = weights_kind if present(weights_kind) else getattr(weights, "kind", None)
+    random = kind == "random"
+    text = title + (f"\nweights: {weights}" if present(weights) else "")
     if random:
-        text += f"\n{RANDOM_MASKS_NOTE}"
+        text += f"\n{RANDOM_WEIGHTS_WARNING}"
     fig.suptitle(text, fontsize=9, color="red" if random else "black")
 
 
 def show_prediction(image: np.ndarray, masks: np.ndarray, scores: Sequence[float], *,
                     points: Any = None, labels: Any = None, box: Any = None, title: str = "",
-                    weights: str | None = None):
-    """One panel per candidate mask (``masks`` (C, H, W)), each titled with its predicted IoU."""
+                    weights: Any = None, weights_kind: str | None = None):
+    """One panel per candidate mask (``masks`` (C, H, W)), each titled with its predicted IoU.
+
+    ``weights``: ``model.weights`` (a `samkit.weights.WeightsInfo`; its ``kind`` decides the
+    warning) or any text to show; ``weights_kind`` (``"random"`` / ``"pretrained"``) overrides it.
+    """
     from matplotlib.figure import Figure
 
     n = len(masks)
@@ -56,14 +64,17 @@ def show_prediction(image: np.ndarray, masks: np.ndarray, scores: Sequence[float
     for i, (ax, mask) in enumerate(zip(axes, masks)):
         draw_prediction(ax, image, mask, points=points, labels=labels, box=box,
                         title=f"mask {i}: score {float(scores[i]):.3f}")
-    _titled(fig, title, weights)
+    _titled(fig, title, weights, weights_kind)
     fig.tight_layout()
     return fig
 
 
 def show_generated(image: np.ndarray, records: Sequence[dict], *, title: str = "",
-                   weights: str | None = None, seed: int = 0):
-    """Automatic masks (`Segmenter.generate` records) in random colours, largest drawn first."""
+                   weights: Any = None, weights_kind: str | None = None, seed: int = 0):
+    """Automatic masks (`Segmenter.generate` records) in random colours, largest drawn first.
+
+    ``weights`` / ``weights_kind`` as in `show_prediction`.
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6, 6 * image.shape[0] / image.shape[1] + 0.8))
@@ -75,6 +86,6 @@ def show_generated(image: np.ndarray, records: Sequence[dict], *, title: str = "
         overlay[rec["segmentation"]] = [*rng.random(3), 0.5]
     ax.imshow(overlay)
     ax.axis("off")
-    _titled(fig, f"{title} ({len(records)} masks)", weights)
+    _titled(fig, f"{title} ({len(records)} masks)", weights, weights_kind)
     fig.tight_layout()
     return fig

@@ -1,214 +1,54 @@
-"""Result rows, provenance, an atomic parquet store, and per-model summaries.
-
-One row per measured unit (long format), with the columns of `COLUMNS` first; fields that do not
-apply are empty (NA), never invented. Runners may add columns (e.g. ``oracle_iou``, ``n_gt``).
-"""
+"""Result rows and their summaries: the row layer (`samkit.rows`) plus `summarize`, which asks each
+protocol in the registry (`samkit.eval`) for its part of a per-model table."""
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-import subprocess
-import uuid
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from samkit.atomic import atomic_write, atomic_write_text
+from samkit.labels import RANDOM_WEIGHTS_WARNING, has_random_weights
+from samkit.rows import (COLUMNS, device_name, load_results, new_run_id, provenance, rows_to_frame,
+                         save_results, weights_columns)
 
 __all__ = [
-    "COLUMNS",
-    "new_run_id",
-    "device_name",
-    "rows_to_frame",
-    "provenance",
-    "save_results",
-    "load_results",
-    "summarize",
-    "RANDOM_WEIGHTS_NOTE",
+    "COLUMNS", "new_run_id", "device_name", "rows_to_frame", "weights_columns", "provenance",
+    "save_results", "load_results", "summarize", "SUMMARY_KEYS",
 ]
 
-COLUMNS = [
-    "run_id", "model", "family", "weights", "device", "dtype", "dataset", "image_id", "object_id",
-    "protocol", "prompt", "clicks", "iou", "boundary_iou", "score", "encoder_ms", "decoder_ms",
-    "peak_mem_mib", "status", "error",
-]
-_FLOAT = ["iou", "boundary_iou", "score", "encoder_ms", "decoder_ms", "peak_mem_mib"]
-RANDOM_WEIGHTS_NOTE = "RANDOM WEIGHTS: accuracy is meaningless (latency, memory, FLOPs are real)"
-INTERACTIVE_CLICKS = (1, 2, 3, 5, 9)
-
-
-def new_run_id() -> str:
-    """A sortable unique run id: UTC time + random suffix."""
-    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-
-
-def rows_to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Rows (dicts) -> DataFrame with `COLUMNS` first (missing ones NA), then any extra columns."""
-    frame = pd.DataFrame(list(rows))
-    for col in COLUMNS:
-        if col not in frame.columns:
-            frame[col] = pd.NA
-    extra = [c for c in frame.columns if c not in COLUMNS]
-    frame = frame[COLUMNS + extra]
-    for col in _FLOAT:
-        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
-    frame["clicks"] = pd.to_numeric(frame["clicks"], errors="coerce").astype("Int64")
-    for col in ("run_id", "model", "family", "weights", "device", "dtype", "dataset", "image_id",
-                "object_id", "protocol", "prompt", "status", "error"):
-        frame[col] = frame[col].astype("string")
-    return frame
-
-
-def device_name(device: Any) -> str:
-    """Human name of a device: the GPU model for CUDA, ``"cpu: <processor> x<cores>"`` for the CPU."""
-    import torch
-
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        return torch.cuda.get_device_name(dev.index if dev.index is not None else 0)
-    return f"cpu: {platform.processor() or platform.machine()} x{os.cpu_count()}"
-
-
-def _git_commit() -> str | None:
-    try:
-        root = Path(__file__).resolve().parents[1]
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                             timeout=5)
-        if out.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return out.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def provenance(models: Iterable[Any] = (), config: Mapping[str, Any] | None = None,
-               seed: int | None = None, run_id: str | None = None) -> dict[str, Any]:
-    """Where a run's numbers come from: versions, device, config, seeds, weights of each model."""
-    import torch
-
-    import samkit
-
-    cuda = torch.cuda.is_available()
-    record: dict[str, Any] = {
-        "run_id": run_id,
-        "created": datetime.now(timezone.utc).isoformat(),
-        "samkit": samkit.__version__,
-        "git_commit": _git_commit(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda if cuda else None,
-        "cudnn": torch.backends.cudnn.version() if cuda else None,
-        "devices": [device_name(f"cuda:{i}") for i in range(torch.cuda.device_count())] if cuda
-        else [device_name("cpu")],
-        "driver": _nvidia_driver() if cuda else None,
-        "seed": seed,
-        "config": dict(config) if config is not None else None,
-        "models": {},
-    }
-    for model in models:
-        w = model.weights
-        record["models"][model.name] = {
-            "family": model.family, "device": str(model.device), "weights": w.kind,
-            "sha256": w.sha256, "official": w.official, "seed": w.seed, "path": w.path,
-        }
-    return record
-
-
-def _nvidia_driver() -> str | None:
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=10)
-        return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def save_results(frame: pd.DataFrame, path: str | os.PathLike,
-                 prov: Mapping[str, Any] | None = None) -> Path:
-    """Write rows to ``path`` (parquet) atomically, and the provenance beside it as ``<stem>.provenance.json``.
-
-    A killed process leaves either the previous file or the complete new one, never a partial file.
-    """
-    path = Path(path)
-    if prov is not None:
-        atomic_write_text(path.with_suffix(".provenance.json"), json.dumps(prov, indent=2, default=str))
-    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
-    return path
-
-
-def load_results(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> pd.DataFrame:
-    """Read and concatenate result parquet files (a file, a folder searched recursively, or a list)."""
-    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    files: list[Path] = []
-    for item in items:
-        p = Path(item)
-        if not p.exists():
-            raise FileNotFoundError(f"No result file or folder at {p}")
-        files += sorted(p.rglob("*.parquet")) if p.is_dir() else [p]
-    if not files:
-        raise FileNotFoundError(f"No result files (*.parquet) in {items}")
-    return rows_to_frame(pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-                         .to_dict("records"))
+SUMMARY_KEYS = ["model", "weights", "device", "dtype", "dataset"]
+"""One `summarize` row per distinct combination of these columns."""
 
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, weights, device, dtype, dataset): accuracy, NoC, AR, latency, memory.
+    """One row per (model, weights, device, dtype, dataset): each protocol's summary, then latency,
+    memory and counts.
 
-    - interactive: ``mIoU@k`` for k in 1, 2, 3, 5, 9 clicks (mean of per-object IoUs, best-score
-      mask at 1 click), ``oracle_mIoU@1``, ``NoC@85`` / ``NoC@90`` (mean clicks, RITM rule) and
-      their failure counts;
-    - box: ``box_mIoU``; automatic: ``AR@100`` / ``AR@1000`` pooled over images as COCOeval does;
-    - ``encoder_ms`` (median over images), ``decoder_ms`` (median over prompts), ``peak_mem_mib``
-      (max); ``objects``, ``skipped``, ``errors``; ``note`` says when accuracy is meaningless.
+    Each registered protocol present in a group adds its columns from its ``ok`` rows
+    (`samkit.eval.get_protocol(name).summarize`): interactive ``mIoU@k``, ``oracle_mIoU@1``,
+    ``NoC@85`` / ``NoC@90`` and failures; box ``box_mIoU``; automatic ``AR@100`` / ``AR@1000``
+    (pooled as COCOeval); benchmark ``<phase>_ms``. Then ``encoder_ms`` (median over images),
+    ``decoder_ms`` (median over prompts), ``peak_mem_mib`` (max), ``objects``, ``skipped``,
+    ``errors`` (rows of any failure status) and ``note`` (the random-weights warning).
     """
-    from samkit.metrics.clicks import noc
+    from samkit.eval import get_protocol, list_protocols
 
-    keys = ["model", "weights", "device", "dtype", "dataset"]
+    registered = set(list_protocols())
     out = []
-    for group, rows in frame.groupby(keys, dropna=False, sort=False):
-        rec: dict[str, Any] = dict(zip(keys, group))
+    for group, rows in frame.groupby(SUMMARY_KEYS, dropna=False, sort=False):
+        rec: dict[str, Any] = dict(zip(SUMMARY_KEYS, group))
         ok = rows[rows["status"] == "ok"]
-        inter = ok[ok["protocol"] == "interactive"]
-        if len(inter):
-            for k in INTERACTIVE_CLICKS:
-                at_k = inter[inter["clicks"] == k]["iou"]
-                rec[f"mIoU@{k}"] = at_k.mean() if len(at_k) else np.nan
-            if "oracle_iou" in inter.columns:
-                rec["oracle_mIoU@1"] = inter[inter["clicks"] == 1]["oracle_iou"].astype(float).mean()
-            curves = [g.sort_values("clicks")["iou"].to_numpy()
-                      for _, g in inter.groupby(["image_id", "object_id"], sort=False)]
-            max_clicks = int(inter["clicks"].max())
-            for thr in (0.85, 0.90):
-                res = noc(curves, thr, max_clicks=max_clicks)
-                rec[f"NoC@{round(thr * 100)}"] = res.mean
-                rec[f"NoC@{round(thr * 100)}_failures"] = res.failures
-        box = ok[ok["protocol"] == "box"]
-        if len(box):
-            rec["box_mIoU"] = box["iou"].mean()
-        auto = ok[ok["protocol"] == "automatic"]
-        if len(auto) and "n_gt" in auto.columns:
-            n_gt = auto["n_gt"].astype(float).sum()
-            for k in (100, 1000):
-                col = f"ar_hits@{k}"
-                if col in auto.columns:
-                    rec[f"AR@{k}"] = auto[col].astype(float).sum() / n_gt if n_gt else np.nan
+        for name in ok["protocol"].dropna().unique():
+            if str(name) in registered:
+                rec.update(get_protocol(str(name)).summarize(ok[ok["protocol"] == name]))
         enc = ok.dropna(subset=["encoder_ms"]).drop_duplicates(["image_id", "protocol"])["encoder_ms"]
-        rec["encoder_ms"] = enc.median() if len(enc) else np.nan
+        rec["encoder_ms"] = enc.median() if len(enc) else float("nan")
         rec["decoder_ms"] = ok["decoder_ms"].median()
         rec["peak_mem_mib"] = ok["peak_mem_mib"].max()
         rec["objects"] = ok.dropna(subset=["object_id"]).drop_duplicates(
             ["image_id", "object_id"]).shape[0]
         rec["skipped"] = int((rows["status"] == "skipped").sum())
         rec["errors"] = int((~rows["status"].isin(["ok", "skipped"])).sum())  # error, oom, ...
-        rec["note"] = RANDOM_WEIGHTS_NOTE if str(rec["weights"]).startswith("random") else ""
+        rec["note"] = RANDOM_WEIGHTS_WARNING if has_random_weights(rows) else ""
         out.append(rec)
     return pd.DataFrame(out)

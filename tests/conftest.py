@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import samkit
+
+sys.path.insert(0, str(Path(__file__).parent / "eval"))  # tests/eval/fakes.py: Segmenter-shaped fakes
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,9 @@
-"""The Hydra entry points: config validation, sweeps, resume after a killed job, failure rows, report."""
+"""The Hydra entry points: config validation, jobs composed and run in-process, one real process per
+entry point, a sweep through submitit's local executor, and resume after a killed sweep."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -15,6 +17,8 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
+from samkit.eval import list_protocols
+from samkit.report import merge_runs, write_report
 from samkit.results import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,9 +27,10 @@ SMALL = ["dataset.num_images=3", "dataset.size=[64,80]", "dataset.max_shapes=2",
          "progress=false"]
 
 sys.path.insert(0, str(EXPERIMENTS))
+import benchmark  # noqa: E402
+import evaluate  # noqa: E402
+import gen_configs  # noqa: E402
 import schemas  # noqa: E402
-
-schemas.register()
 
 
 def _run(script: str, *args: str, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -38,9 +43,20 @@ def _compose(name: str, overrides: list[str]):
         return compose(name, overrides=overrides)
 
 
-def test_model_configs_are_in_sync_with_the_registry():
-    out = _run("gen_model_configs.py", "--check")
-    assert out.returncode == 0, out.stderr
+def _evaluate(out: Path, *overrides: str) -> pd.DataFrame:
+    """One evaluate job composed and run in this process; its rows."""
+    assert evaluate.run(_compose("evaluate", list(overrides)), str(out)) == 0
+    return pd.read_parquet(out / "rows.parquet")
+
+
+# ------------------------------------------------------------------------------------ configs
+
+
+def test_configs_are_in_sync_with_the_registries():
+    assert gen_configs.model_files() == {p.name: p.read_text() for p in (ROOT / "conf/model").glob("*.yaml")}
+    protocols = {p.name: p.read_text() for p in (ROOT / "conf/protocol").glob("*.yaml")}
+    assert gen_configs.protocol_files() == protocols
+    assert sorted(Path(p).stem for p in protocols) == list_protocols()
 
 
 def test_configs_compose_with_typed_defaults():
@@ -50,6 +66,8 @@ def test_configs_compose_with_typed_defaults():
     assert cfg.dataset._target_ == "samkit.data.CocoDataset" and cfg.protocol.max_clicks == 20
     cfg = _compose("benchmark", ["+experiment=seeds_perf_table"])
     assert cfg.repeats == 20 and cfg.warmup == 3 and cfg.image_size == 1024
+    for name in list_protocols():  # every registered protocol composes from its generated file
+        assert schemas.plain(_compose("evaluate", [f"protocol={name}"]).protocol)["name"] == name
 
 
 @pytest.mark.parametrize("override, error", [
@@ -65,6 +83,17 @@ def test_bad_benchmark_configs_fail_at_compose_time(override, error):
     assert error in str(info.value) or error in str(info.value.__cause__)
 
 
+@pytest.mark.parametrize("override, error", [
+    ("protocol.max_clik=3", "max_clik"),           # a typo in a protocol parameter
+    ("protocol.feedback=masks", "masks"),          # a value outside the protocol's choices
+    ("protocol=boxes", "boxes"),                   # an unknown protocol
+])
+def test_bad_evaluate_configs_fail_at_compose_time(override, error):
+    with pytest.raises((ConfigCompositionException, ValidationError)) as info:
+        _compose("evaluate", [override])
+    assert error in str(info.value) or error in str(info.value.__cause__)
+
+
 def test_unknown_model_name_fails_at_compose_time():
     with pytest.raises(ConfigCompositionException, match="model/sam_vit_x"):
         _compose("benchmark", ["model=sam_vit_x"])
@@ -75,58 +104,140 @@ def test_range_checks():
         schemas.check(_compose("benchmark", ["image_size=0"]))
     with pytest.raises(ValueError, match="max_clicks must be >= 1"):
         schemas.check(_compose("evaluate", ["protocol.max_clicks=0"]))
+    with pytest.raises(ValueError, match="warmup must be >= 0"):
+        schemas.check(_compose("benchmark", ["warmup=-1"]))
 
 
-def test_bad_dataset_option_fails_before_any_model_loads(tmp_path):
-    out = _run("evaluate.py", "dataset.num_imags=2", f"hydra.run.dir={tmp_path}")
-    assert out.returncode != 0
-    assert "num_imags" in out.stderr
+def test_bad_dataset_option_fails_before_any_model_loads(tmp_path, monkeypatch):
+    import samkit
+
+    monkeypatch.setattr(samkit, "load", lambda *a, **k: pytest.fail("a model was loaded"))
+    with pytest.raises(ConfigCompositionException, match="num_imags"):
+        _compose("evaluate", ["dataset.num_imags=2"])
+    with pytest.raises(Exception, match="num_imags"):  # hydra's InstantiationException
+        evaluate.run(_compose("evaluate", ["+dataset.num_imags=2"]), str(tmp_path))
     assert not (tmp_path / "rows.parquet").exists()
 
 
-def test_sweep_of_two_models_with_report(tmp_path):
+# ------------------------------------------------------------------------------- jobs in-process
+
+
+def test_two_model_sweep_with_report_and_same_seed_rerun(tmp_path):
     sweep = tmp_path / "sweep"
-    out = _run("evaluate.py", "-m", "model=mobile_sam,sam2.1_hiera_tiny", "protocol=box", *SMALL,
-               f"hydra.sweep.dir={sweep}")
-    assert out.returncode == 0, out.stderr[-3000:]
+    small = [*SMALL[1:], "dataset.num_images=2"]
+    for name in ("mobile_sam", "sam2.1_hiera_tiny"):
+        _evaluate(sweep / name, f"model={name}", "protocol=box", *small)
     rows = load_results(sweep)
     assert set(rows["model"]) == {"mobile_sam", "sam2.1_hiera_tiny"}
     assert (rows["protocol"] == "box").all() and (rows["weights"] == "random(seed=0)").all()
+    assert (rows["weights_kind"] == "random").all() and (rows["weights_seed"] == 0).all()
     ok = rows[rows["status"] == "ok"]
     assert ok.groupby("model").size().nunique() == 1  # the same objects for both models
     assert len(list(sweep.rglob("done.json"))) == 2 and len(list(sweep.rglob("*.provenance.json"))) == 2
     report = tmp_path / "report"
-    out = _run("report.py", f"runs={sweep}", f"out={report}", env={"MPLBACKEND": "Agg"})
-    assert out.returncode == 0, out.stderr[-3000:]
+    write_report(merge_runs(sweep), report)
     table = pd.read_csv(report / "accuracy.csv")
     assert sorted(table["model"]) == ["mobile_sam", "sam2.1_hiera_tiny"]
     assert {"box_mIoU", "encoder_ms", "decoder_ms", "peak_mem_mib", "weights", "note"} <= set(table.columns)
     assert "RANDOM WEIGHTS" in (report / "accuracy.md").read_text()
     # same seed, same config, same weights -> the same numbers
-    again = tmp_path / "again"
-    out = _run("evaluate.py", "-m", "model=mobile_sam", "protocol=box", *SMALL, f"hydra.sweep.dir={again}")
-    assert out.returncode == 0, out.stderr[-3000:]
+    again = _evaluate(tmp_path / "again", "model=mobile_sam", "protocol=box", *small)
     first = ok[ok["model"] == "mobile_sam"].sort_values(["image_id", "object_id"])["iou"].to_numpy()
-    second = load_results(again).query("status == 'ok'").sort_values(["image_id", "object_id"])["iou"]
+    second = again.query("status == 'ok'").sort_values(["image_id", "object_id"])["iou"]
     assert list(second) == list(first)
 
 
-def test_missing_checkpoint_is_a_row_and_the_sweep_goes_on(tmp_path):
-    sweep = tmp_path / "sweep"
-    args = ["-m", "model=mobile_sam", "protocol=box", "weights=pretrained,random",
-            *[a for a in SMALL if not a.startswith("weights")], f"hydra.sweep.dir={sweep}"]
-    out = _run("evaluate.py", *args)
+def test_complete_job_is_skipped_and_a_changed_config_reruns(tmp_path, capsys):
+    args = ["model=mobile_sam", "protocol=box", *SMALL[1:], "dataset.num_images=1"]
+    first = _evaluate(tmp_path, *args)
+    _evaluate(tmp_path, *args)
+    assert "skipped (resume=true)" in capsys.readouterr().out
+    assert pd.read_parquet(tmp_path / "rows.parquet")["run_id"].equals(first["run_id"])
+    changed = _evaluate(tmp_path, *args, "seed=1")  # another seed: other weights, recomputed
+    assert (changed["weights"] == "random(seed=1)").all() and changed["run_id"].iloc[0] != first["run_id"].iloc[0]
+
+
+def test_missing_checkpoint_is_a_row_and_the_job_is_retried(tmp_path):
+    rows = _evaluate(tmp_path, "model=mobile_sam", "protocol=box", "weights=pretrained", *SMALL[:3],
+                     "progress=false")
+    assert rows["status"].tolist() == ["missing_checkpoint"]
+    assert "samkit weights download mobile_sam" in rows.iloc[0]["error"]
+    assert rows.iloc[0]["weights_kind"] == "pretrained"
+    assert not (tmp_path / "done.json").exists()  # the failed job is retried on the next run
+
+
+def test_protocol_a_model_cannot_run_is_an_unsupported_row(tmp_path, monkeypatch):
+    import samkit
+    from samkit.registry import REGISTRY
+
+    spec = REGISTRY["mobile_sam"]
+    monkeypatch.setitem(REGISTRY, "mobile_sam", dataclasses.replace(spec, capabilities=frozenset({"points"})))
+    monkeypatch.setattr(samkit, "load", lambda *a, **k: pytest.fail("an unsupported job loads no model"))
+    rows = _evaluate(tmp_path, "model=mobile_sam", "protocol=box", *SMALL)
+    assert rows["status"].tolist() == ["unsupported"]
+    assert "does not support the box protocol: it needs the 'box' capability" in rows.iloc[0]["error"]
+    assert (tmp_path / "done.json").exists()  # a rerun would give the same answer
+
+
+def test_benchmark_job_writes_phase_rows(tmp_path):
+    cfg = _compose("benchmark", ["model=mobile_sam", "weights=random", "image_size=128", "repeats=2",
+                                 "warmup=1", "batch=3", "phases=[set_image,predict_point,predict_boxes_batch]",
+                                 "progress=false"])
+    assert benchmark.run(cfg, str(tmp_path)) == 0
+    rows = load_results(tmp_path)
+    assert list(rows["phase"]) == ["set_image", "predict_point", "predict_boxes_batch"]
+    assert (rows["status"] == "ok").all() and (rows["median_ms"] > 0).all()
+    assert (rows["flops"] > 0).all() and (rows["params"] == 10_130_092).all()
+    assert (rows["image_size"] == 128).all() and (rows["batch"] == 3).all()
+    assert rows["device_name"].iloc[0].startswith("cpu")
+    assert (rows["mem_method"] == "cpu_process_peak_rss").all()
+
+
+def test_benchmark_job_with_a_corrupt_checkpoint_is_a_bad_checkpoint_row(tmp_path, isolated_checkpoints):
+    isolated_checkpoints.mkdir(parents=True)
+    (isolated_checkpoints / "mobile_sam.pt").write_bytes(b"truncated")
+    cfg = _compose("benchmark", ["model=mobile_sam", "weights=pretrained", "progress=false"])
+    assert benchmark.run(cfg, str(tmp_path)) == 0
+    row = load_results(tmp_path).iloc[0]
+    assert row["status"] == "bad_checkpoint" and row["protocol"] == "benchmark"
+    assert "corrupt, truncated or another model's" in row["error"]
+
+
+# --------------------------------------------------------------------- real processes, launchers
+
+
+def test_scripts_sweep_through_the_basic_and_submitit_launchers_then_benchmark_and_report(tmp_path):
+    """One real process per entry point. A two-job evaluate sweep through submitit's local executor
+    (the submission, pickling and result collection of the SLURM launcher) gives the same rows as
+    through the basic launcher; a benchmark job and a report over both finish the pipeline."""
+    args = ["-m", "model=mobile_sam", "protocol=box", "dataset.seed=0,1", *SMALL[1:], "dataset.num_images=2"]
+    basic, submitit = tmp_path / "basic", tmp_path / "submitit"
+    out = _run("evaluate.py", *args, f"hydra.sweep.dir={basic}")
     assert out.returncode == 0, out.stderr[-3000:]
-    rows = load_results(sweep)
-    failed = rows[rows["status"] == "missing_checkpoint"]
-    assert len(failed) == 1 and "samkit weights download mobile_sam" in failed.iloc[0]["error"]
-    assert (rows[rows["status"] == "ok"]["weights"] == "random(seed=0)").all()
-    assert len(list(sweep.rglob("done.json"))) == 1  # the failed job is retried on the next run
+    out = _run("evaluate.py", *args, f"hydra.sweep.dir={submitit}", "hydra/launcher=submitit_cpu")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert list(submitit.glob(".submitit/*/*_result.pkl")), "the jobs did not go through submitit"
+    jobs = sorted(p.parent.name for p in basic.rglob("done.json"))
+    assert len(jobs) == 2 and jobs == sorted(p.parent.name for p in submitit.rglob("done.json"))
+    for job in jobs:  # job by job (folders named by their overrides), the same rows
+        a, b = (pd.read_parquet(d / job / "rows.parquet") for d in (basic, submitit))
+        columns = [c for c in a.columns if not c.endswith("_ms") and c not in ("run_id", "peak_mem_mib")]
+        assert len(a) > 1 and (a["status"] == "ok").any()
+        pd.testing.assert_frame_equal(a[columns], b[columns])
+
+    out = _run("benchmark.py", "model=mobile_sam", "weights=random", "image_size=64", "repeats=1",
+               "warmup=0", "phases=[predict_point]", "flops=false", "memory=false", "progress=false",
+               f"hydra.run.dir={basic / 'bench'}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    out = _run("report.py", f"runs={basic}", f"out={tmp_path / 'report'}", env={"MPLBACKEND": "Agg"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert {"accuracy.md", "benchmark.md", "index.md"} <= {p.name for p in (tmp_path / "report").iterdir()}
+    assert set(load_results(basic)["protocol"]) == {"box", "benchmark"}
 
 
 def test_killed_sweep_resumes_without_loss_or_duplicates(tmp_path):
     sweep = tmp_path / "sweep"
-    args = ["-m", "model=mobile_sam,sam2.1_hiera_tiny", "protocol=interactive", "protocol.max_clicks=3",
+    args = ["-m", "model=mobile_sam", "dataset.seed=0,1", "protocol=interactive", "protocol.max_clicks=3",
             *SMALL, f"hydra.sweep.dir={sweep}"]
     proc = subprocess.Popen([sys.executable, str(EXPERIMENTS / "evaluate.py"), *args], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -153,26 +264,14 @@ def test_killed_sweep_resumes_without_loss_or_duplicates(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert "skipped (resume=true)" in out.stdout
     pd.testing.assert_frame_equal(pd.read_parquet(first_job / "rows.parquet"), before_first)
-    rows = load_results(sweep)
-    keys = ["model", "image_id", "object_id", "clicks", "status"]
-    assert not rows.duplicated(keys).any()
-    for model, group in rows[rows["status"] == "ok"].groupby("model"):
-        assert set(group["image_id"]) == {"0", "1", "2"}, model
-        assert (group.groupby(["image_id", "object_id"]).size() == 3).all()
+    jobs = [p.parent for p in sweep.rglob("done.json")]
+    assert sorted(jobs) == sorted([first_job, second_job])
+    for job in jobs:  # each job complete, nothing lost, nothing twice
+        rows = pd.read_parquet(job / "rows.parquet")
+        assert not rows.duplicated(["image_id", "object_id", "clicks", "status"]).any(), job.name
+        ok = rows[rows["status"] == "ok"]
+        assert set(ok["image_id"]) == {"0", "1", "2"}, job.name
+        assert (ok.groupby(["image_id", "object_id"]).size() == 3).all()
     resumed = pd.read_parquet(second_job / "rows.parquet")
     kept = resumed[resumed["run_id"].isin(set(interrupted["run_id"]))]
     assert set(kept["image_id"]) == saved_images  # finished images were kept, not recomputed
-
-
-def test_benchmark_job_writes_phase_rows(tmp_path):
-    out = _run("benchmark.py", "model=mobile_sam", "weights=random", "image_size=128", "repeats=2",
-               "warmup=1", "batch=3", "phases=[set_image,predict_point,predict_boxes_batch]",
-               "progress=false", f"hydra.run.dir={tmp_path}")
-    assert out.returncode == 0, out.stderr[-3000:]
-    rows = load_results(tmp_path)
-    assert list(rows["phase"]) == ["set_image", "predict_point", "predict_boxes_batch"]
-    assert (rows["status"] == "ok").all() and (rows["median_ms"] > 0).all()
-    assert (rows["flops"] > 0).all() and (rows["params"] == 10_130_092).all()
-    assert (rows["image_size"] == 128).all() and (rows["batch"] == 3).all()
-    assert rows["device_name"].iloc[0].startswith("cpu")
-    assert (rows["mem_method"] == "cpu_process_peak_rss").all()

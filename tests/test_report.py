@@ -1,5 +1,6 @@
-"""samkit.report: benchmark pivots, accuracy tables, merging, markdown captions and write_report,
-on hand-made rows with known answers (two GPUs named differently, a CPU, random and pretrained)."""
+"""samkit.tables and samkit.report: benchmark pivots, accuracy tables, merging, markdown captions and
+write_report, on hand-made rows with known answers (two GPUs named differently, a CPU, random and
+pretrained weights in the typed weights columns)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from samkit.report import (PUBLISHED_NOTE, RANDOM_PERF_NOTE, accuracy_table, benchmark_table,
-                           device_label, join_published, merge_runs, published_params, to_markdown,
-                           weights_kind, write_report)
-from samkit.results import RANDOM_WEIGHTS_NOTE, rows_to_frame, save_results
+from samkit.labels import RANDOM_WEIGHTS_WARNING
+from samkit.report import merge_runs as report_merge_runs
+from samkit.report import write_report
+from samkit.rows import rows_to_frame, save_results, weights_columns
+from samkit.tables import (PUBLISHED_NOTE, accuracy_table, benchmark_table, join_published,
+                           merge_runs, published_params, to_markdown)
+from samkit.weights import WeightsInfo
 
 H100 = "NVIDIA H100 80GB HBM3"
 CPU = "cpu: x86_64 x2"
 PRE = "pretrained(sha256=ec2df6273261)"
 RND = "random(seed=0)"
+PRETRAINED = weights_columns(WeightsInfo(kind="pretrained", sha256="ec2df6273261" + "0" * 52,
+                                         official=True))
+RANDOM = weights_columns(WeightsInfo(kind="random", seed=0))
+SAM2_WEIGHTS = weights_columns(WeightsInfo(kind="pretrained", sha256="65b50056e05b" + "0" * 52,
+                                           official=True))
 
-SAM = dict(model="sam_vit_b", family="sam", weights=PRE, device="cuda:0", device_name=H100,
+SAM = dict(model="sam_vit_b", family="sam", **PRETRAINED, device="cuda:0", device_name=H100,
            dtype="float32")
-MOBILE = dict(model="mobile_sam", family="mobile_sam", weights=RND, device="cpu", device_name=CPU,
+MOBILE = dict(model="mobile_sam", family="mobile_sam", **RANDOM, device="cpu", device_name=CPU,
               dtype="float32")
 
 
@@ -51,8 +60,8 @@ def bench_rows():
 def eval_rows():
     rows = []
     for base, ious, enc in ((SAM, [0.9, 0.7], 120.0), (MOBILE, [0.1, 0.3], 900.0),
-                            (dict(SAM, model="sam2_hiera_tiny", family="sam2",
-                                  weights="pretrained(sha256=65b50056e05b)"), [0.8, 0.6], 60.0)):
+                            (dict(SAM, model="sam2_hiera_tiny", family="sam2", **SAM2_WEIGHTS),
+                             [0.8, 0.6], 60.0)):
         for obj, iou in enumerate(ious):
             row = {k: v for k, v in base.items() if k != "device_name"}  # runners don't write it
             rows.append(dict(row, run_id="e1", dataset="synthetic", image_id="img0",
@@ -70,15 +79,16 @@ def frame(rows):
 # --------------------------------------------------------------------------------------- labels
 
 
-def test_weights_kind_and_device_label():
-    assert weights_kind(RND) == "random"
-    assert weights_kind(PRE) == "pretrained"
-    assert weights_kind("pretrained(sha256=abc, unofficial file)") == "pretrained (unofficial file)"
-    assert weights_kind(pd.NA) == "unknown" and weights_kind(None) == "unknown"
-    assert device_label("cuda:0", H100) == f"{H100} (cuda:0)"
-    assert device_label("cpu", CPU) == CPU
-    assert device_label("cpu", pd.NA) == "cpu"
-    assert device_label("cuda:1", None) == "cuda:1 (GPU model not recorded)"
+def test_typed_weights_columns_and_the_readable_string():
+    assert PRETRAINED["weights"] == PRE and RANDOM["weights"] == RND
+    table = benchmark_table(frame(bench_rows()))
+    assert set(table["weights"]) == {PRE, RND}
+    # the kind comes from weights_kind / weights_official, whatever the readable string says
+    unofficial = [dict(r, weights_official=False) for r in bench_rows() if r["model"] == "sam_vit_b"]
+    assert set(benchmark_table(frame(unofficial))["weights_kind"]) == {"pretrained (unofficial file)"}
+    untyped = [dict(r, weights_kind=None) for r in bench_rows() if r["model"] == "mobile_sam"]
+    table = benchmark_table(frame(untyped))
+    assert set(table["weights_kind"]) == {"unknown"} and set(table["note"]) == {""}
 
 
 # ---------------------------------------------------------------------------------- benchmark table
@@ -114,7 +124,7 @@ def test_benchmark_table_pivots_phases_exactly():
     assert mobile["params_M"] == pytest.approx(10.130092)
     assert mobile["GFLOPs"] == pytest.approx(40.0)  # no end_to_end count: set_image + predict_point
     assert math.isnan(mobile["generate_ms"]) and mobile["errors"] == 1  # the error row gives no number
-    assert mobile["weights_kind"] == "random" and mobile["note"] == RANDOM_PERF_NOTE
+    assert mobile["weights_kind"] == "random" and mobile["note"] == RANDOM_WEIGHTS_WARNING
     assert mobile["device_label"] == CPU and mobile["mem_method"] == "cpu_process_peak_rss"
 
 
@@ -150,7 +160,7 @@ def test_accuracy_table_ignores_benchmark_rows_and_labels():
     assert table.loc["sam_vit_b", "decoder_ms"] == pytest.approx(5.5)
     assert table.loc["sam_vit_b", "peak_mem_mib"] == 700.0  # not the benchmark's 1650
     assert table.loc["mobile_sam", "weights_kind"] == "random"
-    assert table.loc["mobile_sam", "note"] == RANDOM_WEIGHTS_NOTE
+    assert table.loc["mobile_sam", "note"] == RANDOM_WEIGHTS_WARNING
     assert table.loc["sam_vit_b", "note"] == ""
     assert table.loc["sam_vit_b", "device_label"] == "cuda:0 (GPU model not recorded)"
     assert table.loc["mobile_sam", "mem_method"] == "cpu_process_peak_rss"
@@ -159,13 +169,24 @@ def test_accuracy_table_ignores_benchmark_rows_and_labels():
     assert cols.index("device_name") == cols.index("device") + 1
 
 
+def test_accuracy_table_warns_from_the_typed_kind():
+    table = accuracy_table(frame(eval_rows())).set_index("model")
+    assert table.loc["mobile_sam", "note"] == RANDOM_WEIGHTS_WARNING
+    assert table.loc["sam2_hiera_tiny", "weights_kind"] == "pretrained"
+    assert table.loc["sam2_hiera_tiny", "weights"] == "pretrained(sha256=65b50056e05b)"
+    empty = accuracy_table(frame(bench_rows()))
+    assert empty.empty and {"model", "weights_kind", "device_label", "note"} <= set(empty.columns)
+
+
 def test_merge_runs_fills_device_name_from_provenance(tmp_path):
     save_results(frame(eval_rows()), tmp_path / "eval" / "rows.parquet",
                  {"run_id": "e1", "devices": [H100]})
     save_results(frame(bench_rows()), tmp_path / "bench" / "rows.parquet",
                  {"run_id": "b1", "devices": [H100]})
     rows = merge_runs(tmp_path)
+    assert report_merge_runs is merge_runs  # experiments/report.py imports it from samkit.report
     assert len(rows) == len(eval_rows()) + len(bench_rows())
+    assert set(rows["weights_kind"].dropna()) == {"pretrained", "random"}  # typed columns kept
     names = rows.groupby(["run_id", "device"])["device_name"].agg(lambda s: sorted(s.dropna().unique()))
     assert names[("e1", "cuda:0")] == [H100]  # from the provenance
     assert names[("e1", "cpu")] == []          # that run's provenance names no CPU: left empty
@@ -185,7 +206,7 @@ def test_to_markdown_caption_and_cells():
     assert lines[0] == "**Benchmark**"
     assert f"- Device(s): {H100} (cuda:0), {CPU}" in lines
     assert "- Weights: pretrained, random" in lines
-    assert any(RANDOM_WEIGHTS_NOTE in line and "mobile_sam" in line for line in lines)
+    assert any(RANDOM_WEIGHTS_WARNING in line and "mobile_sam" in line for line in lines)
     header = next(i for i, line in enumerate(lines) if line.startswith("| model |"))
     assert lines[header + 1].startswith("|---|")
     body = lines[header + 2:]
@@ -198,12 +219,16 @@ def test_to_markdown_caption_and_cells():
 
 
 def test_to_markdown_pretrained_only_has_no_warning_and_escapes_pipes():
-    df = pd.DataFrame({"model": ["a|b"], "weights": [PRE], "device": ["cpu"], "mIoU@1": [0.81234]})
+    df = pd.DataFrame({"model": ["a|b"], "weights": [PRE], "weights_kind": ["pretrained"],
+                       "device": ["cpu"], "mIoU@1": [0.81234]})
     md = to_markdown(df, "Accuracy")
     assert "RANDOM" not in md and "- Device(s): cpu" in md and "- Weights: pretrained" in md
-    assert "| a\\|b | pretrained(sha256=ec2df6273261) | cpu | 0.812 |" in md
+    assert "| a\\|b | pretrained(sha256=ec2df6273261) | pretrained | cpu | 0.812 |" in md
     bare = to_markdown(pd.DataFrame({"x": [1]}))
     assert "- Device(s): not recorded in this table" in bare
+    # the readable string alone is shown, never parsed: without weights_kind the kind is not recorded
+    untyped = to_markdown(pd.DataFrame({"model": ["m"], "weights": [RND], "device": ["cpu"]}))
+    assert "- Weights: not recorded in this table" in untyped and "WARNING" not in untyped
 
 
 # -------------------------------------------------------------------------------------- published
@@ -248,14 +273,14 @@ def test_write_report_writes_tables_figures_and_index(tmp_path):
     for key in ("pareto_png", "latency_png", "memory_png"):
         assert files[key].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bench_md = files["benchmark_md"].read_text()
-    assert RANDOM_WEIGHTS_NOTE in bench_md and H100 in bench_md and CPU in bench_md
+    assert RANDOM_WEIGHTS_WARNING in bench_md and H100 in bench_md and CPU in bench_md
     assert f"- Device(s): {H100} (cuda:0), {CPU}" in bench_md  # the caption, not only the cells
     assert "| 1024 | 16 |" in bench_md  # image_size and batch stay whole numbers
     assert "published_params_M" in bench_md and PUBLISHED_NOTE in bench_md
-    assert RANDOM_WEIGHTS_NOTE in files["accuracy_md"].read_text()
+    assert RANDOM_WEIGHTS_WARNING in files["accuracy_md"].read_text()
     csv = pd.read_csv(files["benchmark_csv"])
     assert {"weights", "weights_kind", "device", "device_name", "note"} <= set(csv.columns)
-    assert csv.loc[csv["model"] == "mobile_sam", "note"].iloc[0] == RANDOM_PERF_NOTE
+    assert csv.loc[csv["model"] == "mobile_sam", "note"].iloc[0] == RANDOM_WEIGHTS_WARNING
     sam = csv[(csv["model"] == "sam_vit_b") & (csv["batch"] == 1)].iloc[0]
     assert sam["set_image_ms"] == 40.0 and sam["published_params_M"] == 91.0
     index = files["index_md"].read_text()
@@ -263,7 +288,7 @@ def test_write_report_writes_tables_figures_and_index(tmp_path):
     for name in ("accuracy.md", "accuracy.csv", "benchmark.md", "benchmark.csv", "pareto.png",
                  "latency.png", "memory.png"):
         assert f"]({name})" in index
-    assert RANDOM_WEIGHTS_NOTE in index and H100 in index
+    assert RANDOM_WEIGHTS_WARNING in index and H100 in index
 
 
 def test_write_report_only_what_the_rows_have(tmp_path):
@@ -283,7 +308,7 @@ def test_write_report_says_why_a_figure_is_missing(tmp_path):
 
 def test_published_performance_names_registered_models_device_and_source():
     import samkit
-    from samkit.report import published_performance
+    from samkit.tables import published_performance
 
     table = published_performance()
     assert set(table["model"]) <= set(samkit.list_models())

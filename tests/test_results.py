@@ -8,15 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from samkit.results import (COLUMNS, RANDOM_WEIGHTS_NOTE, load_results, provenance, rows_to_frame,
-                            save_results, summarize)
+from samkit.labels import RANDOM_WEIGHTS_WARNING
+from samkit.results import (COLUMNS, load_results, provenance, rows_to_frame, save_results, summarize,
+                            weights_columns)
+from samkit.weights import WeightsInfo
 
 
 def _interactive(model, weights, curves):
     rows = []
     for obj, curve in enumerate(curves):
         for k, iou in enumerate(curve, start=1):
-            rows.append(dict(model=model, weights=weights, device="cpu", dtype="float32",
+            rows.append(dict(model=model, **weights_columns(weights), device="cpu", dtype="float32",
                              dataset="d", image_id="img", object_id=str(obj), protocol="interactive",
                              prompt="points", clicks=k, iou=iou, decoder_ms=10.0 + k,
                              encoder_ms=100.0, status="ok",
@@ -36,7 +38,7 @@ def test_summarize_interactive_known_values():
         [0.5, 0.86, 0.95] + [0.95] * 6,   # NoC@85 = 2, NoC@90 = 3
         [0.2, 0.3, 0.4] + [0.5] * 6,      # never: NoC = max_clicks (9), a failure
     ]
-    frame = rows_to_frame(_interactive("m", "random(seed=0)", curves))
+    frame = rows_to_frame(_interactive("m", WeightsInfo("random", seed=0), curves))
     row = summarize(frame).iloc[0]
     assert row["mIoU@1"] == pytest.approx((0.5 + 0.2) / 2)
     assert row["mIoU@3"] == pytest.approx((0.95 + 0.4) / 2)
@@ -45,20 +47,32 @@ def test_summarize_interactive_known_values():
     assert row["NoC@85"] == pytest.approx((2 + 9) / 2) and row["NoC@85_failures"] == 1
     assert row["NoC@90"] == pytest.approx((3 + 9) / 2) and row["NoC@90_failures"] == 1
     assert row["encoder_ms"] == 100.0 and row["decoder_ms"] == pytest.approx(15.0)
-    assert row["objects"] == 2 and row["note"] == RANDOM_WEIGHTS_NOTE
+    assert row["objects"] == 2 and row["note"] == RANDOM_WEIGHTS_WARNING
+
+
+def test_rows_carry_typed_weights_columns():
+    random_row = rows_to_frame([weights_columns(WeightsInfo("random", seed=7))]).iloc[0]
+    assert random_row["weights"] == "random(seed=7)" and random_row["weights_kind"] == "random"
+    assert random_row["weights_seed"] == 7 and pd.isna(random_row["weights_sha256"])
+    file = WeightsInfo("pretrained", sha256="ab" * 32, official=False, path="mine.pt")
+    frame = rows_to_frame([weights_columns(file)])
+    assert frame.iloc[0]["weights_kind"] == "pretrained" and frame.iloc[0]["weights_sha256"] == "ab" * 32
+    assert not frame.iloc[0]["weights_official"] and pd.isna(frame.iloc[0]["weights_seed"])
+    assert str(frame["weights_seed"].dtype) == "Int64" and str(frame["weights_official"].dtype) == "boolean"
 
 
 def test_summarize_pools_automatic_recall_and_separates_models():
+    pretrained = weights_columns(WeightsInfo("pretrained", sha256="abc", official=True))
     rows = [
-        dict(model="a", weights="pretrained(sha256=abc)", device="cpu", dtype="float32", dataset="d",
+        dict(model="a", **pretrained, device="cpu", dtype="float32", dataset="d",
              image_id="1", protocol="automatic", status="ok", n_gt=2, **{"ar_hits@100": 2.0,
                                                                           "ar_hits@1000": 2.0}),
-        dict(model="a", weights="pretrained(sha256=abc)", device="cpu", dtype="float32", dataset="d",
+        dict(model="a", **pretrained, device="cpu", dtype="float32", dataset="d",
              image_id="2", protocol="automatic", status="ok", n_gt=6, **{"ar_hits@100": 0.0,
                                                                           "ar_hits@1000": 3.0}),
-        dict(model="b", weights="pretrained(sha256=abc)", device="cpu", dtype="float32", dataset="d",
+        dict(model="b", **pretrained, device="cpu", dtype="float32", dataset="d",
              image_id="1", object_id="1", protocol="box", status="ok", iou=0.25),
-        dict(model="b", weights="pretrained(sha256=abc)", device="cpu", dtype="float32", dataset="d",
+        dict(model="b", **pretrained, device="cpu", dtype="float32", dataset="d",
              image_id="1", object_id="2", protocol="box", status="error", error="boom"),
     ]
     table = summarize(rows_to_frame(rows)).set_index("model")
@@ -69,7 +83,7 @@ def test_summarize_pools_automatic_recall_and_separates_models():
 
 
 def test_save_and_load_are_atomic_and_keep_provenance(tmp_path):
-    frame = rows_to_frame(_interactive("m", "random(seed=0)", [[0.5, 0.7]]))
+    frame = rows_to_frame(_interactive("m", WeightsInfo("random", seed=0), [[0.5, 0.7]]))
     path = save_results(frame, tmp_path / "run" / "rows.parquet", {"run_id": "r", "seed": 0})
     assert sorted(p.name for p in path.parent.iterdir()) == ["rows.parquet", "rows.provenance.json"]
     assert json.loads((path.parent / "rows.provenance.json").read_text())["seed"] == 0

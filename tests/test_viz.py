@@ -1,5 +1,6 @@
-"""samkit.viz: the Pareto front on a hand-made case, and that every figure names its device(s) and
-weights kind(s), with the random-weights banner where it applies; hand-made rows, Agg backend."""
+"""samkit.viz (and the figure tables of samkit.tables): the Pareto front on a hand-made case, and
+that every figure names its device(s) and weights kind(s), with the one random-weights banner where
+it applies; figures take tables, never rows; hand-made rows with typed weights columns, Agg backend."""
 
 from __future__ import annotations
 
@@ -15,19 +16,33 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from samkit import viz  # noqa: E402
-from samkit.results import rows_to_frame  # noqa: E402
+from samkit.labels import RANDOM_WEIGHTS_WARNING  # noqa: E402
+from samkit.rows import rows_to_frame, weights_columns  # noqa: E402
+from samkit.tables import (accuracy_table, benchmark_table, latency_table, memory_table,  # noqa: E402
+                           pareto_mask, pareto_table)
+from samkit.weights import WeightsInfo  # noqa: E402
 
 H100 = "NVIDIA H100 80GB HBM3"
 CPU = "cpu: x86_64 x2"
 PRE = "pretrained(sha256=ec2df6273261)"
 RND = "random(seed=0)"
 
-SAM = dict(model="sam_vit_b", family="sam", weights=PRE, device="cuda:0", device_name=H100,
-           dtype="float32")
-SAM2 = dict(model="sam2_hiera_tiny", family="sam2", weights="pretrained(sha256=65b50056e05b)",
+
+def _weights(kind, sha=None, seed=None):
+    return weights_columns(WeightsInfo(kind=kind, sha256=sha and sha + "0" * 52,
+                                       official=True if kind == "pretrained" else None, seed=seed))
+
+
+SAM = dict(model="sam_vit_b", family="sam", **_weights("pretrained", "ec2df6273261"),
+           device="cuda:0", device_name=H100, dtype="float32")
+SAM2 = dict(model="sam2_hiera_tiny", family="sam2", **_weights("pretrained", "65b50056e05b"),
             device="cuda:0", device_name=H100, dtype="float32")
-MOBILE = dict(model="mobile_sam", family="mobile_sam", weights=RND, device="cpu", device_name=CPU,
-              dtype="float32")
+MOBILE = dict(model="mobile_sam", family="mobile_sam", **_weights("random", seed=0), device="cpu",
+              device_name=CPU, dtype="float32")
+
+
+def banners(fig):
+    return [t for t in fig.texts if t.get_text() == RANDOM_WEIGHTS_WARNING]
 
 
 def bench(base, phase, median, peak, mem_method="cuda_max_memory_allocated"):
@@ -58,6 +73,11 @@ def rows():
     ])
 
 
+@pytest.fixture
+def tables(rows):
+    return accuracy_table(rows), benchmark_table(rows)
+
+
 def pretrained_gpu(rows):
     return rows[rows["model"] != "mobile_sam"].reset_index(drop=True)
 
@@ -74,45 +94,52 @@ def test_pareto_mask_hand_made_case():
     x = [5.0, 10.0, 20.0, 30.0, 20.0, np.nan, 10.0]
     y = [0.5, 0.7, 0.8, 0.75, 0.8, 0.99, 0.6]
     # C is dominated by B (faster, better); G by A (same speed, worse); B and E tie: both stay
-    assert viz.pareto_mask(x, y).tolist() == [True, True, True, False, True, False, False]
-    assert viz.pareto_mask([], []).tolist() == []
-    assert viz.pareto_mask([1.0], [0.1]).tolist() == [True]
+    assert pareto_mask(x, y).tolist() == [True, True, True, False, True, False, False]
+    assert pareto_mask([], []).tolist() == []
+    assert pareto_mask([1.0], [0.1]).tolist() == [True]
     with pytest.raises(ValueError, match="shape"):
-        viz.pareto_mask([1.0, 2.0], [0.1])
+        pareto_mask([1.0, 2.0], [0.1])
 
 
-def test_pareto_points_join_benchmark_latency_and_front_per_device(rows):
-    points = viz.pareto_points(rows, x="end_to_end_ms", y="mIoU@1").set_index("model")
+def test_pareto_table_joins_benchmark_latency_and_front_per_device(rows, tables):
+    points = pareto_table(rows, x="end_to_end_ms", y="mIoU@1").set_index("model")
     assert points.loc["sam_vit_b", "end_to_end_ms"] == 43.0
     assert points.loc["sam_vit_b", "mIoU@1"] == pytest.approx(0.8)
     assert points.loc["sam2_hiera_tiny", "end_to_end_ms"] == 24.0
     assert points.loc["sam_vit_b", "device_label"] == f"{H100} (cuda:0)"  # the latency's device
+    assert points.loc["mobile_sam", "weights_kind"] == "random"
     # on the H100, sam2 (24 ms, 0.7) and sam_vit_b (43 ms, 0.8) both make the front;
     # mobile_sam is alone on the CPU, so it is that device's front, not dominated by GPU points
     assert points["pareto"].to_dict() == {"sam_vit_b": True, "sam2_hiera_tiny": True,
                                           "mobile_sam": True}
-    enc = viz.pareto_points(pretrained_gpu(rows), x="encoder_ms", y="mIoU@1").set_index("model")
+    from_pair = pareto_table(tables, x="end_to_end_ms", y="mIoU@1").set_index("model")
+    pd.testing.assert_frame_equal(from_pair, points)  # rows or the (accuracy, benchmark) pair
+    enc = pareto_table(pretrained_gpu(rows), x="encoder_ms", y="mIoU@1").set_index("model")
     assert enc.loc["sam2_hiera_tiny", "encoder_ms"] == 60.0  # from the evaluation rows
     with pytest.raises(ValueError, match="no 'nope'"):
-        viz.pareto_points(rows, x="nope")
+        pareto_table(rows, x="nope")
 
 
-def test_pareto_points_from_a_table_marks_dominated_points():
-    table = pd.DataFrame({"model": ["a", "b", "c"], "weights": [PRE] * 3, "device": ["cpu"] * 3,
+def test_pareto_table_from_a_table_marks_dominated_points():
+    table = pd.DataFrame({"model": ["a", "b", "c"], "weights": [PRE] * 3,
+                          "weights_kind": ["pretrained"] * 3, "device": ["cpu"] * 3,
                           "lat": [10.0, 20.0, 30.0], "acc": [0.5, 0.9, 0.8]})
-    points = viz.pareto_points(table, x="lat", y="acc")
+    points = pareto_table(table, x="lat", y="acc")
     assert points["pareto"].tolist() == [True, True, False]
+    again = pareto_table(points, x="lat", y="acc")  # a pareto table gives itself back
+    pd.testing.assert_frame_equal(again, points)
 
 
 def test_pareto_plot_names_devices_weights_and_random_banner(rows):
     published = pd.DataFrame({"model": ["sam_vit_h"], "end_to_end_ms": [450.0], "mIoU@1": [0.85],
                               "source": ["SAM paper"]})
-    fig = viz.pareto_plot(rows, x="end_to_end_ms", y="mIoU@1", logx=True, published=published)
+    table = pareto_table(rows, x="end_to_end_ms", y="mIoU@1")
+    fig = viz.pareto_plot(table, x="end_to_end_ms", y="mIoU@1", logx=True, published=published)
     assert isinstance(fig, Figure)
     text = viz.figure_text(fig)
     assert f"{H100} (cuda:0)" in text and CPU in text
     assert "weights: pretrained, random" in text
-    banner = [t for t in fig.texts if t.get_text() == viz.RANDOM_ACCURACY_BANNER]
+    banner = banners(fig)
     assert len(banner) == 1 and banner[0].get_bbox_patch().get_facecolor()[:3] == (1.0, 0.0, 0.0)
     assert "sam_vit_h (published: SAM paper)" in text and "published (not measured here)" in text
     assert "family: sam" in text and "family: mobile_sam" in text and "hollow: random weights" in text
@@ -125,20 +152,28 @@ def test_pareto_plot_names_devices_weights_and_random_banner(rows):
 
 
 def test_pareto_plot_pretrained_only_has_no_banner(rows):
-    fig = viz.pareto_plot(pretrained_gpu(rows), x="end_to_end_ms", y="mIoU@1")
+    fig = viz.pareto_plot(pareto_table(pretrained_gpu(rows), x="end_to_end_ms", y="mIoU@1"),
+                          x="end_to_end_ms", y="mIoU@1")
     text = viz.figure_text(fig)
     assert "RANDOM" not in text.upper() and "weights: pretrained" in text
     assert f"device: {H100} (cuda:0)" in text
+    assert banners(fig) == []
 
 
 # ------------------------------------------------------------------------------------ bars
 
 
-def test_latency_bars_from_benchmark_rows(rows):
-    fig = viz.latency_bars(rows)
+def test_latency_bars_from_benchmark_rows(rows, tables):
+    table = latency_table(rows)
+    assert list(table["encoder_ms"]) == [40.0, 20.0, 300.0]
+    assert list(table["decoder_ms"]) == [2.0, 3.0, 10.0]
+    assert set(table["encoder_part"]) == {"image encoder (set_image)"}
+    pd.testing.assert_frame_equal(latency_table(tables), table)
+    fig = viz.latency_bars(table)
     text = viz.figure_text(fig)
     assert f"{H100} (cuda:0)" in text and CPU in text
-    assert viz.RANDOM_PERF_BANNER in text and viz.RANDOM_ACCURACY_BANNER not in text
+    assert len(banners(fig)) == 1  # the one wording, on performance figures too
+    assert "image encoder (set_image)" in text and "decoder (predict_point)" in text
     ax = fig.axes[0]
     widths = [round(p.get_width(), 6) for p in ax.patches]
     assert widths == [40.0, 20.0, 300.0, 2.0, 3.0, 10.0]  # encoders, then decoders stacked on them
@@ -149,11 +184,15 @@ def test_latency_bars_from_benchmark_rows(rows):
     assert [by_height[k] for k in sorted(by_height, reverse=True)] == [  # table order, top down
         f"sam_vit_b [pretrained, {H100} (cuda:0)]", f"sam2_hiera_tiny [pretrained, {H100} (cuda:0)]",
         f"mobile_sam [random, {CPU}]"]
+    # a benchmark table is prepared the same way
+    assert viz.figure_text(viz.latency_bars(tables[1])) == text
 
 
 def test_latency_bars_from_evaluation_summary(rows):
     evaluation_only = rows[rows["protocol"] != "benchmark"]
-    fig = viz.latency_bars(evaluation_only)
+    table = latency_table(evaluation_only)
+    assert list(table["encoder_ms"]) == [120.0, 60.0, 900.0]
+    fig = viz.latency_bars(table)
     ax = fig.axes[0]
     assert [round(p.get_width(), 6) for p in ax.patches][:3] == [120.0, 60.0, 900.0]
     text = viz.figure_text(fig)
@@ -162,19 +201,33 @@ def test_latency_bars_from_evaluation_summary(rows):
 
 
 def test_memory_bars_per_phase_with_method(rows):
-    fig = viz.memory_bars(rows)
+    table = memory_table(rows)
+    assert list(dict.fromkeys(table["phase"])) == ["set_image", "predict_point", "end_to_end"]
+    assert len(table) == 9 and list(table["config"].unique()) == [0, 1, 2]
+    sam = table[table["model"] == "sam_vit_b"].set_index("phase")
+    assert sam.loc["end_to_end", "peak_mib"] == 1650.0
+    assert sam.loc["set_image", "mem_method"] == "cuda_max_memory_allocated"
+    fig = viz.memory_bars(table)
     text = viz.figure_text(fig)
     assert "cuda_max_memory_allocated" in text and "cpu_process_peak_rss" in text
-    assert viz.RANDOM_PERF_BANNER in text and f"{H100} (cuda:0)" in text and CPU in text
+    assert RANDOM_WEIGHTS_WARNING in text and f"{H100} (cuda:0)" in text and CPU in text
     ax = fig.axes[0]
     assert sorted(round(p.get_width(), 6) for p in ax.patches) == sorted(
         [1500.0, 1600.0, 1650.0, 800.0, 850.0, 860.0, 900.0, 950.0, 960.0])
     assert {"set_image", "predict_point", "end_to_end"} <= set(text.splitlines())
 
 
+def test_memory_table_from_evaluation_rows(rows):
+    table = memory_table(rows[rows["protocol"] != "benchmark"])
+    assert set(table["phase"]) == {"evaluation (max over phases)"}
+    assert list(table["peak_mib"]) == [500.0, 500.0, 500.0]
+
+
 def test_cpu_figures_never_mention_a_gpu(rows):
-    for fig in (viz.latency_bars(cpu_only(rows)), viz.memory_bars(cpu_only(rows)),
-                viz.pareto_plot(cpu_only(rows), x="end_to_end_ms", y="mIoU@1")):
+    cpu = cpu_only(rows)
+    for fig in (viz.latency_bars(latency_table(cpu)), viz.memory_bars(memory_table(cpu)),
+                viz.pareto_plot(pareto_table(cpu, x="end_to_end_ms", y="mIoU@1"),
+                                x="end_to_end_ms", y="mIoU@1")):
         text = viz.figure_text(fig)
         assert CPU in text
         assert "cuda" not in text.lower() and "nvidia" not in text.lower() and "gpu" not in text.lower()
@@ -184,25 +237,38 @@ def test_figures_stay_out_of_pyplot_and_save(rows):
     import matplotlib.pyplot as plt
 
     before = plt.get_fignums()
-    figs = [viz.pareto_plot(rows, x="end_to_end_ms"), viz.latency_bars(rows), viz.memory_bars(rows)]
+    figs = [viz.pareto_plot(pareto_table(rows, x="end_to_end_ms"), x="end_to_end_ms"),
+            viz.latency_bars(latency_table(rows)), viz.memory_bars(memory_table(rows))]
     assert plt.get_fignums() == before
     for fig in figs:
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=50)
         assert buf.getvalue()[:4] == b"\x89PNG"
-    assert viz.has_latency(rows) and viz.has_memory(rows)
+    assert viz.has_latency(latency_table(rows)) and viz.has_memory(memory_table(rows))
     empty = rows_to_frame([{"model": "m", "protocol": "box", "status": "ok"}])
-    assert not viz.has_memory(empty.assign(peak_mem_mib=np.nan))
+    assert not viz.has_memory(memory_table(empty.assign(peak_mem_mib=np.nan)))
+    assert not viz.has_latency(latency_table(empty))
     with pytest.raises(ValueError):
-        viz.latency_bars(empty)
+        viz.latency_bars(latency_table(empty))
+
+
+def test_figures_refuse_result_rows_and_name_the_table_to_make(rows):
+    calls = [(viz.pareto_plot, "pareto_table"), (viz.latency_bars, "latency_table"),
+             (viz.memory_bars, "memory_table"), (viz.click_curves, "click_curve_table"),
+             (viz.has_latency, "latency_table"), (viz.has_memory, "memory_table")]
+    for fn, maker in calls:
+        with pytest.raises(TypeError, match=f"samkit.tables.{maker}"):
+            fn(rows)
 
 
 def test_pareto_plot_says_which_configurations_it_cannot_place(rows):
     no_sam2_bench = rows[~((rows["model"] == "sam2_hiera_tiny") & (rows["protocol"] == "benchmark"))]
-    fig = viz.pareto_plot(no_sam2_bench, x="end_to_end_ms", y="mIoU@1")
+    table = pareto_table(no_sam2_bench, x="end_to_end_ms", y="mIoU@1")
+    fig = viz.pareto_plot(table, x="end_to_end_ms", y="mIoU@1")
     assert "not shown (no end_to_end_ms): sam2_hiera_tiny (pretrained, cuda:0)" in viz.figure_text(fig)
-    assert len(viz.pareto_points(no_sam2_bench, x="end_to_end_ms", y="mIoU@1")) == 2
+    assert table["end_to_end_ms"].notna().sum() == 2 and len(table) == 3
+    assert not table.set_index("model").loc["sam2_hiera_tiny", "pareto"]
     two_sizes = pd.concat([rows, rows_to_frame([dict(bench(SAM, "end_to_end", 12.0, 700.0),
                                                      image_size=512)])], ignore_index=True)
     with pytest.raises(ValueError, match="filter the rows by image_size / batch"):
-        viz.pareto_points(two_sizes, x="end_to_end_ms", y="mIoU@1")
+        pareto_table(two_sizes, x="end_to_end_ms", y="mIoU@1")

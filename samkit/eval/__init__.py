@@ -1,16 +1,24 @@
-"""Evaluation runners: protocols over a model and a dataset, producing tidy result rows.
+"""Protocols: registered parts that run a model over a dataset and give tidy result rows.
 
-- `run_interactive`: SAM-paper interactive protocol (first click farthest from the boundary, then
-  RITM clicks), mIoU after k clicks and NoC.
-- `run_box`: ground-truth box -> mask IoU.
-- `run_automatic`: automatic masks -> per-image recall hits for AR@100/1000.
-- `run_benchmark`: latency, peak memory, parameters and FLOPs per phase (set_image, predict, ...).
-Each image is embedded once; every object and click reuses the embedding.
+`list_protocols()` / `get_protocol(name)` list and fetch them; each is one module here holding a
+`Protocol` object (name, needed capability, parameters dataclass, ``run``, ``summarize``):
+
+- ``interactive``: SAM-paper interactive protocol (first click farthest from the boundary, then
+  RITM clicks), mIoU after k clicks and NoC (`run_interactive`).
+- ``box``: ground-truth box -> mask IoU (`run_box`).
+- ``automatic``: automatic masks -> per-image recall hits for AR@100/1000 (`run_automatic`).
+- ``benchmark``: latency, peak memory, parameters and FLOPs per phase (`run_benchmark`).
+
+``get_protocol(name).run(model, dataset, **params)`` runs any of them the same way; a model
+without the needed capability gets one ``unsupported`` row. Each image is embedded once; every
+object and click reuses the embedding.
 """
 
 from samkit.eval.automatic import run_automatic
+from samkit.eval.benchmark import run_benchmark
 from samkit.eval.box import run_box
 from samkit.eval.interactive import run_interactive
-from samkit.eval.speed import run_benchmark
+from samkit.eval.protocol import Protocol, get_protocol, list_protocols
 
-__all__ = ["run_interactive", "run_box", "run_automatic", "run_benchmark"]
+__all__ = ["Protocol", "list_protocols", "get_protocol", "run_interactive", "run_box",
+           "run_automatic", "run_benchmark"]

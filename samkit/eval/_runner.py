@@ -1,26 +1,16 @@
-"""What every runner shares: row headers, timing of one call, error rows, incremental saving."""
+"""What the dataset runners share: the image phase, skipped rows, incremental saving, the image loop."""
 
 from __future__ import annotations
 
-import time
-import traceback
 from pathlib import Path
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
 
-from samkit.metrics.perf import measure_peak_memory, synchronize
-from samkit.results import device_name, new_run_id, rows_to_frame, save_results
-
-
-def timed_ms(fn: Callable[[], Any], device: Any) -> tuple[Any, float]:
-    """``(fn(), milliseconds)``, synchronising CUDA around the call."""
-    synchronize(device)
-    start = time.perf_counter()
-    out = fn()
-    synchronize(device)
-    return out, (time.perf_counter() - start) * 1e3
+from samkit.eval.protocol import failure_row, row_header
+from samkit.metrics.perf import measure_peak_memory, timed
+from samkit.rows import new_run_id, rows_to_frame, save_results
 
 
 def embed(model: Any, image: Any) -> dict[str, Any]:
@@ -30,27 +20,9 @@ def embed(model: Any, image: Any) -> dict[str, Any]:
     set, which includes the loaded model and libraries); ``mem_method`` names which.
     """
     timing: list[float] = []
-    memory = measure_peak_memory(lambda: timing.append(timed_ms(lambda: model.set_image(image),
-                                                                model.device)[1]), model.device)
+    memory = measure_peak_memory(lambda: timing.append(timed(lambda: model.set_image(image),
+                                                             model.device)[1]), model.device)
     return {"encoder_ms": timing[0], "peak_mem_mib": memory.peak_mib, "mem_method": memory.method}
-
-
-def header(model: Any, run_id: str, dataset: str, image_id: str, protocol: str) -> dict[str, Any]:
-    """The identifying columns of a row."""
-    dtype = getattr(model, "dtype", None) or str(next(model.model.parameters()).dtype).replace("torch.", "")
-    return {
-        "run_id": run_id, "model": model.name, "family": model.family, "weights": str(model.weights),
-        "device": str(model.device), "dtype": dtype, "dataset": dataset, "image_id": image_id,
-        "protocol": protocol, "device_name": device_name(model.device),
-    }
-
-
-def error_row(base: dict[str, Any], err: BaseException, object_id: str | None = None) -> dict[str, Any]:
-    """A row that records a failure (status ``oom``, ``error``, ...), so the run goes on and it is counted."""
-    from samkit.jobs import failure_status
-
-    last = traceback.format_exception_only(type(err), err)[-1].strip()
-    return {**base, "object_id": object_id, "status": failure_status(err), "error": last[:500]}
 
 
 def skipped_rows(base: dict[str, Any], skipped: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -106,12 +78,12 @@ def run_objects(model: Any, dataset: Iterable[Any], sink: RowSink, run_id: str, 
     for sample in tqdm(dataset, desc=f"{protocol} {model.name}", unit="image", disable=not progress):
         if sink.done(sample.image_id):
             continue
-        base = header(model, run_id, sample.dataset, sample.image_id, protocol)
+        base = row_header(model, run_id, protocol, sample.dataset, sample.image_id)
         sink.extend(skipped_rows(base, sample.skipped))
         try:
             image_phase = embed(model, sample.image)
         except Exception as err:  # noqa: BLE001 - recorded as an error row; the run goes on
-            sink.extend([error_row(base, err)])
+            sink.extend([failure_row(base, err)])
             sink.flush()
             continue
         for index, object_id in enumerate(sample.object_ids):
@@ -122,7 +94,7 @@ def run_objects(model: Any, dataset: Iterable[Any], sink: RowSink, run_id: str, 
             try:
                 sink.extend(object_rows(sample, index, obj))
             except Exception as err:  # noqa: BLE001
-                sink.extend([error_row(obj, err, str(object_id))])
+                sink.extend([failure_row(obj, err)])
         sink.flush()
     return sink.frame()
 

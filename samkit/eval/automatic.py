@@ -9,15 +9,19 @@ images and divided by the summed ``n_gt`` this is exactly COCOeval's pooled AR@k
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from samkit.eval._runner import RowSink, error_row, header, resolve_run_id, skipped_rows, timed_ms
+from samkit.eval._runner import RowSink, resolve_run_id, skipped_rows
+from samkit.eval.protocol import Protocol, failure_row, row_header
+from samkit.metrics.perf import timed
 from samkit.metrics.proposals import mask_ar
 
-__all__ = ["run_automatic", "AR_MAX_DETS"]
+__all__ = ["run_automatic", "AR_MAX_DETS", "AutomaticParams", "PROTOCOL"]
 
 AR_MAX_DETS = (100, 1000)
 
@@ -36,14 +40,14 @@ def run_automatic(model: Any, dataset: Iterable[Any], *, run_id: str | None = No
     for sample in tqdm(dataset, desc=f"automatic {model.name}", unit="image", disable=not progress):
         if sink.done(sample.image_id):
             continue
-        base = header(model, run_id, sample.dataset, sample.image_id, "automatic")
+        base = row_header(model, run_id, "automatic", sample.dataset, sample.image_id)
         sink.extend(skipped_rows(base, sample.skipped))
         try:
             if first:  # warm-up: the first call is never timed
                 model.generate(sample.image, **generate_params)
                 first = False
-            records, generate_ms = timed_ms(lambda: model.generate(sample.image, **generate_params),
-                                            model.device)
+            records, generate_ms = timed(lambda: model.generate(sample.image, **generate_params),
+                                         model.device)
             row = {**base, "prompt": "grid", "status": "ok", "generate_ms": generate_ms,
                    "num_masks": len(records), "n_gt": int(len(sample.masks))}
             if len(sample.masks):
@@ -52,6 +56,40 @@ def run_automatic(model: Any, dataset: Iterable[Any], *, run_id: str | None = No
                     row[f"ar_hits@{k}"] = ar[f"AR@{k}"] * len(sample.masks)
             sink.extend([row])
         except Exception as err:  # noqa: BLE001 - recorded; the run goes on
-            sink.extend([error_row(base, err)])
+            sink.extend([failure_row(base, err)])
         sink.flush()
     return sink.frame()
+
+
+def _default_generate() -> dict[str, Any]:
+    return {"points_per_side": 32, "pred_iou_thresh": 0.88, "stability_score_thresh": 0.95}
+
+
+@dataclass
+class AutomaticParams:
+    """Parameters of the automatic protocol: ``generate`` goes to the family's mask generator."""
+
+    generate: dict[str, Any] = field(default_factory=_default_generate)
+
+
+def summarize_automatic(rows: pd.DataFrame) -> dict[str, Any]:
+    """``AR@100`` / ``AR@1000`` pooled over images as COCOeval does (summed hits / summed ``n_gt``)."""
+    if "n_gt" not in rows.columns:
+        return {}
+    n_gt = rows["n_gt"].astype(float).sum()
+    out: dict[str, Any] = {}
+    for k in AR_MAX_DETS:
+        col = f"ar_hits@{k}"
+        if col in rows.columns:
+            out[f"AR@{k}"] = rows[col].astype(float).sum() / n_gt if n_gt else np.nan
+    return out
+
+
+PROTOCOL = Protocol(
+    name="automatic",
+    description="generate() per image -> class-agnostic mask AR@100 / AR@1000",
+    capability="automatic",
+    params=AutomaticParams,
+    runner=lambda model, dataset, p, **common: run_automatic(model, dataset, **common, **p.generate),
+    summarizer=summarize_automatic,
+)

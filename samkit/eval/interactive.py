@@ -14,18 +14,24 @@ single-mask output. ``feedback="logits"`` also passes the previous low-res logit
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from samkit.eval._runner import RowSink, resolve_run_id, run_objects, timed_ms, warm_up
-from samkit.metrics.clicks import next_click
+from samkit.eval._runner import RowSink, resolve_run_id, run_objects, warm_up
+from samkit.eval.protocol import Protocol
+from samkit.metrics.clicks import next_click, noc
 from samkit.metrics.masks import boundary_iou, mask_iou
+from samkit.metrics.perf import timed
 
-__all__ = ["run_interactive", "FEEDBACK"]
+__all__ = ["run_interactive", "FEEDBACK", "InteractiveParams", "PROTOCOL", "SUMMARY_CLICKS"]
 
 FEEDBACK = ("none", "logits")
+SUMMARY_CLICKS = (1, 2, 3, 5, 9)
+"""The click counts k of the ``mIoU@k`` summary columns."""
+NOC_THRESHOLDS = (0.85, 0.90)
 
 
 def run_interactive(
@@ -80,7 +86,7 @@ def _click_object(model: Any, gt: np.ndarray, obj: dict[str, Any], max_clicks: i
         )
         if feedback == "logits" and logits is not None:
             kwargs["mask_input"] = logits[None]
-        (masks, scores, low), decoder_ms = timed_ms(lambda: model.predict(**kwargs), model.device)
+        (masks, scores, low), decoder_ms = timed(lambda: model.predict(**kwargs), model.device)
         best = int(np.argmax(scores)) if multimask else 0
         pred, logits = masks[best], low[best]
         row = {
@@ -93,3 +99,43 @@ def _click_object(model: Any, gt: np.ndarray, obj: dict[str, Any], max_clicks: i
             row["oracle_iou"] = max(mask_iou(gt, m) for m in masks)
         rows.append(row)
     return rows
+
+
+@dataclass
+class InteractiveParams:
+    """Parameters of the interactive protocol (see `run_interactive`)."""
+
+    max_clicks: int = field(default=20, metadata={"min": 1})
+    feedback: str = field(default="none", metadata={"choices": FEEDBACK})
+    warmup: bool = True
+
+
+def summarize_interactive(rows: pd.DataFrame) -> dict[str, Any]:
+    """``mIoU@k`` (k in `SUMMARY_CLICKS`: mean of per-object IoUs, best-score mask at click 1),
+    ``oracle_mIoU@1``, ``NoC@85`` / ``NoC@90`` (mean clicks, RITM rule) and their failure counts."""
+    out: dict[str, Any] = {}
+    for k in SUMMARY_CLICKS:
+        at_k = rows[rows["clicks"] == k]["iou"]
+        out[f"mIoU@{k}"] = at_k.mean() if len(at_k) else np.nan
+    if "oracle_iou" in rows.columns:
+        out["oracle_mIoU@1"] = rows[rows["clicks"] == 1]["oracle_iou"].astype(float).mean()
+    curves = [g.sort_values("clicks")["iou"].to_numpy()
+              for _, g in rows.groupby(["image_id", "object_id"], sort=False)]
+    max_clicks = int(rows["clicks"].max())
+    for thr in NOC_THRESHOLDS:
+        result = noc(curves, thr, max_clicks=max_clicks)
+        out[f"NoC@{round(thr * 100)}"] = result.mean
+        out[f"NoC@{round(thr * 100)}_failures"] = result.failures
+    return out
+
+
+PROTOCOL = Protocol(
+    name="interactive",
+    description="SAM paper / RITM: first click farthest from the boundary, then RITM clicks; "
+                "mIoU@k and NoC@85/90",
+    capability="points",
+    params=InteractiveParams,
+    runner=lambda model, dataset, p, **common: run_interactive(
+        model, dataset, max_clicks=p.max_clicks, feedback=p.feedback, warmup=p.warmup, **common),
+    summarizer=summarize_interactive,
+)

@@ -32,6 +32,7 @@ from typing import Any, Callable, Sequence
 __all__ = [
     "TimingStats",
     "synchronize",
+    "timed",
     "time_call",
     "count_parameters",
     "parameter_breakdown",
@@ -78,15 +79,15 @@ def _is_cuda(device: Any) -> bool:
     return torch.device(device).type == "cuda"
 
 
-def _perf_counter_ms(fn: Callable[[], Any], device: Any) -> float:
+def _perf_counter_timed(fn: Callable[[], Any], device: Any) -> tuple[Any, float]:
     synchronize(device)
     start = time.perf_counter()
-    fn()
+    out = fn()
     synchronize(device)
-    return (time.perf_counter() - start) * 1e3
+    return out, (time.perf_counter() - start) * 1e3
 
 
-def _cuda_event_ms(fn: Callable[[], Any], device: Any) -> float:
+def _cuda_event_timed(fn: Callable[[], Any], device: Any) -> tuple[Any, float]:
     """GPU time between two CUDA events recorded around ``fn`` on the current stream of ``device``."""
     import torch
 
@@ -94,25 +95,33 @@ def _cuda_event_ms(fn: Callable[[], Any], device: Any) -> float:
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         torch.cuda.synchronize()
         start.record()
-        fn()
+        out = fn()
         end.record()
         torch.cuda.synchronize()
-        return float(start.elapsed_time(end))
+        return out, float(start.elapsed_time(end))
+
+
+def timed(fn: Callable[[], Any], device: Any = "cpu") -> tuple[Any, float]:
+    """``(fn(), milliseconds)`` of one call: the one timer behind every ``*_ms`` column.
+
+    CUDA: CUDA events recorded around the call on the device's current stream, the device
+    synchronised before and after (GPU time; host-side work such as numpy conversions is included
+    while the stream waits on it). CPU: ``time.perf_counter`` around the call.
+    """
+    return (_cuda_event_timed if _is_cuda(device) else _perf_counter_timed)(fn, device)
 
 
 def time_call(fn: Callable[[], Any], device: Any = "cpu", *, warmup: int = 1,
               repeats: int = 5) -> TimingStats:
     """Run ``fn`` ``warmup`` times untimed, then ``repeats`` timed times; never times the first call.
 
-    CUDA: CUDA events recorded around the call on the device's current stream (GPU time, host-side
-    work such as numpy conversions included while the stream waits on it); CPU: ``perf_counter``.
+    Each call is timed by `timed` (CUDA events on a GPU, ``perf_counter`` on a CPU).
     """
     if repeats < 1:
         raise ValueError("repeats must be >= 1")
     for _ in range(warmup):
         fn()
-    measure = _cuda_event_ms if _is_cuda(device) else _perf_counter_ms
-    times = [measure(fn, device) for _ in range(repeats)]
+    times = [timed(fn, device)[1] for _ in range(repeats)]
     ordered = sorted(times)
     p95 = ordered[math.ceil(0.95 * len(ordered)) - 1]  # nearest-rank percentile
     return TimingStats(statistics.median(times), p95, statistics.fmean(times), repeats, tuple(times))

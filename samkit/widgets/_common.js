@@ -140,6 +140,6 @@ function listen(model, handlers) {
 
 function weightsBadge(text, random) {
   const badge = h("span", "samkit-weights" + (random ? " samkit-random" : ""), text);
-  badge.title = random ? "Random weights: latency is real, masks are meaningless." : text;
+  badge.title = text;  // the label carries samkit.labels.RANDOM_WEIGHTS_WARNING for random weights
   return badge;
 }

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import struct
-import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import anywidget
 import traitlets as t
 
 from samkit.errors import SamkitError
+from samkit.metrics.perf import timed
 from samkit.images import to_rgb_uint8
 
 __all__ = [
@@ -42,7 +42,6 @@ __all__ = [
     "load_kwargs_of",
     "resolve_model",
     "weights_label",
-    "timed_ms",
     "warm_up",
 ]
 
@@ -146,25 +145,17 @@ def mask_to_coco_rle(mask: np.ndarray) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------ models
-def timed_ms(fn, device: Any) -> tuple[Any, float]:
-    """Run ``fn()`` between two device synchronisations; return its result and the time in ms."""
-    from samkit.metrics.perf import synchronize
-
-    synchronize(device)
-    start = time.perf_counter()
-    out = fn()
-    synchronize(device)
-    return out, (time.perf_counter() - start) * 1e3
-
-
 def weights_label(model: Any) -> str:
-    """What the UI shows about a model's weights; random weights are labelled as such."""
+    """What the UI shows about a model's weights; random weights carry the one warning
+    (`samkit.labels.RANDOM_WEIGHTS_WARNING`)."""
+    from samkit.labels import RANDOM_WEIGHTS_WARNING
+
     info = getattr(model, "weights", None)
     if info is None:
         return "unknown weights"
     if getattr(info, "kind", None) == "random":
         seed = getattr(info, "seed", None)
-        return f"random weights (seed={seed}): masks meaningless"
+        return f"random weights (seed={seed}): {RANDOM_WEIGHTS_WARNING}"
     return str(info)
 
 
@@ -307,6 +298,10 @@ class PromptWidget(anywidget.AnyWidget):
     def _predict(self, prompts: dict[str, Any] | None) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _device(self) -> Any:
+        """The device the widget's models run on (for `samkit.metrics.perf.timed`)."""
+        return "cpu"
+
     def _state_key(self) -> Any:
         """What a prediction depends on besides the prompts (subclasses add e.g. the model name)."""
         return self.multimask
@@ -342,19 +337,22 @@ class PromptWidget(anywidget.AnyWidget):
         if key == self._handled_key and not force:
             return
         self._handled_key = key
-        start = time.perf_counter()
+        error, handle_ms = timed(self._handle_prompts, self._device())
+        with self.hold_sync():
+            self.error = error
+            self.handle_ms = handle_ms
+
+    def _handle_prompts(self) -> str:
+        """Predict for the current prompts; returns the error to show ("" when none)."""
         try:
             prompts = self.prompts
             empty = prompts["point_coords"] is None and prompts["box"] is None
             self._predict(None if empty else prompts)
-            error = ""
+            return ""
         except SamkitError as err:  # PromptError, NotReadyError, ...: shown, not raised
-            error = str(err)
             self._predict(None)
+            return str(err)
         except Exception as err:  # noqa: BLE001 - a widget callback must not kill the UI
             self.log.exception("samkit widget: prediction failed")
-            error = f"{type(err).__name__}: {err}"
             self._predict(None)
-        with self.hold_sync():
-            self.error = error
-            self.handle_ms = (time.perf_counter() - start) * 1e3
+            return f"{type(err).__name__}: {err}"

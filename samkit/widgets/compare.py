@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 import traitlets as t
 
+from samkit.metrics.perf import timed
 from samkit.widgets._state import (
     DEFAULT_MAX_DISPLAY,
     PromptWidget,
@@ -14,7 +15,6 @@ from samkit.widgets._state import (
     encode_mask_png,
     resize_nearest,
     resolve_model,
-    timed_ms,
     warm_up,
     weights_label,
 )
@@ -132,10 +132,13 @@ class CompareWidget(PromptWidget):
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ internals
+    def _device(self) -> Any:
+        return next(iter(self._models.values())).device
+
     def _embed(self) -> None:
         for label, model in self._models.items():
             self.status = f"embedding the image with {label}…"
-            _, self._encoder_ms[label] = timed_ms(lambda m=model: m.set_image(self._image), model.device)
+            _, self._encoder_ms[label] = timed(lambda m=model: m.set_image(self._image), model.device)
             warm_up(model, self.height, self.width)
         self.status = ""
         self._publish()
@@ -144,7 +147,7 @@ class CompareWidget(PromptWidget):
         self._masks, self._scores = {}, {}
         if prompts is not None:
             for label, model in self._models.items():
-                (masks, scores, _), ms = timed_ms(
+                (masks, scores, _), ms = timed(
                     lambda m=model: m.predict(**prompts, multimask_output=self.multimask), model.device)
                 best = int(np.argmax(scores))
                 self._masks[label], self._scores[label] = masks[best], float(scores[best])

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import traitlets as t
 
+from samkit.metrics.perf import timed
 from samkit.widgets._state import (
     DEFAULT_MAX_DISPLAY,
     PromptWidget,
@@ -17,7 +18,6 @@ from samkit.widgets._state import (
     mask_to_coco_rle,
     resize_nearest,
     resolve_model,
-    timed_ms,
     warm_up,
     weights_label,
 )
@@ -154,10 +154,13 @@ class SegmentWidget(PromptWidget):
             self.random_weights = getattr(model.weights, "kind", None) == "random"
             self.device = str(model.device)
 
+    def _device(self) -> Any:
+        return self._model.device
+
     def _embed(self) -> None:
         self.status = f"embedding the image with {self._model.name}…"
         try:
-            _, ms = timed_ms(lambda: self._model.set_image(self._image), self._model.device)
+            _, ms = timed(lambda: self._model.set_image(self._image), self._model.device)
             warm_up(self._model, self.height, self.width)
             self.encoder_ms = ms
         finally:
@@ -195,7 +198,7 @@ class SegmentWidget(PromptWidget):
                 self.mask_pngs, self.scores, self.areas, self.selected = [], [], [], 0
             return
         model = self._model
-        (masks, scores, low_res), ms = timed_ms(
+        (masks, scores, low_res), ms = timed(
             lambda: model.predict(**prompts, multimask_output=self.multimask), model.device)
         self._masks, self._scores, self._low_res = masks, scores, low_res
         size = self.display_hw

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from samkit.data import SyntheticDataset
-from samkit.eval import run_automatic, run_box, run_interactive
+from samkit.eval import get_protocol, run_automatic, run_box, run_interactive
 from samkit.metrics import next_click
 from samkit.results import COLUMNS, load_results, summarize
 from samkit.weights import WeightsInfo
@@ -126,11 +126,12 @@ def test_incremental_save_survives_and_reloads(dataset, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["rows.parquet"]
 
 
-def test_real_model_interactive_is_deterministic(random_model, dataset):
+def test_real_model_interactive_is_deterministic_and_the_registry_runs_the_same(random_model, dataset):
     model = random_model("mobile_sam")
-    a = run_interactive(model, dataset, max_clicks=2, progress=False)
-    b = run_interactive(model, dataset, max_clicks=2, progress=False)
-    pd.testing.assert_series_equal(a["iou"], b["iou"])
+    a = run_interactive(model, dataset, max_clicks=2, progress=False, run_id="r")
+    b = get_protocol("interactive").run(model, dataset, max_clicks=2, progress=False, run_id="r")
+    same = [c for c in a.columns if not c.endswith("_ms") and c != "peak_mem_mib"]
+    pd.testing.assert_frame_equal(a[same], b[same])
     ok = a[a["status"] == "ok"]
     assert ok["iou"].between(0, 1).all() and (ok["encoder_ms"] > 0).all() and (ok["decoder_ms"] > 0).all()
     assert (ok["peak_mem_mib"] > 100).all() and (ok["mem_method"] == "cpu_process_peak_rss").all()

@@ -229,3 +229,25 @@ def test_cuda_peak_memory():
     idle = measure_peak_memory(lambda: None, device)
     assert idle.delta_mib == 0 and idle.peak_mib == pytest.approx(stats.baseline_mib)
     del held
+
+
+def test_timed_returns_the_result_and_perf_counter_ms_on_cpu(monkeypatch):
+    from samkit.metrics import perf
+
+    clock = iter([10.0, 10.25, 20.0, 20.5, 30.0, 30.75, 40.0, 41.0])
+    monkeypatch.setattr(perf.time, "perf_counter", lambda: next(clock))
+    assert perf.timed(lambda: "out", "cpu") == ("out", 250.0)
+    calls = []
+    stats = perf.time_call(lambda: calls.append(1), "cpu", warmup=2, repeats=3)
+    assert len(calls) == 5  # the two warm-up calls are not timed
+    assert stats.times_ms == (500.0, 750.0, 1000.0) and stats.median_ms == 750.0
+    assert stats.p95_ms == 1000.0 and stats.mean_ms == 750.0 and stats.repeats == 3
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_timed_uses_cuda_events_on_a_gpu():
+    from samkit.metrics import perf
+
+    x = torch.randn(2048, 2048, device="cuda")
+    out, ms = perf.timed(lambda: x @ x, "cuda")
+    assert out.shape == (2048, 2048) and ms > 0

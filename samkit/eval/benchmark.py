@@ -1,4 +1,4 @@
-"""Speed protocol: latency, peak memory, parameters and FLOPs of one model, phase by phase.
+"""Benchmark protocol: latency, peak memory, parameters and FLOPs of one model, phase by phase.
 
 Phases (``PHASES``): ``set_image`` (image encoder), ``predict_point`` (one point, 3 masks),
 ``predict_box`` (one box, 1 mask), ``predict_boxes_batch`` (``batch`` boxes in one decoder call),
@@ -10,19 +10,26 @@ timed call: the image goes in as a numpy array and masks come back as numpy arra
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from samkit.eval.protocol import Protocol, failure_row, row_header, unsupported_error
 from samkit.metrics.perf import count_flops, count_parameters, measure_peak_memory, time_call
-from samkit.results import device_name, new_run_id, rows_to_frame
+from samkit.rows import new_run_id, rows_to_frame, save_results
 
-__all__ = ["run_benchmark", "PHASES", "benchmark_image"]
+__all__ = ["run_benchmark", "PHASES", "PHASE_CAPABILITY", "benchmark_image", "BenchmarkParams",
+           "PROTOCOL"]
 
 PHASES = ("set_image", "predict_point", "predict_box", "predict_boxes_batch", "end_to_end", "generate")
+PHASE_CAPABILITY: dict[str, str | None] = {
+    "set_image": None, "predict_point": "points", "predict_box": "box", "predict_boxes_batch": "box",
+    "end_to_end": "points", "generate": "automatic",
+}
+"""The model capability each phase needs; a model without it gets an ``unsupported`` row."""
 
 
 def benchmark_image(size: int) -> np.ndarray:
@@ -70,9 +77,11 @@ def run_benchmark(
     """One row per phase: ``median_ms``, ``p95_ms``, ``mean_ms``, ``peak_mem_mib``, ``flops`` and more.
 
     ``flops`` counts one call of the phase with ``FlopCounterMode`` (a multiply-add = 2 FLOPs;
-    ``generate`` is not counted). A phase that fails (out of memory, unsupported) gives a row with
-    ``status`` ``"oom"`` or ``"error"`` and the others still run. ``params`` is the whole model's
-    parameter count, on every row.
+    ``generate`` is not counted). A phase that fails gives a row whose ``status`` is
+    `samkit.errors.failure_status` of the error (``oom``, ``unsupported``, ``error``, ...) and the
+    others still run; a phase the model lacks the capability for (`PHASE_CAPABILITY`) is
+    ``unsupported`` without being called. ``params`` is the whole model's parameter count, on every
+    row.
     """
     unknown = sorted(set(phases) - set(PHASES))
     if unknown:
@@ -81,18 +90,17 @@ def run_benchmark(
         raise ValueError("repeats and batch must be >= 1, warmup >= 0, image_size >= 1")
     image = benchmark_image(image_size)
     calls = _phase_calls(model, image, batch, dict(generate_params or {}))
-    base = {
-        "run_id": run_id or new_run_id(), "model": model.name, "family": model.family,
-        "weights": str(model.weights), "device": str(model.device), "dtype": model.dtype,
-        "dataset": "benchmark", "image_id": f"astronaut@{image_size}", "protocol": "benchmark",
-        "image_size": int(image_size), "batch": int(batch), "device_name": device_name(model.device),
-        "params": count_parameters(model.model),
-    }
+    base = {**row_header(model, run_id or new_run_id(), "benchmark", "benchmark",
+                         f"astronaut@{image_size}"),
+            "image_size": int(image_size), "batch": int(batch), "params": count_parameters(model.model)}
     model.set_image(image)  # predict phases need an embedding
     rows = []
     for phase in phases:
         row = {**base, "prompt": phase, "phase": phase}
         try:
+            needs = PHASE_CAPABILITY[phase]
+            if needs is not None and needs not in model.capabilities:
+                raise unsupported_error(model.name, f"benchmark's {phase}", needs)
             stats = time_call(calls[phase], model.device, warmup=warmup, repeats=repeats)
             row.update(median_ms=stats.median_ms, p95_ms=stats.p95_ms, mean_ms=stats.mean_ms,
                        repeats=stats.repeats, status="ok")
@@ -106,19 +114,10 @@ def run_benchmark(
             if flops and phase != "generate":
                 row["flops"] = count_flops(calls[phase])
         except Exception as err:  # noqa: BLE001 - recorded, the other phases still run
-            row.update(status=_status_of(err),
-                       error=traceback.format_exception_only(type(err), err)[-1].strip()[:500])
+            row = failure_row(row, err)
             _free_cuda(model.device)
         rows.append(row)
     return rows_to_frame(rows)
-
-
-def _status_of(err: BaseException) -> str:
-    import torch
-
-    if isinstance(err, torch.cuda.OutOfMemoryError) or "out of memory" in str(err).lower():
-        return "oom"
-    return "error"
 
 
 def _free_cuda(device: Any) -> None:
@@ -126,3 +125,47 @@ def _free_cuda(device: Any) -> None:
 
     if torch.device(device).type == "cuda":
         torch.cuda.empty_cache()
+
+
+@dataclass
+class BenchmarkParams:
+    """Parameters of the benchmark protocol (see `run_benchmark`)."""
+
+    image_size: int = field(default=1024, metadata={"min": 1})
+    batch: int = field(default=8, metadata={"min": 1})
+    warmup: int = field(default=2, metadata={"min": 0})
+    repeats: int = field(default=10, metadata={"min": 1})
+    phases: list[str] = field(default_factory=lambda: list(PHASES), metadata={"choices": PHASES})
+    flops: bool = True
+    memory: bool = True
+    generate: dict[str, Any] = field(default_factory=lambda: {"points_per_side": 32})
+
+
+def _run(model: Any, dataset: Any, p: BenchmarkParams, *, run_id: str, out_path: Any = None,
+         resume: bool = False, progress: bool = True) -> pd.DataFrame:
+    frame = run_benchmark(model, image_size=p.image_size, batch=p.batch, warmup=p.warmup,
+                          repeats=p.repeats, phases=p.phases, flops=p.flops, memory=p.memory,
+                          generate_params=p.generate, run_id=run_id)
+    if out_path is not None:
+        save_results(frame, out_path)
+    return frame
+
+
+def summarize_benchmark(rows: pd.DataFrame) -> dict[str, Any]:
+    """``<phase>_ms``: the median over runs of each phase's median latency; ``params_M``."""
+    out: dict[str, Any] = {f"{phase}_ms": group["median_ms"].astype(float).median()
+                           for phase, group in rows.groupby("phase", sort=False)}
+    if "params" in rows.columns and rows["params"].notna().any():
+        out["params_M"] = rows["params"].astype(float).max() / 1e6
+    return out
+
+
+PROTOCOL = Protocol(
+    name="benchmark",
+    description="latency (median / p95 ms), peak memory, parameters and FLOPs per phase",
+    capability=None,
+    params=BenchmarkParams,
+    runner=_run,
+    summarizer=summarize_benchmark,
+    uses_dataset=False,
+)

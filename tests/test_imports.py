@@ -1,0 +1,179 @@
+"""samkit's import graph: no cycles anywhere, and the results stack imports only downward
+(labels < tables < viz < report). Read from the source with `ast`, so imports inside functions
+count as much as those at the top of a module."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SAMKIT = Path(__file__).resolve().parents[1] / "samkit"
+LAYERS = ["samkit.labels", "samkit.tables", "samkit.viz", "samkit.report"]
+
+
+def module_files(root: Path = SAMKIT) -> dict[str, Path]:
+    """Dotted module name -> file, for every module of the package (a package is its __init__)."""
+    out = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+def imports_of(name: str, path: Path, modules: set[str]) -> set[str]:
+    """The samkit modules that module ``name`` (file ``path``) imports, anywhere in its source.
+
+    ``from samkit.pkg import x`` is ``samkit.pkg.x`` where that is a module, else ``samkit.pkg``;
+    relative imports are resolved against the module's package.
+    """
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "samkit":
+                    found.add(_nearest(alias.name, modules))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "samkit":
+                continue
+            for alias in node.names:
+                sub = f"{target}.{alias.name}"
+                found.add(sub if sub in modules else _nearest(target, modules))
+    found.discard(name)
+    return found
+
+
+def _nearest(dotted: str, modules: set[str]) -> str:
+    """The longest prefix of ``dotted`` that is a module (``samkit.a.b`` -> ``samkit.a`` if needed)."""
+    parts = dotted.split(".")
+    while parts and ".".join(parts) not in modules:
+        parts.pop()
+    return ".".join(parts) or dotted
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = module_files()
+    names = set(files)
+    return {name: imports_of(name, path, names) for name, path in files.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The elementary cycles found by a depth-first search (each once, as a closed path)."""
+    found: list[list[str]] = []
+    seen: set[frozenset[str]] = set()
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycle = path[path.index(nxt):] + [nxt]
+                key = frozenset(cycle)
+                if key not in seen:
+                    seen.add(key)
+                    found.append(cycle)
+            elif state.get(nxt) is None:
+                visit(nxt)
+        path.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return found
+
+
+def tangles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import each other, directly or not (strongly connected
+    components of more than one module, Tarjan's algorithm), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def connect(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                connect(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                out.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            connect(node)
+    return sorted(out)
+
+
+def test_the_walk_sees_function_level_and_relative_imports(tmp_path):
+    pkg = tmp_path / "samkit"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("def f():\n    from samkit.b import thing\n")
+    (pkg / "b.py").write_text("import samkit.sub.c\nthing = 1\n")
+    (pkg / "sub" / "__init__.py").write_text("from . import c\n")
+    (pkg / "sub" / "c.py").write_text("from .. import a\nfrom samkit.sub import nothing_here\n")
+    files = module_files(pkg)
+    names = set(files)
+    graph = {n: imports_of(n, p, names) for n, p in files.items()}
+    assert graph["samkit.a"] == {"samkit.b"}
+    assert graph["samkit.b"] == {"samkit.sub.c"}
+    assert graph["samkit.sub"] == {"samkit.sub.c"}
+    assert graph["samkit.sub.c"] == {"samkit.a", "samkit.sub"}
+    found = cycles(graph)
+    assert ["samkit.a", "samkit.b", "samkit.sub.c", "samkit.a"] in found
+    assert cycles({"x": {"y"}, "y": set()}) == []
+    assert tangles(graph) == [["samkit.a", "samkit.b", "samkit.sub", "samkit.sub.c"]]
+    assert tangles({"x": {"y"}, "y": set()}) == []
+
+
+def test_samkit_has_no_import_cycle():
+    graph = import_graph()
+    found = cycles(graph)
+    assert not found, ("import cycles:\n" + "\n".join(" -> ".join(c) for c in found)
+                       + "\nmodules that import each other:\n"
+                       + "\n".join(", ".join(group) for group in tangles(graph)))
+
+
+@pytest.mark.parametrize("index", range(len(LAYERS)))
+def test_the_results_stack_imports_only_downward(index):
+    graph = import_graph()
+    layer = LAYERS[index]
+    above = set(LAYERS[index + 1:])
+    assert not graph[layer] & above, f"{layer} imports a layer above it: {graph[layer] & above}"
+    if layer == "samkit.labels":
+        assert graph[layer] == set(), f"samkit.labels imports {graph[layer]}"
+
+
+def test_tables_viz_report_depend_only_on_what_they_need():
+    graph = import_graph()
+    assert "samkit.labels" in graph["samkit.tables"]
+    assert {"samkit.labels", "samkit.tables"} <= graph["samkit.viz"]
+    assert {"samkit.tables", "samkit.viz"} <= graph["samkit.report"]
+    assert "samkit.viz" not in graph["samkit.tables"] and "samkit.report" not in graph["samkit.viz"]

@@ -27,9 +27,11 @@ def model_files() -> dict[str, str]:
     out = {}
     for name in samkit.list_models():
         spec = REGISTRY[name]
+        params = ("no published parameter count" if spec.params_published_m is None
+                  else f"{spec.params_published_m}M params (published)")
         out[f"{name}.yaml"] = (
             HEADER.format(source="samkit.registry")
-            + f"# {spec.family}: {spec.checkpoint}, {spec.params_published_m}M params (published)\n"
+            + f"# {spec.family}: {spec.checkpoint}, {params}\n"
             f"name: {name}\n"
         )
     return out

@@ -125,6 +125,7 @@ def load(
     dtype: str = "float32",
     download: bool = True,
     progress: bool = True,
+    **options: Any,
 ) -> Segmenter:
     """Load a registered model behind the `Segmenter` (SamPredictor-shaped) interface.
 
@@ -140,6 +141,8 @@ def load(
         dtype: ``"float32"`` or ``"bfloat16"`` / ``"float16"`` (autocast; weights stay float32).
         download: download a missing official checkpoint (with a progress bar) instead of failing.
         progress: show the download progress bar.
+        **options: family options of the adapter (its ``load_options``), e.g.
+            ``hq_token_only=True`` for the ``sam_hq`` models; another name is a ``TypeError``.
 
     A checkpoint is read safely (tensors only), must match the architecture key for key and shape
     for shape (else `CheckpointError`, nothing half-loaded), and a file in the default location
@@ -158,6 +161,7 @@ def load(
         weights = "pretrained" if checkpoint is not None else choose_weights(spec.name, "auto")
     if weights == "random" and checkpoint is not None:
         raise ValueError("weights='random' and checkpoint=... contradict each other; choose one.")
+    _check_options(spec, options)
     dev = resolve_device(device)
     if weights == "random":
         model = build_random(spec, seed)
@@ -169,4 +173,16 @@ def load(
         match_checkpoint(model, state_dict, spec, info.path)
         model.load_state_dict(state_dict, strict=True)
     model = model.eval().requires_grad_(False).to(dev)  # inference only (also lets FLOP counting trace it)
-    return adapter_class(spec)(spec, model, info, dtype)
+    return adapter_class(spec)(spec, model, info, dtype, **options)
+
+
+def _check_options(spec: ModelSpec, options: dict[str, Any]) -> None:
+    """Reject options the family's adapter does not take, before any model is built."""
+    if not options:
+        return
+    allowed = adapter_class(spec).load_options
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        offer = ", ".join(f"{k}={v!r}" for k, v in allowed.items()) or "none"
+        raise TypeError(f"load() got unknown option(s) {unknown} for {spec.name} "
+                        f"(family {spec.family}); its options (defaults): {offer}.")

@@ -51,6 +51,8 @@ class ModelSpec:
         layout: how the official file stores its weights: ``"state_dict"`` (a flat dict of
             tensors) or ``"model_key"`` (``{"model": state_dict}``, SAM 2).
         default: part of the default ("small models") demo and benchmark set.
+        input_size: side in pixels of the square the image encoder sees (the longest image side
+            is resized to it): 1024 for most models, 512 for EfficientViT-SAM L0/L1/L2.
     """
 
     name: str
@@ -65,6 +67,7 @@ class ModelSpec:
     capabilities: frozenset[str] = field(default_factory=frozenset)
     layout: str = "state_dict"
     default: bool = False
+    input_size: int = 1024
 
     def supports(self, capability: str) -> bool:
         """True when the model supports ``capability`` (e.g. ``"box"``)."""
@@ -76,6 +79,9 @@ _SAM2_URL = "https://dl.fbaipublicfiles.com/segment_anything_2/072824/"
 _SAM21_URL = "https://dl.fbaipublicfiles.com/segment_anything_2/092824/"
 _SAM_PAPER = "SAM paper (Kirillov et al. 2023): image encoder + prompt encoder/decoder"
 _SAM2_README = "facebookresearch/sam2 README, model table"
+_EVIT_URL = "https://huggingface.co/mit-han-lab/efficientvit-sam/resolve/main/"
+_EVIT_README = ("mit-han-lab/efficientvit applications/efficientvit_sam README, Table 1 "
+                "(whole model: image encoder + prompt encoder + mask decoder)")
 
 
 def _sam(name: str, arch: str, file: str, sha: str | None, size: int | None, params: float,
@@ -89,6 +95,30 @@ def _sam2(name: str, config: str, url: str, sha: str | None, size: int | None, p
     file = name + ".pt"
     return ModelSpec(name, "sam2", config, file, url + file, sha, size, params, _SAM2_README,
                      _SAM2_CAPS, "model_key", default)
+
+
+def _evit(name: str, arch: str, sha: str | None, params: float, input_size: int) -> ModelSpec:
+    # SAM's prompt encoder and mask decoder: points, box, mask_input (1x256x256), multimask;
+    # the official files are flat state dicts (an OrderedDict of tensors)
+    file = name + ".pt"
+    return ModelSpec(name, "efficientvit_sam", arch, file, _EVIT_URL + file, sha, None, params,
+                     _EVIT_README, _SAM_CAPS, "state_dict", False, input_size)
+
+
+#: lkeab/hq-sam on Hugging Face (linked by the SysCV/sam-hq README), pinned to commit a3a77cd
+#: (the vit_tiny upload; vit_b/l/h were uploaded before it), so the bytes cannot drift
+_SAM_HQ_URL = "https://huggingface.co/lkeab/hq-sam/resolve/a3a77cd0a2e5e50eaa76faccf61b964732d9b35f/"
+#: the HQ-SAM authors count parameters in MiB of float32 (4 * count / 2**20, SysCV/sam-hq#29)
+_SAM_HQ_MIB = "float32 MiB (SysCV/sam-hq#29) x 2**20 / 4; whole model"
+
+
+def _sam_hq(name: str, arch: str, sha: str, size: int, params: float | None,
+            source: str) -> ModelSpec:
+    # SAM's prompt kinds; multimask_output=True gives ONE mask upstream (the best-scoring of
+    # SAM's three candidates plus the HQ mask). Official files are flat state dicts.
+    file = name + ".pth"
+    return ModelSpec(name, "sam_hq", arch, file, _SAM_HQ_URL + file, sha, size, params, source,
+                     _SAM_CAPS, layout="state_dict", default=False)
 
 
 _SPECS: list[ModelSpec] = [
@@ -126,6 +156,43 @@ _SPECS: list[ModelSpec] = [
         "6dbb90523a35330fedd7f1d3dfc66f995213d81b29a5ca8108dbcdd4e37d6c2f", 40728226, 9.66, "ChaoningZhang/MobileSAM README: whole pipeline 9.66M (5M encoder + 3.876M decoder)",
         _SAM_CAPS, "state_dict", True,
     ),
+    # EfficientViT-SAM. SHA-256: the Git LFS SHA256 of each file on the Hugging Face repo
+    # mit-han-lab/efficientvit-sam (the "efficientvit_sam_*.pt" blob pages), equal to the
+    # independently published sums in InterDigitalInc/CompressAI-Vision scripts/install.sh.
+    # size_bytes None: both sources give only rounded sizes (139/191/246/468/814 MB); the
+    # download is checked against the server's Content-Length and the SHA-256 instead.
+    _evit("efficientvit_sam_l0", "efficientvit-sam-l0",
+          "c4f994b01a16d48bcf2fbbb089448cfbf58fae5811edfa8113c953b8b8cc64b8", 34.8, 512),
+    _evit("efficientvit_sam_l1", "efficientvit-sam-l1",
+          "fa151df2b9b96896accd505470755cdd293a4c50cdabac95478f3fbd86d9152b", 47.7, 512),
+    _evit("efficientvit_sam_l2", "efficientvit-sam-l2",
+          "d4bfd842224cbb99de09acc3325e81ac5b7e8725c8fbdab152305e5d934bfe4a", 61.3, 512),
+    _evit("efficientvit_sam_xl0", "efficientvit-sam-xl0",
+          "9bc2f87bd23d6e6d1f7b5beff910f98835c7c333fac73e695bac0bec685968f8", 117.0, 1024),
+    _evit("efficientvit_sam_xl1", "efficientvit-sam-xl1",
+          "10f42277679427c1183dcff19758e536aa86bcc4304e4b387ff48865784be05c", 203.3, 1024),
+    # SAM-HQ (segment-anything-hq). SHA-256 and size: the Git LFS pointers in lkeab/hq-sam's upload
+    # commits (8a94b5e vit_b, 519b37f vit_l, 67ab824 vit_h, a3a77cd vit_tiny), equal to independent
+    # copies: vit_b and vit_h in xingren23/comfyflow-models (commit 8297c11), vit_l in fofr/comfyui
+    # and martintomov/comfy, vit_tiny (and vit_h) in open-source model tables on GitHub that pin the
+    # sum. Not in the default set (the demo's default set stays as it is).
+    _sam_hq("sam_hq_vit_tiny", "vit_tiny",
+            "0f32c075ccdd870ae54db2f7630e7a0878ede5a2b06d05d6fe02c65a82fb7196", 42526881, 10.56,
+            "SysCV/sam-hq README, Light HQ-SAM vs MobileSAM table: 40.3 'Model Params (MB)', "
+            + _SAM_HQ_MIB),
+    _sam_hq("sam_hq_vit_b", "vit_b",
+            "14a9d662cd6f5a9c2dba6d40ab0058d88d287e4a18fd6fdc6ad5fb1a3fdeaa57", 379335069, 94.92,
+            "HQ-SAM paper (Ke et al. 2023): 362.1 MB (SAM-B 358 + 4.1 learnable), as quoted by the "
+            "AI Refinery model catalogue (syscv-community/sam-hq-vit-base), " + _SAM_HQ_MIB),
+    # vit_l / vit_h: no total published in a readable form (the README's SAM-variants comparison
+    # is an image, figs/sam_variants_comp.png), so no figure is given rather than one derived here
+    _sam_hq("sam_hq_vit_l", "vit_l",
+            "e1a6c385d62bf005ded91a54d5ec55c985cfc4103ef89c08d90f39f04934c343", 1254865805, None,
+            "no published total found; the HQ-SAM paper gives 5.1 MB (1.3M) learnable HQ parameters "
+            "on top of SAM ViT-L (SysCV/sam-hq#79)"),
+    _sam_hq("sam_hq_vit_h", "vit_h",
+            "a7ac14a085326d9fa6199c8c698c4f0e7280afdbb974d2c4660ec60877b45e35", 2570940653, None,
+            "no published total found (the README's SAM-variants comparison is an image)"),
 ]
 
 #: name -> spec, in registration order.
@@ -136,6 +203,8 @@ FAMILIES: dict[str, str] = {
     "sam": "samkit.models.sam:SamSegmenter",
     "sam2": "samkit.models.sam2:Sam2Segmenter",
     "mobile_sam": "samkit.models.mobile_sam:MobileSamSegmenter",
+    "efficientvit_sam": "samkit.models.efficientvit_sam:EfficientViTSamSegmenter",
+    "sam_hq": "samkit.models.sam_hq:SamHqSegmenter",
 }
 
 

@@ -17,7 +17,12 @@ from samkit.registry import REGISTRY
 DEFAULT = ["mobile_sam", "sam2.1_hiera_tiny", "sam2_hiera_tiny", "sam_vit_b"]
 HEAVY = ["sam_vit_l", "sam_vit_h", "sam2_hiera_small", "sam2_hiera_base_plus", "sam2_hiera_large",
          "sam2.1_hiera_small", "sam2.1_hiera_base_plus", "sam2.1_hiera_large"]
+DEFAULT += ["efficientvit_sam_l0"]
+HEAVY += ["efficientvit_sam_l1", "efficientvit_sam_l2", "efficientvit_sam_xl0", "efficientvit_sam_xl1"]
+DEFAULT += ["sam_hq_vit_tiny"]
+HEAVY += ["sam_hq_vit_b", "sam_hq_vit_l", "sam_hq_vit_h"]
 PARAMS = [pytest.param(n) for n in DEFAULT] + [pytest.param(n, marks=pytest.mark.slow) for n in HEAVY]
+SAM_HQ = [p for p in PARAMS if REGISTRY[p.values[0]].family == "sam_hq"]
 
 
 def upstream_predictor(name: str, path: str):
@@ -31,6 +36,21 @@ def upstream_predictor(name: str, path: str):
         from mobile_sam import SamPredictor, sam_model_registry
 
         return SamPredictor(sam_model_registry[spec.arch](checkpoint=path).eval())
+    if spec.family == "sam_hq":
+        import contextlib
+        import io
+
+        from segment_anything_hq import SamPredictor, sam_model_registry
+
+        with contextlib.redirect_stdout(io.StringIO()):  # its builder prints load_state_dict's result
+            model = sam_model_registry[spec.arch](checkpoint=path)
+        return SamPredictor(model.eval())
+    if spec.family == "efficientvit_sam":
+        from efficientsam.models.efficientvit.sam import EfficientViTSamPredictor
+        from efficientsam.sam_model_zoo import create_efficientvit_sam_model
+
+        model = create_efficientvit_sam_model(spec.arch, pretrained=True, weight_url=path)
+        return EfficientViTSamPredictor(model.eval())
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
@@ -107,7 +127,31 @@ def test_mask_feedback_and_logits_match_upstream(pair):
 def test_output_contract(pair):
     ours, _ = pair
     masks, scores, low = ours.predict(**PROMPTS["one point, multimask"])
-    assert masks.shape == (3, 120, 180) and masks.dtype == bool
-    assert scores.shape == (3,) and scores.dtype == np.float32
-    assert low.shape == (3, 256, 256) and low.dtype == np.float32
+    n = 1 if ours.family == "sam_hq" else 3  # SAM-HQ: the best of SAM's 3 candidates, plus HQ
+    assert masks.shape == (n, 120, 180) and masks.dtype == bool
+    assert scores.shape == (n,) and scores.dtype == np.float32
+    assert low.shape == (n, 256, 256) and low.dtype == np.float32
     assert ours.original_size == (120, 180) and ours.is_image_set
+
+
+@pytest.mark.parametrize("pair", SAM_HQ, indirect=True)
+def test_sam_hq_token_only_matches_upstream(pair, photo):
+    """hq_token_only per call, per batched-box call and at load time gives upstream's outputs."""
+    ours, theirs = pair
+    for hq in (False, True):
+        for kwargs in PROMPTS.values():
+            _assert_same(ours.predict(**kwargs, hq_token_only=hq),
+                         theirs.predict(**kwargs, hq_token_only=hq))
+    boxes = np.array([[40, 20, 150, 110], [5, 5, 60, 50]])
+    t_boxes = theirs.transform.apply_boxes_torch(torch.as_tensor(boxes, dtype=torch.float),
+                                                 theirs.original_size)
+    for hq in (False, True):
+        t_out = theirs.predict_torch(None, None, t_boxes, multimask_output=False, hq_token_only=hq)
+        _assert_same(ours.predict_boxes(boxes, hq_token_only=hq), [t.numpy() for t in t_out])
+    default = ours.predict(**PROMPTS["box"])
+    hq_only = samkit.load(ours.name, checkpoint=ours.weights.path, device="cpu", hq_token_only=True)
+    assert hq_only.hq_token_only and not ours.hq_token_only
+    hq_only.set_image(photo)
+    for kwargs in PROMPTS.values():
+        _assert_same(hq_only.predict(**kwargs), theirs.predict(**kwargs, hq_token_only=True))
+    assert not np.array_equal(hq_only.predict(**PROMPTS["box"])[2], default[2])  # the option acts

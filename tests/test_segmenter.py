@@ -12,7 +12,7 @@ AMG_KEYS = {"segmentation", "area", "bbox", "predicted_iou", "point_coords", "st
 LOOSE = dict(points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0)
 
 
-@pytest.mark.parametrize("name", ["mobile_sam", "sam2.1_hiera_tiny"])
+@pytest.mark.parametrize("name", ["mobile_sam", "sam2.1_hiera_tiny", "efficientvit_sam_l0"])
 def test_generate_matches_upstream_generator(random_model, photo, name):
     model = random_model(name)
     records = model.generate(photo, **LOOSE)
@@ -85,7 +85,8 @@ def test_num_parameters_matches_the_architecture(random_model):
     assert 9_000_000 < model.num_parameters() < 11_000_000
 
 
-@pytest.mark.parametrize("name", ["mobile_sam", "sam2.1_hiera_tiny"])
+@pytest.mark.parametrize("name", ["mobile_sam", "sam2.1_hiera_tiny", "efficientvit_sam_l0",
+                                  "sam_hq_vit_tiny"])
 def test_predict_boxes_matches_one_box_at_a_time(random_model, photo, name):
     model = random_model(name)
     model.set_image(photo)
@@ -99,7 +100,7 @@ def test_predict_boxes_matches_one_box_at_a_time(random_model, photo, name):
         np.testing.assert_allclose(scores[i], s, atol=1e-5)
         np.testing.assert_allclose(low[i], lo, atol=1e-4)
     one = model.predict_boxes(boxes[:1], multimask_output=True)
-    assert one[0].shape == (1, 3, 120, 180)
+    assert one[0].shape == (1, 1 if model.family == "sam_hq" else 3, 120, 180)  # SAM-HQ: best + HQ
 
 
 def test_predict_boxes_rejects_bad_boxes(random_model, photo):
@@ -114,6 +115,7 @@ def test_predict_boxes_rejects_bad_boxes(random_model, photo):
 
 
 @pytest.mark.parametrize("name", ["mobile_sam",  # the SAM-style path through predict_torch
+                                  "efficientvit_sam_l0",  # float32-output predictor subclass
                                   pytest.param("sam2.1_hiera_tiny", marks=pytest.mark.slow)])
 def test_bfloat16_autocast_gives_float32_outputs_close_to_float32(photo, name):
     import samkit

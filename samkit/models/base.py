@@ -63,6 +63,9 @@ class Segmenter(abc.ABC):
     #: a state-dict key that only this family's checkpoints have (used to name a wrong file's model)
     checkpoint_marker: str = ""
 
+    #: family options ``samkit.load(name, **options)`` passes to the constructor (name -> default)
+    load_options: dict[str, Any] = {}
+
     @classmethod
     @abc.abstractmethod
     def build_architecture(cls, spec: ModelSpec) -> torch.nn.Module:

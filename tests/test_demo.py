@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import samkit
 from samkit.demo import resolve_models, run_demo
 from samkit.loading import choose_weights
 
@@ -17,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_resolve_models():
     assert resolve_models("default") == ["sam_vit_b", "sam2_hiera_tiny", "sam2.1_hiera_tiny", "mobile_sam"]
-    assert len(resolve_models("all")) == 12
+    assert resolve_models("all") == samkit.list_models()
     assert resolve_models(["mobile_sam", "sam2.1*"])[:2] == ["mobile_sam", "sam2.1_hiera_tiny"]
     with pytest.raises(KeyError, match="Did you mean"):
         resolve_models("mobilesam")

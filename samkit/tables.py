@@ -71,7 +71,6 @@ PUBLISHED_NOTE = ("published_* columns are quoted from their sources (published_
 _BENCH_EXTRA = ["phase", "median_ms", "p95_ms", "mean_ms", "repeats", "mem_method", "params",
                 "flops", "image_size", "batch", "device_name"]
 _BENCH_NUMERIC = ["median_ms", "p95_ms", "mean_ms", "repeats", "peak_mem_mib", "params", "flops"]
-_ACC_KEYS = SUMMARY_KEYS
 _JOIN_KEYS = ["model", "weights", "device", "dtype"]
 _CONFIG_COLUMNS = ["model", "family", "weights", "weights_kind", "device", "device_name",
                    "device_label", "dtype", "dataset", "image_size", "batch"]
@@ -277,14 +276,14 @@ def accuracy_table(frame: pd.DataFrame) -> pd.DataFrame:
         if col not in extra.columns:
             extra[col] = pd.NA
     extra["weights_kind"] = weights_labels(extra)
-    keyed = extra[_ACC_KEYS].astype("string").fillna("\x00")
+    keyed = extra[SUMMARY_KEYS].astype("string").fillna("\x00")
     labels = (pd.concat([keyed, extra[["family", "weights_kind", "device_name", "mem_method"]]], axis=1)
-              .groupby(_ACC_KEYS, sort=False)
+              .groupby(SUMMARY_KEYS, sort=False)
               .agg(family=("family", joined), weights_kind=("weights_kind", joined),
                    device_name=("device_name", joined), mem_method=("mem_method", joined))
               .reset_index())
-    left = table[_ACC_KEYS].astype("string").fillna("\x00")
-    merged = left.merge(labels, on=_ACC_KEYS, how="left")
+    left = table[SUMMARY_KEYS].astype("string").fillna("\x00")
+    merged = left.merge(labels, on=SUMMARY_KEYS, how="left")
     table.insert(1, "family", merged["family"].astype("string").to_numpy())
     table.insert(3, "weights_kind", merged["weights_kind"].astype("string").fillna("unknown").to_numpy())
     table.insert(table.columns.get_loc("device") + 1, "device_name",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from samkit.registry import REGISTRY, list_models
-from samkit.weights import default_path
+from samkit.weights import find_checkpoint
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,7 +39,7 @@ def model_table(pattern: str | None = None, *, count: bool = False) -> pd.DataFr
             "capabilities": ",".join(sorted(spec.capabilities)),
             "params_published_M": spec.params_published_m,
             "checkpoint": spec.checkpoint,
-            "present": default_path(spec).is_file(),
+            "present": find_checkpoint(spec) is not None,
             "size_MB": round(spec.size_bytes / 2**20, 1) if spec.size_bytes else None,
         }
         if count:

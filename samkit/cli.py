@@ -42,7 +42,7 @@ def _cmd_download(ns: argparse.Namespace) -> int:
     failed = 0
     for name in _names(ns.names):
         spec = REGISTRY[name]
-        if default_path(spec).is_file() and verify(spec).status in ("ok", "unpublished"):
+        if verify(spec).status in ("ok", "unpublished"):  # a file, or a complete hub folder
             print(f"{name}: already present at {default_path(spec)}")
             continue
         try:

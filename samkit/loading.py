@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from samkit.errors import CheckpointError
 from samkit.registry import FAMILIES, REGISTRY, ModelSpec, get_spec
-from samkit.weights import WeightsInfo, read_state_dict, resolve_checkpoint
+from samkit.weights import WeightsInfo, resolve_checkpoint
 
 if TYPE_CHECKING:
     import torch
@@ -22,7 +22,8 @@ WEIGHT_KINDS = ("pretrained", "random", "auto")
 
 
 def choose_weights(name: str, weights: str) -> str:
-    """``"auto"`` -> ``"pretrained"`` when the official checkpoint is present and verified, else ``"random"``.
+    """``"auto"`` -> ``"pretrained"`` when the official checkpoint is present (and verified where a
+    SHA-256 is published), else ``"random"``.
 
     ``"pretrained"`` and ``"random"`` are returned as they are.
     """
@@ -30,7 +31,8 @@ def choose_weights(name: str, weights: str) -> str:
         return weights
     from samkit.weights import verify
 
-    return "pretrained" if verify(get_spec(name)).status == "ok" else "random"
+    # "unpublished": the file is there but the authors publish no checksum to verify it with
+    return "pretrained" if verify(get_spec(name)).status in ("ok", "unpublished") else "random"
 
 
 def adapter_class(spec: ModelSpec) -> type[Segmenter]:
@@ -54,16 +56,17 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     return dev
 
 
-def build_random(spec: ModelSpec, seed: int) -> torch.nn.Module:
+def build_random(spec: ModelSpec, seed: int, **build_options: Any) -> torch.nn.Module:
     """The real architecture of ``spec`` with its upstream default initialisation under ``seed``.
 
+    ``build_options`` are the family's (its adapter's ``build_options``, e.g. ``config="tiny"``).
     The global torch RNG state is left as it was.
     """
     import torch
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return adapter_class(spec).build_architecture(spec)
+        return adapter_class(spec).build_architecture(spec, **build_options)
 
 
 def match_checkpoint(model: torch.nn.Module, state_dict: dict[str, Any], spec: ModelSpec,
@@ -135,7 +138,8 @@ def load(
             (the real architecture with seeded random weights: real latency, memory, FLOPs and
             parameter counts; meaningless accuracy), or ``"auto"`` (pretrained when the official
             checkpoint is present and verified, else random; ``model.weights`` says which).
-        checkpoint: explicit checkpoint file in the family's official layout; implies pretrained.
+        checkpoint: explicit checkpoint file in the family's official layout (a folder with
+            ``config.json`` + ``model.safetensors`` for hub-layout models); implies pretrained.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default CUDA if available, else CPU.
         seed: torch seed of the random initialisation (``weights="random"`` only).
         dtype: ``"float32"`` or ``"bfloat16"`` / ``"float16"`` (autocast; weights stay float32).
@@ -143,6 +147,10 @@ def load(
         progress: show the download progress bar.
         **options: family options of the adapter (its ``load_options``), e.g.
             ``hq_token_only=True`` for the ``sam_hq`` models; another name is a ``TypeError``.
+            Families built from transformers configs (``sam3``, ``edgetam``) also take
+            ``config="full"`` (default: the released architecture) or ``config="tiny"`` (a tiny
+            architecture for tests and smoke runs, never for measurements) with
+            ``weights="random"``; ``model.weights.config`` records it.
 
     A checkpoint is read safely (tensors only), must match the architecture key for key and shape
     for shape (else `CheckpointError`, nothing half-loaded), and a file in the default location
@@ -162,13 +170,17 @@ def load(
     if weights == "random" and checkpoint is not None:
         raise ValueError("weights='random' and checkpoint=... contradict each other; choose one.")
     _check_options(spec, options)
+    build_options = _build_options(spec, options, weights)
     dev = resolve_device(device)
     if weights == "random":
-        model = build_random(spec, seed)
-        info = WeightsInfo("random", seed=int(seed))
+        model = build_random(spec, seed, **build_options)
+        info = WeightsInfo("random", seed=int(seed), config=build_options.get("config"))
+    elif hasattr(adapter_class(spec), "load_checkpoint"):  # hub folders: config.json decides the model
+        info = resolve_checkpoint(spec, checkpoint, download_missing=download, progress=progress)
+        model = adapter_class(spec).load_checkpoint(spec, info.path)
     else:
         info = resolve_checkpoint(spec, checkpoint, download_missing=download, progress=progress)
-        state_dict = read_state_dict(info.path, spec)
+        state_dict = adapter_class(spec).read_checkpoint(info.path, spec)
         model = adapter_class(spec).build_architecture(spec)
         match_checkpoint(model, state_dict, spec, info.path)
         model.load_state_dict(state_dict, strict=True)
@@ -180,9 +192,24 @@ def _check_options(spec: ModelSpec, options: dict[str, Any]) -> None:
     """Reject options the family's adapter does not take, before any model is built."""
     if not options:
         return
-    allowed = adapter_class(spec).load_options
+    cls = adapter_class(spec)
+    allowed = {**cls.load_options, **getattr(cls, "build_options", {})}
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         offer = ", ".join(f"{k}={v!r}" for k, v in allowed.items()) or "none"
         raise TypeError(f"load() got unknown option(s) {unknown} for {spec.name} "
                         f"(family {spec.family}); its options (defaults): {offer}.")
+
+
+def _build_options(spec: ModelSpec, options: dict[str, Any], weights: str) -> dict[str, Any]:
+    """Take the family's build options (e.g. ``config``) out of ``options``, with their defaults.
+
+    They choose the architecture of a random build; a checkpoint carries its own, so giving one
+    with ``weights="pretrained"`` is an error.
+    """
+    defaults = getattr(adapter_class(spec), "build_options", {})
+    given = {k: options.pop(k) for k in list(options) if k in defaults}
+    if given and weights != "random":
+        raise ValueError(f"{', '.join(sorted(given))}= choose the architecture of weights='random' only; "
+                         f"a {spec.name} checkpoint carries its own config.")
+    return {**defaults, **given}

@@ -49,10 +49,22 @@ class ModelSpec:
         params_source: where that published count comes from.
         capabilities: prompt kinds / features the model supports (see `CAPABILITIES`).
         layout: how the official file stores its weights: ``"state_dict"`` (a flat dict of
-            tensors) or ``"model_key"`` (``{"model": state_dict}``, SAM 2).
+            tensors) or ``"model_key"`` (``{"model": state_dict}``, SAM 2)
+            or ``"ultralytics"`` (a full ultralytics checkpoint, a pickled model under ``"model"``:
+            FastSAM; read with ultralytics' restricted loader)
+            or ``"hf"`` (a Hugging Face hub repo: a folder with ``config.json`` and
+            ``model.safetensors``; SAM 3, EdgeTAM through transformers).
         default: part of the default ("small models") demo and benchmark set.
         input_size: side in pixels of the square the image encoder sees (the longest image side
             is resized to it): 1024 for most models, 512 for EfficientViT-SAM L0/L1/L2.
+        hub_repo: Hugging Face repo id of a ``layout="hf"`` checkpoint (``checkpoint`` is then the
+            name of the local folder that holds the repo's ``config.json`` + ``model.safetensors``,
+            and ``sha256`` is that of ``model.safetensors``).
+        revision: hub revision (commit or branch) `samkit weights download` fetches.
+        gated: the hub repo requires accepting a license and a login (``hf auth login``).
+        archive: ``"zip"`` when ``url`` serves a zip archive that holds ``checkpoint`` (the
+            download extracts it; ``size_bytes`` is then the archive's, ``sha256`` the extracted
+            checkpoint's), else None.
     """
 
     name: str
@@ -68,6 +80,10 @@ class ModelSpec:
     layout: str = "state_dict"
     default: bool = False
     input_size: int = 1024
+    hub_repo: str | None = None
+    revision: str | None = None
+    gated: bool = False
+    archive: str | None = None
 
     def supports(self, capability: str) -> bool:
         """True when the model supports ``capability`` (e.g. ``"box"``)."""
@@ -82,6 +98,30 @@ _SAM2_README = "facebookresearch/sam2 README, model table"
 _EVIT_URL = "https://huggingface.co/mit-han-lab/efficientvit-sam/resolve/main/"
 _EVIT_README = ("mit-han-lab/efficientvit applications/efficientvit_sam README, Table 1 "
                 "(whole model: image encoder + prompt encoder + mask decoder)")
+
+
+#: ultralytics' assets release for FastSAM (the URL ultralytics 8.4.190 downloads from)
+_FASTSAM_URL = "https://github.com/ultralytics/assets/releases/download/v8.4.0/"
+#: FastSAM: box and point selection, several selected masks with multimask_output, everything
+#: mode; no mask_input (not a promptable decoder), text (CLIP) not exposed
+_FASTSAM_CAPS = frozenset({"points", "box", "multimask", "automatic"})
+
+
+#: yformer/EfficientSAM's weights folder at commit d525f62 (the README's download links)
+_EFFICIENT_SAM_URL = ("https://raw.githubusercontent.com/yformer/EfficientSAM/"
+                      "d525f622e6f640acf5a0fc37c7ca1f243da5bde0/weights/")
+#: EfficientSAM: points and boxes (as two labelled points), 3 candidates, grid generator; no mask prompt
+_EFFICIENT_SAM_CAPS = frozenset({"points", "box", "multimask", "automatic"})
+
+
+def _efficient_sam(arch: str, label: str, params: float, zipped: bool) -> ModelSpec:
+    file = f"efficient_sam_{arch}.pt"
+    return ModelSpec(f"efficient_sam_{arch}", "efficient_sam", arch, file,
+                     _EFFICIENT_SAM_URL + file + (".zip" if zipped else ""), None, None, params,
+                     "EfficientSAM paper (Xiong et al. 2023, arXiv:2312.00863), #Params of "
+                     f"EfficientSAM-{label}; equal to the official build_efficient_sam_{arch}() count",
+                     _EFFICIENT_SAM_CAPS, "model_key", False, 1024,
+                     archive="zip" if zipped else None)
 
 
 def _sam(name: str, arch: str, file: str, sha: str | None, size: int | None, params: float,
@@ -193,6 +233,65 @@ _SPECS: list[ModelSpec] = [
     _sam_hq("sam_hq_vit_h", "vit_h",
             "a7ac14a085326d9fa6199c8c698c4f0e7280afdbb974d2c4660ec60877b45e35", 2570940653, None,
             "no published total found (the README's SAM-variants comparison is an image)"),
+    # FastSAM (Zhao et al. 2023): one-class YOLOv8-seg "everything" models; prompts select among
+    # their masks (samkit/models/fastsam.py). Files: the ultralytics assets release that
+    # ultralytics 8.4.190 itself downloads (and its FastSAM docs link), full ultralytics
+    # checkpoints (pickled fp16 SegmentationModel under "model"), layout "ultralytics".
+    # sha256 None: no checksum is published (ultralytics' release page and docs give none, nor
+    # does the FastSAM README's Google Drive copy); size None: only rounded sizes are published
+    # (23.9 MB for FastSAM-s in the ultralytics docs).
+    ModelSpec("fastsam_s", "fastsam", "yolov8s-seg.yaml", "FastSAM-s.pt",
+              _FASTSAM_URL + "FastSAM-s.pt", None, None, 11.8,
+              "ultralytics docs, models/fast-sam 'FastSAM Comparison vs YOLO' table: FastSAM-s "
+              "11.8M (the unfused 11,790,483 and the Conv+BN-fused 11,779,987 both round to it)",
+              _FASTSAM_CAPS, "ultralytics", False, 1024),
+    ModelSpec("fastsam_x", "fastsam", "yolov8x-seg.yaml", "FastSAM-x.pt",
+              _FASTSAM_URL + "FastSAM-x.pt", None, None, 68.0,
+              "CASIA-IVA-Lab/FastSAM README, inference-time table: FastSAM 68M (the YOLOv8x "
+              "detector's size; the one-class YOLOv8x-seg built here has 71,751,811 unfused / "
+              "71,721,619 fused)",
+              _FASTSAM_CAPS, "ultralytics", False, 1024),
+    # SAM 3 and EdgeTAM through transformers (layout "hf": the hub repo's folder, config.json +
+    # model.safetensors + processor/tokenizer files, under checkpoint_dir()/<checkpoint>).
+    # sha256 None for both: the hub pages could not be read from where this was written (no
+    # network) and no other source publishes the LFS SHA-256 of model.safetensors; revision
+    # "main" for the same reason (pin a commit once it can be read off the hub). size None: only
+    # rounded sizes are published.
+    # sam3: facebook/sam3 is gated (SAM License: accept it on the hub page, `hf auth login`). Its
+    # model.safetensors is transformers' Sam3VideoModel (detector + tracker with video memory);
+    # samkit builds the image parts: Sam3Model (text/concept detector) and Sam3TrackerModel
+    # (points/box/mask prompts, "PVS") sharing one ViT backbone. Low-res logits are 288x288.
+    ModelSpec("sam3", "sam3", "full", "sam3", "https://huggingface.co/facebook/sam3", None, None,
+              848.0,
+              "Meta, facebookresearch/sam3 README and docs ('848M parameters'; the whole model: "
+              "detector + tracker sharing one vision encoder). samkit's sam3 (detector + the "
+              "tracker's neck, prompt encoder and mask decoder, no video memory) counts 852.4M; "
+              "transformers' Sam3VideoModel (with the memory modules) 859.9M",
+              _SAM_CAPS | {"text"}, "hf", False, 1008, hub_repo="facebook/sam3", revision="main",
+              gated=True),
+    # edgetam: yonigozlan/EdgeTAM-hf, the transformers port the transformers EdgeTAM docs load
+    # (EdgeTamModel + Sam2Processor); Apache-2.0 like facebookresearch/EdgeTAM. Its file is the
+    # video model's; samkit builds EdgeTamModel (image encoder, prompt encoder, mask decoder).
+    ModelSpec("edgetam", "edgetam", "full", "EdgeTAM-hf",
+              "https://huggingface.co/yonigozlan/EdgeTAM-hf", None, None, None,
+              "no published parameter total found (facebookresearch/EdgeTAM README and the paper's "
+              "abstract give speed and accuracy only)",
+              _SAM_CAPS, "hf", False, 1024, hub_repo="yonigozlan/EdgeTAM-hf", revision="main"),
+    # EfficientSAM (Xiong et al. 2023; github.com/yformer/EfficientSAM, Apache-2.0): samkit's own
+    # implementation (samkit/models/efficient_sam/; no PyPI package has it). Files: the repo's
+    # weights/ folder that its README links, pinned to commit d525f62 (the files are unchanged
+    # since 6970c72, 2023-12-12) so the bytes cannot drift; layout "model_key" ({"model": ...}).
+    # EfficientSAM-S is published only as a zip (efficient_sam_vits.pt.zip: the .pt is > 100 MB,
+    # GitHub's file limit); archive="zip" makes the download extract efficient_sam_vits.pt.
+    # sha256 None and size None: the authors publish neither (GitHub shows only the git blob ids,
+    # af883c49e33c for efficient_sam_vitt.pt and fa4e9f05f753 for the zip).
+    # Prompts: points and boxes (a box = two points labelled 2 and 3), the decoder's 3 multimask
+    # candidates, automatic masks through samkit's GridMaskGenerator; no mask_input.
+    # Params: 10.22M / 26.41M, the EfficientSAM paper's figures as quoted in the task brief (the
+    # paper's tables could not be read from here); they equal the official builder's counts,
+    # 10,223,204 and 26,413,028 (recorded in tests/data/efficient_sam/golden_*.npz).
+    _efficient_sam("vitt", "Ti", 10.22, zipped=False),
+    _efficient_sam("vits", "S", 26.41, zipped=True),
 ]
 
 #: name -> spec, in registration order.
@@ -205,6 +304,10 @@ FAMILIES: dict[str, str] = {
     "mobile_sam": "samkit.models.mobile_sam:MobileSamSegmenter",
     "efficientvit_sam": "samkit.models.efficientvit_sam:EfficientViTSamSegmenter",
     "sam_hq": "samkit.models.sam_hq:SamHqSegmenter",
+    "fastsam": "samkit.models.fastsam:FastSamSegmenter",
+    "sam3": "samkit.models.sam3:Sam3Segmenter",
+    "edgetam": "samkit.models.edgetam:EdgeTamSegmenter",
+    "efficient_sam": "samkit.models.efficient_sam.adapter:EfficientSamSegmenter",
 }
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "WeightsInfo",
     "checkpoint_dir",
     "default_path",
+    "weights_file",
     "find_checkpoint",
     "download",
     "sha256_file",
@@ -47,9 +48,12 @@ class WeightsInfo:
 
     kind: ``"pretrained"`` (from a checkpoint file) or ``"random"`` (seeded initialisation).
     sha256: SHA-256 of the checkpoint file (pretrained only).
-    official: the file's SHA-256 equals the registry's published value (pretrained only).
+    official: the file's SHA-256 equals the registry's published value (pretrained only); None
+        where the authors publish no checksum (the file cannot be told from another).
     seed: the torch seed of the random initialisation (random only).
-    path: the checkpoint file that was read (pretrained only).
+    path: the checkpoint file (or hub folder, ``layout="hf"``) that was read (pretrained only).
+    config: the named architecture config of a random build where a family has several
+        (``"full"``, or ``"tiny"`` for tests and smoke runs; ``samkit.load(..., config=...)``).
     """
 
     kind: str
@@ -57,11 +61,13 @@ class WeightsInfo:
     official: bool | None = None
     seed: int | None = None
     path: str | None = None
+    config: str | None = None
 
     def __str__(self) -> str:
         if self.kind == "random":
-            return f"random(seed={self.seed})"
-        tag = "" if self.official else ", unofficial file"
+            return (f"random(seed={self.seed})" if self.config is None
+                    else f"random(seed={self.seed}, config={self.config})")
+        tag = {True: "", None: ", no published sha256"}.get(self.official, ", unofficial file")
         return f"pretrained(sha256={(self.sha256 or '?')[:12]}{tag})"
 
 
@@ -76,18 +82,35 @@ def checkpoint_dir() -> Path:
 
 
 def default_path(spec: ModelSpec) -> Path:
-    """Where the official checkpoint of ``spec`` lives once downloaded."""
+    """Where the official checkpoint of ``spec`` lives once downloaded (a folder for ``layout="hf"``)."""
     return checkpoint_dir() / spec.checkpoint
+
+
+def weights_file(spec: ModelSpec, path: str | os.PathLike) -> Path:
+    """The file whose SHA-256 identifies a checkpoint: ``path`` itself, or a hub folder's ``model.safetensors``."""
+    return Path(path) / "model.safetensors" if spec.layout == "hf" else Path(path)
+
+
+def _complete_hf_folder(path: Path) -> bool:
+    return all((path / name).is_file() for name in ("config.json", "model.safetensors"))
 
 
 def find_checkpoint(spec: ModelSpec, checkpoint: str | os.PathLike | None = None) -> Path | None:
     """The checkpoint file to use: ``checkpoint`` if given (must exist), else the default path if present."""
     if checkpoint is not None:
         path = Path(checkpoint).expanduser()
+        if spec.layout == "hf":
+            if not path.exists():
+                raise CheckpointError(f"Checkpoint folder {str(path)!r} for {spec.name} does not exist.")
+            from samkit.models._transformers import check_folder
+
+            return check_folder(path)
         if not path.is_file():
             raise CheckpointError(f"Checkpoint file {str(path)!r} for {spec.name} does not exist.")
         return path
     path = default_path(spec)
+    if spec.layout == "hf":
+        return path if _complete_hf_folder(path) else None
     return path if path.is_file() else None
 
 
@@ -100,6 +123,8 @@ def download(spec: ModelSpec, dest: str | os.PathLike | None = None, *, progress
     be reached (the message names the URL and the folder to put the file in) and `ChecksumError`
     when the bytes are not the published file.
     """
+    if spec.layout == "hf":
+        return _download_hf(spec, dest, progress)
     from tqdm.auto import tqdm
 
     dest = Path(dest) if dest is not None else default_path(spec)
@@ -124,7 +149,8 @@ def download(spec: ModelSpec, dest: str | os.PathLike | None = None, *, progress
                       else getattr(err, "reason", err))
             raise DownloadError(
                 f"Could not download the {spec.name} checkpoint from {spec.url} ({reason}). "
-                f"If this machine is offline, fetch that file elsewhere and put it at {dest} "
+                f"If this machine is offline, fetch that file elsewhere"
+                f"{' (a zip: unzip it)' if spec.archive == 'zip' else ''} and put it at {dest} "
                 f"(or point SAMKIT_CHECKPOINTS at the folder that holds {dest.name}), pass "
                 "checkpoint='path/to/file', or use weights='random' for the real architecture with "
                 "random weights."
@@ -136,6 +162,8 @@ def download(spec: ModelSpec, dest: str | os.PathLike | None = None, *, progress
                 f"{expected_size}. Nothing was saved; try again."
             )
         sha = digest.hexdigest()
+        if spec.archive == "zip":  # the URL serves a zip holding the checkpoint (EfficientSAM-S)
+            tmp, sha = _extract_from_zip(tmp, spec, dest)
         if spec.sha256 is not None and sha != spec.sha256:
             raise ChecksumError(
                 f"The file downloaded from {spec.url} has SHA-256 {sha}, not the published "
@@ -146,6 +174,53 @@ def download(spec: ModelSpec, dest: str | os.PathLike | None = None, *, progress
         return dest
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _extract_from_zip(archive: Path, spec: ModelSpec, dest: Path) -> tuple[Path, str]:
+    """Extract the member named ``spec.checkpoint`` of the zip ``archive`` into a temporary file
+    beside ``dest`` and delete the archive. Returns that file and its SHA-256."""
+    import zipfile
+
+    fd, out_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    out_path, digest = Path(out_name), hashlib.sha256()
+    try:
+        with os.fdopen(fd, "wb") as out, zipfile.ZipFile(archive) as zf:
+            members = [m for m in zf.namelist()
+                       if Path(m).name == spec.checkpoint and not m.startswith("__MACOSX/")]
+            if not members:
+                raise DownloadError(
+                    f"The zip downloaded from {spec.url} holds no {spec.checkpoint} (it has "
+                    f"{zf.namelist()[:5]}). Nothing was saved.")
+            with zf.open(members[0]) as src:
+                while chunk := src.read(_CHUNK):
+                    out.write(chunk)
+                    digest.update(chunk)
+    except zipfile.BadZipFile as err:
+        out_path.unlink(missing_ok=True)
+        raise DownloadError(f"The file downloaded from {spec.url} is not a valid zip archive "
+                            f"({err}). Nothing was saved; try again.") from None
+    except BaseException:
+        out_path.unlink(missing_ok=True)
+        raise
+    finally:
+        archive.unlink(missing_ok=True)
+    return out_path, digest.hexdigest()
+
+
+def _download_hf(spec: ModelSpec, dest: str | os.PathLike | None, progress: bool) -> Path:
+    """Hub repo ``spec.hub_repo`` at ``spec.revision`` into the folder ``dest``; checks ``spec.sha256``."""
+    from samkit.models._transformers import download_snapshot
+
+    dest = Path(dest) if dest is not None else default_path(spec)
+    folder = download_snapshot(spec.hub_repo, spec.revision, dest, name=spec.name, gated=spec.gated,
+                               progress=progress)
+    sha = sha256_file(weights_file(spec, folder))
+    if spec.sha256 is not None and sha != spec.sha256:
+        raise ChecksumError(
+            f"{weights_file(spec, folder)} (downloaded from {spec.hub_repo}@{spec.revision}) has "
+            f"SHA-256 {sha}, not the published {spec.sha256} for {spec.name}; delete the folder "
+            "and download again.")
+    return folder
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -186,8 +261,8 @@ def verify(spec: ModelSpec, path: str | os.PathLike | None = None) -> VerifyResu
     status: ``ok`` (matches), ``mismatch`` (differs: corrupt, truncated or another file),
     ``missing`` (no file), ``unpublished`` (no published checksum to compare with).
     """
-    file = Path(path) if path is not None else default_path(spec)
-    if not file.is_file():
+    file = weights_file(spec, Path(path) if path is not None else default_path(spec))
+    if not file.is_file() or (spec.layout == "hf" and not _complete_hf_folder(file.parent)):
         return VerifyResult(spec.name, str(file), "missing", None)
     sha = sha256_file(file)
     if spec.sha256 is None:
@@ -209,14 +284,18 @@ def resolve_checkpoint(spec: ModelSpec, checkpoint: str | os.PathLike | None = N
     path = find_checkpoint(spec, checkpoint)
     if path is None:
         if not download_missing:
+            gated = (f" The repo is gated: accept its license at {spec.url} and run `hf auth login` "
+                     "first." if spec.gated else "")
+            what = ("the Hugging Face folder (config.json + model.safetensors)" if spec.layout == "hf"
+                    else "it")
             raise CheckpointError(
-                f"No checkpoint for {spec.name} at {default_path(spec)}. Download it with "
+                f"No checkpoint for {spec.name} at {default_path(spec)}. Download {what} with "
                 f"`samkit weights download {spec.name}` (from {spec.url}), pass checkpoint=..., or "
-                "use weights='random'."
+                f"use weights='random'.{gated}"
             )
         path = download(spec, progress=progress)
-    sha = sha256_file(path)
-    official = spec.sha256 is not None and sha == spec.sha256
+    sha = sha256_file(weights_file(spec, path))
+    official = None if spec.sha256 is None else sha == spec.sha256  # None: nothing to compare with
     if checkpoint is None and spec.sha256 is not None and not official:
         raise ChecksumError(
             f"{path} has SHA-256 {sha}, not the published {spec.sha256} of {spec.name}: the file is "

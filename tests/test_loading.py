@@ -124,3 +124,19 @@ def test_auto_weights(tmp_path, random_model):
     path = tmp_path / "mine.pt"
     torch.save(random_model("mobile_sam").model.state_dict(), path)
     assert samkit.load("mobile_sam", weights="auto", checkpoint=path).weights.kind == "pretrained"
+
+
+def test_auto_takes_a_present_file_that_has_no_published_checksum(isolated_checkpoints, random_model,
+                                                                  monkeypatch):
+    """Some authors publish no SHA-256 (FastSAM, EfficientSAM): a file in the default place is used,
+    and its weights say that it could not be verified."""
+    import dataclasses
+
+    from samkit.registry import REGISTRY
+
+    monkeypatch.setitem(REGISTRY, "mobile_sam", dataclasses.replace(REGISTRY["mobile_sam"], sha256=None))
+    isolated_checkpoints.mkdir(parents=True)
+    torch.save(random_model("mobile_sam").model.state_dict(), isolated_checkpoints / "mobile_sam.pt")
+    model = samkit.load("mobile_sam", weights="auto", device="cpu")
+    assert model.weights.kind == "pretrained" and model.weights.official is None
+    assert str(model.weights).endswith(", no published sha256)")

@@ -14,6 +14,9 @@ PUBLIC_NAMES = [
     "efficientvit_sam_l0", "efficientvit_sam_l1", "efficientvit_sam_l2",
     "efficientvit_sam_xl0", "efficientvit_sam_xl1",
     "sam_hq_vit_tiny", "sam_hq_vit_b", "sam_hq_vit_l", "sam_hq_vit_h",
+    "fastsam_s", "fastsam_x",
+    "sam3", "edgetam",
+    "efficient_sam_vitt", "efficient_sam_vits",
 ]
 
 
@@ -23,19 +26,29 @@ def test_public_names_are_registered_in_order():
 
 def test_every_spec_is_complete():
     for spec in REGISTRY.values():
-        assert spec.url.startswith("https://") and spec.url.endswith(spec.checkpoint)
-        assert len(spec.sha256) == 64 and int(spec.sha256, 16) >= 0
+        zipped = ".zip" if spec.archive == "zip" else ""  # EfficientSAM-S: a zipped checkpoint
+        assert spec.url.startswith("https://") and spec.url.endswith(spec.checkpoint + zipped)
+        if spec.sha256 is None:  # no checksum published (see the registry comment)
+            assert spec.family in ("fastsam", "efficient_sam", "sam3", "edgetam")
+        else:
+            assert len(spec.sha256) == 64 and int(spec.sha256, 16) >= 0
         if spec.size_bytes is None:  # only rounded sizes are published (see the registry comment)
-            assert spec.family == "efficientvit_sam"
+            assert spec.family in ("efficientvit_sam", "fastsam", "efficient_sam", "sam3", "edgetam")
         else:
             assert spec.size_bytes > 1_000_000
         if spec.params_published_m is None:  # no readable published total (see the registry comment)
-            assert spec.name in ("sam_hq_vit_l", "sam_hq_vit_h") and spec.params_source
+            assert spec.name in ("sam_hq_vit_l", "sam_hq_vit_h", "edgetam") and spec.params_source
         else:
             assert spec.params_published_m > 0 and spec.params_source
-        assert {"points", "box", "mask_input", "multimask", "automatic"} <= spec.capabilities
-        assert spec.layout == ("model_key" if spec.family == "sam2" else "state_dict")
-    assert len({s.sha256 for s in REGISTRY.values()}) == len(REGISTRY)
+        if spec.family in ("fastsam", "efficient_sam"):  # no mask prompt
+            assert spec.capabilities == {"points", "box", "multimask", "automatic"}
+        else:
+            assert {"points", "box", "mask_input", "multimask", "automatic"} <= spec.capabilities
+        layouts = {"sam2": "model_key", "fastsam": "ultralytics", "efficient_sam": "model_key",
+                   "sam3": "hf", "edgetam": "hf"}
+        assert spec.layout == layouts.get(spec.family, "state_dict")
+    shas = [s.sha256 for s in REGISTRY.values() if s.sha256 is not None]
+    assert len(set(shas)) == len(shas)
 
 
 def test_list_models_filters():
@@ -46,8 +59,9 @@ def test_list_models_filters():
     assert samkit.list_models(capability="video") == [n for n in PUBLIC_NAMES if n.startswith("sam2")]
     assert samkit.list_models(default_only=True) == ["sam_vit_b", "sam2_hiera_tiny",
                                                      "sam2.1_hiera_tiny", "mobile_sam"]
-    with pytest.raises(ValueError, match="Unknown family 'sam3'"):
-        samkit.list_models(family="sam3")
+    assert samkit.list_models(capability="text") == ["sam3"]
+    with pytest.raises(ValueError, match="Unknown family 'sam4'"):
+        samkit.list_models(family="sam4")
     with pytest.raises(ValueError, match="Unknown capability"):
         samkit.list_models(capability="teleport")
 
@@ -69,7 +83,7 @@ def test_load_unknown_name_fails_before_any_work():
 
 
 def test_import_is_light():
-    code = "import sys, samkit; samkit.list_models(); print(sorted(m for m in ('torch', 'sam2', 'segment_anything', 'mobile_sam', 'segment_anything_hq') if m in sys.modules))"
+    code = "import sys, samkit; samkit.list_models(); print(sorted(m for m in ('torch', 'sam2', 'segment_anything', 'mobile_sam', 'segment_anything_hq', 'transformers') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -133,3 +133,25 @@ def test_bfloat16_autocast_gives_float32_outputs_close_to_float32(photo, name):
     assert half.predict_boxes([[10, 10, 100, 100]])[1].dtype == np.float32
     with pytest.raises(ValueError, match="dtype must be one of"):
         samkit.load(name, weights="random", dtype="float64")
+
+
+def test_an_unsupported_prompt_names_the_models_that_support_it(random_model, photo, monkeypatch):
+    import dataclasses
+
+    import samkit
+    from samkit.errors import UnsupportedError
+
+    model = random_model("mobile_sam")
+    model.set_image(photo)
+    no_masks = dataclasses.replace(model.spec, capabilities=frozenset({"points", "box"}))
+    monkeypatch.setattr(model, "spec", no_masks)
+    with pytest.raises(UnsupportedError, match="mobile_sam does not support mask_input") as err:
+        model.predict(point_coords=[[90, 60]], point_labels=[1], mask_input=np.zeros((1, 256, 256)))
+    assert all(name in str(err.value) for name in samkit.list_models(capability="mask_input"))
+    with pytest.raises(UnsupportedError, match="does not support automatic mask generation"):
+        model.generate(photo)
+    masks, _, _ = model.predict(box=[40, 20, 150, 110])  # what it supports still works
+    assert masks.shape[1:] == (120, 180)
+    monkeypatch.setattr(model, "spec", dataclasses.replace(no_masks, capabilities=frozenset({"points"})))
+    with pytest.raises(UnsupportedError, match="does not support box prompts"):
+        model.predict_boxes([[40, 20, 150, 110]])

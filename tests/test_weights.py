@@ -173,3 +173,20 @@ def test_cli_models_and_unknown_name(capsys):
     assert all(name in out for name in REGISTRY) and "checkpoint folder" in out
     assert cli.main(["weights", "download", "sam_vit_x"]) == 2
     assert "Did you mean" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_model_without_its_checkpoint_says_how_to_get_it(name, isolated_checkpoints):
+    import samkit
+    from samkit.errors import CheckpointError
+
+    with pytest.raises(CheckpointError, match=f"samkit weights download {name}"):
+        samkit.load(name, weights="pretrained", download=False, device="cpu")
+
+
+def test_cli_verify_lists_every_model_as_missing_in_an_empty_folder(isolated_checkpoints, capsys):
+    cli.main(["weights", "verify"])
+    out = capsys.readouterr().out
+    for name in REGISTRY:
+        line = next(l for l in out.splitlines() if l.split() and l.split()[0] == name)
+        assert "missing" in line, line

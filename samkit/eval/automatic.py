@@ -8,6 +8,7 @@ images and divided by the summed ``n_gt`` this is exactly COCOeval's pooled AR@k
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,11 +32,13 @@ def run_automatic(model: Any, dataset: Iterable[Any], *, run_id: str | None = No
                   **generate_params: Any) -> pd.DataFrame:
     """One row per image: ``generate(image, **generate_params)``, its time and recall hits.
 
-    Columns beyond the standard ones: ``generate_ms``, ``num_masks``, ``n_gt``, ``ar_hits@100``,
-    ``ar_hits@1000``. Images without ground truth get ``n_gt`` 0 and no hits.
+    Columns beyond the standard ones: ``generate_params`` (json), ``generate_ms``, ``num_masks``,
+    ``n_gt``, ``ar_hits@100``, ``ar_hits@1000``; ``prompt`` is the generator kind (``grid`` or
+    ``everything``). Images without ground truth get ``n_gt`` 0 and no hits.
     """
     run_id = resolve_run_id(run_id)
     sink = RowSink(out_path, resume)
+    params_text = json.dumps(generate_params, sort_keys=True, default=str)
     first = True
     for sample in tqdm(dataset, desc=f"automatic {model.name}", unit="image", disable=not progress):
         if sink.done(sample.image_id):
@@ -48,7 +51,8 @@ def run_automatic(model: Any, dataset: Iterable[Any], *, run_id: str | None = No
                 first = False
             records, generate_ms = timed(lambda: model.generate(sample.image, **generate_params),
                                          model.device)
-            row = {**base, "prompt": "grid", "status": "ok", "generate_ms": generate_ms,
+            row = {**base, "prompt": getattr(model, "generator_kind", "grid"), "status": "ok",
+                   "generate_params": params_text, "generate_ms": generate_ms,
                    "num_masks": len(records), "n_gt": int(len(sample.masks))}
             if len(sample.masks):
                 ar = mask_ar([sample.masks], [records], max_dets=AR_MAX_DETS)
@@ -67,9 +71,23 @@ def _default_generate() -> dict[str, Any]:
 
 @dataclass
 class AutomaticParams:
-    """Parameters of the automatic protocol: ``generate`` goes to the family's mask generator."""
+    """Parameters of the automatic protocol, passed to ``model.generate``.
+
+    ``generate``: the point-grid generators' parameters (SamAutomaticMaskGenerator's names: every
+    family but FastSAM). ``everything``: the parameters of a one-pass "everything" model
+    (FastSAM: ``conf``, ``iou``, ``imgsz``, ...; default: its documented settings). A model gets
+    the dict of its `Segmenter.generator_kind`, so one sweep covers both kinds; the rows say which
+    parameters each model ran with (``generate_params``).
+    """
 
     generate: dict[str, Any] = field(default_factory=_default_generate)
+    everything: dict[str, Any] = field(default_factory=dict)
+
+
+def _generate_params(model: Any, params: AutomaticParams) -> dict[str, Any]:
+    """The parameter dict for ``model``'s kind of generator."""
+    kind = getattr(model, "generator_kind", "grid")
+    return dict(params.everything if kind == "everything" else params.generate)
 
 
 def summarize_automatic(rows: pd.DataFrame) -> dict[str, Any]:
@@ -90,6 +108,7 @@ PROTOCOL = Protocol(
     description="generate() per image -> class-agnostic mask AR@100 / AR@1000",
     capability="automatic",
     params=AutomaticParams,
-    runner=lambda model, dataset, p, **common: run_automatic(model, dataset, **common, **p.generate),
+    runner=lambda model, dataset, p, **common: run_automatic(model, dataset, **common,
+                                                             **_generate_params(model, p)),
     summarizer=summarize_automatic,
 )

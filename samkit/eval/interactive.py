@@ -9,6 +9,10 @@ At click 1 the model gives 3 masks (``multimask_output=True``) and the highest-s
 kept; ``oracle_iou`` records the best of the 3 against the ground truth. Later clicks use the
 single-mask output. ``feedback="logits"`` also passes the previous low-res logits as
 ``mask_input`` (as in SAM's training simulation); the default ``"none"`` uses points only.
+
+A click the model cannot take (an `UnsupportedError`, e.g. EfficientSAM's 7th point or
+``mask_input`` on a model without it) ends that object's clicks with one ``unsupported`` row; its
+earlier clicks' rows stay.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from samkit.eval._runner import RowSink, resolve_run_id, run_objects, warm_up
-from samkit.eval.protocol import Protocol
+from samkit.eval.protocol import Protocol, failure_row
 from samkit.metrics.clicks import next_click, noc
 from samkit.metrics.masks import boundary_iou, mask_iou
 from samkit.metrics.perf import timed
@@ -86,7 +90,14 @@ def _click_object(model: Any, gt: np.ndarray, obj: dict[str, Any], max_clicks: i
         )
         if feedback == "logits" and logits is not None:
             kwargs["mask_input"] = logits[None]
-        (masks, scores, low), decoder_ms = timed(lambda: model.predict(**kwargs), model.device)
+        try:
+            (masks, scores, low), decoder_ms = timed(lambda: model.predict(**kwargs), model.device)
+        except NotImplementedError as err:  # e.g. more points than the model takes: the clicks
+            if not rows:                     # made so far stay, this one is an unsupported row
+                raise
+            rows.append(failure_row({**obj, "prompt": "points", "clicks": k, "click_x": x,
+                                     "click_y": y, "click_positive": positive}, err))
+            break
         best = int(np.argmax(scores)) if multimask else 0
         pred, logits = masks[best], low[best]
         row = {

@@ -31,6 +31,29 @@ class SamStylePredict:
         out = self._predict_torch(None, None, boxes, None, multimask_output, False)
         return tuple(_numpy(t) for t in out)
 
+    def _predict_logits_batch(self, point_coords: Any, point_labels: Any,
+                              multimask_output: bool = True) -> tuple:
+        """`Segmenter._predict_logits_batch` in one ``predict_torch`` call for the whole batch.
+
+        ``point_coords`` ``(B, K, 2)`` pixels, ``point_labels`` ``(B, K)`` -> logits
+        ``(B, C, H, W)`` and scores ``(B, C)``, float32 torch tensors on the model's device.
+        """
+        import torch
+
+        from samkit.errors import NotReadyError
+
+        pred = self._predictor
+        if not pred.is_image_set:
+            raise NotReadyError(f"{self.name}: call set_image(image) before predicting.")
+        coords = pred.transform.apply_coords(np.asarray(point_coords, dtype=np.float64),
+                                             pred.original_size)
+        coords_t = torch.as_tensor(coords, dtype=torch.float, device=pred.device)
+        labels_t = torch.as_tensor(np.asarray(point_labels), dtype=torch.int, device=pred.device)
+        with self._autocast():
+            logits, scores, _ = pred.predict_torch(coords_t, labels_t, None, None, multimask_output,
+                                                   return_logits=True)
+        return logits.float(), scores.float()
+
     def _predict_torch(self, coords, labels, boxes, mask_input, multimask_output, return_logits):
         import torch
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from samkit.errors import NotReadyError, PromptError
+from samkit.errors import NotReadyError, PromptError, UnsupportedError
 from samkit.images import to_rgb_uint8
 from samkit.prompts import validate_prompts
-from samkit.registry import ModelSpec
+from samkit.registry import ModelSpec, list_models
 from samkit.weights import WeightsInfo
 
 if TYPE_CHECKING:
@@ -63,6 +63,10 @@ class Segmenter(abc.ABC):
     #: a state-dict key that only this family's checkpoints have (used to name a wrong file's model)
     checkpoint_marker: str = ""
 
+    #: ``"grid"``: `generate` prompts a grid of points (SamAutomaticMaskGenerator's parameters);
+    #: ``"everything"``: one pass of an everything model with its own parameters (FastSAM)
+    generator_kind: str = "grid"
+
     #: family options ``samkit.load(name, **options)`` passes to the constructor (name -> default)
     load_options: dict[str, Any] = {}
 
@@ -71,13 +75,24 @@ class Segmenter(abc.ABC):
     def build_architecture(cls, spec: ModelSpec) -> torch.nn.Module:
         """Build the model of ``spec`` with the upstream package's default initialisation (CPU)."""
 
+    @classmethod
+    def read_checkpoint(cls, path: str, spec: ModelSpec) -> dict[str, Any]:
+        """The state dict in a checkpoint file of the family's official layout, read safely.
+
+        Default: `samkit.weights.read_state_dict` (tensors only); a family whose files are not
+        plain tensor dicts (ultralytics' pickled models) overrides it.
+        """
+        from samkit.weights import read_state_dict
+
+        return read_state_dict(path, spec)
+
     @abc.abstractmethod
     def _make_predictor(self, model: torch.nn.Module) -> Any:
         """The upstream image predictor wrapping ``model``."""
 
     @abc.abstractmethod
     def _mask_generator_class(self) -> type:
-        """The upstream automatic mask generator class."""
+        """The upstream automatic mask generator class, or `GridMaskGenerator` for families without one."""
 
     def _predict_reduced(self, prompts: Any, multimask_output: bool, return_logits: bool) -> tuple:
         """Predict under autocast; families whose ``predict`` cannot return reduced precision override it."""
@@ -103,6 +118,35 @@ class Segmenter(abc.ABC):
         """Context that silences known, harmless upstream warnings (none by default)."""
         return contextlib.nullcontext()
 
+    def _predict_logits_batch(self, point_coords: Any, point_labels: Any,
+                              multimask_output: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mask logits for a batch of point prompts on the image set (used by `GridMaskGenerator`).
+
+        Args:
+            point_coords: ``(B, K, 2)`` float ``(x, y)`` pixels of the image set.
+            point_labels: ``(B, K)`` labels, 1 = foreground, 0 = background.
+        Returns:
+            logits ``(B, C, H, W)`` float32 at the set image's size, scores ``(B, C)`` float32.
+
+        This default calls `predict` once per prompt; a family may override it with one batched call.
+        """
+        import torch
+
+        coords, labels = np.asarray(point_coords), np.asarray(point_labels)
+        outs = [self.predict(point_coords=c, point_labels=lab, multimask_output=multimask_output,
+                             return_logits=True)[:2] for c, lab in zip(coords, labels)]
+        return (torch.stack([torch.from_numpy(m) for m, _ in outs]),
+                torch.stack([torch.from_numpy(s) for _, s in outs]))
+
+    def _sibling(self) -> Segmenter:
+        """A Segmenter of the same class around the same ``model`` (shared, not copied), spec,
+        weights, dtype and family options (``load_options`` read back as attributes), with its own
+        image state: work on it leaves this one's image alone. Families with costly construction
+        or options not readable as attributes override it.
+        """
+        options = {k: getattr(self, k, default) for k, default in self.load_options.items()}
+        return type(self)(self.spec, self.model, self.weights, self.dtype, **options)
+
     # ----------------------------------------------------------------- public interface
     @property
     def name(self) -> str:
@@ -125,6 +169,15 @@ class Segmenter(abc.ABC):
     def original_size(self) -> tuple[int, int] | None:
         """``(H, W)`` of the image set with `set_image`, or None."""
         return self._image_hw
+
+    def require(self, capability: str, what: str | None = None) -> None:
+        """Raise `UnsupportedError` naming the models that support ``capability`` unless this one does."""
+        if capability in self.capabilities:
+            return
+        others = list_models(capability=capability)
+        raise UnsupportedError(
+            f"{self.name} does not support {what or capability!s}; models that do: "
+            f"{', '.join(others) if others else 'none'}.")
 
     def num_parameters(self) -> int:
         """Number of parameters of the whole model (encoder, prompt encoder, decoder, and any memory modules)."""
@@ -174,6 +227,11 @@ class Segmenter(abc.ABC):
         """
         if self._image_hw is None:
             raise NotReadyError(f"{self.name}: call set_image(image) before predict().")
+        for given, capability, what in ((point_coords, "points", "point prompts"),
+                                        (box, "box", "box prompts"),
+                                        (mask_input, "mask_input", "mask_input (a mask prompt)")):
+            if given is not None:
+                self.require(capability, what)
         prompts = validate_prompts(self._image_hw, point_coords, point_labels, box, mask_input)
         if self.dtype == "float32":
             masks, scores, low_res = self._predictor.predict(
@@ -200,6 +258,7 @@ class Segmenter(abc.ABC):
         """
         if self._image_hw is None:
             raise NotReadyError(f"{self.name}: call set_image(image) before predict_boxes().")
+        self.require("box", "box prompts")
         arr = np.asarray(boxes, dtype=np.float64)
         if arr.ndim != 2 or arr.shape[1] != 4 or len(arr) == 0:
             raise PromptError(f"boxes must have shape (B, 4) with B >= 1, got {arr.shape}.")
@@ -213,7 +272,8 @@ class Segmenter(abc.ABC):
         return _outputs(masks, scores, low_res, False)
 
     def generate(self, image: Any, **params: Any) -> list[dict[str, Any]]:
-        """Automatic "segment everything" masks with the family's upstream mask generator.
+        """Automatic "segment everything" masks with the family's upstream mask generator (or
+        samkit's `GridMaskGenerator`, the same algorithm, for families that have none).
 
         ``params`` are the generator's own (``points_per_side``, ``pred_iou_thresh``,
         ``stability_score_thresh``, ``output_mode``, ...). Returns its records: dicts with
@@ -221,9 +281,11 @@ class Segmenter(abc.ABC):
         ``point_coords``, ``stability_score``, ``crop_box``. Does not change the image set with
         `set_image`.
         """
+        self.require("automatic", "automatic mask generation")
         cls = self._mask_generator_class()
+        takes_segmenter = getattr(cls, "takes_segmenter", False)  # e.g. GridMaskGenerator
         allowed = [p for p in inspect.signature(cls.__init__).parameters
-                   if p not in ("self", "model", "kwargs")]
+                   if p not in ("self", "segmenter" if takes_segmenter else "model", "kwargs")]
         unknown = sorted(set(params) - set(allowed))
         if unknown:
             raise TypeError(
@@ -232,7 +294,7 @@ class Segmenter(abc.ABC):
             )
         rgb = to_rgb_uint8(image)
         with self._quiet_upstream():
-            generator = cls(self.model, **params)
+            generator = cls(self if takes_segmenter else self.model, **params)
         with self._autocast():
             return generator.generate(rgb)
 

@@ -126,8 +126,9 @@ def test_incremental_save_survives_and_reloads(dataset, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["rows.parquet"]
 
 
-def test_real_model_interactive_is_deterministic_and_the_registry_runs_the_same(random_model, dataset):
+def test_real_model_interactive_is_deterministic_and_the_registry_runs_the_same(random_model):
     model = random_model("mobile_sam")
+    dataset = SyntheticDataset(num_images=1, size=(64, 80), max_shapes=3, seed=1)
     a = run_interactive(model, dataset, max_clicks=2, progress=False, run_id="r")
     b = get_protocol("interactive").run(model, dataset, max_clicks=2, progress=False, run_id="r")
     same = [c for c in a.columns if not c.endswith("_ms") and c != "peak_mem_mib"]

@@ -90,3 +90,22 @@ def test_summarize_asks_each_protocol(dataset):
     for column in ("mIoU@1", "mIoU@2", "NoC@85", "NoC@90_failures", "box_mIoU", "encoder_ms"):
         assert column in table.columns and pd.notna(row[column]), column
     assert row["note"].startswith("RANDOM WEIGHTS")
+
+
+def test_a_click_the_model_cannot_take_ends_the_object_and_keeps_earlier_clicks(dataset):
+    """EfficientSAM takes at most 6 points: clicks 1-2 here stay rows, click 3 is one unsupported row."""
+    from samkit.errors import UnsupportedError
+
+    class TwoPointModel(FakeModel):
+        def predict(self, point_coords=None, **kwargs):
+            if point_coords is not None and len(point_coords) > 2:
+                raise UnsupportedError("fake takes at most 2 prompt points, got 3")
+            return super().predict(point_coords=point_coords, **kwargs)
+
+    frame = run_interactive(TwoPointModel(), [dataset[0]], max_clicks=5, warmup=False, progress=False)
+    for _, obj in frame.groupby("object_id"):
+        assert obj["clicks"].tolist() == [1, 2, 3]
+        assert obj["status"].tolist() == ["ok", "ok", "unsupported"]
+        assert "at most 2 prompt points" in obj.iloc[2]["error"]
+    summary = summarize(frame)
+    assert len(summary) == 1 and summary.iloc[0]["mIoU@1"] >= 0

@@ -1,0 +1,295 @@
+"""SAM 3 (Carion et al. 2025, "SAM 3: Segment Anything with Concepts") through transformers.
+
+SAM 3 is a detector and a tracker sharing one vision backbone (a 1008x1008-input ViT). samkit
+builds the image parts of the released checkpoint, as one module (`Sam3Image`):
+
+- ``tracker``: transformers' ``Sam3TrackerModel`` (SAM 2-style promptable visual segmentation,
+  "PVS"): points, a box, a mask prompt, multimask output; used by ``predict``, ``predict_boxes``
+  and ``generate`` (samkit's `GridMaskGenerator`). Processor: ``Sam3TrackerProcessor``.
+- ``detector``: transformers' ``Sam3Model`` (promptable concept segmentation): ``predict(text=...)``
+  returns every detected instance of a noun phrase. Processor: ``Sam3Processor``.
+
+The two share the ViT backbone (one set of weights, counted once); ``set_image`` runs it **once**
+and feeds both necks (the detector's, and the tracker's ``tracker_neck``), so point and text
+prompts on one image cost one image encoding. The video tracker's memory modules in the hub file
+are not built (video is not exposed yet).
+
+Shapes: masks ``(C, H, W)`` bool at the image's size, scores ``(C,)`` (the tracker's predicted IoU),
+low-res logits ``(C, 288, 288)`` (SAM 3's mask size: 1008 / 14 * 4; a ``mask_input`` may be
+``(1, 288, 288)`` or ``(1, 256, 256)``, which the prompt encoder resizes). ``predict(text=...)``:
+``(N, H, W)`` masks of the N instances whose score (``sigmoid(logit) * sigmoid(presence)``) is above
+``threshold`` (default 0.5), best first, their ``(N,)`` scores, and their ``(N, 288, 288)`` mask
+logits; N may be 0. `Sam3Segmenter.predict_text` also gives the boxes.
+
+The checkpoint is the hub repo ``facebook/sam3`` (gated, SAM License): a folder with
+``config.json`` (transformers' ``Sam3VideoConfig``), ``model.safetensors`` and the processor and
+tokenizer files. Its keys are mapped as transformers maps them for ``Sam3TrackerModel``
+(``detector_model.vision_encoder.backbone.`` -> the shared backbone, ``tracker_neck.`` -> the
+tracker's neck, ``tracker_model.`` -> the tracker; files written by transformers 5.24's
+``Sam3VideoModel.save_pretrained`` spell the last ``tracker_model.tracker_model.``, read as well).
+
+``samkit.load("sam3", weights="random", config="tiny")`` builds a 112x112-input, few-hundred-thousand
+parameter variant for tests and smoke runs; without tokenizer files a random-weights model tokenizes
+text with a stand-in (ASCII characters; meaningless, like the weights).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from samkit.errors import CheckpointError, NotReadyError, PromptError
+from samkit.models._hub_segmenter import HubSegmenter, default_processor
+from samkit.models._transformers import TransformersPredictor, transformers_module
+
+__all__ = ["Sam3Segmenter", "Sam3Image", "hub_config", "stand_in_tokenizer"]
+
+#: tracker modules of the hub file (video memory) that the image tracker does not have
+_VIDEO_ONLY = tuple("tracker." + k for k in (
+    "memory_", "mask_downsample", "object_pointer_proj", "temporal_positional_encoding_projection_layer",
+    "no_memory_positional_encoding", "no_object_pointer", "occlusion_spatial_embedding_parameter"))
+
+
+def hub_config(name: str = "full") -> Any:
+    """``Sam3VideoConfig`` (the hub checkpoint's type) of the ``"full"`` or ``"tiny"`` architecture."""
+    transformers = transformers_module()
+    if name == "full":
+        return transformers.Sam3VideoConfig()
+    side, patch = 112, 14
+    grid = side // patch
+    vision = {"model_type": "sam3_vision_model", "fpn_hidden_size": 32,
+              "backbone_feature_sizes": [[4 * grid, 4 * grid], [2 * grid, 2 * grid], [grid, grid]],
+              "backbone_config": {"model_type": "sam3_vit_model", "hidden_size": 32, "intermediate_size": 64,
+                                  "num_hidden_layers": 2, "num_attention_heads": 2, "image_size": side,
+                                  "patch_size": patch, "window_size": 4, "global_attn_indexes": [1],
+                                  "pretrain_image_size": 56}}
+    small = {"hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64}
+    detector = {"vision_config": vision,
+                "text_config": {"model_type": "clip_text_model", "vocab_size": 600, "hidden_size": 32,
+                                "intermediate_size": 64, "projection_dim": 32, "num_hidden_layers": 1,
+                                "num_attention_heads": 2, "max_position_embeddings": 32},
+                "geometry_encoder_config": {**small, "num_layers": 1},
+                "detr_encoder_config": {**small, "num_layers": 1},
+                "detr_decoder_config": {**small, "num_layers": 2, "num_queries": 8},
+                "mask_decoder_config": {"hidden_size": 32, "num_attention_heads": 2}}
+    tracker = {"vision_config": vision, "image_size": side,
+               "prompt_encoder_config": {"hidden_size": 32, "image_size": side, "patch_size": patch},
+               "mask_decoder_config": {"hidden_size": 32, "mlp_dim": 64, "num_attention_heads": 2,
+                                       "iou_head_hidden_dim": 32},
+               "memory_attention_hidden_size": 32, "memory_attention_num_layers": 1,
+               "memory_attention_feed_forward_hidden_size": 64, "memory_encoder_hidden_size": 32,
+               "memory_encoder_output_channels": 16, "mask_downsampler_embed_dim": 32,
+               "memory_fuser_embed_dim": 32, "memory_fuser_intermediate_dim": 64, "memory_fuser_num_layers": 1}
+    return transformers.Sam3VideoConfig(detector_config=detector, tracker_config=tracker,
+                                        low_res_mask_size=4 * grid)
+
+
+def stand_in_tokenizer() -> Any:
+    """A CLIP tokenizer over printable ASCII characters (no merges), for models without tokenizer files.
+
+    Token ids are below 200, inside any SAM 3 text vocabulary; the text it encodes means nothing
+    to a model, which is right only for random weights (tests, latency).
+    """
+    transformers = transformers_module()
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for code in range(33, 127):
+        vocab[chr(code)] = len(vocab)
+        vocab[chr(code) + "</w>"] = len(vocab)
+    return transformers.CLIPTokenizer(vocab=vocab, merges=[])
+
+
+class Sam3Image(torch.nn.Module):
+    """SAM 3's image model: ``detector`` (``Sam3Model``) and ``tracker`` (``Sam3TrackerModel``)
+    sharing ``detector.vision_encoder.backbone`` (``tracker.vision_encoder.backbone`` is the same
+    module, so its parameters are counted once)."""
+
+    def __init__(self, detector: Any, tracker: Any) -> None:
+        super().__init__()
+        tracker.vision_encoder.backbone = detector.vision_encoder.backbone
+        self.detector = detector
+        self.tracker = tracker
+
+
+class _Sam3Predictor(TransformersPredictor):
+    """The tracker's predictor, whose ``embed`` runs the shared backbone once for both models."""
+
+    def __init__(self, image_model: Any, processor: Any) -> None:
+        super().__init__(image_model.tracker, processor)
+        self.image_model = image_model
+        self.detector_embeds: Any = None
+
+    def embed(self, pixel_values: torch.Tensor) -> list[torch.Tensor]:
+        """Tracker image embeddings (as ``Sam3TrackerModel.get_image_embeddings``); keeps the
+        detector's vision embeddings (as ``Sam3Model.get_vision_features``) in ``detector_embeds``."""
+        transformers = transformers_module()
+        detector, tracker = self.image_model.detector, self.image_model.tracker
+        vision = detector.vision_encoder
+        hidden = vision.backbone(pixel_values).last_hidden_state  # (B, h*w, C)
+        batch, patch = hidden.shape[0], vision.config.backbone_config.patch_size
+        spatial = hidden.view(batch, pixel_values.shape[-2] // patch, pixel_values.shape[-1] // patch,
+                              -1).permute(0, 3, 1, 2)
+        fpn, pos = vision.neck(spatial)
+        self.detector_embeds = transformers.models.sam3.modeling_sam3.Sam3VisionEncoderOutput(
+            last_hidden_state=hidden, fpn_hidden_states=fpn, fpn_position_encoding=pos)
+        maps = list(tracker.vision_encoder.neck(spatial)[0])
+        maps[0] = tracker.mask_decoder.conv_s0(maps[0])
+        maps[1] = tracker.mask_decoder.conv_s1(maps[1])
+        maps = [m.flatten(2).permute(2, 0, 1) for m in maps]
+        maps[-1] = maps[-1] + tracker.no_memory_embedding
+        return [m.permute(1, 2, 0).view(batch, -1, *size)
+                for m, size in zip(maps, tracker.backbone_feature_sizes)]
+
+    def reset_image(self) -> None:
+        super().reset_image()
+        self.detector_embeds = None
+
+
+class Sam3Segmenter(HubSegmenter):
+    """SAM 3; wraps transformers' ``Sam3TrackerModel`` + ``Sam3TrackerProcessor`` (points, boxes,
+    masks) and ``Sam3Model`` + ``Sam3Processor`` (text), sharing one backbone."""
+
+    ignorable_keys: ClassVar[tuple[str, ...]] = _VIDEO_ONLY
+
+    @classmethod
+    def hub_config(cls, name: str) -> Any:
+        return hub_config(name)
+
+    @classmethod
+    def build_from_config(cls, config: Any) -> Any:
+        """`Sam3Image` from a ``Sam3VideoConfig`` (the hub file's): its detector and (image) tracker."""
+        transformers = transformers_module()
+        if getattr(config, "detector_config", None) is None or getattr(config, "tracker_config", None) is None:
+            raise CheckpointError(f"a SAM 3 checkpoint's config.json is a Sam3VideoConfig (detector_config "
+                                  f"+ tracker_config); got model_type {config.model_type!r}.")
+        detector = transformers.Sam3Model(config.detector_config)
+        tracker = transformers.Sam3TrackerModel(config.tracker_config)
+        return Sam3Image(detector, tracker)
+
+    @classmethod
+    def map_hub_keys(cls, state_dict: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        backbone = "vision_encoder.backbone."
+        for key, value in state_dict.items():
+            if key.startswith("detector_model."):
+                rest = key[len("detector_model."):]
+                out["detector." + rest] = value
+                if rest.startswith(backbone):
+                    out["tracker." + rest] = value
+            elif key.startswith("tracker_neck."):
+                out["tracker.vision_encoder.neck." + key[len("tracker_neck."):]] = value
+            elif key.startswith("tracker_model."):
+                # transformers 5.24's save_pretrained writes "tracker_model.tracker_model." (its
+                # sam3_tracker renaming reversed once more); both spellings are read
+                rest = key[len("tracker_model."):]
+                out["tracker." + rest.removeprefix("tracker_model.")] = value
+            else:
+                out[key] = value
+        return out
+
+    def _pvs_model(self) -> Any:
+        return self.model.tracker
+
+    def _make_predictor(self, model: Any) -> _Sam3Predictor:
+        return _Sam3Predictor(model, self._make_processor())
+
+    def _side(self) -> int:
+        return int(self.model.tracker.config.prompt_encoder_config.image_size)
+
+    def _make_processor(self) -> Any:
+        folder = self._processor_folder()
+        if folder is not None:
+            return transformers_module().Sam3TrackerProcessor.from_pretrained(folder, local_files_only=True)
+        return default_processor("Sam3TrackerProcessor", "Sam3ImageProcessor", self._side())
+
+    def _text_processor(self) -> Any:
+        """``Sam3Processor`` from the checkpoint folder's files, or (random weights) a stand-in."""
+        if getattr(self, "_text_proc", None) is not None:
+            return self._text_proc
+        transformers = transformers_module()
+        path = self.weights.path
+        has_tokenizer = path is not None and any(
+            (Path(path) / f).is_file() for f in ("tokenizer.json", "vocab.json"))
+        if has_tokenizer:
+            self._text_proc = transformers.Sam3Processor.from_pretrained(path, local_files_only=True)
+        elif self.weights.kind == "random":
+            side = self._side()
+            image_processor = transformers.Sam3ImageProcessor(size={"height": side, "width": side})
+            self._text_proc = transformers.Sam3Processor(image_processor=image_processor,
+                                                         tokenizer=stand_in_tokenizer(), target_size=side)
+        else:
+            raise CheckpointError(
+                f"{path} has no tokenizer files (tokenizer.json or vocab.json + merges.txt) for "
+                f"{self.name}'s text prompts; download the whole hub repo with `samkit weights download "
+                f"{self.name}`.")
+        return self._text_proc
+
+    def predict(self, point_coords: Any = None, point_labels: Any = None, box: Any = None,
+                mask_input: Any = None, multimask_output: bool = True, return_logits: bool = False,
+                *, text: str | None = None, threshold: float = 0.5,
+                mask_threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`Segmenter.predict` with the tracker; or, with ``text``, every instance of the phrase.
+
+        ``text`` (a noun phrase, e.g. ``"yellow school bus"``) cannot be combined with the other
+        prompts here. It returns ``(N, H, W)`` bool masks (sigmoid > ``mask_threshold``; float
+        logits if ``return_logits``), ``(N,)`` scores above ``threshold``, ``(N, 288, 288)``
+        mask logits; see the module docstring.
+        """
+        if text is None:
+            return super().predict(point_coords, point_labels, box, mask_input, multimask_output,
+                                   return_logits)
+        if any(p is not None for p in (point_coords, point_labels, box, mask_input)):
+            raise PromptError("predict(text=...) takes the text alone here; combine text with boxes "
+                              "through the detector pipeline instead.")
+        out = self.predict_text(text, threshold=threshold, mask_threshold=mask_threshold,
+                                return_logits=return_logits)
+        return out["masks"], out["scores"], out["low_res_logits"]
+
+    def predict_text(self, text: str, *, threshold: float = 0.5, mask_threshold: float = 0.5,
+                     return_logits: bool = False) -> dict[str, np.ndarray]:
+        """Instances of the noun phrase ``text`` on the image set, through ``Sam3Model`` and
+        ``Sam3Processor.post_process_instance_segmentation``.
+
+        Returns a dict: ``masks`` ``(N, H, W)`` bool (with ``return_logits``: float32 logits of
+        upstream's upsampled mask probabilities, so ``> logit(mask_threshold)`` gives the masks),
+        ``scores`` ``(N,)`` float32, ``boxes`` ``(N, 4)`` XYXY pixels float32, ``low_res_logits``
+        ``(N, 288, 288)`` float32; instances sorted by score, best first.
+        """
+        self.require("text", "text prompts")
+        if self._image_hw is None:
+            raise NotReadyError(f"{self.name}: call set_image(image) before predict(text=...).")
+        if not isinstance(text, str) or not text.strip():
+            raise PromptError(f"text must be a non-empty string (a noun phrase), got {text!r}.")
+        processor = self._text_processor()
+        enc = processor(text=text, return_tensors="pt")
+        dev = self.device
+        with torch.inference_mode(), self._autocast():
+            out = self.model.detector(vision_embeds=self._predictor.detector_embeds,
+                                      input_ids=enc["input_ids"].to(dev),
+                                      attention_mask=enc["attention_mask"].to(dev))
+        out.pred_logits, out.pred_boxes, out.pred_masks = (
+            out.pred_logits.float(), out.pred_boxes.float(), out.pred_masks.float())
+        if out.presence_logits is not None:
+            out.presence_logits = out.presence_logits.float()
+        result = processor.image_processor.post_process_instance_segmentation(
+            out, threshold, mask_threshold, target_sizes=[list(self._image_hw)])[0]
+        scores = out.pred_logits[0].sigmoid()
+        if out.presence_logits is not None:
+            scores = scores * out.presence_logits[0].sigmoid()
+        keep = torch.nonzero(scores > threshold).flatten()
+        order = torch.argsort(scores[keep], descending=True, stable=True)
+        low_res = out.pred_masks[0][keep][order]
+        if return_logits:  # upstream upsamples probabilities bilinearly; return their logits
+            probs = torch.nn.functional.interpolate(
+                low_res.sigmoid()[None], size=self._image_hw, mode="bilinear", align_corners=False)[0] \
+                if len(keep) else torch.zeros((0, *self._image_hw))
+            masks = torch.logit(probs, eps=1e-6).cpu().numpy().astype(np.float32)
+        elif len(keep):
+            masks = result["masks"][order].cpu().numpy().astype(bool)
+        else:  # upstream leaves an empty result at the low-res size
+            masks = np.zeros((0, *self._image_hw), dtype=bool)
+        return {"masks": masks, "scores": result["scores"][order].cpu().numpy().astype(np.float32),
+                "boxes": result["boxes"][order].cpu().numpy().astype(np.float32),
+                "low_res_logits": low_res.cpu().numpy().astype(np.float32)}

@@ -123,11 +123,7 @@ class HubSegmenter(Segmenter):
         ``s = low_res_size``; ``mask_input`` ``(1, s, s)`` or ``(1, 256, 256)``."""
         if self._image_hw is None:
             raise NotReadyError(f"{self.name}: call set_image(image) before predict().")
-        for given, capability, what in ((point_coords, "points", "point prompts"),
-                                        (box, "box", "box prompts"),
-                                        (mask_input, "mask_input", "mask_input (a mask prompt)")):
-            if given is not None:
-                self.require(capability, what)
+        self._require_prompts(point_coords, box, mask_input)
         mask = self._mask_prompt(mask_input)
         if point_coords is None and point_labels is None and box is None:
             if mask is None:

@@ -179,6 +179,14 @@ class Segmenter(abc.ABC):
             f"{self.name} does not support {what or capability!s}; models that do: "
             f"{', '.join(others) if others else 'none'}.")
 
+    def _require_prompts(self, point_coords: Any, box: Any, mask_input: Any) -> None:
+        """`require` the capability of each prompt kind that is given."""
+        for given, capability, what in ((point_coords, "points", "point prompts"),
+                                        (box, "box", "box prompts"),
+                                        (mask_input, "mask_input", "mask_input (a mask prompt)")):
+            if given is not None:
+                self.require(capability, what)
+
     def num_parameters(self) -> int:
         """Number of parameters of the whole model (encoder, prompt encoder, decoder, and any memory modules)."""
         return sum(p.numel() for p in self.model.parameters())
@@ -227,11 +235,7 @@ class Segmenter(abc.ABC):
         """
         if self._image_hw is None:
             raise NotReadyError(f"{self.name}: call set_image(image) before predict().")
-        for given, capability, what in ((point_coords, "points", "point prompts"),
-                                        (box, "box", "box prompts"),
-                                        (mask_input, "mask_input", "mask_input (a mask prompt)")):
-            if given is not None:
-                self.require(capability, what)
+        self._require_prompts(point_coords, box, mask_input)
         prompts = validate_prompts(self._image_hw, point_coords, point_labels, box, mask_input)
         if self.dtype == "float32":
             masks, scores, low_res = self._predictor.predict(

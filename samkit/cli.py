@@ -1,4 +1,4 @@
-"""The ``samkit`` command: ``samkit models``, ``samkit weights download NAME|all``, ``samkit weights verify``."""
+"""The ``samkit`` command: ``samkit models``, ``samkit detectors``, ``samkit weights download NAME|all``, ``samkit weights verify``."""
 
 from __future__ import annotations
 
@@ -12,15 +12,43 @@ __all__ = ["main"]
 
 
 def _names(args: list[str]) -> list[str]:
+    """Model (or detector) names of the arguments: names, wildcards, or ``all`` (all models)."""
+    from samkit.detectors.registry import DETECTORS, list_detectors
+
     if not args or args == ["all"]:
         return list_models()
     names: list[str] = []
     for arg in args:
-        matched = list_models(arg) if any(c in arg for c in "*?[") else [get_spec(arg).name]
+        if any(c in arg for c in "*?["):
+            matched = list_models(arg) + list_detectors(arg)
+        else:
+            matched = [arg if arg in DETECTORS else get_spec(arg).name]
         if not matched:
-            raise SamkitError(f"No registered model matches {arg!r}.")
+            raise SamkitError(f"No registered model or detector matches {arg!r}.")
         names.extend(n for n in matched if n not in names)
     return names
+
+
+def _spec(name: str):
+    """The model spec, or the detector spec, of a registered name."""
+    from samkit.detectors.registry import DETECTORS
+
+    return DETECTORS[name] if name in DETECTORS else REGISTRY[name]
+
+
+def _cmd_detectors(ns: argparse.Namespace) -> int:
+    from samkit.detectors.registry import get_detector_spec, list_detectors
+    from samkit.weights import checkpoint_dir, verify
+
+    names = list_detectors(ns.pattern)
+    rows = [(n, get_detector_spec(n)) for n in names]
+    width = max([len(n) for n in names] + [4])
+    print(f"{'name':<{width}}  {'kind':<10}  {'family':<14}  {'license':<10}  {'checkpoint':<11}  weights")
+    for n, s in rows:
+        print(f"{n:<{width}}  {s.kind:<10}  {s.family:<14}  {s.license:<10}  "
+              f"{verify(s).status:<11}  {s.hub_repo or s.url}")
+    print(f"\ncheckpoint folder: {checkpoint_dir()}  (download with `samkit weights download NAME`)")
+    return 0
 
 
 def _cmd_models(ns: argparse.Namespace) -> int:
@@ -41,7 +69,7 @@ def _cmd_download(ns: argparse.Namespace) -> int:
 
     failed = 0
     for name in _names(ns.names):
-        spec = REGISTRY[name]
+        spec = _spec(name)
         if verify(spec).status in ("ok", "unpublished"):  # a file, or a complete hub folder
             print(f"{name}: already present at {default_path(spec)}")
             continue
@@ -58,7 +86,7 @@ def _cmd_verify(ns: argparse.Namespace) -> int:
     from samkit.weights import verify
 
     names = _names(ns.names)
-    results = [verify(REGISTRY[n]) for n in names]
+    results = [verify(_spec(n)) for n in names]
     width = max(len(n) for n in names)
     for r in results:
         print(f"{r.name:<{width}}  {r.status:<11}  {r.path}")
@@ -78,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pattern", nargs="?", default=None, help="wildcard on names, e.g. 'sam2*'")
     p.add_argument("--count", action="store_true", help="also count parameters by building each model")
     p.set_defaults(func=_cmd_models)
+    p = sub.add_parser("detectors", help="table of registered detectors and their checkpoint status")
+    p.add_argument("pattern", nargs="?", default=None, help="wildcard on names, e.g. 'yolo11*'")
+    p.set_defaults(func=_cmd_detectors)
     weights = sub.add_parser("weights", help="download or verify checkpoints")
     wsub = weights.add_subparsers(dest="weights_command", required=True)
     d = wsub.add_parser("download", help="download official checkpoints (NAME, wildcard or 'all')")

@@ -1,0 +1,84 @@
+"""`Detections`: the boxes, scores and labels one detector call returns for one image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Detections"]
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Detections of one image, most confident first (as the detector returns them).
+
+    Attributes:
+        boxes: ``(N, 4)`` float32, XYXY pixels of the original image, inside ``[0, W] x [0, H]``.
+        scores: ``(N,)`` float32 detector confidences in ``[0, 1]``.
+        labels: ``(N,)`` str: the matched phrase of the text prompt (open-vocabulary detectors)
+            or the class name (closed-set detectors).
+        image_size: ``(H, W)`` pixels of the image the boxes refer to.
+
+    ``N = 0`` (nothing found) is a valid, empty result.
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    labels: np.ndarray
+    image_size: tuple[int, int]
+
+    def __post_init__(self) -> None:
+        boxes = np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4)
+        scores = np.asarray(self.scores, dtype=np.float32).reshape(-1)
+        labels = np.asarray([str(x) for x in np.asarray(self.labels, dtype=object).reshape(-1)],
+                            dtype=object)
+        if not len(boxes) == len(scores) == len(labels):
+            raise ValueError(f"Detections: {len(boxes)} boxes, {len(scores)} scores and "
+                             f"{len(labels)} labels; they must have the same length.")
+        h, w = (int(v) for v in self.image_size)
+        for name, value in (("boxes", boxes), ("scores", scores), ("labels", labels)):
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "image_size", (h, w))
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @classmethod
+    def empty(cls, image_size: tuple[int, int]) -> Detections:
+        """No detections for an image of ``image_size`` ``(H, W)``."""
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, object), image_size)
+
+    def to_dataframe(self) -> Any:
+        """One row per detection: ``label``, ``score``, ``x0``, ``y0``, ``x1``, ``y1`` (XYXY pixels)."""
+        import pandas as pd
+
+        return pd.DataFrame({
+            "label": pd.Series(list(self.labels), dtype=object),
+            "score": self.scores,
+            **{k: self.boxes[:, i] for i, k in enumerate(("x0", "y0", "x1", "y1"))},
+        })
+
+    def to_coco(self, image_id: int, category_ids: dict[str, int]) -> list[dict[str, Any]]:
+        """COCO results-json records: ``image_id``, ``category_id``, ``bbox`` (XYWH pixels), ``score``.
+
+        ``category_ids`` maps each label to its COCO category id; a label missing from it is a
+        ``KeyError`` naming the label and the known ones.
+        """
+        check_category_ids(self.labels, category_ids)
+        records = []
+        for (x0, y0, x1, y1), score, label in zip(self.boxes.tolist(), self.scores.tolist(), self.labels):
+            records.append({"image_id": int(image_id), "category_id": int(category_ids[label]),
+                            "bbox": [x0, y0, x1 - x0, y1 - y0], "score": float(score)})
+        return records
+
+
+def check_category_ids(labels: Any, category_ids: dict[str, int]) -> None:
+    """``KeyError`` naming the labels that have no COCO category id in ``category_ids``."""
+    missing = sorted(set(labels) - set(category_ids))
+    if missing:
+        raise KeyError(f"to_coco: no category id for label(s) {missing}; category_ids has "
+                       f"{sorted(category_ids)[:20]}")

@@ -1,0 +1,140 @@
+"""The detector registry: one `DetectorSpec` per public detector name (imports nothing heavy).
+
+A spec has the attributes `samkit.weights` reads from a model spec (``name``, ``layout``,
+``checkpoint``, ``url``, ``sha256``, ``size_bytes``, ``hub_repo``, ``revision``, ``gated``,
+``archive``), so checkpoints of detectors are found, downloaded and verified by the same code
+(and in the same folder, ``$SAMKIT_CHECKPOINTS``) as those of the segmentation models.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from dataclasses import dataclass
+
+__all__ = ["DetectorSpec", "UnknownDetectorError", "DETECTORS", "DETECTOR_FAMILIES",
+           "get_detector_spec", "list_detectors", "KINDS"]
+
+#: ``open_vocab``: text prompt -> boxes; ``closed_set``: a fixed class list -> boxes
+KINDS = ("open_vocab", "closed_set")
+
+
+class UnknownDetectorError(KeyError):
+    """A detector name that is not registered; the message suggests the closest names."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """Static description of a registered detector.
+
+    Attributes:
+        name: public name, e.g. ``"grounding_dino_tiny"``.
+        family: adapter family (a key of `DETECTOR_FAMILIES`).
+        kind: ``"open_vocab"`` or ``"closed_set"`` (see `KINDS`).
+        arch: the family's architecture key (ultralytics model yaml; the hub repo for transformers).
+        checkpoint: local name of the official checkpoint (a file, or a folder for ``layout="hf"``).
+        url: where the official weights are published (the hub page for ``layout="hf"``).
+        sha256: SHA-256 of the official file (``model.safetensors`` for hub repos), or None where
+            none is published.
+        layout: ``"hf"`` (hub folder: config.json + model.safetensors + processor files) or
+            ``"ultralytics"`` (a ``.pt`` checkpoint with the pickled model under ``"model"``).
+        license: license of the weights / code, as published.
+        params_published_m: parameter count the authors publish, in millions, or None.
+        params_source: where that count comes from (or why there is none).
+        source: the publication / model card of the detector.
+        classes: the class vocabulary of a closed-set detector (``"coco"``: COCO's 80), else None.
+        hub_repo / revision / gated: the hub repo of a ``layout="hf"`` checkpoint.
+    """
+
+    name: str
+    family: str
+    kind: str
+    arch: str
+    checkpoint: str
+    url: str
+    sha256: str | None
+    layout: str
+    license: str
+    params_published_m: float | None
+    params_source: str
+    source: str
+    classes: str | None = None
+    hub_repo: str | None = None
+    revision: str | None = "main"
+    gated: bool = False
+    size_bytes: int | None = None
+    archive: str | None = None
+
+
+_GDINO_SRC = "Liu et al. 2023, Grounding DINO (arXiv:2303.05499); hub model card"
+_NO_SHA = None  # neither the hub repos nor the ultralytics releases publish a SHA-256
+
+
+def _gdino(name: str, repo: str) -> DetectorSpec:
+    return DetectorSpec(
+        name=name, family="grounding_dino", kind="open_vocab", arch=repo, checkpoint=repo.split("/")[1],
+        url=f"https://huggingface.co/{repo}", sha256=_NO_SHA, layout="hf", license="Apache-2.0",
+        params_published_m=None, params_source="no count published on the model card",
+        source=_GDINO_SRC, hub_repo=repo)
+
+
+def _yolo(size: str, params: float) -> DetectorSpec:
+    return DetectorSpec(
+        name=f"yolo11{size}", family="yolo", kind="closed_set", arch=f"yolo11{size}.yaml",
+        checkpoint=f"yolo11{size}.pt",
+        url=f"https://github.com/ultralytics/assets/releases/download/v8.3.0/yolo11{size}.pt",
+        sha256=_NO_SHA, layout="ultralytics", license="AGPL-3.0", params_published_m=params,
+        params_source="docs.ultralytics.com/models/yolo11 (detection table, params (M))",
+        source="Ultralytics YOLO11 (Jocher & Qiu 2024), COCO-trained", classes="coco")
+
+
+_SPECS = [
+    _gdino("grounding_dino_tiny", "IDEA-Research/grounding-dino-tiny"),
+    _gdino("grounding_dino_base", "IDEA-Research/grounding-dino-base"),
+    DetectorSpec(
+        name="owlv2_base", family="owlv2", kind="open_vocab", arch="google/owlv2-base-patch16-ensemble",
+        checkpoint="owlv2-base-patch16-ensemble",
+        url="https://huggingface.co/google/owlv2-base-patch16-ensemble", sha256=_NO_SHA, layout="hf",
+        license="Apache-2.0", params_published_m=None,
+        params_source="no count published on the model card",
+        source="Minderer et al. 2023, Scaling Open-Vocabulary Object Detection (arXiv:2306.09683)",
+        hub_repo="google/owlv2-base-patch16-ensemble"),
+    _yolo("n", 2.6), _yolo("s", 9.4), _yolo("m", 20.1), _yolo("l", 25.3), _yolo("x", 56.9),
+]
+
+#: name -> spec, in registration order
+DETECTORS: dict[str, DetectorSpec] = {s.name: s for s in _SPECS}
+
+#: family -> "module:class" of its `Detector` subclass
+DETECTOR_FAMILIES = {
+    "grounding_dino": "samkit.detectors.grounding_dino:GroundingDinoDetector",
+    "owlv2": "samkit.detectors.owlv2:Owlv2Detector",
+    "yolo": "samkit.detectors.yolo:YoloDetector",
+}
+
+
+def get_detector_spec(name: str | DetectorSpec) -> DetectorSpec:
+    """The spec of a registered detector; unknown names raise `UnknownDetectorError` with suggestions."""
+    if isinstance(name, DetectorSpec):
+        return name
+    try:
+        return DETECTORS[name]
+    except (KeyError, TypeError):
+        pass
+    close = difflib.get_close_matches(str(name), list(DETECTORS), n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise UnknownDetectorError(f"Unknown detector name {name!r}.{hint} Registered detectors: "
+                               f"{', '.join(DETECTORS)} (see samkit.detectors.list_detectors()).")
+
+
+def list_detectors(pattern: str | list[str] | None = None, *, kind: str | None = None) -> list[str]:
+    """Registered detector names in registration order; ``pattern``: shell wildcard(s), OR-ed;
+    ``kind``: ``"open_vocab"`` or ``"closed_set"``."""
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"Unknown detector kind {kind!r}; kinds: {', '.join(KINDS)}")
+    patterns = [pattern] if isinstance(pattern, str) else list(pattern or ["*"])
+    return [s.name for s in _SPECS if any(fnmatch.fnmatchcase(s.name, p) for p in patterns)
+            and (kind is None or s.kind == kind)]

@@ -1,0 +1,10 @@
+"""Detector -> segmenter pipelines: `GroundedSegmenter` (text -> boxes -> masks) and
+`DetectThenSegment` (YOLO classes -> boxes -> masks), returning `PipelineResult` records.
+Importing this package imports nothing heavy (torch and the detectors' packages load with them).
+"""
+
+from samkit.pipelines.detect_then_segment import DetectThenSegment
+from samkit.pipelines.grounded import GroundedSegmenter
+from samkit.pipelines.records import PipelineResult, SegmentedObject
+
+__all__ = ["DetectThenSegment", "GroundedSegmenter", "PipelineResult", "SegmentedObject"]

@@ -1,0 +1,67 @@
+"""What both pipelines share: resolving a detector / segmenter given by name, and the
+detections -> one batched ``predict_boxes`` call -> records step, timed per stage."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from samkit.detectors.base import Detector
+from samkit.detectors.detections import Detections
+from samkit.pipelines.records import PipelineResult, SegmentedObject
+
+
+def resolve_detector(detector: Any, weights: str, device: Any, options: dict[str, Any] | None) -> Detector:
+    """``detector`` itself if it is a `Detector`, else ``load_detector(detector, weights, ...)``.
+
+    ``options`` (e.g. ``{"config": "tiny", "seed": 0}``, or ``"weights"`` to override
+    ``weights``) are `samkit.detectors.load_detector` keyword arguments, used only when loading.
+    """
+    from samkit.detectors.base import load_detector
+
+    if isinstance(detector, Detector):
+        return detector
+    if not isinstance(detector, str):
+        raise TypeError(f"detector must be a Detector or a registered detector name, got "
+                        f"{type(detector).__name__}")
+    kwargs = {"weights": weights, "device": device, **(options or {})}
+    return load_detector(detector, **kwargs)
+
+
+def resolve_segmenter(segmenter: Any, weights: str, device: Any, options: dict[str, Any] | None) -> Any:
+    """``segmenter`` itself if it is a `Segmenter`, else ``samkit.load(segmenter, weights, ...)``
+    (``options``: `samkit.load` keyword arguments, ``"weights"`` overriding ``weights``)."""
+    from samkit.loading import load
+    from samkit.models.base import Segmenter
+
+    if isinstance(segmenter, Segmenter):
+        seg = segmenter
+    elif isinstance(segmenter, str):
+        seg = load(segmenter, **{"weights": weights, "device": device, **(options or {})})
+    else:
+        raise TypeError(f"segmenter must be a Segmenter or a registered model name, got "
+                        f"{type(segmenter).__name__}")
+    seg.require("box", "box prompts (a detector -> segmenter pipeline prompts with boxes)")
+    return seg
+
+
+def segment_detections(detections: Detections, rgb: np.ndarray, segmenter: Any, detect_ms: float,
+                       detector_name: str, prompt: Any,
+                       timer: Callable[[Callable[[], Any], Any], tuple[Any, float]]) -> PipelineResult:
+    """``set_image(rgb)`` then every box of ``detections`` in one ``predict_boxes`` call
+    (``multimask_output=False``) -> a `PipelineResult`. No detections: an empty result, and the
+    segmenter is not run (``encoder_ms`` and ``decoder_ms`` are NaN)."""
+    size = (int(rgb.shape[0]), int(rgb.shape[1]))
+    if len(detections) == 0:
+        return PipelineResult([], size, detect_ms, math.nan, math.nan, detector_name, segmenter.name,
+                              prompt)
+    _, encoder_ms = timer(lambda: segmenter.set_image(rgb), segmenter.device)
+    (masks, scores, _), decoder_ms = timer(
+        lambda: segmenter.predict_boxes(detections.boxes, multimask_output=False), segmenter.device)
+    objects = [SegmentedObject(label, score, box, masks[i, 0], scores[i, 0])
+               for i, (label, score, box) in enumerate(zip(detections.labels, detections.scores,
+                                                           detections.boxes))]
+    return PipelineResult(objects, size, detect_ms, encoder_ms, decoder_ms, detector_name,
+                          segmenter.name, prompt)

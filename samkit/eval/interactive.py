@@ -52,9 +52,9 @@ def run_interactive(
 ) -> pd.DataFrame:
     """Run the interactive protocol; one row per (image, object, clicks), ``clicks`` = 1..max_clicks.
 
-    Row columns beyond the standard ones: ``oracle_iou`` (click 1), ``click_x``, ``click_y``,
-    ``click_positive``. ``encoder_ms`` is the image's set_image time (the same on all its rows),
-    ``decoder_ms`` the predict time of that click.
+    Row columns beyond the standard ones: ``max_clicks`` (the budget), ``oracle_iou`` (click 1),
+    ``click_x``, ``click_y``, ``click_positive``. ``encoder_ms`` is the image's set_image time (the
+    same on all its rows), ``decoder_ms`` the predict time of that click.
 
     ``out_path``: save the rows (parquet) after every image; ``resume``: keep the rows already
     there and skip their images; ``warmup``: one untimed set_image + predict first.
@@ -95,13 +95,14 @@ def _click_object(model: Any, gt: np.ndarray, obj: dict[str, Any], max_clicks: i
         except NotImplementedError as err:  # e.g. more points than the model takes: the clicks
             if not rows:                     # made so far stay, this one is an unsupported row
                 raise
-            rows.append(failure_row({**obj, "prompt": "points", "clicks": k, "click_x": x,
+            rows.append(failure_row({**obj, "prompt": "points", "clicks": k,
+                                     "max_clicks": max_clicks, "click_x": x,
                                      "click_y": y, "click_positive": positive}, err))
             break
         best = int(np.argmax(scores)) if multimask else 0
         pred, logits = masks[best], low[best]
         row = {
-            **obj, "prompt": "points", "clicks": k, "iou": mask_iou(gt, pred),
+            **obj, "prompt": "points", "clicks": k, "max_clicks": max_clicks, "iou": mask_iou(gt, pred),
             "boundary_iou": boundary_iou(gt, pred), "score": float(scores[best]),
             "decoder_ms": decoder_ms, "status": "ok", "click_x": x, "click_y": y,
             "click_positive": positive,
@@ -132,7 +133,11 @@ def summarize_interactive(rows: pd.DataFrame) -> dict[str, Any]:
         out["oracle_mIoU@1"] = rows[rows["clicks"] == 1]["oracle_iou"].astype(float).mean()
     curves = [g.sort_values("clicks")["iou"].to_numpy()
               for _, g in rows.groupby(["image_id", "object_id"], sort=False)]
-    max_clicks = int(rows["clicks"].max())
+    # the run's click budget (rows since max_clicks was recorded), not the most clicks a model
+    # could take: an object a model stopped on (e.g. EfficientSAM's 6-point limit) is a failure
+    # at the budget, as in RITM
+    budget = rows["max_clicks"] if "max_clicks" in rows.columns else rows["clicks"]
+    max_clicks = int(budget.max())
     for thr in NOC_THRESHOLDS:
         result = noc(curves, thr, max_clicks=max_clicks)
         out[f"NoC@{round(thr * 100)}"] = result.mean

@@ -107,5 +107,8 @@ def test_a_click_the_model_cannot_take_ends_the_object_and_keeps_earlier_clicks(
         assert obj["clicks"].tolist() == [1, 2, 3]
         assert obj["status"].tolist() == ["ok", "ok", "unsupported"]
         assert "at most 2 prompt points" in obj.iloc[2]["error"]
-    summary = summarize(frame)
-    assert len(summary) == 1 and summary.iloc[0]["mIoU@1"] >= 0
+    summary = summarize(frame).iloc[0]
+    assert summary["mIoU@1"] >= 0 and np.isnan(summary["mIoU@5"])  # no 5th click was made
+    # an object the model stopped on is a failure at the run's budget (5), not at its 2 clicks
+    assert summary["NoC@90_failures"] == frame["object_id"].nunique()
+    assert summary["NoC@90"] == 5

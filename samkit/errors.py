@@ -35,11 +35,23 @@ class UnsupportedError(SamkitError, NotImplementedError):
     """A prompt, feature or protocol that the model does not support; the message names those that do."""
 
 
-class UnknownProtocolError(SamkitError, KeyError):
-    """A protocol name that is not registered; the message suggests the closest names."""
+class UnknownNameError(KeyError):
+    """A name that is not registered (a model, detector or protocol); the message suggests the closest."""
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+def did_you_mean(name: object, known: list[str]) -> str:
+    """``" Did you mean 'a', 'b'?"`` for the up to 3 known names closest to ``name``, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
+    return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
+class UnknownProtocolError(SamkitError, UnknownNameError):
+    """A protocol name that is not registered; the message suggests the closest names."""
 
 
 class ImageConversionWarning(UserWarning):

@@ -6,9 +6,10 @@ nothing heavy, so `samkit.list_models()` is instant. The names are public API.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from dataclasses import dataclass, field
+
+from samkit.errors import UnknownNameError, did_you_mean
 
 __all__ = [
     "ModelSpec",
@@ -26,11 +27,8 @@ _SAM_CAPS = frozenset({"points", "box", "mask_input", "multimask", "automatic"})
 _SAM2_CAPS = _SAM_CAPS | {"video"}
 
 
-class UnknownModelError(KeyError):
+class UnknownModelError(UnknownNameError):
     """Raised for a model name that is not registered; the message suggests the closest names."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -319,10 +317,8 @@ def get_spec(name: str) -> ModelSpec:
         return REGISTRY[name]
     except (KeyError, TypeError):
         pass
-    close = difflib.get_close_matches(str(name), list(REGISTRY), n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise UnknownModelError(
-        f"Unknown model name {name!r}.{hint} Registered models: {', '.join(REGISTRY)} "
+        f"Unknown model name {name!r}.{did_you_mean(name, list(REGISTRY))} Registered models: {', '.join(REGISTRY)} "
         "(see samkit.list_models())."
     )
 

@@ -8,9 +8,10 @@ A spec has the attributes `samkit.weights` reads from a model spec (``name``, ``
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from dataclasses import dataclass
+
+from samkit.errors import UnknownNameError, did_you_mean
 
 __all__ = ["DetectorSpec", "UnknownDetectorError", "DETECTORS", "DETECTOR_FAMILIES",
            "get_detector_spec", "list_detectors", "KINDS"]
@@ -19,11 +20,8 @@ __all__ = ["DetectorSpec", "UnknownDetectorError", "DETECTORS", "DETECTOR_FAMILI
 KINDS = ("open_vocab", "closed_set")
 
 
-class UnknownDetectorError(KeyError):
+class UnknownDetectorError(UnknownNameError):
     """A detector name that is not registered; the message suggests the closest names."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -124,8 +122,7 @@ def get_detector_spec(name: str | DetectorSpec) -> DetectorSpec:
         return DETECTORS[name]
     except (KeyError, TypeError):
         pass
-    close = difflib.get_close_matches(str(name), list(DETECTORS), n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    hint = did_you_mean(name, list(DETECTORS))
     raise UnknownDetectorError(f"Unknown detector name {name!r}.{hint} Registered detectors: "
                                f"{', '.join(DETECTORS)} (see samkit.detectors.list_detectors()).")
 

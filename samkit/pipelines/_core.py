@@ -65,3 +65,38 @@ def segment_detections(detections: Detections, rgb: np.ndarray, segmenter: Any, 
                                                            detections.boxes))]
     return PipelineResult(objects, size, detect_ms, encoder_ms, decoder_ms, detector_name,
                           segmenter.name, prompt)
+
+
+class DetectorSegmenterPipeline:
+    """What both pipelines share: a detector of ``required_kind`` and a segmenter, given as objects
+    or registered names (see `GroundedSegmenter` for the arguments), and one timed run
+    detector -> ``set_image`` -> one batched ``predict_boxes`` call."""
+
+    #: the detector kind the pipeline takes (`samkit.detectors.KINDS`)
+    required_kind: str = ""
+    #: what the wrong-kind error asks for, and where it sends the user instead
+    needs: str = ""
+    instead: str = ""
+
+    def __init__(self, detector: Any, segmenter: Any, *, weights: str = "pretrained", device: Any = None,
+                 detector_options: dict[str, Any] | None = None,
+                 segmenter_options: dict[str, Any] | None = None) -> None:
+        self.detector = resolve_detector(detector, weights, device, detector_options)
+        if self.detector.kind != self.required_kind:
+            raise ValueError(f"{type(self).__name__} needs {self.needs}; {self.detector.name} is "
+                             f"{self.detector.kind}. {self.instead}")
+        self.segmenter = resolve_segmenter(segmenter, weights, device, segmenter_options)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(detector={self.detector.name!r}, segmenter={self.segmenter.name!r})"
+
+    def _run(self, image: Any, prompt: Any, **detect_kwargs: Any) -> PipelineResult:
+        """``detector.detect(rgb, **detect_kwargs)`` then `segment_detections`, every stage timed."""
+        from samkit.images import to_rgb_uint8
+        from samkit.metrics.perf import timed
+
+        rgb = to_rgb_uint8(image)
+        detections, detect_ms = timed(lambda: self.detector.detect(rgb, **detect_kwargs),
+                                      self.detector.device)
+        return segment_detections(detections, rgb, self.segmenter, detect_ms, self.detector.name,
+                                  prompt, timed)

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from samkit.images import to_rgb_uint8
-from samkit.metrics.perf import timed
-from samkit.pipelines._core import resolve_detector, resolve_segmenter, segment_detections
+from samkit.pipelines._core import DetectorSegmenterPipeline
 from samkit.pipelines.records import PipelineResult
 
 __all__ = ["DetectThenSegment"]
 
 
-class DetectThenSegment:
+class DetectThenSegment(DetectorSegmenterPipeline):
     """Class-labelled instance masks: ``DetectThenSegment("yolo11n", "mobile_sam")(image)``.
 
     Args:
@@ -27,18 +25,9 @@ class DetectThenSegment:
     every box in one ``segmenter.predict_boxes(boxes, multimask_output=False)`` call.
     """
 
-    def __init__(self, detector: Any, segmenter: Any, *, weights: str = "pretrained", device: Any = None,
-                 detector_options: dict[str, Any] | None = None,
-                 segmenter_options: dict[str, Any] | None = None) -> None:
-        self.detector = resolve_detector(detector, weights, device, detector_options)
-        if self.detector.kind != "closed_set":
-            raise ValueError(f"DetectThenSegment needs a closed-set (class) detector such as "
-                             f"yolo11n; {self.detector.name} is {self.detector.kind}. Use "
-                             "GroundedSegmenter for text prompts.")
-        self.segmenter = resolve_segmenter(segmenter, weights, device, segmenter_options)
-
-    def __repr__(self) -> str:
-        return f"DetectThenSegment(detector={self.detector.name!r}, segmenter={self.segmenter.name!r})"
+    required_kind = "closed_set"
+    needs = "a closed-set (class) detector such as yolo11n"
+    instead = "Use GroundedSegmenter for text prompts."
 
     def __call__(self, image: Any, classes: list[str] | None = None,
                  conf: float | None = None) -> PipelineResult:
@@ -55,8 +44,4 @@ class DetectThenSegment:
             ``box`` / ``mask``), most confident first, and the stage times. Empty (not an error)
             when nothing passes ``conf``.
         """
-        rgb = to_rgb_uint8(image)
-        detections, detect_ms = timed(
-            lambda: self.detector.detect(rgb, classes=classes, box_threshold=conf), self.detector.device)
-        return segment_detections(detections, rgb, self.segmenter, detect_ms, self.detector.name,
-                                  classes, timed)
+        return self._run(image, classes, classes=classes, box_threshold=conf)

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from samkit.images import to_rgb_uint8
-from samkit.metrics.perf import timed
-from samkit.pipelines._core import resolve_detector, resolve_segmenter, segment_detections
+from samkit.pipelines._core import DetectorSegmenterPipeline
 from samkit.pipelines.records import PipelineResult
 
 __all__ = ["GroundedSegmenter"]
 
 
-class GroundedSegmenter:
+class GroundedSegmenter(DetectorSegmenterPipeline):
     """Text-prompted instance masks: ``GroundedSegmenter(detector, segmenter)(image, "a dog. a cat.")``.
 
     Args:
@@ -31,18 +29,9 @@ class GroundedSegmenter:
     left set to the last image that had detections.
     """
 
-    def __init__(self, detector: Any, segmenter: Any, *, weights: str = "pretrained", device: Any = None,
-                 detector_options: dict[str, Any] | None = None,
-                 segmenter_options: dict[str, Any] | None = None) -> None:
-        self.detector = resolve_detector(detector, weights, device, detector_options)
-        if self.detector.kind != "open_vocab":
-            raise ValueError(f"GroundedSegmenter needs an open-vocabulary (text) detector; "
-                             f"{self.detector.name} is {self.detector.kind}. Use DetectThenSegment "
-                             "for closed-set detectors.")
-        self.segmenter = resolve_segmenter(segmenter, weights, device, segmenter_options)
-
-    def __repr__(self) -> str:
-        return f"GroundedSegmenter(detector={self.detector.name!r}, segmenter={self.segmenter.name!r})"
+    required_kind = "open_vocab"
+    needs = "an open-vocabulary (text) detector"
+    instead = "Use DetectThenSegment for closed-set detectors."
 
     def __call__(self, image: Any, text: str | list[str], box_threshold: float = 0.35,
                  text_threshold: float = 0.25) -> PipelineResult:
@@ -58,9 +47,5 @@ class GroundedSegmenter:
             phrase), most confident first, and ``detect_ms`` / ``encoder_ms`` / ``decoder_ms``.
             Empty (not an error) when nothing passes the thresholds.
         """
-        rgb = to_rgb_uint8(image)
-        detections, detect_ms = timed(
-            lambda: self.detector.detect(rgb, text=text, box_threshold=box_threshold,
-                                         text_threshold=text_threshold), self.detector.device)
-        return segment_detections(detections, rgb, self.segmenter, detect_ms, self.detector.name,
-                                  text, timed)
+        return self._run(image, text, text=text, box_threshold=box_threshold,
+                         text_threshold=text_threshold)

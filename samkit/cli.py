@@ -1,4 +1,4 @@
-"""The ``samkit`` command: ``samkit models``, ``samkit detectors``, ``samkit weights download NAME|all``, ``samkit weights verify``."""
+"""The ``samkit`` command: ``samkit models``, ``samkit detectors``, ``samkit taggers``, ``samkit weights download NAME|all``, ``samkit weights verify``."""
 
 from __future__ import annotations
 
@@ -12,27 +12,31 @@ __all__ = ["main"]
 
 
 def _names(args: list[str]) -> list[str]:
-    """Model (or detector) names of the arguments: names, wildcards, or ``all`` (all models)."""
+    """Model (or detector, or tagger) names of the arguments: names, wildcards, or ``all`` (all models)."""
     from samkit.detectors.registry import DETECTORS, list_detectors
+    from samkit.taggers.registry import TAGGERS, list_taggers
 
     if not args or args == ["all"]:
         return list_models()
     names: list[str] = []
     for arg in args:
         if any(c in arg for c in "*?["):
-            matched = list_models(arg) + list_detectors(arg)
+            matched = list_models(arg) + list_detectors(arg) + list_taggers(arg)
         else:
-            matched = [arg if arg in DETECTORS else get_spec(arg).name]
+            matched = [arg if arg in DETECTORS or arg in TAGGERS else get_spec(arg).name]
         if not matched:
-            raise SamkitError(f"No registered model or detector matches {arg!r}.")
+            raise SamkitError(f"No registered model, detector or tagger matches {arg!r}.")
         names.extend(n for n in matched if n not in names)
     return names
 
 
 def _spec(name: str):
-    """The model spec, or the detector spec, of a registered name."""
+    """The model spec, or the detector or tagger spec, of a registered name."""
     from samkit.detectors.registry import DETECTORS
+    from samkit.taggers.registry import TAGGERS
 
+    if name in TAGGERS:
+        return TAGGERS[name]
     return DETECTORS[name] if name in DETECTORS else REGISTRY[name]
 
 
@@ -51,6 +55,20 @@ def _cmd_detectors(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_taggers(ns: argparse.Namespace) -> int:
+    from samkit.taggers.registry import get_tagger_spec, list_taggers
+    from samkit.weights import checkpoint_dir, verify
+
+    names = list_taggers(ns.pattern)
+    width = max([len(n) for n in names] + [4])
+    print(f"{'name':<{width}}  {'family':<8}  {'license':<10}  {'checkpoint':<11}  weights")
+    for n in names:
+        s = get_tagger_spec(n)
+        print(f"{n:<{width}}  {s.family:<8}  {s.license:<10}  {verify(s).status:<11}  {s.hub_repo or s.url}")
+    print(f"\ncheckpoint folder: {checkpoint_dir()}  (download with `samkit weights download NAME`)")
+    return 0
+
+
 def _cmd_models(ns: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -64,6 +82,16 @@ def _cmd_models(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _fetch_parts(spec, path, progress: bool) -> None:
+    """A detector's files besides its checkpoint (YOLOE's text encoder), downloaded too."""
+    from samkit.detectors.registry import DetectorSpec
+
+    if isinstance(spec, DetectorSpec):
+        from samkit.detectors.base import detector_class
+
+        detector_class(spec).fetch_parts(spec, str(path), download=True, progress=progress)
+
+
 def _cmd_download(ns: argparse.Namespace) -> int:
     from samkit.weights import default_path, download, verify
 
@@ -75,6 +103,7 @@ def _cmd_download(ns: argparse.Namespace) -> int:
             continue
         try:
             path = download(spec, progress=not ns.quiet)
+            _fetch_parts(spec, path, progress=not ns.quiet)
             print(f"{name}: downloaded and verified -> {path}")
         except SamkitError as err:
             print(f"{name}: FAILED: {err}", file=sys.stderr)
@@ -109,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("detectors", help="table of registered detectors and their checkpoint status")
     p.add_argument("pattern", nargs="?", default=None, help="wildcard on names, e.g. 'yolo11*'")
     p.set_defaults(func=_cmd_detectors)
+    p = sub.add_parser("taggers", help="table of registered image taggers and their checkpoint status")
+    p.add_argument("pattern", nargs="?", default=None, help="wildcard on names, e.g. 'clip_*'")
+    p.set_defaults(func=_cmd_taggers)
     weights = sub.add_parser("weights", help="download or verify checkpoints")
     wsub = weights.add_subparsers(dest="weights_command", required=True)
     d = wsub.add_parser("download", help="download official checkpoints (NAME, wildcard or 'all')")

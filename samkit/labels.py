@@ -133,8 +133,12 @@ def weights_kinds_in(frame: Any) -> list[str]:
 
 
 def has_random_weights(frame: Any) -> bool:
-    """True when any row has random weights (``weights_kind == "random"``)."""
-    return "random" in weights_kinds_in(frame)
+    """True when any row has random weights (``weights_kind == "random"``), its model's or its
+    detector's (``detector_weights_kind``)."""
+    if "random" in weights_kinds_in(frame):
+        return True
+    return (frame is not None and len(frame) > 0 and "detector_weights_kind" in frame.columns
+            and bool((frame["detector_weights_kind"].astype("string") == "random").any()))
 
 
 def random_models(frame: Any) -> list[str]:

@@ -6,6 +6,7 @@ import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
+from samkit.devices import resolve_device
 from samkit.errors import CheckpointError
 from samkit.registry import FAMILIES, REGISTRY, ModelSpec, get_spec
 from samkit.weights import WeightsInfo, resolve_checkpoint
@@ -39,21 +40,6 @@ def adapter_class(spec: ModelSpec) -> type[Segmenter]:
     """The `Segmenter` subclass of the family of ``spec`` (imports that family's package)."""
     module_name, _, class_name = FAMILIES[spec.family].partition(":")
     return getattr(importlib.import_module(module_name), class_name)
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None`` -> CUDA if available else CPU; a CUDA device that is not there is a clear error."""
-    import torch
-
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device={str(device)!r} was requested but CUDA is not available here; "
-                           "use device='cpu'.")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise RuntimeError(f"device={str(device)!r}: only {torch.cuda.device_count()} CUDA device(s).")
-    return dev
 
 
 def build_random(spec: ModelSpec, seed: int, **build_options: Any) -> torch.nn.Module:
@@ -128,6 +114,8 @@ def load(
     dtype: str = "float32",
     download: bool = True,
     progress: bool = True,
+    text_detector: Any = None,
+    text_detector_options: dict[str, Any] | None = None,
     **options: Any,
 ) -> Segmenter:
     """Load a registered model behind the `Segmenter` (SamPredictor-shaped) interface.
@@ -151,6 +139,12 @@ def load(
             ``config="full"`` (default: the released architecture) or ``config="tiny"`` (a tiny
             architecture for tests and smoke runs, never for measurements) with
             ``weights="random"``; ``model.weights.config`` records it.
+        text_detector: give a model without native text prompts ``predict(text=...)`` through
+            this open-vocabulary detector (a registered name such as ``"grounding_dino_tiny"``,
+            or a `samkit.detectors.Detector`); see `Segmenter.attach_text_detector`. Its weights
+            follow this model's (random with random, else pretrained) unless
+            ``text_detector_options`` (`samkit.detectors.load_detector` keyword arguments, e.g.
+            ``{"config": "tiny"}`` or ``{"weights": "pretrained"}``) say otherwise.
 
     A checkpoint is read safely (tensors only), must match the architecture key for key and shape
     for shape (else `CheckpointError`, nothing half-loaded), and a file in the default location
@@ -170,6 +164,10 @@ def load(
     if weights == "random" and checkpoint is not None:
         raise ValueError("weights='random' and checkpoint=... contradict each other; choose one.")
     _check_options(spec, options)
+    if isinstance(text_detector, str):  # an unknown name fails before any model is built
+        from samkit.detectors.registry import get_detector_spec
+
+        get_detector_spec(text_detector)
     build_options = _build_options(spec, options, weights)
     dev = resolve_device(device)
     if weights == "random":
@@ -185,7 +183,13 @@ def load(
         match_checkpoint(model, state_dict, spec, info.path)
         model.load_state_dict(state_dict, strict=True)
     model = model.eval().requires_grad_(False).to(dev)  # inference only (also lets FLOP counting trace it)
-    return adapter_class(spec)(spec, model, info, dtype, **options)
+    segmenter = adapter_class(spec)(spec, model, info, dtype, **options)
+    if text_detector is not None:
+        extra = dict(text_detector_options or {})
+        segmenter.attach_text_detector(text_detector, weights=extra.pop("weights", None), options=extra)
+    elif text_detector_options:
+        raise ValueError("text_detector_options without text_detector=...")
+    return segmenter
 
 
 def _check_options(spec: ModelSpec, options: dict[str, Any]) -> None:

@@ -5,11 +5,13 @@ Conventions (the same as segment-anything's SamPredictor):
   ``[j, j+1) x [i, i+1)``, so a valid point has ``0 <= x < W`` and ``0 <= y < H``;
 - labels are 1 (foreground) or 0 (background), shape ``(N,)``;
 - a box is ``XYXY`` in pixels, shape ``(4,)``, with ``0 <= x0 <= x1 <= W`` and ``0 <= y0 <= y1 <= H``;
-- a mask input is the low-resolution logits of an earlier prediction, shape ``(1, 256, 256)``.
+- a mask input is the low-resolution logits of an earlier prediction, shape ``(1, 256, 256)``;
+- a text prompt is ``"a dog. a cat."`` or ``["a dog", "a cat"]``: its phrases (`split_phrases`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from samkit.errors import PromptError
 
-__all__ = ["Prompts", "validate_prompts"]
+__all__ = ["Prompts", "validate_prompts", "split_phrases"]
 
 LOW_RES = 256
 
@@ -122,3 +124,27 @@ def _check_points_inside(coords: np.ndarray, width: int, height: int) -> None:
             f"{int(outside.sum())} point(s) outside the {width}x{height} (WxH) image, e.g. {bad}; "
             "points are (x, y) in pixels with 0 <= x < W and 0 <= y < H."
         )
+
+
+def split_phrases(text: str | list[str] | tuple[str, ...]) -> list[str]:
+    """The phrases of a text prompt: ``"a dog. a cat."`` or ``["a dog", "a cat"]`` -> ``["a dog", "a cat"]``.
+
+    Phrases are lower-cased and stripped; duplicates are dropped (first kept). No phrase at all
+    (``""``, ``" . "``, ``[]``) is a `PromptError`.
+    """
+    if isinstance(text, str):
+        parts = text.split(".")
+    elif isinstance(text, (list, tuple)) and all(isinstance(t, str) for t in text):
+        parts = list(text)
+    else:
+        raise PromptError(f"text must be a string like 'a dog. a cat.' or a list of phrases, got "
+                          f"{type(text).__name__}")
+    phrases: list[str] = []
+    for part in parts:
+        phrase = re.sub(r"\s+", " ", part.replace(".", " ")).strip().lower()
+        if phrase and phrase not in phrases:
+            phrases.append(phrase)
+    if not phrases:
+        raise PromptError(f"The text prompt {text!r} is empty: give at least one phrase, e.g. "
+                          "'a dog. a cat.'")
+    return phrases

@@ -16,12 +16,13 @@ __all__ = [
     "save_results", "load_results", "summarize", "SUMMARY_KEYS",
 ]
 
-SUMMARY_KEYS = ["model", "weights", "device", "dtype", "dataset"]
+SUMMARY_KEYS = ["model", "weights", "detector", "detector_weights", "device", "dtype", "dataset"]
 """One `summarize` row per distinct combination of these columns."""
 
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, weights, device, dtype, dataset): each protocol's summary, then latency,
+    """One row per (model, weights, detector, detector weights, device, dtype, dataset): each
+    protocol's summary, then latency,
     memory and counts.
 
     Each registered protocol present in a group adds its columns from its ``ok`` rows

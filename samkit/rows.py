@@ -4,7 +4,10 @@ One row per measured unit (long format), with the columns of `COLUMNS` first; fi
 apply are empty (NA), never invented. Protocols may add columns (e.g. ``oracle_iou``, ``n_gt``).
 The weights of a row are typed: ``weights_kind`` (``"pretrained"`` / ``"random"``),
 ``weights_seed``, ``weights_sha256`` and ``weights_official``, beside the readable ``weights``
-(`weights_columns`); code reads the typed columns, never parses ``weights``. Summaries of rows are
+(`weights_columns`); code reads the typed columns, never parses ``weights``. Rows of detector
+pipelines (the text and detector_boxes protocols) name their ``detector`` (``"native"`` for a
+model's own text path, ``file:<name>`` for a detections file) and its ``detector_weights`` /
+``detector_weights_kind``; other rows leave them empty. Summaries of rows are
 in `samkit.results`, which asks each protocol for its part.
 """
 
@@ -37,12 +40,14 @@ __all__ = [
 
 COLUMNS = [
     "run_id", "model", "family", "weights", "weights_kind", "weights_seed", "weights_sha256",
-    "weights_official", "device", "device_name", "dtype", "dataset", "image_id", "object_id",
+    "weights_official", "detector", "detector_weights", "detector_weights_kind", "device",
+    "device_name", "dtype", "dataset", "image_id", "object_id",
     "protocol", "prompt", "clicks", "iou", "boundary_iou", "score", "encoder_ms", "decoder_ms",
     "peak_mem_mib", "status", "error",
 ]
 _FLOAT = ["iou", "boundary_iou", "score", "encoder_ms", "decoder_ms", "peak_mem_mib"]
-_STRING = ["run_id", "model", "family", "weights", "weights_kind", "weights_sha256", "device",
+_STRING = ["run_id", "model", "family", "weights", "weights_kind", "weights_sha256", "detector",
+           "detector_weights", "detector_weights_kind", "device",
            "device_name", "dtype", "dataset", "image_id", "object_id", "protocol", "prompt", "status",
            "error"]
 

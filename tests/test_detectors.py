@@ -60,9 +60,11 @@ def _sorted_ref(boxes, scores, h, w):
 # ---------------------------------------------------------------------- registry
 def test_registry_names_and_kinds():
     assert list_detectors() == ["grounding_dino_tiny", "grounding_dino_base", "owlv2_base",
-                                "yolo11n", "yolo11s", "yolo11m", "yolo11l", "yolo11x"]
+                                "yolo11n", "yolo11s", "yolo11m", "yolo11l", "yolo11x",
+                                "yoloe_11s", "yoloe_11l"]
     assert list_detectors("yolo11*") == [f"yolo11{s}" for s in "nsmlx"]
-    assert list_detectors(kind="open_vocab") == ["grounding_dino_tiny", "grounding_dino_base", "owlv2_base"]
+    assert list_detectors(kind="open_vocab") == ["grounding_dino_tiny", "grounding_dino_base", "owlv2_base",
+                                                 "yoloe_11s", "yoloe_11l"]
     spec = get_detector_spec("grounding_dino_tiny")
     assert spec.hub_repo == "IDEA-Research/grounding-dino-tiny" and spec.layout == "hf"
     assert get_detector_spec("owlv2_base").hub_repo == "google/owlv2-base-patch16-ensemble"

@@ -117,7 +117,7 @@ def test_boxes_match_transformers(ours, tracker, photo, multimask):
 def test_text_matches_transformers(ours, detector, photo):
     ours.set_image(photo)
     threshold = 0.2  # random weights score about 0.25: keep some instances
-    out = ours.predict_text("a cat", threshold=threshold)
+    out = ours.predict_text("a cat", box_threshold=threshold)
     model, processor = detector
     inputs = processor(images=photo, text="a cat", return_tensors="pt")
     with torch.inference_mode():
@@ -125,16 +125,17 @@ def test_text_matches_transformers(ours, detector, photo):
     ref = processor.post_process_instance_segmentation(
         raw, threshold=threshold, mask_threshold=0.5, target_sizes=inputs["original_sizes"].tolist())[0]
     order = torch.argsort(ref["scores"], descending=True, stable=True)
-    assert len(out["scores"]) == len(order) > 0
-    np.testing.assert_array_equal(out["masks"], ref["masks"][order].numpy().astype(bool))
-    np.testing.assert_allclose(out["scores"], ref["scores"][order].numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(out["boxes"], ref["boxes"][order].numpy(), rtol=1e-4, atol=1e-3)
-    masks, scores, low_res = ours.predict(text="a cat", threshold=threshold)
+    assert len(out.scores) == len(order) > 0 and out.labels == ["a cat"] * len(order)
+    np.testing.assert_array_equal(out.masks, ref["masks"][order].numpy().astype(bool))
+    np.testing.assert_allclose(out.scores, ref["scores"][order].numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.boxes, ref["boxes"][order].numpy(), rtol=1e-4, atol=1e-3)
+    assert out.detector == "native" and out.decoder_ms > 0
+    masks, scores, low_res = ours.predict(text="a cat", box_threshold=threshold)
     assert masks.shape == (len(scores), 120, 180) and low_res.shape == (len(scores), 32, 32)
     assert np.all(np.diff(scores) <= 0)
-    logits = ours.predict(text="a cat", threshold=threshold, return_logits=True)[0]
+    logits = ours.predict(text="a cat", box_threshold=threshold, return_logits=True)[0]
     assert logits.dtype == np.float32 and np.array_equal(logits > 0, masks)
-    none = ours.predict(text="a cat", threshold=0.99)
+    none = ours.predict(text="a cat", box_threshold=0.99)
     assert none[0].shape == (0, 120, 180) and none[1].shape == (0,)
     with pytest.raises(PromptError, match="text alone"):
         ours.predict(point_coords=[[1, 1]], point_labels=[1], text="a cat")
@@ -171,7 +172,7 @@ def test_random_tiny_generate_and_text(photo):
     model = samkit.load("sam3", weights="random", config="tiny", device="cpu")
     assert str(model.weights) == "random(seed=0, config=tiny)"
     model.set_image(photo)
-    masks, scores, _ = model.predict(text="dog", threshold=0.0)
+    masks, scores, _ = model.predict(text="dog", box_threshold=0.0)
     assert len(masks) == len(scores) == 8  # every query of the tiny detector
     records = model.generate(photo, points_per_side=2, pred_iou_thresh=0.0,
                              stability_score_thresh=0.0, box_nms_thresh=1.0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import importlib
 import os
-import re
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -15,36 +14,13 @@ from samkit.detectors.detections import Detections
 from samkit.detectors.registry import DETECTOR_FAMILIES, DetectorSpec, get_detector_spec, list_detectors
 from samkit.errors import PromptError, UnsupportedError
 from samkit.images import to_rgb_uint8
+from samkit.prompts import split_phrases
 from samkit.weights import WeightsInfo
 
 __all__ = ["Detector", "load_detector", "split_phrases", "CONFIGS"]
 
 #: named architecture configs of ``weights="random"`` builds
 CONFIGS = ("full", "tiny")
-
-
-def split_phrases(text: str | list[str] | tuple[str, ...]) -> list[str]:
-    """The phrases of a text prompt: ``"a dog. a cat."`` or ``["a dog", "a cat"]`` -> ``["a dog", "a cat"]``.
-
-    Phrases are lower-cased and stripped; duplicates are dropped (first kept). No phrase at all
-    (``""``, ``" . "``, ``[]``) is a `PromptError`.
-    """
-    if isinstance(text, str):
-        parts = text.split(".")
-    elif isinstance(text, (list, tuple)) and all(isinstance(t, str) for t in text):
-        parts = list(text)
-    else:
-        raise PromptError(f"text must be a string like 'a dog. a cat.' or a list of phrases, got "
-                          f"{type(text).__name__}")
-    phrases: list[str] = []
-    for part in parts:
-        phrase = re.sub(r"\s+", " ", part.replace(".", " ")).strip().lower()
-        if phrase and phrase not in phrases:
-            phrases.append(phrase)
-    if not phrases:
-        raise PromptError(f"The text prompt {text!r} is empty: give at least one phrase, e.g. "
-                          "'a dog. a cat.'")
-    return phrases
 
 
 class Detector(ABC):
@@ -164,6 +140,14 @@ class Detector(ABC):
     def load_checkpoint(cls, spec: DetectorSpec, path: str) -> tuple[Any, Any]:
         """``(model, processor)`` read from a checkpoint in the official layout."""
 
+    @classmethod
+    def fetch_parts(cls, spec: DetectorSpec, path: str, *, download: bool = True,
+                    progress: bool = True) -> None:
+        """Find (or, with ``download``, download) the files besides the checkpoint that a pretrained
+        load needs (YOLOE: its text encoder); a missing one without ``download`` is a
+        `CheckpointError`. Called before `load_checkpoint` and by ``samkit weights download``.
+        Default: nothing (the checkpoint is all)."""
+
 
 def _sorted_clipped(d: Detections) -> Detections:
     h, w = d.image_size
@@ -197,7 +181,7 @@ def load_detector(name: str | DetectorSpec, weights: str = "pretrained", *,
             Random transformers builds use a small local tokenizer (no hub access).
         download: download missing official weights instead of failing.
     """
-    from samkit.loading import resolve_device
+    from samkit.devices import resolve_device
     from samkit.weights import resolve_checkpoint
 
     spec = get_detector_spec(name)
@@ -217,6 +201,7 @@ def load_detector(name: str | DetectorSpec, weights: str = "pretrained", *,
         info = WeightsInfo("random", seed=int(seed), config=config)
     else:
         info = resolve_checkpoint(spec, checkpoint, download_missing=download, progress=progress)
+        cls.fetch_parts(spec, info.path, download=download, progress=progress)
         model, processor = cls.load_checkpoint(spec, info.path)
     model = model.eval().requires_grad_(False).to(dev)
     return cls(spec, model, processor, info, dev)

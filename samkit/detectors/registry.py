@@ -89,6 +89,22 @@ def _yolo(size: str, params: float) -> DetectorSpec:
         source="Ultralytics YOLO11 (Jocher & Qiu 2024), COCO-trained", classes="coco")
 
 
+def _yoloe(size: str, params: float) -> DetectorSpec:
+    return DetectorSpec(
+        name=f"yoloe_11{size}", family="yoloe", kind="open_vocab", arch=f"yoloe-11{size}-seg.yaml",
+        checkpoint=f"yoloe-11{size}-seg.pt",
+        url=f"https://github.com/ultralytics/assets/releases/download/v8.3.0/yoloe-11{size}-seg.pt",
+        sha256=_NO_SHA, layout="ultralytics", license="AGPL-3.0", params_published_m=params,
+        params_source=("no count per YOLOE checkpoint is published; docs.ultralytics.com/models/yoloe: "
+                       "YOLOE-11 is YOLO11 once its prompt modules are re-parameterized away, so this "
+                       f"is YOLO11{size}-seg's count (docs.ultralytics.com/models/yolo11, segmentation "
+                       "table) of the 80-class fused model; the text-promptable checkpoint also holds "
+                       "the RepRTA text head and the SAVPE visual-prompt encoder"),
+        source=("Wang et al. 2025, YOLOE: Real-Time Seeing Anything (arXiv:2503.07465); Ultralytics "
+                "YOLOE-11 text/visual-prompt checkpoint; text encoder MobileCLIP-B(LT), a second file "
+                "(samkit.detectors.yoloe.TEXT_ENCODER)"))
+
+
 _SPECS = [
     _gdino("grounding_dino_tiny", "IDEA-Research/grounding-dino-tiny"),
     _gdino("grounding_dino_base", "IDEA-Research/grounding-dino-base"),
@@ -101,6 +117,7 @@ _SPECS = [
         source="Minderer et al. 2023, Scaling Open-Vocabulary Object Detection (arXiv:2306.09683)",
         hub_repo="google/owlv2-base-patch16-ensemble"),
     _yolo("n", 2.6), _yolo("s", 9.4), _yolo("m", 20.1), _yolo("l", 25.3), _yolo("x", 56.9),
+    _yoloe("s", 10.1), _yoloe("l", 27.6),
 ]
 
 #: name -> spec, in registration order
@@ -111,6 +128,7 @@ DETECTOR_FAMILIES = {
     "grounding_dino": "samkit.detectors.grounding_dino:GroundingDinoDetector",
     "owlv2": "samkit.detectors.owlv2:Owlv2Detector",
     "yolo": "samkit.detectors.yolo:YoloDetector",
+    "yoloe": "samkit.detectors.yoloe:YoloeDetector",
 }
 
 

@@ -27,7 +27,8 @@ from samkit.errors import CheckpointError
 from samkit.models._transformers import seeded_build
 from samkit.models._ultralytics import import_ultralytics, quiet_ultralytics
 
-__all__ = ["YoloDetector", "coco_classes", "save_checkpoint"]
+__all__ = ["YoloDetector", "coco_classes", "save_checkpoint", "make_predictor", "run_predictor",
+           "load_weights_into"]
 
 
 def coco_classes() -> list[str]:
@@ -51,12 +52,7 @@ class YoloDetector(Detector):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        import_ultralytics()
-        from ultralytics.models.yolo.detect import DetectionPredictor
-
-        overrides = dict(task="detect", mode="predict", rect=True, batch=1, save=False, verbose=False,
-                         device=str(self.device), imgsz=self.imgsz, iou=self.iou, max_det=self.max_det)
-        self._predictor = DetectionPredictor(overrides=overrides)
+        self._predictor = make_predictor("detect", self.device, self.imgsz, self.iou, self.max_det)
         with quiet_ultralytics():
             self._predictor.setup_model(self.model, verbose=False)  # a fused copy; self.model stays
 
@@ -83,18 +79,8 @@ class YoloDetector(Detector):
 
     @classmethod
     def load_checkpoint(cls, spec: DetectorSpec, path: str) -> tuple[Any, None]:
-        from samkit.models.fastsam import FastSamSegmenter
-
-        state_dict = FastSamSegmenter.read_checkpoint(path, spec)  # ultralytics' restricted loader
         model, _ = cls.build_random(spec, 0, "full")
-        expected = model.state_dict()
-        wrong = [k for k in expected if k not in state_dict or state_dict[k].shape != expected[k].shape]
-        extra = [k for k in state_dict if k not in expected]
-        if wrong or extra:
-            raise CheckpointError(f"{path} does not fit {spec.name} (80-class {spec.arch}): "
-                                  f"{len(wrong)} missing / mismatched keys (e.g. {wrong[:3]}), "
-                                  f"{len(extra)} unexpected. Nothing was loaded.")
-        model.load_state_dict(state_dict, strict=True)
+        load_weights_into(model, path, spec, f"80-class {spec.arch}")
         return model, None
 
     def _detect(self, rgb: np.ndarray, prompt: list[int] | None, box_threshold: float,
@@ -102,19 +88,53 @@ class YoloDetector(Detector):
         args = self._predictor.args
         args.conf, args.classes = box_threshold, prompt
         args.imgsz, args.iou, args.max_det = self.imgsz, self.iou, self.max_det
-        bgr = np.ascontiguousarray(rgb[..., ::-1])  # ultralytics reads numpy images as BGR
-        result = self._predictor(bgr)[0]
-        boxes = result.boxes
-        names = self.classes
-        labels = np.array([names[int(c)] for c in boxes.cls.tolist()], dtype=object)
-        return Detections(boxes.xyxy.float().cpu().numpy(), boxes.conf.float().cpu().numpy(), labels,
-                          rgb.shape[:2])
+        return run_predictor(self._predictor, rgb, self.classes)
 
 
-def save_checkpoint(model: Any, path: str | os.PathLike, imgsz: int = 640) -> Path:
+def make_predictor(task: str, device: Any, imgsz: int, iou: float, max_det: int) -> Any:
+    """Ultralytics' own predictor of ``task`` (``"detect"``: ``DetectionPredictor``, ``"segment"``:
+    ``SegmentationPredictor``) with the settings `detect` uses; call ``setup_model`` on it next."""
+    import_ultralytics()
+    from ultralytics.models.yolo.detect import DetectionPredictor
+    from ultralytics.models.yolo.segment import SegmentationPredictor
+
+    predictor_cls = {"detect": DetectionPredictor, "segment": SegmentationPredictor}[task]
+    overrides = dict(task=task, mode="predict", rect=True, batch=1, save=False, verbose=False,
+                     device=str(device), imgsz=imgsz, iou=iou, max_det=max_det)
+    return predictor_cls(overrides=overrides)
+
+
+def run_predictor(predictor: Any, rgb: np.ndarray, names: list[str]) -> Detections:
+    """Run a set-up ultralytics predictor on ``rgb`` (HxWx3 uint8 RGB) -> `Detections` labelled
+    ``names[class id]`` (XYXY pixel boxes of ``rgb``, in ultralytics' order)."""
+    bgr = np.ascontiguousarray(rgb[..., ::-1])  # ultralytics reads numpy images as BGR
+    boxes = predictor(bgr)[0].boxes
+    labels = np.array([names[int(c)] for c in boxes.cls.tolist()], dtype=object)
+    return Detections(boxes.xyxy.float().cpu().numpy(), boxes.conf.float().cpu().numpy(), labels,
+                      rgb.shape[:2])
+
+
+def load_weights_into(model: Any, path: str, spec: DetectorSpec, what: str) -> None:
+    """Load the weights of the ultralytics checkpoint ``path`` into ``model`` (read with ultralytics'
+    restricted loader); a checkpoint of another architecture (``what``) is a `CheckpointError`."""
+    from samkit.models.fastsam import FastSamSegmenter
+
+    state_dict = FastSamSegmenter.read_checkpoint(path, spec)
+    expected = model.state_dict()
+    wrong = [k for k in expected if k not in state_dict or state_dict[k].shape != expected[k].shape]
+    extra = [k for k in state_dict if k not in expected]
+    if wrong or extra:
+        raise CheckpointError(f"{path} does not fit {spec.name} ({what}): "
+                              f"{len(wrong)} missing / mismatched keys (e.g. {wrong[:3]}), "
+                              f"{len(extra)} unexpected. Nothing was loaded.")
+    model.load_state_dict(state_dict, strict=True)
+
+
+def save_checkpoint(model: Any, path: str | os.PathLike, imgsz: int = 640, task: str = "detect") -> Path:
     """Save a YOLO11 ``DetectionModel`` (e.g. ``load_detector("yolo11n", "random").model``) in the
     layout of the released ``yolo11n.pt``: ultralytics' ``strip_optimizer`` output (fp16 model
-    under ``"model"``, ``train_args`` with ``task="detect"``). Weights are rounded to float16."""
+    under ``"model"``, ``train_args`` with ``task``: ``"detect"``, or ``"segment"`` for the
+    YOLOE ``-seg`` models). Weights are rounded to float16."""
     import torch
 
     import_ultralytics()
@@ -124,7 +144,7 @@ def save_checkpoint(model: Any, path: str | os.PathLike, imgsz: int = 640) -> Pa
     if path.suffix != ".pt":
         raise ValueError(f"ultralytics checkpoints must end in .pt, got {path.name!r}")
     module = copy.deepcopy(model).cpu().float()
-    torch.save({"model": module, "train_args": {"task": "detect", "imgsz": int(imgsz)}}, path)
+    torch.save({"model": module, "train_args": {"task": task, "imgsz": int(imgsz)}}, path)
     with quiet_ultralytics():
         strip_optimizer(path)
     return path

@@ -118,9 +118,14 @@ class HubSegmenter(Segmenter):
     # ----------------------------------------------------------------- prediction
     def predict(self, point_coords: Any = None, point_labels: Any = None, box: Any = None,
                 mask_input: Any = None, multimask_output: bool = True,
-                return_logits: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                return_logits: bool = False, *, text: Any = None,
+                **text_options: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`Segmenter.predict` (same shapes and conventions), low-res logits ``(C, s, s)`` with
-        ``s = low_res_size``; ``mask_input`` ``(1, s, s)`` or ``(1, 256, 256)``."""
+        ``s = low_res_size``; ``mask_input`` ``(1, s, s)`` or ``(1, 256, 256)``; ``text`` as
+        `Segmenter.predict`."""
+        if text is not None or text_options:
+            return super().predict(point_coords, point_labels, box, mask_input, multimask_output,
+                                   return_logits, text=text, **text_options)
         if self._image_hw is None:
             raise NotReadyError(f"{self.name}: call set_image(image) before predict().")
         self._require_prompts(point_coords, box, mask_input)

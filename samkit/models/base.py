@@ -16,7 +16,7 @@ import numpy as np
 
 from samkit.errors import NotReadyError, PromptError, UnsupportedError
 from samkit.images import to_rgb_uint8
-from samkit.prompts import validate_prompts
+from samkit.prompts import split_phrases, validate_prompts
 from samkit.registry import ModelSpec, list_models
 from samkit.weights import WeightsInfo
 
@@ -58,6 +58,9 @@ class Segmenter(abc.ABC):
         self.device = next(model.parameters()).device
         self._predictor = self._make_predictor(model)
         self._image_hw: tuple[int, int] | None = None
+        self._rgb: np.ndarray | None = None  # the image set, for a text detector
+        #: the open-vocabulary detector that gives this model text prompts (`attach_text_detector`)
+        self.text_detector: Any = None
 
     # ----------------------------------------------------------------- family hooks
     #: a state-dict key that only this family's checkpoints have (used to name a wrong file's model)
@@ -158,7 +161,60 @@ class Segmenter(abc.ABC):
 
     @property
     def capabilities(self) -> frozenset[str]:
+        """The spec's capabilities, plus ``"text"`` while a text detector is attached."""
+        if self.text_detector is not None:
+            return self.spec.capabilities | {"text"}
         return self.spec.capabilities
+
+    @property
+    def text_source(self) -> str | None:
+        """How this model takes text: ``"native"`` (SAM 3), ``"detector:<name>"`` (boxes of an
+        attached open-vocabulary detector, see `attach_text_detector`), or None (no text)."""
+        if "text" in self.spec.capabilities:
+            return "native"
+        if self.text_detector is not None:
+            return f"detector:{self.text_detector.name}"
+        return None
+
+    def attach_text_detector(self, detector: Any, *, weights: str | None = None,
+                             options: dict[str, Any] | None = None) -> Segmenter:
+        """Give this model text prompts through an open-vocabulary detector (Grounded-SAM):
+        ``predict(text=...)`` / `predict_text` then detect the phrases on the image set and
+        prompt this model with every box in one batched call. Returns ``self``.
+
+        Args:
+            detector: a `samkit.detectors.Detector` or a registered open-vocabulary detector name
+                (``"grounding_dino_tiny"``, ``"owlv2_base"``...); None detaches it.
+            weights: the detector's weights when it is given by name; default ``"random"`` if
+                this model's weights are random, else ``"pretrained"`` (never a silent mix).
+            options: more `samkit.detectors.load_detector` keyword arguments (``config``,
+                ``seed``, ``checkpoint``, ``download``...); the device is this model's.
+
+        A model that takes text natively (SAM 3) keeps its own text path; one without box
+        prompts cannot take a detector's boxes (`UnsupportedError`).
+        """
+        if detector is None:
+            self.text_detector = None
+            return self
+        from samkit.detectors.base import Detector, load_detector
+
+        self.require("box", "box prompts (a text detector prompts the model with its boxes)")
+        if "text" in self.spec.capabilities:
+            raise ValueError(f"{self.name} takes text natively; it needs no text detector.")
+        if isinstance(detector, Detector):
+            found = detector
+        elif isinstance(detector, str):
+            kind = weights or ("random" if self.weights.kind == "random" else "pretrained")
+            found = load_detector(detector, **{"weights": kind, "device": self.device, **(options or {})})
+        else:
+            raise TypeError(f"text detector must be a Detector or a registered detector name, got "
+                            f"{type(detector).__name__}")
+        if found.kind != "open_vocab":
+            raise ValueError(f"a text detector must be open-vocabulary (text -> boxes); {found.name} "
+                             f"is {found.kind}. Use samkit.pipelines.DetectThenSegment for closed-set "
+                             "detectors.")
+        self.text_detector = found
+        return self
 
     @property
     def is_image_set(self) -> bool:
@@ -198,16 +254,17 @@ class Segmenter(abc.ABC):
         rejected (see `samkit.images.to_rgb_uint8`).
         """
         rgb = to_rgb_uint8(image)
-        self._image_hw = None
+        self._image_hw, self._rgb = None, None
         with self._autocast():
             self._predictor.set_image(rgb)
         self._image_hw = (int(rgb.shape[0]), int(rgb.shape[1]))
+        self._rgb = rgb
 
     def reset_image(self) -> None:
         """Forget the current image embedding."""
         reset = getattr(self._predictor, "reset_image", None) or self._predictor.reset_predictor
         reset()
-        self._image_hw = None
+        self._image_hw, self._rgb = None, None
 
     def predict(
         self,
@@ -217,6 +274,9 @@ class Segmenter(abc.ABC):
         mask_input: Any = None,
         multimask_output: bool = True,
         return_logits: bool = False,
+        *,
+        text: str | list[str] | None = None,
+        **text_options: Any,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Predict masks for prompts on the current image, exactly as the family's upstream predictor.
 
@@ -227,12 +287,22 @@ class Segmenter(abc.ABC):
             mask_input: ``(1, 256, 256)`` low-res logits from an earlier call (its third output).
             multimask_output: return 3 candidate masks (recommended for one ambiguous click) or 1.
             return_logits: return un-thresholded mask logits instead of boolean masks.
+            text: a text prompt (``"a dog. a cat."``) instead of the other prompts: every instance
+                of each phrase, through `predict_text` (``text_options``: its thresholds).
 
         Returns:
             masks: ``(C, H, W)`` bool (float32 logits if ``return_logits``), C = 3 or 1.
             scores: ``(C,)`` float32, the model's predicted IoU of each mask.
             low_res_logits: ``(C, 256, 256)`` float32, to feed back as ``mask_input``.
+            With ``text``: C = the number of instances found (0 or more), most confident first,
+            and ``scores`` are the detection scores (see `predict_text`).
         """
+        if text is not None:
+            return self._predict_text_outputs(text, (point_coords, point_labels, box, mask_input),
+                                              return_logits, text_options)
+        if text_options:
+            raise TypeError(f"predict() got unexpected keyword argument(s) {sorted(text_options)} "
+                            "(text thresholds go with text=...)")
         if self._image_hw is None:
             raise NotReadyError(f"{self.name}: call set_image(image) before predict().")
         self._require_prompts(point_coords, box, mask_input)
@@ -250,6 +320,71 @@ class Segmenter(abc.ABC):
             with self._autocast():
                 masks, scores, low_res = self._predict_reduced(prompts, multimask_output, return_logits)
         return _outputs(masks, scores, low_res, return_logits)
+
+    def _predict_text_outputs(self, text: Any, prompts: tuple, return_logits: bool,
+                              options: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``predict(text=...)``: `predict_text` as ``(masks, scores, low_res_logits)``."""
+        if any(p is not None for p in prompts):
+            raise PromptError("predict(text=...) takes the text alone; to combine a phrase with a "
+                              "box or points, detect first and prompt with the boxes.")
+        if return_logits and self.text_source != "native":
+            raise PromptError(f"{self.name}: return_logits is not available with text through a "
+                              "detector (the boxes are decoded to masks in one batched call); use "
+                              "the low-res logits (third output) instead.")
+        result = self.predict_text(text, return_logits=return_logits, **options)
+        masks = result.mask_logits if return_logits else result.masks
+        low_res = result.low_res_logits
+        if low_res is None:  # nothing found
+            side = int(getattr(self, "low_res_size", 256))
+            low_res = np.zeros((0, side, side), dtype=np.float32)
+        return masks, result.scores, low_res
+
+    def predict_text(self, text: str | list[str], *, box_threshold: float | None = None,
+                     text_threshold: float | None = None, return_logits: bool = False) -> Any:
+        """Every instance of each phrase of ``text`` on the image set (Grounded-SAM).
+
+        Through the attached text detector (`attach_text_detector`): its boxes for the phrases,
+        then every box in one batched ``predict_boxes`` call. SAM 3 overrides this with its own
+        text path.
+
+        Args:
+            text: ``"a dog. a cat."`` or ``["a dog", "a cat"]``; empty text is a `PromptError`.
+            box_threshold, text_threshold: the detector's thresholds (default: its family's).
+            return_logits: SAM 3 only (full-size logits of the masks).
+
+        Returns:
+            `samkit.pipelines.PipelineResult`: one object per instance (``label`` = its phrase,
+            ``score`` = detection score, ``box`` XYXY, ``mask`` HxW bool, ``mask_score``), most
+            confident first; empty when nothing is found (not an error). ``detect_ms`` and
+            ``decoder_ms`` are this call's stage times; ``encoder_ms`` is NaN (the image was
+            embedded by `set_image`); ``low_res_logits`` ``(N, 256, 256)``.
+        """
+        from samkit.metrics.perf import timed
+        from samkit.pipelines._segment import segment_detections
+
+        self._require_text()
+        if self._image_hw is None or self._rgb is None:
+            raise NotReadyError(f"{self.name}: call set_image(image) before predict(text=...).")
+        if return_logits:
+            raise PromptError(f"{self.name}: return_logits with text is SAM 3's only.")
+        phrases = split_phrases(text)
+        rgb, detector = self._rgb, self.text_detector
+        detections, detect_ms = timed(lambda: detector.detect(
+            rgb, text=phrases, box_threshold=box_threshold, text_threshold=text_threshold),
+            detector.device)
+        return segment_detections(detections, rgb, self, detect_ms, detector.name, phrases, timed,
+                                  embed=False)
+
+    def _require_text(self) -> None:
+        """`UnsupportedError` for text on a model without it, saying both ways to get it."""
+        if "text" in self.capabilities:
+            return
+        native = list_models(capability="text")
+        raise UnsupportedError(
+            f"{self.name} does not take text prompts by itself (models that do: "
+            f"{', '.join(native) or 'none'}). Give it an open-vocabulary detector: "
+            f"samkit.load({self.name!r}, text_detector='grounding_dino_tiny'), or "
+            f"model.attach_text_detector('grounding_dino_tiny').")
 
     def predict_boxes(self, boxes: Any, multimask_output: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Predict one object per box, all boxes in one batched decoder call.

@@ -322,7 +322,8 @@ class FastSamSegmenter(Segmenter):
 
     def predict(self, point_coords: Any = None, point_labels: Any = None, box: Any = None,
                 mask_input: Any = None, multimask_output: bool = True,
-                return_logits: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                return_logits: bool = False, *, text: Any = None,
+                **text_options: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Select among the masks of `set_image`'s everything pass as ultralytics' FastSAM does.
 
         Args:
@@ -339,7 +340,7 @@ class FastSamSegmenter(Segmenter):
             when nothing is selected.
         """
         return super().predict(point_coords, point_labels, box, mask_input, multimask_output,
-                               return_logits)
+                               return_logits, text=text, **text_options)
 
     def generate(self, image: Any, **params: Any) -> list[dict[str, Any]]:
         """FastSAM's everything mode: one record per detected mask, most confident first.

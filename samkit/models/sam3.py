@@ -18,8 +18,10 @@ Shapes: masks ``(C, H, W)`` bool at the image's size, scores ``(C,)`` (the track
 low-res logits ``(C, 288, 288)`` (SAM 3's mask size: 1008 / 14 * 4; a ``mask_input`` may be
 ``(1, 288, 288)`` or ``(1, 256, 256)``, which the prompt encoder resizes). ``predict(text=...)``:
 ``(N, H, W)`` masks of the N instances whose score (``sigmoid(logit) * sigmoid(presence)``) is above
-``threshold`` (default 0.5), best first, their ``(N,)`` scores, and their ``(N, 288, 288)`` mask
-logits; N may be 0. `Sam3Segmenter.predict_text` also gives the boxes.
+``box_threshold`` (default 0.5, upstream's ``threshold``), best first, their ``(N,)`` scores, and
+their ``(N, 288, 288)`` mask logits; N may be 0; ``"a dog. a cat."`` runs one query per phrase.
+`Sam3Segmenter.predict_text` gives the same as a `samkit.pipelines.PipelineResult` (phrase, box,
+mask, score per instance), the form every text model returns.
 
 The checkpoint is the hub repo ``facebook/sam3`` (gated, SAM License): a folder with
 ``config.json`` (transformers' ``Sam3VideoConfig``), ``model.safetensors`` and the processor and
@@ -226,42 +228,65 @@ class Sam3Segmenter(HubSegmenter):
                 f"{self.name}`.")
         return self._text_proc
 
-    def predict(self, point_coords: Any = None, point_labels: Any = None, box: Any = None,
-                mask_input: Any = None, multimask_output: bool = True, return_logits: bool = False,
-                *, text: str | None = None, threshold: float = 0.5,
-                mask_threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """`Segmenter.predict` with the tracker; or, with ``text``, every instance of the phrase.
+    def predict_text(self, text: str | list[str], *, box_threshold: float | None = None,
+                     text_threshold: float | None = None, mask_threshold: float = 0.5,
+                     return_logits: bool = False) -> Any:
+        """SAM 3's own text path: every instance of each noun phrase of ``text`` on the image set,
+        through ``Sam3Model`` and ``Sam3Processor.post_process_instance_segmentation``, one call
+        per phrase (``"a dog. a cat."`` -> "a dog", "a cat").
 
-        ``text`` (a noun phrase, e.g. ``"yellow school bus"``) cannot be combined with the other
-        prompts here. It returns ``(N, H, W)`` bool masks (sigmoid > ``mask_threshold``; float
-        logits if ``return_logits``), ``(N,)`` scores above ``threshold``, ``(N, 288, 288)``
-        mask logits; see the module docstring.
+        Args:
+            text: ``"yellow school bus"``, ``"a dog. a cat."`` or a list of phrases.
+            box_threshold: minimum instance score (``sigmoid(logit) * sigmoid(presence)``), default 0.5
+                (upstream's ``threshold``).
+            text_threshold: not used by SAM 3 (accepted so that every text model takes the same call).
+            mask_threshold: probability above which a pixel is in the mask (upstream's, 0.5).
+            return_logits: also give ``mask_logits`` (logits of upstream's upsampled probabilities,
+                ``> logit(mask_threshold)`` gives the masks).
+
+        Returns:
+            `samkit.pipelines.PipelineResult`: one object per instance (``label`` its phrase,
+            ``score`` = ``mask_score`` = the instance score, ``box`` XYXY pixels, ``mask`` HxW bool),
+            best first over all phrases; ``low_res_logits`` ``(N, 288, 288)``; ``decoder_ms`` the
+            time of this call (``detect_ms`` and ``encoder_ms`` NaN: there is no separate detector,
+            and the image was embedded by `set_image`); ``detector`` ``"native"``.
         """
-        if text is None:
-            return super().predict(point_coords, point_labels, box, mask_input, multimask_output,
-                                   return_logits)
-        if any(p is not None for p in (point_coords, point_labels, box, mask_input)):
-            raise PromptError("predict(text=...) takes the text alone here; combine text with boxes "
-                              "through the detector pipeline instead.")
-        out = self.predict_text(text, threshold=threshold, mask_threshold=mask_threshold,
-                                return_logits=return_logits)
-        return out["masks"], out["scores"], out["low_res_logits"]
+        import math
 
-    def predict_text(self, text: str, *, threshold: float = 0.5, mask_threshold: float = 0.5,
-                     return_logits: bool = False) -> dict[str, np.ndarray]:
-        """Instances of the noun phrase ``text`` on the image set, through ``Sam3Model`` and
-        ``Sam3Processor.post_process_instance_segmentation``.
+        from samkit.detectors.base import Detector
+        from samkit.prompts import split_phrases
+        from samkit.metrics.perf import timed
+        from samkit.pipelines.records import PipelineResult, SegmentedObject
 
-        Returns a dict: ``masks`` ``(N, H, W)`` bool (with ``return_logits``: float32 logits of
-        upstream's upsampled mask probabilities, so ``> logit(mask_threshold)`` gives the masks),
-        ``scores`` ``(N,)`` float32, ``boxes`` ``(N, 4)`` XYXY pixels float32, ``low_res_logits``
-        ``(N, 288, 288)`` float32; instances sorted by score, best first.
-        """
         self.require("text", "text prompts")
         if self._image_hw is None:
             raise NotReadyError(f"{self.name}: call set_image(image) before predict(text=...).")
-        if not isinstance(text, str) or not text.strip():
-            raise PromptError(f"text must be a non-empty string (a noun phrase), got {text!r}.")
+        phrases = split_phrases(text)
+        threshold = Detector._threshold("box_threshold", box_threshold, 0.5)
+        Detector._threshold("mask_threshold", mask_threshold, 0.5)
+        parts, decoder_ms = timed(lambda: [
+            (phrase, self._phrase_instances(phrase, threshold, mask_threshold, return_logits))
+            for phrase in phrases], self.device)
+        items = [(float(out["scores"][i]), phrase, out, i) for phrase, out in parts
+                 for i in range(len(out["scores"]))]
+        items.sort(key=lambda item: -item[0])  # stable: phrase order among equal scores
+        objects = [SegmentedObject(phrase, score, out["boxes"][i], out["masks"][i], score)
+                   for score, phrase, out, i in items]
+        side = self.low_res_size
+
+        def stacked(key: str, empty: tuple[int, ...]) -> np.ndarray:
+            if not items:
+                return np.zeros((0, *empty), dtype=np.float32)
+            return np.stack([out[key][i] for _, _, out, i in items]).astype(np.float32)
+
+        logits = stacked("logits", self._image_hw) if return_logits else None
+        return PipelineResult(objects, self._image_hw, math.nan, math.nan, decoder_ms, "native",
+                              self.name, phrases, low_res_logits=stacked("low_res_logits", (side, side)),
+                              mask_logits=logits)
+
+    def _phrase_instances(self, text: str, threshold: float, mask_threshold: float,
+                          return_logits: bool) -> dict[str, np.ndarray]:
+        """Instances of one phrase: upstream's post-processed masks, scores, boxes, low-res logits."""
         processor = self._text_processor()
         enc = processor(text=text, return_tensors="pt")
         dev = self.device
@@ -281,15 +306,17 @@ class Sam3Segmenter(HubSegmenter):
         keep = torch.nonzero(scores > threshold).flatten()
         order = torch.argsort(scores[keep], descending=True, stable=True)
         low_res = out.pred_masks[0][keep][order]
+        if len(keep):
+            masks = result["masks"][order].cpu().numpy().astype(bool)
+        else:  # upstream leaves an empty result at the low-res size
+            masks = np.zeros((0, *self._image_hw), dtype=bool)
+        found = {"masks": masks, "scores": result["scores"][order].cpu().numpy().astype(np.float32),
+                 "boxes": result["boxes"][order].cpu().numpy().astype(np.float32).reshape(-1, 4),
+                 "low_res_logits": low_res.cpu().numpy().astype(np.float32)}
         if return_logits:  # upstream upsamples probabilities bilinearly; return their logits
             probs = torch.nn.functional.interpolate(
                 low_res.sigmoid()[None], size=self._image_hw, mode="bilinear", align_corners=False)[0] \
                 if len(keep) else torch.zeros((0, *self._image_hw))
-            masks = torch.logit(probs, eps=1e-6).cpu().numpy().astype(np.float32)
-        elif len(keep):
-            masks = result["masks"][order].cpu().numpy().astype(bool)
-        else:  # upstream leaves an empty result at the low-res size
-            masks = np.zeros((0, *self._image_hw), dtype=bool)
-        return {"masks": masks, "scores": result["scores"][order].cpu().numpy().astype(np.float32),
-                "boxes": result["boxes"][order].cpu().numpy().astype(np.float32),
-                "low_res_logits": low_res.cpu().numpy().astype(np.float32)}
+            found["logits"] = torch.logit(probs, eps=1e-6).cpu().numpy().astype(np.float32)
+        return found
+

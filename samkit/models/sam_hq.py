@@ -143,14 +143,14 @@ class SamHqSegmenter(SamStylePredict, Segmenter):
 
     def predict(self, point_coords: Any = None, point_labels: Any = None, box: Any = None,
                 mask_input: Any = None, multimask_output: bool = True, return_logits: bool = False,
-                hq_token_only: bool | None = None) -> tuple:
+                hq_token_only: bool | None = None, *, text: Any = None, **text_options: Any) -> tuple:
         """`Segmenter.predict`, plus ``hq_token_only`` (None: the model's ``hq_token_only``).
 
         ``multimask_output=True`` returns one mask here (see the module docstring).
         """
         with self._hq_for_call(hq_token_only):
             return super().predict(point_coords, point_labels, box, mask_input, multimask_output,
-                                   return_logits)
+                                   return_logits, text=text, **text_options)
 
     def predict_boxes(self, boxes: Any, multimask_output: bool = False,
                       hq_token_only: bool | None = None) -> tuple:

@@ -1,16 +1,12 @@
-"""What both pipelines share: resolving a detector / segmenter given by name, and the
-detections -> one batched ``predict_boxes`` call -> records step, timed per stage."""
+"""What both pipelines share: resolving a detector / segmenter given by name, and the timed run
+detector -> `segment_detections` (one batched ``predict_boxes`` call -> records)."""
 
 from __future__ import annotations
 
-import math
-from typing import Any, Callable
-
-import numpy as np
+from typing import Any
 
 from samkit.detectors.base import Detector
-from samkit.detectors.detections import Detections
-from samkit.pipelines.records import PipelineResult, SegmentedObject
+from samkit.pipelines._segment import segment_detections
 
 
 def resolve_detector(detector: Any, weights: str, device: Any, options: dict[str, Any] | None) -> Detector:
@@ -45,26 +41,6 @@ def resolve_segmenter(segmenter: Any, weights: str, device: Any, options: dict[s
                         f"{type(segmenter).__name__}")
     seg.require("box", "box prompts (a detector -> segmenter pipeline prompts with boxes)")
     return seg
-
-
-def segment_detections(detections: Detections, rgb: np.ndarray, segmenter: Any, detect_ms: float,
-                       detector_name: str, prompt: Any,
-                       timer: Callable[[Callable[[], Any], Any], tuple[Any, float]]) -> PipelineResult:
-    """``set_image(rgb)`` then every box of ``detections`` in one ``predict_boxes`` call
-    (``multimask_output=False``) -> a `PipelineResult`. No detections: an empty result, and the
-    segmenter is not run (``encoder_ms`` and ``decoder_ms`` are NaN)."""
-    size = (int(rgb.shape[0]), int(rgb.shape[1]))
-    if len(detections) == 0:
-        return PipelineResult([], size, detect_ms, math.nan, math.nan, detector_name, segmenter.name,
-                              prompt)
-    _, encoder_ms = timer(lambda: segmenter.set_image(rgb), segmenter.device)
-    (masks, scores, _), decoder_ms = timer(
-        lambda: segmenter.predict_boxes(detections.boxes, multimask_output=False), segmenter.device)
-    objects = [SegmentedObject(label, score, box, masks[i, 0], scores[i, 0])
-               for i, (label, score, box) in enumerate(zip(detections.labels, detections.scores,
-                                                           detections.boxes))]
-    return PipelineResult(objects, size, detect_ms, encoder_ms, decoder_ms, detector_name,
-                          segmenter.name, prompt)
 
 
 class DetectorSegmenterPipeline:

@@ -82,6 +82,10 @@ class PipelineResult:
             for every box), in milliseconds; NaN when nothing was detected.
         detector: name of the detector; segmenter: name of the segmentation model.
         prompt: the text prompt (`GroundedSegmenter`) or the class filter (`DetectThenSegment`).
+        low_res_logits: ``(N, s, s)`` float32 low-res mask logits of the objects (s = 256 for
+            SAM-style decoders), or None.
+        mask_logits: ``(N, H, W)`` float32 full-size mask logits, where asked for (SAM 3's
+            ``predict_text(return_logits=True)``), else None.
     """
 
     objects: list[SegmentedObject]
@@ -92,6 +96,8 @@ class PipelineResult:
     detector: str = ""
     segmenter: str = ""
     prompt: Any = None
+    low_res_logits: np.ndarray | None = None
+    mask_logits: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.objects)

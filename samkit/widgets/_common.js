@@ -38,8 +38,9 @@ function tintMask(bitmap, color) {
   return c;
 }
 
-// Image, then the tinted mask at half opacity, then the box and the points.
-function drawScene(canvas, image, overlay, model, drag) {
+// Image, then the tinted mask at half opacity, then the box and the points; with `instances`
+// (text mode: [{box, label, score}]) their boxes and "phrase score" labels on top.
+function drawScene(canvas, image, overlay, model, drag, instances, selected) {
   const g = canvas.getContext("2d");
   g.clearRect(0, 0, canvas.width, canvas.height);
   g.drawImage(image, 0, 0, canvas.width, canvas.height);
@@ -70,6 +71,95 @@ function drawScene(canvas, image, overlay, model, drag) {
     g.strokeStyle = "#ffffff";
     g.stroke();
   }
+  if (instances && instances.length) drawInstances(g, instances, sx, sy, unit, selected);
+}
+
+function instanceColor(i) {
+  return SAMKIT_COLORS[i % SAMKIT_COLORS.length];
+}
+
+// Box outlines and "phrase 0.87" tags of text-mode instances (boxes in original pixels).
+function drawInstances(g, instances, sx, sy, unit, selected) {
+  const font = Math.max(10, Math.round(11 * unit));
+  g.font = `${font}px sans-serif`;
+  g.textBaseline = "top";
+  instances.forEach((inst, i) => {
+    const [x0, y0, x1, y1] = inst.box;
+    const color = instanceColor(i);
+    g.lineWidth = Math.max(1.5, (i === selected ? 3 : 1.5) * unit);
+    g.strokeStyle = color;
+    g.strokeRect(x0 * sx, y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy);
+    const tag = `${inst.label} ${inst.score.toFixed(2)}`;
+    const w = g.measureText(tag).width + 6;
+    const top = Math.max(0, y0 * sy - font - 4);
+    g.fillStyle = color;
+    g.fillRect(x0 * sx, top, w, font + 4);
+    g.fillStyle = "#ffffff";
+    g.fillText(tag, x0 * sx + 3, top + 2);
+  });
+}
+
+// All instance masks (bitmaps), each tinted in its own colour, composed into one overlay canvas.
+function instanceOverlay(bitmaps) {
+  const first = bitmaps.find(Boolean);
+  if (!first) return null;
+  const c = h("canvas");
+  c.width = first.width;
+  c.height = first.height;
+  const g = c.getContext("2d");
+  g.imageSmoothingEnabled = false;
+  bitmaps.forEach((b, i) => { if (b) g.drawImage(tintMask(b, instanceColor(i)), 0, 0); });
+  return c;
+}
+
+// The text box: phrase input, box/text thresholds (empty = the model's defaults), Find and ×.
+// Enter or Find sends {event: "text", text, box_threshold, text_threshold}; × sends
+// {event: "clear_text"}. Returns {node, input, sync}; `sync()` shows the traits' current values.
+function textBar(model, onSubmit) {
+  const node = h("div", "samkit-textbar");
+  const input = h("input", "samkit-text");
+  input.type = "text";
+  input.placeholder = "text prompt: a dog. a cat.";
+  const threshold = (cls, title) => {
+    const box = h("input", cls);
+    box.type = "number";
+    box.min = "0";
+    box.max = "1";
+    box.step = "0.05";
+    box.placeholder = "default";
+    box.title = title;
+    return box;
+  };
+  const boxThr = threshold("samkit-box-threshold", "box threshold (0-1; empty: the model's default)");
+  const textThr = threshold("samkit-text-threshold", "text threshold (0-1; empty: the model's default)");
+  const find = h("button", "samkit-find", "Find");
+  const off = h("button", "samkit-clear-text", "×");
+  off.title = "end the text query (back to clicks)";
+  node.append(input, h("span", "", "box ≥"), boxThr, h("span", "", "text ≥"), textThr, find, off);
+  const submit = () => {
+    model.send({ event: "text", text: input.value, box_threshold: boxThr.value,
+                 text_threshold: textThr.value });
+    if (onSubmit) onSubmit();
+  };
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      submit();
+    }
+  });
+  find.addEventListener("click", submit);
+  off.addEventListener("click", () => model.send({ event: "clear_text" }));
+  const sync = () => {
+    node.style.display = model.get("text_enabled") ? "" : "none";
+    const text = model.get("text");
+    if (text !== null && text !== undefined) input.value = text;
+    const b = model.get("box_threshold");
+    const t = model.get("text_threshold");
+    boxThr.value = b === null || b === undefined ? "" : String(b);
+    textThr.value = t === null || t === undefined ? "" : String(t);
+  };
+  sync();
+  return { node, input, sync };
 }
 
 // Pointer input on `canvas` -> prompts in original pixels, written to the synced traits.

@@ -13,6 +13,13 @@ The prompt traits are the state: whoever sets them (the browser, or Python throu
 ``add_point`` / ``set_box`` / ``set_prompts`` / assignment) triggers one prediction. Invalid prompts
 (a point outside the image, a reversed box) never raise out of the widget: they set the ``error``
 trait and clear the masks, so that the notebook keeps working and the user can undo.
+
+Text prompts (``set_text``, or the text box, which sends ``{"event": "text", ...}``) are the other
+mode: the ``text`` trait (None = no text query) with ``box_threshold`` / ``text_threshold`` (None =
+the model's defaults) runs ``model.predict_text`` and shows every instance found. The two modes
+never mix: a text query removes the point/box prompts (undo brings them back, and leaves text
+mode), and any new point/box prompt ends the text query. The instances' masks travel as the same
+1-bit PNGs, their boxes (XYXY original pixels), phrases and scores as plain numbers and strings.
 """
 
 from __future__ import annotations
@@ -43,6 +50,9 @@ __all__ = [
     "resolve_model",
     "weights_label",
     "warm_up",
+    "finite_or_none",
+    "instance_records",
+    "text_hint",
 ]
 
 _HERE = Path(__file__).parent
@@ -164,6 +174,40 @@ def warm_up(model: Any, height: int, width: int) -> None:
     model.predict(point_coords=[[width / 2, height / 2]], point_labels=[1])
 
 
+def finite_or_none(value: Any) -> float | None:
+    """``float(value)``, or None for NaN/inf/None (a stage that did not run; JSON has no NaN)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def text_hint(model: Any) -> str:
+    """Empty for a model that takes text; else how to give it text (shown instead of the text box)."""
+    if "text" in getattr(model, "capabilities", ()):
+        return ""
+    if "box" in getattr(model, "capabilities", ()):
+        return (f"{model.name}: no text prompts (load it with text_detector='grounding_dino_tiny', "
+                "or model.attach_text_detector('grounding_dino_tiny'))")
+    return f"{model.name}: no text prompts (and no box prompts for a text detector's boxes)"
+
+
+def instance_records(result: Any) -> list[dict[str, Any]]:
+    """The JSON-ready records of a `PipelineResult`'s objects: label (phrase), score, mask_score,
+    box (XYXY original pixels, 2 decimals), area (fraction of the image)."""
+    records = []
+    for obj in result.objects:
+        mask_score = getattr(obj, "mask_score", None)
+        records.append({
+            "label": str(obj.label),
+            "score": float(obj.score),
+            "mask_score": finite_or_none(mask_score),
+            "box": [round(float(v), 2) for v in np.asarray(obj.box).reshape(-1)[:4]],
+            "area": float(np.count_nonzero(obj.mask) / obj.mask.size) if obj.mask.size else 0.0,
+        })
+    return records
+
+
 def load_kwargs_of(model: Any) -> dict[str, Any]:
     """The `samkit.load` keyword arguments that give another model the same kind of weights and device."""
     info = model.weights
@@ -200,6 +244,12 @@ class PromptWidget(anywidget.AnyWidget):
     points = t.List(t.List()).tag(sync=True)
     box = t.List(allow_none=True, default_value=None).tag(sync=True)
     multimask = t.Bool(True).tag(sync=True)
+    # text query (None: click mode) and the detector thresholds (None: the model's defaults)
+    text = t.Unicode(None, allow_none=True).tag(sync=True)
+    box_threshold = t.Float(None, allow_none=True).tag(sync=True)
+    text_threshold = t.Float(None, allow_none=True).tag(sync=True)
+    text_enabled = t.Bool(False).tag(sync=True)  # whether the text box is shown
+    text_hint = t.Unicode("").tag(sync=True)  # why there is no text box / which models lack text
     # feedback
     error = t.Unicode("").tag(sync=True)
     status = t.Unicode("").tag(sync=True)
@@ -230,6 +280,7 @@ class PromptWidget(anywidget.AnyWidget):
         """Show a new image: clears the prompts and re-embeds it with every model."""
         with self.hold_sync():
             self._set_image_traits(image)
+            self.text = None  # first: no text query runs on the old embedding
             self.points, self.box = [], None
             self._history = [((), None)]
         self._handled_key = object()
@@ -272,6 +323,29 @@ class PromptWidget(anywidget.AnyWidget):
         box = None if self.box is None else np.asarray(self.box, dtype=np.float64)
         return {"point_coords": coords, "point_labels": labels, "box": box}
 
+    def set_text(self, text: str, box_threshold: float | None = None,
+                 text_threshold: float | None = None) -> None:
+        """Run a text query (``"a dog. a cat."``): every instance of each phrase, as the text box
+        does. Removes the point/box prompts (text and clicks never mix). Thresholds: the
+        detector's ``box_threshold`` / ``text_threshold`` in [0, 1]; None = the model's default.
+        Empty text, or a model without text, shows an error (the ``error`` trait), not an
+        exception; nothing found shows "no instances found" in ``status``."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a string like 'a dog. a cat.', got {type(text).__name__}")
+        thresholds = [None if v is None else float(v) for v in (box_threshold, text_threshold)]
+        with self.hold_trait_notifications(), self.hold_sync():
+            self.text = text
+            self.box_threshold, self.text_threshold = thresholds
+
+    def clear_text(self) -> None:
+        """End the text query (its instances go away); back to click mode."""
+        self.text = None
+
+    @property
+    def text_mode(self) -> bool:
+        """True while a text query (``text`` trait) is the prompt."""
+        return self.text is not None
+
     def undo(self) -> None:
         """Go back to the prompts before the last change (a point, a box, or a clear)."""
         if len(self._history) > 1:
@@ -282,9 +356,10 @@ class PromptWidget(anywidget.AnyWidget):
                 self.box = None if box is None else list(box)
 
     def clear(self) -> None:
-        """Remove every prompt (undo brings them back)."""
+        """Remove every prompt, the text query too (undo brings the point/box prompts back)."""
         with self.hold_trait_notifications(), self.hold_sync():
             self.points, self.box = [], None
+            self.text = None
 
     def reset(self) -> None:
         """Remove every prompt and forget the undo history."""
@@ -296,6 +371,11 @@ class PromptWidget(anywidget.AnyWidget):
         raise NotImplementedError
 
     def _predict(self, prompts: dict[str, Any] | None) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _predict_text(self, text: str, box_threshold: float | None,
+                      text_threshold: float | None) -> str:  # pragma: no cover - abstract
+        """Run the text query; returns the status line (e.g. "no instances found")."""
         raise NotImplementedError
 
     def _device(self) -> Any:
@@ -320,6 +400,15 @@ class PromptWidget(anywidget.AnyWidget):
         state = (tuple(tuple(p) for p in self.points), None if self.box is None else tuple(self.box))
         if change["name"] != "multimask" and state != self._history[-1]:
             self._history.append(state)
+        if change["name"] != "multimask" and self.text is not None and any(state):
+            self.text = None  # a click ends the text query (this predicts for the click)
+        self._update()
+
+    @t.observe("text", "box_threshold", "text_threshold")
+    def _on_text_change(self, change: dict[str, Any]) -> None:
+        if self.text is not None and (self.points or self.box is not None):
+            with self.hold_trait_notifications(), self.hold_sync():
+                self.points, self.box = [], None  # a text query removes the clicks (undo: back)
         self._update()
 
     def _on_frontend_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -328,22 +417,46 @@ class PromptWidget(anywidget.AnyWidget):
             self.undo()
         elif action == "clear":
             self.clear()
+        elif action == "text":
+            try:
+                self.set_text(str(content.get("text", "")), _threshold(content.get("box_threshold")),
+                              _threshold(content.get("text_threshold")))
+            except (TypeError, ValueError) as err:
+                self.error = f"bad text query from the browser: {err}"
+        elif action == "clear_text":
+            self.clear_text()
 
     def _update(self, force: bool = False) -> None:
         """Predict for the current prompts unless that exact state was handled already."""
         if not self._ready:
             return
-        key = (repr(self.points), repr(self.box), self._state_key())
+        key = (repr(self.points), repr(self.box),
+               repr((self.text, self.box_threshold, self.text_threshold)), self._state_key())
         if key == self._handled_key and not force:
             return
         self._handled_key = key
-        error, handle_ms = timed(self._handle_prompts, self._device())
+        (error, status), handle_ms = timed(self._handle_prompts, self._device())
         with self.hold_sync():
             self.error = error
+            self.status = status
             self.handle_ms = handle_ms
 
-    def _handle_prompts(self) -> str:
-        """Predict for the current prompts; returns the error to show ("" when none)."""
+    def _handle_prompts(self) -> tuple[str, str]:
+        """Predict for the current prompts; returns the error and the status line to show."""
+        if self.text is not None:
+            try:
+                return "", self._predict_text(self.text, self.box_threshold, self.text_threshold)
+            except SamkitError as err:  # PromptError (empty text), UnsupportedError (no text), ...
+                self._predict(None)
+                return str(err), ""
+            except Exception as err:  # noqa: BLE001 - a widget callback must not kill the UI
+                self.log.exception("samkit widget: text prediction failed")
+                self._predict(None)
+                return f"{type(err).__name__}: {err}", ""
+        return self._handle_click_prompts(), ""
+
+    def _handle_click_prompts(self) -> str:
+        """Predict for the current point/box prompts; returns the error to show ("" when none)."""
         try:
             prompts = self.prompts
             empty = prompts["point_coords"] is None and prompts["box"] is None
@@ -356,3 +469,13 @@ class PromptWidget(anywidget.AnyWidget):
             self.log.exception("samkit widget: prediction failed")
             self._predict(None)
             return f"{type(err).__name__}: {err}"
+
+
+def _threshold(value: Any) -> float | None:
+    """A threshold sent by the browser: None/"" = the model's default, else a float in [0, 1]."""
+    if value is None or value == "":
+        return None
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"thresholds are in [0, 1], got {value}")
+    return value

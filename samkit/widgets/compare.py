@@ -7,14 +7,18 @@ from typing import Any, Sequence
 import numpy as np
 import traitlets as t
 
+from samkit.errors import SamkitError
 from samkit.metrics.perf import timed
 from samkit.widgets._state import (
     DEFAULT_MAX_DISPLAY,
     PromptWidget,
     asset,
     encode_mask_png,
+    finite_or_none,
+    instance_records,
     resize_nearest,
     resolve_model,
+    text_hint,
     warm_up,
     weights_label,
 )
@@ -30,12 +34,21 @@ class CompareWidget(PromptWidget):
     against the reference model (a dropdown; the ``reference`` trait). Prompts work as in
     `SegmentWidget`: click on any panel (shift/right-click: background), drag a box, Undo, Clear.
 
+    Text prompts: one query (the text box, or ``set_text``) runs ``predict_text`` on every model
+    that takes text; each panel shows its instances (masks, boxes, phrase and score). A model
+    without text gets the note "no text prompts (load it with text_detector=...)" in its panel
+    (no mask) instead of failing the widget; so does any other error of one model. In text mode
+    ``masks[label]`` is the union of the model's instance masks (so ``ious`` compare those
+    unions), ``scores[label]`` its best detection score, and ``text_results[label]`` its
+    `samkit.pipelines.PipelineResult`. Text and clicks never mix (see `SegmentWidget`).
+
     From Python::
 
         w = CompareWidget([samkit.load("mobile_sam", weights="random"), "sam2.1_hiera_tiny"], image,
                           load_kwargs={"weights": "random"})
         w.add_point(220, 130)
         w.masks["mobile_sam"], w.ious, w.table()
+        w.set_text("a cat", box_threshold=0.3); w.text_results   # models that take text
 
     Args:
         models: loaded models and/or registered names (names are loaded with ``load_kwargs``).
@@ -54,6 +67,9 @@ class CompareWidget(PromptWidget):
     # one dict per model: label, name, weights, random_weights, encoder_ms, decoder_ms, score, iou, area
     panels = t.List(t.Dict()).tag(sync=True)
     mask_pngs = t.List(t.Bytes()).tag(sync=True)  # one per model (empty bytes: no mask)
+    # text mode: per model, one PNG per instance (in the order of panels[i]["instances"])
+    instance_pngs = t.List(t.List(t.Bytes())).tag(sync=True)
+    text_runs = t.Int(0).tag(sync=True)  # +1 per text query result (the browser redraws on it)
 
     def __init__(
         self,
@@ -83,8 +99,13 @@ class CompareWidget(PromptWidget):
         self._scores: dict[str, float] = {}
         self._encoder_ms = dict.fromkeys(labels, 0.0)
         self._decoder_ms: dict[str, float] = dict.fromkeys(labels, 0.0)
+        self._text_results: dict[str, Any] = {}
+        self._notes: dict[str, str] = {}
         super().__init__(image, max_display=max_display, multimask=multimask, labels=labels,
                          reference=reference or labels[0], **kwargs)
+        hints = [text_hint(m) for m in loaded if "text" not in m.capabilities]
+        self.text_enabled = any("text" in m.capabilities for m in loaded)
+        self.text_hint = "; ".join(dict.fromkeys(hints))
         self._embed()
         self._ready = True
         self._update(force=True)
@@ -104,6 +125,18 @@ class CompareWidget(PromptWidget):
     def scores(self) -> dict[str, float]:
         """Each model's predicted IoU score of its mask."""
         return dict(self._scores)
+
+    @property
+    def text_results(self) -> dict[str, Any]:
+        """The `samkit.pipelines.PipelineResult` of the current text query, by label, for each
+        model that ran it (empty in click mode)."""
+        return dict(self._text_results)
+
+    @property
+    def notes(self) -> dict[str, str]:
+        """Per-model messages of the current text query ("no text prompts ...", "no instances
+        found", or that model's error), by label."""
+        return dict(self._notes)
 
     @property
     def ious(self) -> dict[str, float]:
@@ -128,6 +161,8 @@ class CompareWidget(PromptWidget):
                 "decoder_ms": self._decoder_ms[label] if label in self._masks else None,
                 "score": self._scores.get(label), "iou_vs_reference": ious.get(label),
                 "reference": self.reference,
+                "instances": (len(self._text_results[label]) if label in self._text_results
+                              else None),
             })
         return pd.DataFrame(rows)
 
@@ -145,6 +180,7 @@ class CompareWidget(PromptWidget):
 
     def _predict(self, prompts: dict[str, Any] | None) -> None:
         self._masks, self._scores = {}, {}
+        self._text_results, self._notes = {}, {}
         if prompts is not None:
             for label, model in self._models.items():
                 (masks, scores, _), ms = timed(
@@ -157,7 +193,55 @@ class CompareWidget(PromptWidget):
                 else b"" for label in self.labels]
         with self.hold_sync():
             self.mask_pngs = pngs
+            self.instance_pngs = [[] for _ in self.labels]
             self._publish()
+
+    def _predict_text(self, text: str, box_threshold: float | None,
+                      text_threshold: float | None) -> str:
+        from samkit.detectors.base import split_phrases
+
+        split_phrases(text)  # empty text: one PromptError for the whole widget
+        self._masks, self._scores, self._text_results, self._notes = {}, {}, {}, {}
+        for label, model in self._models.items():
+            if "text" not in model.capabilities:
+                self._notes[label] = ("no text prompts (load it with "
+                                      "text_detector='grounding_dino_tiny')")
+                continue
+            try:
+                result, ms = timed(lambda m=model: m.predict_text(
+                    text, box_threshold=box_threshold, text_threshold=text_threshold), model.device)
+            except SamkitError as err:
+                self._notes[label] = str(err)
+                continue
+            except Exception as err:  # noqa: BLE001 - one model's failure is shown in its panel
+                self.log.exception("samkit widget: text prediction failed for %s", label)
+                self._notes[label] = f"{type(err).__name__}: {err}"
+                continue
+            self._text_results[label] = result
+            self._decoder_ms[label] = ms
+            masks = np.asarray(result.masks, dtype=bool).reshape(-1, self.height, self.width)
+            self._masks[label] = masks.any(axis=0)
+            if len(result):
+                self._scores[label] = float(np.max(result.scores))
+            else:
+                self._notes[label] = "no instances found"
+        size = self.display_hw
+        instance_pngs = [
+            [encode_mask_png(resize_nearest(m, size)) for m in self._text_results[label].masks]
+            if label in self._text_results and len(self._text_results[label]) else []
+            for label in self.labels]
+        with self.hold_sync():
+            self.mask_pngs = [b"" for _ in self.labels]
+            self.instance_pngs = instance_pngs
+            self._publish()
+            self.text_runs += 1
+        ran = [label for label in self.labels if label in self._text_results]
+        if not ran:
+            return "no model here takes text prompts (load one with text_detector=...)"
+        found = sum(len(self._text_results[label]) for label in ran)
+        if found == 0:
+            return f"no instances found for {text.strip()!r}"
+        return f"{found} instances found by {len(ran)} model{'s' if len(ran) != 1 else ''}"
 
     @t.observe("reference")
     def _on_reference(self, change: dict[str, Any]) -> None:
@@ -183,5 +267,11 @@ class CompareWidget(PromptWidget):
                 "score": self._scores.get(label),
                 "iou": ious.get(label),
                 "area": None if mask is None else np.count_nonzero(mask) / mask.size,
+                "text_source": model.text_source or "",
+                "instances": (instance_records(self._text_results[label])
+                              if label in self._text_results else []),
+                "detect_ms": (finite_or_none(self._text_results[label].detect_ms)
+                              if label in self._text_results else None),
+                "note": self._notes.get(label, ""),
             })
         self.panels = panels

@@ -1,7 +1,9 @@
 // SegmentWidget's view (samkit/widgets/segment.py); helpers come from _common.js.
 // Sets on its root: data-ready="1" once the image is drawn; data-mask-drawn=<count> each time a
 // mask overlay is drawn; data-roundtrip-ms (click -> mask drawn) and data-draw-ms (masks arrived
-// -> drawn). The end-to-end test waits for these.
+// -> drawn). The end-to-end test waits for these. In text mode (the `instances` trait is not
+// empty) every instance is drawn (its mask, box and "phrase score" tag), and data-instances=<n> is
+// set each time a text query's result is drawn (0 when nothing was found).
 
 function render({ model, el }) {
   const root = h("div", "samkit-segment");
@@ -19,12 +21,14 @@ function render({ model, el }) {
   const error = h("div", "samkit-error");
   const hint = h("div", "samkit-hint",
     "click: object · shift- or right-click: background · drag: box");
-  root.append(bar, canvas, choices, info, status, error, hint);
+  const text = textBar(model, () => { pendingSince = performance.now(); });
+  const textHint = h("div", "samkit-hint samkit-text-hint");
+  root.append(bar, text.node, canvas, choices, info, status, error, textHint, hint);
   el.append(root);
 
   let image = null;
   // what is on screen: the mask set it came from, its decoded candidates, the selected index
-  let shown = { pngs: null, bitmaps: [], overlays: [], sel: 0 };
+  let shown = { pngs: null, bitmaps: [], overlays: [], sel: 0, instances: [] };
   let drag = null;
   let pendingSince = null;
   let roundtripMs = null;
@@ -33,20 +37,42 @@ function render({ model, el }) {
 
   const redraw = () => {
     if (!image) return;
-    const overlay = shown.overlays[shown.sel] || null;
-    drawScene(canvas, image, overlay, model, drag);
+    const overlay = shown.instances.length ? shown.overlays[0] : shown.overlays[shown.sel] || null;
+    drawScene(canvas, image, overlay, model, drag, shown.instances, shown.sel);
     if (overlay) root.dataset.maskDrawn = String(++drawn);
   };
 
   const redrawSoon = coalesce(redraw);
 
   const renderInfo = () => {
-    info.textContent = `encoder ${fmtMs(model.get("encoder_ms"))} · decoder ${fmtMs(model.get("decoder_ms"))}`
+    const detect = model.get("detect_ms");
+    info.textContent = `encoder ${fmtMs(model.get("encoder_ms"))}`
+      + (detect === null || detect === undefined ? "" : ` · detector ${fmtMs(detect)}`)
+      + ` · decoder ${fmtMs(model.get("decoder_ms"))}`
       + ` · python ${fmtMs(model.get("handle_ms"))} · click→mask ${fmtMs(roundtripMs)}`
       + ` · ${model.get("device")}`;
   };
 
+  // Text mode: a legend, one entry per instance (click: select it for to_png / to_coco_rle).
+  const renderLegend = () => {
+    choices.replaceChildren(...shown.instances.map((inst, i) => {
+      const item = h("button", "samkit-instance" + (i === shown.sel ? " samkit-selected" : ""));
+      const swatch = h("span", "samkit-swatch");
+      swatch.style.background = instanceColor(i);
+      item.append(swatch, h("span", "", `${inst.label} ${inst.score.toFixed(3)}`));
+      item.addEventListener("click", () => {
+        model.set("selected", i);
+        model.save_changes();
+      });
+      return item;
+    }));
+  };
+
   const renderChoices = () => {
+    if (shown.instances.length) {
+      renderLegend();
+      return;
+    }
     choices.replaceChildren();
     const scores = model.get("scores");
     const areas = model.get("areas");
@@ -98,11 +124,29 @@ function render({ model, el }) {
     const arrived = performance.now();
     const pngs = model.get("mask_pngs");
     const sel = model.get("selected");
+    const instances = model.get("instances") || [];
+    if (instances.length || model.get("text") !== null) {
+      // text mode: every instance at once, each in its own colour
+      const bitmaps = await Promise.all(pngs.map(decodePng));
+      if (mine !== token) return;
+      shown = { pngs, bitmaps, overlays: [instanceOverlay(bitmaps)], sel, instances };
+      redraw();
+      root.dataset.drawMs = (performance.now() - arrived).toFixed(1);
+      root.dataset.instances = String(instances.length);
+      if (pendingSince !== null) {
+        roundtripMs = performance.now() - pendingSince;
+        pendingSince = null;
+        root.dataset.roundtripMs = roundtripMs.toFixed(1);
+      }
+      renderInfo();
+      renderLegend();
+      return;
+    }
     const first = pngs.length ? await decodePng(pngs[sel]) : null;
     if (mine !== token) return;
     const bitmaps = pngs.map((_, i) => (i === sel ? first : null));
     const overlays = bitmaps.map((b) => b && tintMask(b, SAMKIT_COLORS[0]));
-    shown = { pngs, bitmaps, overlays, sel };
+    shown = { pngs, bitmaps, overlays, sel, instances: [] };
     redraw();
     root.dataset.drawMs = (performance.now() - arrived).toFixed(1);
     if (pendingSince !== null && first) {
@@ -117,6 +161,8 @@ function render({ model, el }) {
     shown.overlays = rest.map((b, i) => (i === sel ? overlays[i] : b && tintMask(b, SAMKIT_COLORS[0])));
     renderChoices();
   };
+
+  const loadMasksSoon = coalesce(loadMasks);
 
   // A new selection of the masks on screen (a thumbnail click, or from Python); a selection that
   // comes with new masks is drawn by loadMasks instead.
@@ -141,7 +187,8 @@ function render({ model, el }) {
 
   const stop = listen(model, {
     "change:image": loadImage,
-    "change:mask_pngs": loadMasks,
+    "change:mask_pngs": loadMasksSoon,
+    "change:text_runs": loadMasksSoon,
     "change:selected": onSelected,
     "change:points": redrawSoon,
     "change:box": redrawSoon,
@@ -156,11 +203,18 @@ function render({ model, el }) {
     "change:model_names": renderSelect,
     "change:model_name": renderSelect,
     "change:weights": renderWeights,
+    "change:text": text.sync,
+    "change:box_threshold": text.sync,
+    "change:text_threshold": text.sync,
+    "change:text_enabled": text.sync,
+    "change:text_hint": () => { textHint.textContent = model.get("text_hint"); },
+    "change:detect_ms": renderInfo,
   });
 
   renderSelect();
   renderWeights();
   renderInfo();
+  textHint.textContent = model.get("text_hint");
   error.textContent = model.get("error");
   status.textContent = model.get("status");
   loadImage().then(loadMasks);

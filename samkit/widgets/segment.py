@@ -14,10 +14,13 @@ from samkit.widgets._state import (
     PromptWidget,
     asset,
     encode_mask_png,
+    finite_or_none,
+    instance_records,
     load_kwargs_of,
     mask_to_coco_rle,
     resize_nearest,
     resolve_model,
+    text_hint,
     warm_up,
     weights_label,
 )
@@ -31,7 +34,11 @@ class SegmentWidget(PromptWidget):
     In the browser: left click adds a foreground point, shift-click or right-click a background
     point, dragging draws a box (one box; a new one replaces it); Undo and Clear buttons; the three
     multimask candidates with their predicted IoU scores (click one to select it); the encoder and
-    decoder times; a dropdown that switches the model.
+    decoder times; a dropdown that switches the model. For a model that takes text (SAM 3, or a
+    box model loaded with ``text_detector=...``) a text box: Enter runs the query (``"a dog. a
+    cat."``, with optional box/text thresholds) and shows every instance found, its mask, its box
+    and its phrase and score. Text and clicks never mix: a text query removes the point/box
+    prompts, and a click (or a box) ends the text query (see `samkit.widgets._state`).
 
     From Python (no browser needed)::
 
@@ -40,6 +47,18 @@ class SegmentWidget(PromptWidget):
         w.masks, w.scores, w.mask        # (3, H, W) bool, (3,) float, the selected (H, W) mask
         w.to_png("mask.png"); w.to_coco_rle()
         w.model_name = "sam2.1_hiera_tiny"   # loads it with the same weights kind and device
+
+        w = SegmentWidget(samkit.load("sam3"), image)  # or samkit.load(..., text_detector=...)
+        w.set_text("a dog. a cat.", box_threshold=0.3)   # every instance of each phrase
+        w.text_result                    # the model's PipelineResult (labels, scores, boxes, masks)
+        w.masks, w.scores                # (N, H, W) bool instance masks, (N,) detection scores
+        w.to_png("dog.png", index=0)     # exports work on the instances; w.clear_text() ends it
+
+    In text mode ``masks`` are the instances' (most confident first), ``scores`` their detection
+    scores and ``selected`` the instance that `to_png` / `to_coco_rle` export by default (0, the
+    most confident); ``instances`` (synced) holds their phrase, score, box (XYXY pixels) and area.
+    A model switched to from the dropdown that takes boxes but no text gets the text detector of
+    the model the widget started with (the same detector object), so that text keeps working.
 
     Args:
         model: a loaded model (`samkit.load`) or a registered name (loaded with ``load_kwargs``).
@@ -66,6 +85,12 @@ class SegmentWidget(PromptWidget):
     weights = t.Unicode("").tag(sync=True)
     random_weights = t.Bool(False).tag(sync=True)
     device = t.Unicode("").tag(sync=True)
+    text_source = t.Unicode("").tag(sync=True)  # "native", "detector:<name>", or "" (no text)
+    # text mode: one record per instance (label, score, mask_score, box XYXY, area), in the order
+    # of mask_pngs; empty in click mode
+    instances = t.List(t.Dict()).tag(sync=True)
+    detect_ms = t.Float(None, allow_none=True).tag(sync=True)  # the text detector's time (None: none)
+    text_runs = t.Int(0).tag(sync=True)  # +1 per text query result (the browser redraws on it)
 
     def __init__(
         self,
@@ -86,6 +111,8 @@ class SegmentWidget(PromptWidget):
         self._masks = np.zeros((0, 0, 0), dtype=bool)
         self._scores = np.zeros(0, dtype=np.float32)
         self._low_res = None
+        self._text_result = None
+        self._text_detector = getattr(self._model, "text_detector", None)
         names = list(model_names) if model_names is not None else samkit.list_models()
         if self._model.name not in names:
             names.insert(0, self._model.name)
@@ -121,6 +148,12 @@ class SegmentWidget(PromptWidget):
         """The model's (C, 256, 256) low-res logits of the current masks (for ``mask_input``)."""
         return self._low_res
 
+    @property
+    def text_result(self):
+        """The `samkit.pipelines.PipelineResult` of the current text query, or None (click mode,
+        or an error)."""
+        return self._text_result
+
     def select(self, index: int) -> None:
         """Select one of the candidate masks (as clicking its thumbnail does)."""
         if not 0 <= index < max(len(self._masks), 1):
@@ -153,6 +186,9 @@ class SegmentWidget(PromptWidget):
             self.weights = weights_label(model)
             self.random_weights = getattr(model.weights, "kind", None) == "random"
             self.device = str(model.device)
+            self.text_source = model.text_source or ""
+            self.text_enabled = "text" in model.capabilities
+            self.text_hint = text_hint(model)
 
     def _device(self) -> Any:
         return self._model.device
@@ -177,6 +213,7 @@ class SegmentWidget(PromptWidget):
             if model is None:
                 self.status = f"loading {name} ({self._load_kwargs.get('weights')} weights)…"
                 model = resolve_model(name, self._load_kwargs)
+                self._share_text_detector(model)
                 self._models[name] = model
             self._model = model
             self._embed()
@@ -189,13 +226,21 @@ class SegmentWidget(PromptWidget):
         self._show_model(self._model)
         self._update(force=True)
 
+    def _share_text_detector(self, model: Any) -> None:
+        """Give a newly loaded box model without text the widget's text detector, if it has one."""
+        caps = model.capabilities
+        if self._text_detector is not None and "text" not in caps and "box" in caps:
+            model.attach_text_detector(self._text_detector)
+
     def _predict(self, prompts: dict[str, Any] | None) -> None:
+        self._text_result = None
         if prompts is None:
             self._masks = np.zeros((0, self.height, self.width), dtype=bool)
             self._scores = np.zeros(0, dtype=np.float32)
             self._low_res = None
             with self.hold_sync():
                 self.mask_pngs, self.scores, self.areas, self.selected = [], [], [], 0
+                self.instances, self.detect_ms = [], None
             return
         model = self._model
         (masks, scores, low_res), ms = timed(
@@ -204,8 +249,43 @@ class SegmentWidget(PromptWidget):
         size = self.display_hw
         pngs = [encode_mask_png(resize_nearest(m, size)) for m in masks]
         with self.hold_sync():
+            self.instances, self.detect_ms = [], None
             self.decoder_ms = ms
             self.scores = [float(s) for s in scores]
             self.areas = [np.count_nonzero(m) / m.size for m in masks]
             self.selected = int(np.argmax(scores))
             self.mask_pngs = pngs
+
+    def _predict_text(self, text: str, box_threshold: float | None,
+                      text_threshold: float | None) -> str:
+        model = self._model
+        result = model.predict_text(text, box_threshold=box_threshold, text_threshold=text_threshold)
+        masks = np.asarray(result.masks, dtype=bool)
+        if len(result) == 0:
+            masks = np.zeros((0, self.height, self.width), dtype=bool)
+        self._text_result = result
+        self._masks, self._scores = masks, np.asarray(result.scores, dtype=np.float32)
+        self._low_res = result.low_res_logits
+        size = self.display_hw
+        pngs = [encode_mask_png(resize_nearest(m, size)) for m in masks]
+        with self.hold_sync():
+            self.detect_ms = finite_or_none(result.detect_ms)
+            self.decoder_ms = finite_or_none(result.decoder_ms) or 0.0
+            self.scores = [float(s) for s in self._scores]
+            self.areas = [np.count_nonzero(m) / m.size for m in masks]
+            self.selected = 0
+            self.instances = instance_records(result)
+            self.mask_pngs = pngs
+            self.text_runs += 1
+        return text_status(result, text)
+
+
+def text_status(result: Any, text: str) -> str:
+    """The status line of a text query: how many instances of which phrase, or none found."""
+    if len(result) == 0:
+        return f"no instances found for {text.strip()!r}"
+    counts: dict[str, int] = {}
+    for label in result.labels:
+        counts[label] = counts.get(label, 0) + 1
+    found = ", ".join(f"{label} ×{n}" for label, n in counts.items())
+    return f"{len(result)} instance{'s' if len(result) != 1 else ''} found: {found}"

@@ -29,7 +29,8 @@ def run(cfg: DictConfig, output_dir: str) -> int:
         return protocol.run(model, dataset, run_id=run_id, out_path=job.rows_path, resume=cfg.resume,
                             progress=cfg.progress, **params)
 
-    return run_job(output_dir, plain(cfg), protocol.name, work, capability=protocol.capability)
+    return run_job(output_dir, plain(cfg), protocol.name, work,
+                   capability=protocol.capability_for(protocol.make_params(**params)))
 
 
 @hydra.main(config_path="../conf", config_name="evaluate", version_base="1.3")

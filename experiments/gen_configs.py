@@ -43,7 +43,10 @@ def protocol_files() -> dict[str, str]:
     for name in list_protocols():
         protocol = get_protocol(name)
         defaults = dataclasses.asdict(protocol.params())
-        needs = f"models with the {protocol.capability!r} capability" if protocol.capability else "any model"
+        needed = protocol.capability_for()
+        needs = f"models with the {needed!r} capability" if needed else "any model"
+        if protocol.capability_of is not None:
+            needs += " with the default parameters; it depends on them"
         out[f"{name}.yaml"] = (
             HEADER.format(source="samkit.eval")
             + f"# {protocol.description} ({needs})\n"

@@ -17,7 +17,7 @@ import pandas as pd
 
 from samkit import viz
 from samkit.labels import present
-from samkit.tables import (PUBLISHED_NOTE, accuracy_table, benchmark_table, caption_lines,
+from samkit.tables import (PUBLISHED_NOTE, accuracy_table, ap_table, benchmark_table, caption_lines,
                            join_published, latency_table, memory_table, merge_runs, pareto_table,
                            to_markdown)
 
@@ -43,6 +43,8 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
 
     - ``accuracy.md`` / ``accuracy.csv``: `samkit.tables.accuracy_table` (evaluation rows);
     - ``benchmark.md`` / ``benchmark.csv``: `samkit.tables.benchmark_table` (benchmark rows);
+    - ``ap.md`` / ``ap.csv``: `samkit.tables.ap_table` (text and detector_boxes rows: COCO AP per
+      model and detector);
     - ``pareto.png``: accuracy vs latency with the Pareto front (`samkit.viz.pareto_plot` of
       `samkit.tables.pareto_table`); x: ``pareto_x`` or ``end_to_end_ms`` where benchmarked, else
       ``encoder_ms``; y: ``pareto_y`` or the first of ``mIoU@1``, ``box_mIoU``, ``AR@1000`` with
@@ -54,7 +56,8 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
     ``published`` (columns ``model``, a ``source``, and any numbers) is joined beside the tables
     as ``published_*`` columns (`samkit.tables.join_published`) and drawn as labelled published
     points on the Pareto figure where it has the plotted columns. Returns ``{name: path}``:
-    ``accuracy_md``, ``accuracy_csv``, ``benchmark_md``, ``benchmark_csv``, ``pareto_png``,
+    ``accuracy_md``, ``accuracy_csv``, ``benchmark_md``, ``benchmark_csv``, ``ap_md``, ``ap_csv``,
+    ``pareto_png``,
     ``latency_png``, ``memory_png``, ``index_md`` (those written).
     """
     out = Path(out_dir)
@@ -79,6 +82,9 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
         table_files("accuracy", acc, "Accuracy (evaluation protocols)")
     if len(bench):
         table_files("benchmark", bench, "Benchmark: latency (median / p95 ms), peak memory, size")
+    ap = ap_table(frame)
+    if len(ap):
+        table_files("ap", ap, "Text and detector-box prompts: class-aware COCO mask / box AP")
 
     def figure_file(name: str, make: Callable[[], object], caption: str) -> None:
         fig = make()

@@ -48,6 +48,7 @@ __all__ = [
     "merge_runs",
     "benchmark_table",
     "accuracy_table",
+    "ap_table",
     "published_params",
     "published_performance",
     "join_published",
@@ -296,6 +297,50 @@ def accuracy_table(frame: pd.DataFrame) -> pd.DataFrame:
         table.insert(table.columns.get_loc("note"), "mem_method",
                      merged["mem_method"].astype("string").to_numpy())
     return table
+
+
+AP_PROTOCOLS = ("text", "detector_boxes")
+"""The protocols whose summaries are COCO AP (`ap_table`)."""
+
+_AP_PREFIXES = ("text_mask_", "text_box_", "mask_", "box_")
+
+
+def ap_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """COCO AP of the text and detector_boxes rows: one row per (model, weights, detector,
+    detector weights, device, dtype, dataset) and protocol, labelled as `accuracy_table`.
+
+    Columns: the configuration (with ``detector``, ``detector_weights``), ``protocol``, the AP
+    columns that protocol has (``text_mask_AP`` ... / ``mask_AP`` ..., ``box_AP`` ...: COCOeval's
+    AP, AP50, AP75, APs, APm, APl in ``[0, 1]``), ``encoder_ms``, ``decoder_ms`` and
+    ``text_detect_ms`` (medians per image), ``images`` and ``note`` (random weights of the model
+    or of its detector). Empty (no rows) when the frame has no such rows.
+    """
+    if "protocol" not in frame.columns:
+        return pd.DataFrame()
+    parts = []
+    for name in AP_PROTOCOLS:
+        rows = frame[frame["protocol"].astype("string") == name]
+        if not len(rows):
+            continue
+        table = accuracy_table(rows)
+        table.insert(table.columns.get_loc("dataset") + 1, "protocol", name)
+        ok = rows[rows["status"] == "ok"]
+        keyed = ok[SUMMARY_KEYS].astype("string").fillna("\x00")
+        images = keyed.assign(image_id=ok["image_id"]).groupby(SUMMARY_KEYS)["image_id"].nunique()
+        want = table[SUMMARY_KEYS].astype("string").fillna("\x00")
+        table["images"] = [int(images.get(tuple(k), 0)) for k in want.itertuples(index=False)]
+        keep = [c for c in table.columns
+                if not c.startswith(_AP_PREFIXES) or table[c].notna().any()]
+        drop = {"mIoU@1", "objects", "skipped", "errors", "peak_mem_mib", "text_detections"}
+        parts.append(table[[c for c in keep if c not in drop and not c.startswith(("mIoU", "NoC"))]])
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    first = [c for c in out.columns if not c.startswith(_AP_PREFIXES) and c not in (
+        "encoder_ms", "decoder_ms", "text_detect_ms", "images", "mem_method", "note")]
+    ap_cols = [c for c in out.columns if c.startswith(_AP_PREFIXES)]
+    last = [c for c in ("encoder_ms", "decoder_ms", "text_detect_ms", "images", "note") if c in out.columns]
+    return out[first + ap_cols + last]
 
 
 # ------------------------------------------------------------------------------ published numbers

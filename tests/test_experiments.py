@@ -278,3 +278,40 @@ def test_killed_sweep_resumes_without_loss_or_duplicates(tmp_path):
     resumed = pd.read_parquet(second_job / "rows.parquet")
     kept = resumed[resumed["run_id"].isin(set(interrupted["run_id"]))]
     assert set(kept["image_id"]) == saved_images  # finished images were kept, not recomputed
+
+
+def _sweep_values(experiment: str, key: str) -> list[str]:
+    from omegaconf import OmegaConf
+
+    params = OmegaConf.load(ROOT / "conf/experiment" / f"{experiment}.yaml").hydra.sweeper.params
+    return [v.strip() for v in str(params[key]).split(",")]
+
+
+def test_detector_experiments_compose_and_name_registered_detectors():
+    from samkit.detectors import get_detector_spec
+
+    cfg = _compose("evaluate", ["+experiment=text_detectors"])
+    assert schemas.plain(cfg.protocol)["name"] == "text" and cfg.dataset._target_.endswith("CocoDataset")
+    for name in _sweep_values("text_detectors", "protocol.detector"):
+        assert name == "native" or get_detector_spec(name).kind == "open_vocab"
+    cfg = _compose("evaluate", ["+experiment=sam_paper_detector_boxes"])
+    assert schemas.plain(cfg.protocol)["name"] == "detector_boxes"
+    for name in _sweep_values("sam_paper_detector_boxes", "protocol.detector"):
+        assert get_detector_spec(name).kind == "closed_set"
+
+
+def test_text_jobs_record_the_detector_and_skip_native_text_without_loading(tmp_path):
+    """A text job through a tiny random detector gives rows naming it; detector=native on a model
+    without native text is one unsupported row, written without loading the model."""
+    common = ["model=mobile_sam", "weights=random", "dataset=synthetic", "dataset.num_images=1",
+              "dataset.size=[48,64]", "protocol=text", "progress=false"]
+    assert evaluate.run(_compose("evaluate", common + ["protocol.detector_config=tiny"]),
+                        str(tmp_path / "dino")) == 0
+    rows = pd.read_parquet(tmp_path / "dino" / "rows.parquet")
+    assert rows["status"].tolist() == ["ok"] and rows["detector"].tolist() == ["grounding_dino_tiny"]
+    assert rows["detector_weights"].tolist() == ["random(seed=0, config=tiny)"]
+    assert evaluate.run(_compose("evaluate", common + ["protocol.detector=native"]),
+                        str(tmp_path / "native")) == 0
+    rows = pd.read_parquet(tmp_path / "native" / "rows.parquet")
+    assert rows["status"].tolist() == ["unsupported"] and "sam3" in rows["error"].iloc[0]
+    assert rows["weights"].iloc[0].endswith("(not loaded)")

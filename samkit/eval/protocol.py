@@ -75,6 +75,9 @@ class Protocol:
     summarizer: ``summarizer(ok_rows) -> {column: value}``: this protocol's part of one
         `samkit.results.summarize` row (the rows of one model/weights/device/dtype/dataset group).
     uses_dataset: False for protocols that make their own input (the benchmark).
+    capability_of: for a protocol whose need depends on its parameters (text: ``"text"`` with
+        ``detector="native"``, else ``"box"``), ``capability_of(params) -> capability``; it then
+        decides instead of ``capability`` (see `capability_for`).
     """
 
     name: str
@@ -84,6 +87,13 @@ class Protocol:
     runner: Callable[..., pd.DataFrame]
     summarizer: Callable[[pd.DataFrame], dict[str, Any]]
     uses_dataset: bool = True
+    capability_of: Callable[[Any], str | None] | None = None
+
+    def capability_for(self, params: Any = None) -> str | None:
+        """The capability a run with ``params`` (the parameters dataclass; None: the defaults) needs."""
+        if self.capability_of is None:
+            return self.capability
+        return self.capability_of(params if params is not None else self.params())
 
     def make_params(self, **values: Any) -> Any:
         """The parameters dataclass from keyword values, checked: unknown names, choices, bounds."""
@@ -104,14 +114,15 @@ class Protocol:
                 raise ValueError(f"{f.name} must be >= {f.metadata['min']}, got {value}")
         return params
 
-    def supports(self, model: Any) -> bool:
-        """True when ``model`` (a Segmenter) has the capability this protocol needs."""
-        return self.capability is None or self.capability in model.capabilities
+    def supports(self, model: Any, params: Any = None) -> bool:
+        """True when ``model`` (a Segmenter) has the capability this protocol needs (with ``params``)."""
+        needed = self.capability_for(params)
+        return needed is None or needed in model.capabilities
 
-    def check_supported(self, model: Any) -> None:
+    def check_supported(self, model: Any, params: Any = None) -> None:
         """Raise `samkit.errors.UnsupportedError` (naming the models that can) when unsupported."""
-        if not self.supports(model):
-            raise unsupported_error(model.name, self.name, str(self.capability))
+        if not self.supports(model, params):
+            raise unsupported_error(model.name, self.name, str(self.capability_for(params)))
 
     def run(self, model: Any, dataset: Iterable[Any] | None = None, *, run_id: str | None = None,
             out_path: Any = None, resume: bool = False, progress: bool = True,
@@ -127,7 +138,7 @@ class Protocol:
         if self.uses_dataset and dataset is None:
             raise TypeError(f"the {self.name} protocol needs a dataset")
         try:
-            self.check_supported(model)
+            self.check_supported(model, checked)
         except UnsupportedError as err:
             frame = rows_to_frame([failure_row(row_header(model, run_id, self.name), err)])
             if out_path is not None:

@@ -183,7 +183,8 @@ def summarize_text(rows: pd.DataFrame) -> dict[str, Any]:
 PROTOCOL = Protocol(
     name="text",
     description="each image's category names as text -> masks -> class-aware COCO mask/box AP",
-    capability=None,  # "text" natively, or "box" through a detector: checked by the runner
+    capability=None,
+    capability_of=lambda p: "text" if p.detector == "native" else "box",
     params=TextParams,
     runner=lambda model, dataset, p, **common: run_text(
         model, dataset, detector=p.detector, detector_weights=p.detector_weights,

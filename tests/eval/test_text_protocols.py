@@ -261,3 +261,31 @@ def test_detector_boxes_with_a_registered_closed_set_detector(coco, random_model
     assert {d["category"] for d in kept} <= {"person", "car", "dog"}
     assert row["num_detections"] == len(kept) <= 8 and row["dropped_detections"] >= 0
     assert row["num_detections"] + row["dropped_detections"] > 0
+
+
+def test_ap_table_and_report(coco, tmp_path):
+    """The report's AP table: one row per (model, detector) and protocol, AP columns of that
+    protocol only, random detector weights warned about even when the model's are pretrained."""
+    from samkit.report import write_report
+    from samkit.tables import ap_table
+
+    dataset, path = coco
+    native = get_protocol("text").run(OracleText(dataset), dataset, detector="native", progress=False)
+    boxes = run_detector_boxes(OracleText(dataset, native=False), dataset,
+                               detections=str(_gt_detections_file(dataset, path, tmp_path)), progress=False)
+    random_detector = native.copy()
+    random_detector["detector"], random_detector["detector_weights_kind"] = "some_detector", "random"
+    random_detector["detector_weights"] = "random(seed=0)"
+    frame = pd.concat([native, boxes, random_detector], ignore_index=True)
+    table = ap_table(frame)
+    assert sorted(zip(table["protocol"], table["detector"])) == [
+        ("detector_boxes", "file:detections.json"), ("text", "native"), ("text", "some_detector")]
+    text_rows, box_rows = table[table["protocol"] == "text"], table[table["protocol"] == "detector_boxes"]
+    assert text_rows["text_mask_AP"].tolist() == pytest.approx([1.0, 1.0]) and text_rows["mask_AP"].isna().all()
+    assert box_rows["mask_AP"].iloc[0] == pytest.approx(1.0) and box_rows["text_mask_AP"].isna().all()
+    assert (table["images"] == len(dataset)).all()
+    notes = dict(zip(table["detector"], table["note"]))
+    assert notes["some_detector"].startswith("RANDOM WEIGHTS") and not notes["native"]
+    written = write_report(frame, tmp_path / "report")
+    md = written["ap_md"].read_text()
+    assert "text_mask_AP" in md and "some_detector" in md and "RANDOM WEIGHTS" in md

@@ -15,6 +15,11 @@ class PromptError(SamkitError, ValueError):
     """A prompt that is malformed or does not fit the image (points, labels, boxes, mask input)."""
 
 
+class VideoError(SamkitError, ValueError):
+    """A video samkit cannot read as given: missing or corrupt file, no frames, frames of different
+    sizes, wrong array shape or dtype."""
+
+
 class NotReadyError(SamkitError, RuntimeError):
     """A call made out of order, e.g. `predict` before `set_image`."""
 

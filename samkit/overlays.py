@@ -16,7 +16,7 @@ import numpy as np
 
 from samkit.labels import RANDOM_WEIGHTS_WARNING, present
 
-__all__ = ["draw_prediction", "show_prediction", "show_generated"]
+__all__ = ["draw_prediction", "show_prediction", "show_instances", "show_generated"]
 
 
 def draw_prediction(ax: Any, image: np.ndarray, mask: np.ndarray, *, points: Any = None,
@@ -59,12 +59,48 @@ def show_prediction(image: np.ndarray, masks: np.ndarray, scores: Sequence[float
     from matplotlib.figure import Figure
 
     n = len(masks)
+    if n == 0:
+        raise ValueError("show_prediction needs at least one mask (got 0); for detector / text "
+                         "results, which may be empty, use show_instances")
     fig = Figure(figsize=(3.6 * n, 3.6 * image.shape[0] / image.shape[1] + 0.9))
     axes = fig.subplots(1, n, squeeze=False)[0]
     for i, (ax, mask) in enumerate(zip(axes, masks)):
         draw_prediction(ax, image, mask, points=points, labels=labels, box=box,
                         title=f"mask {i}: score {float(scores[i]):.3f}")
     _titled(fig, title, weights, weights_kind)
+    fig.tight_layout()
+    return fig
+
+
+def show_instances(image: np.ndarray, result: Any, *, title: str = "", weights: Any = None,
+                   weights_kind: str | None = None, seed: int = 0):
+    """Every object of a detector -> segmenter result (`samkit.pipelines.PipelineResult`, e.g.
+    ``model.predict_text(...)``) on ``image`` (HxWx3 uint8): its mask in its own colour, its box
+    (XYXY) outlined and labelled ``"<phrase or class> <detector score>"``; an empty result says
+    "no instances found". ``weights`` / ``weights_kind`` as in `show_prediction`.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    fig = Figure(figsize=(6, 6 * image.shape[0] / image.shape[1] + 0.8))
+    ax = fig.subplots()
+    ax.imshow(image)
+    overlay = np.zeros((*image.shape[:2], 4))
+    rng = np.random.default_rng(seed)
+    colours = [rng.random(3) for _ in range(len(result))]
+    for obj, colour in zip(reversed(list(result)), reversed(colours)):  # most confident on top
+        overlay[obj.mask] = [*colour, 0.45]
+    ax.imshow(overlay)
+    for obj, colour in zip(result, colours):
+        x0, y0, x1, y1 = (float(v) for v in obj.box)
+        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, linewidth=1.5))
+        ax.text(x0, y0, f"{obj.label} {obj.score:.2f}", color="white", fontsize=7, va="bottom",
+                bbox={"facecolor": colour, "alpha": 0.8, "pad": 1, "edgecolor": "none"})
+    if not len(result):
+        ax.text(0.5, 0.5, "no instances found", transform=ax.transAxes, ha="center", va="center",
+                color="white", bbox={"facecolor": "black", "alpha": 0.6})
+    ax.axis("off")
+    _titled(fig, f"{title} ({len(result)} instances)", weights, weights_kind)
     fig.tight_layout()
     return fig
 

@@ -121,6 +121,25 @@ def test_open_vocab_detect_shapes_and_labels(name, photo):
         det.detect(photo, text=PROMPT, box_threshold=1.5)
 
 
+def test_grounding_dino_long_prompts_are_queried_in_groups(photo):
+    """A vocabulary longer than max_text_len tokens (32 in the tiny config) runs one pass per group
+    of phrases that fits, the detections of all groups together; a phrase that alone does not fit
+    is a clear error."""
+    det = _det("grounding_dino_tiny")
+    phrases = [f"{w} thing" for w in ("red", "blue", "green", "tall", "small", "round", "shiny",
+                                      "wooden", "striped", "fluffy", "metal", "old")]
+    groups = det._chunks(phrases)
+    assert len(groups) > 1 and sum(groups, []) == phrases
+    assert all(len(det.processor.tokenizer(" ".join(f"{p}." for p in g))["input_ids"]) <= 32 for g in groups)
+    whole = det.detect(photo, text=phrases, box_threshold=0.0, text_threshold=0.0)
+    parts = [det.detect(photo, text=g, box_threshold=0.0, text_threshold=0.0) for g in groups]
+    assert len(whole) == sum(len(p) for p in parts) > 0 and set(whole.labels) <= set(phrases)
+    ref_scores = np.sort(np.concatenate([p.scores for p in parts]))[::-1]
+    np.testing.assert_array_equal(whole.scores, ref_scores)
+    with pytest.raises(PromptError, match="at most 32"):
+        det.detect(photo, text=[" ".join(["word"] * 40)])
+
+
 def test_grounding_dino_parity_with_transformers(photo, tmp_path):
     import torch
     import transformers as T
@@ -213,9 +232,11 @@ def test_missing_checkpoint_is_a_clear_error(name, isolated_checkpoints):
         load_detector(name, download=False)
 
 
-def test_load_detector_argument_errors():
+def test_load_detector_argument_errors(isolated_checkpoints):
     with pytest.raises(ValueError, match="weights"):
-        load_detector("yolo11n", weights="auto")
+        load_detector("yolo11n", weights="imagenet")
+    auto = load_detector("owlv2_base", weights="auto", config="tiny", device="cpu")
+    assert auto.weights.kind == "random"  # no official weights here: random, and it says so
     with pytest.raises(ValueError, match="config"):
         load_detector("owlv2_base", "random", config="huge")
     with pytest.raises(ValueError, match="random"):
@@ -251,3 +272,44 @@ def test_full_random_transformers_detectors_run(name, photo):
     det = load_detector(name, "random", device="cpu")
     assert det.num_parameters() > 100e6 and det.weights.config == "full"
     _check(det.detect(photo, text=PROMPT, box_threshold=0.0, text_threshold=0.0), photo, PHRASES)
+
+
+#: float32 bytes of the official checkpoints (no parameter count is published for these three; see
+#: their `params_source`): hub model.safetensors 689 MB / 933 MB (IDEA-Research/grounding-dino-tiny,
+#: -base), 620 MB (google/owlv2-base-patch16-ensemble), and "Size 590 MiB" for OWLv2 CLIP B/16 in
+#: the google-research/scenic owl_vit README
+_OFFICIAL_BYTES = {"grounding_dino_tiny": [689e6], "grounding_dino_base": [933e6],
+                   "owlv2_base": [620e6, 590 * 2**20]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(_OFFICIAL_BYTES))
+def test_full_random_transformers_architectures_match_official_checkpoint_sizes(name):
+    """4 bytes x our full architecture's parameters is each official float32 checkpoint's size within
+    1% (the files also hold a few index buffers; the hub and README round to 1 MB / 1 MiB)."""
+    import torch
+
+    from samkit.detectors.base import detector_class
+
+    spec = get_detector_spec(name)
+    with torch.device("meta"):  # the count without allocating the weights
+        model, _ = detector_class(spec).build_random(spec, 0, "full")
+    n = sum(p.numel() for p in model.parameters())
+    for size in _OFFICIAL_BYTES[name]:
+        assert abs(4 * n / size - 1) < 0.01, (name, n, size)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, text_m, visual_m", [("yoloe_11s", 10, 12), ("yoloe_11l", 26, 32)])
+def test_yoloe_random_full_architecture_counts_authors_params(name, text_m, visual_m):
+    """The YOLOE authors' counts (THU-MIG/yoloe README, zero-shot detection table, Params T / V,
+    rounded to 1M) are of the re-parameterized detection model with LVIS's 1203 class embeddings
+    folded in (no mask head) and of the same plus the SAVPE visual-prompt encoder."""
+    from samkit.detectors.yoloe import fused_num_parameters
+
+    model = _det(name).model
+    head = model.model[-1]
+    mask_head = sum(p.numel() for m in (head.proto, head.cv5) for p in m.parameters())
+    detection = (fused_num_parameters(model, num_classes=1203) - mask_head) / 1e6
+    savpe = sum(p.numel() for p in head.savpe.parameters()) / 1e6
+    assert round(detection) == text_m and round(detection + savpe) == visual_m, (detection, savpe)

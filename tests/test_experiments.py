@@ -315,3 +315,24 @@ def test_text_jobs_record_the_detector_and_skip_native_text_without_loading(tmp_
     rows = pd.read_parquet(tmp_path / "native" / "rows.parquet")
     assert rows["status"].tolist() == ["unsupported"] and "sam3" in rows["error"].iloc[0]
     assert rows["weights"].iloc[0].endswith("(not loaded)")
+
+
+def test_video_job_on_davis_layout(tmp_path, monkeypatch):
+    """protocol=video dataset=davis on a written synthetic DAVIS folder: one ok row per object
+    (SAM 2 built with a 256-pixel input, as in tests/video, to keep the CPU time small)."""
+    import samkit.models.sam2 as sam2_adapter
+    from samkit.data.synthetic_video import write_davis
+
+    original = sam2_adapter.model_config
+
+    def small(spec):
+        cfg = original(spec)
+        cfg.image_size = 256
+        return cfg
+
+    monkeypatch.setattr(sam2_adapter, "model_config", small)
+    write_davis(tmp_path / "davis", sequences=1, num_frames=3, size=(32, 48), num_objects=1, seed=1)
+    rows = _evaluate(tmp_path / "job", "model=sam2.1_hiera_tiny", "weights=random", "dataset=davis",
+                     f"dataset.root={tmp_path / 'davis'}", "protocol=video", "progress=false")
+    assert rows["status"].tolist() == ["ok"] and rows["protocol"].tolist() == ["video"]
+    assert rows["frames"].tolist() == [3] and rows["J&F-Mean"].between(0, 1).all()  # frame 1 scored

@@ -64,3 +64,20 @@ def test_click_curves_has_one_line_per_model_and_the_random_banner():
         click_curves(click_curve_table(pd.DataFrame({"protocol": ["box"], "status": ["ok"]})))
     with pytest.raises(TypeError, match="samkit.tables.click_curve_table"):
         click_curves(rows)
+
+
+def test_show_instances_draws_boxes_labels_and_says_when_empty():
+    from samkit.overlays import show_instances
+    from samkit.pipelines import PipelineResult, SegmentedObject
+
+    objects = [SegmentedObject("a dog", 0.9, [10, 10, 30, 20], MASKS[0], 0.8),
+               SegmentedObject("a cat", 0.4, [2, 2, 8, 8], MASKS[1], 0.7)]
+    fig = show_instances(IMAGE, PipelineResult(objects, (40, 60), 1.0, 2.0, 3.0), title="t", weights=RANDOM)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["a dog 0.90", "a cat 0.40"]
+    assert len(ax.patches) == 2 and "(2 instances)" in fig._suptitle.get_text()
+    assert RANDOM_WEIGHTS_WARNING in fig._suptitle.get_text()
+    empty = show_instances(IMAGE, PipelineResult([], (40, 60), 1.0, float("nan"), float("nan")))
+    assert [t.get_text() for t in empty.axes[0].texts] == ["no instances found"]
+    with pytest.raises(ValueError, match="show_instances"):
+        show_prediction(IMAGE, MASKS[:0], [])

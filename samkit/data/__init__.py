@@ -6,6 +6,10 @@ reasons) and ``dataset[i]``. Common options: ``max_images``, ``max_objects`` (pe
 (reproducible subsampling, by sorted id), ``min_area`` (pixels; smaller objects are skipped as
 "tiny") and, for COCO-format data, ``skip_crowd``. Images are read only when their sample is
 produced.
+
+Video input: `open_video` gives lazy `VideoFrames` (HxWx3 uint8 RGB) from a frames folder, a video
+file (PyAV), an array or a list; `moving_shapes` makes synthetic videos with exact mask tracks and
+`write_davis` writes them in the DAVIS 2017 layout.
 """
 
 from samkit.data.coco import CocoDataset, Sa1bDataset
@@ -13,8 +17,13 @@ from samkit.data.davis import DavisDataset
 from samkit.data.folder import FolderDataset
 from samkit.data.sample import Sample, VideoSample
 from samkit.data.synthetic import SyntheticDataset
+from samkit.data.synthetic_video import SyntheticVideo, moving_shapes, write_davis
+from samkit.data.video import VideoFrames, open_video, write_frames_folder, write_video
 
 __all__ = [
     "Sample", "VideoSample", "CocoDataset", "Sa1bDataset", "FolderDataset", "DavisDataset",
     "SyntheticDataset",
+    # video input (samkit.data.video) and synthetic videos (samkit.data.synthetic_video)
+    "VideoFrames", "open_video", "write_video", "write_frames_folder",
+    "SyntheticVideo", "moving_shapes", "write_davis",
 ]

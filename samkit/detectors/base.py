@@ -171,8 +171,10 @@ def load_detector(name: str | DetectorSpec, weights: str = "pretrained", *,
 
     Args:
         name: e.g. ``"grounding_dino_tiny"``, ``"owlv2_base"``, ``"yolo11n"``.
-        weights: ``"pretrained"`` (the official weights, or ``checkpoint``) or ``"random"`` (the
-            architecture with seeded random weights: real size and latency, random boxes).
+        weights: ``"pretrained"`` (the official weights, or ``checkpoint``), ``"random"`` (the
+            architecture with seeded random weights: real size and latency, random boxes) or
+            ``"auto"`` (pretrained when the official weights are present, else random; the
+            detector's ``weights`` says which).
         checkpoint: a checkpoint in the official layout (hub folder / ultralytics ``.pt``).
         device: ``"cpu"``, ``"cuda"``...; default CUDA if available, else CPU.
         seed: torch seed of the random weights.
@@ -185,9 +187,14 @@ def load_detector(name: str | DetectorSpec, weights: str = "pretrained", *,
     from samkit.weights import resolve_checkpoint
 
     spec = get_detector_spec(name)
-    if weights not in ("pretrained", "random"):
-        raise ValueError(f"weights must be 'pretrained' or 'random', got {weights!r} (pass a "
+    if weights not in ("pretrained", "random", "auto"):
+        raise ValueError(f"weights must be 'pretrained', 'random' or 'auto', got {weights!r} (pass a "
                          "checkpoint with checkpoint=...).")
+    if weights == "auto":  # as samkit.load: the official weights when present, else random
+        from samkit.weights import verify
+
+        present = checkpoint is not None or verify(spec).status in ("ok", "unpublished")
+        weights = "pretrained" if present else "random"
     if config not in CONFIGS:
         raise ValueError(f"config must be one of {CONFIGS}, got {config!r}")
     if weights == "random" and checkpoint is not None:

@@ -78,8 +78,44 @@ class GroundingDinoDetector(Detector):
         T = transformers_module()
         return load_folder(T.GroundingDinoForObjectDetection, T.GroundingDinoProcessor, path, spec.name)
 
+    def _chunks(self, phrases: list[str]) -> list[list[str]]:
+        """``phrases`` in consecutive groups whose prompt fits the model's ``max_text_len`` tokens
+        (with [CLS] and [SEP]); one phrase that alone does not fit is a `PromptError`."""
+        from samkit.errors import PromptError
+
+        limit = int(self.model.config.max_text_len)
+        tokenizer = self.processor.tokenizer
+
+        def length(group: list[str]) -> int:
+            return len(tokenizer(prompt_text(group))["input_ids"])
+
+        chunks: list[list[str]] = []
+        for phrase in phrases:
+            if length([phrase]) > limit:
+                raise PromptError(f"{self.name}: the phrase {phrase!r} is {length([phrase])} tokens "
+                                  f"with [CLS]/[SEP]; the model reads at most {limit}.")
+            if chunks and length(chunks[-1] + [phrase]) <= limit:
+                chunks[-1].append(phrase)
+            else:
+                chunks.append([phrase])
+        return chunks
+
     def _detect(self, rgb: np.ndarray, prompt: list[str], box_threshold: float,
                 text_threshold: float) -> Detections:
+        """One forward pass per group of phrases that fits ``max_text_len`` tokens (one pass for
+        a short prompt; a long vocabulary, e.g. 80 COCO names, is queried in groups, as
+        Grounded-SAM does), the detections of every group together."""
+        chunks = self._chunks(prompt)
+        if len(chunks) == 1:
+            return self._detect_chunk(rgb, prompt, box_threshold, text_threshold)
+        parts = [self._detect_chunk(rgb, c, box_threshold, text_threshold) for c in chunks]
+        h, w = rgb.shape[:2]
+        return Detections(np.concatenate([d.boxes for d in parts]).reshape(-1, 4),
+                          np.concatenate([d.scores for d in parts]),
+                          np.concatenate([np.asarray(d.labels, dtype=object) for d in parts]), (h, w))
+
+    def _detect_chunk(self, rgb: np.ndarray, prompt: list[str], box_threshold: float,
+                      text_threshold: float) -> Detections:
         import torch
 
         h, w = rgb.shape[:2]

@@ -69,13 +69,18 @@ class DetectorSpec:
 
 _GDINO_SRC = "Liu et al. 2023, Grounding DINO (arXiv:2303.05499); hub model card"
 _NO_SHA = None  # neither the hub repos nor the ultralytics releases publish a SHA-256
+_GDINO_PARAMS = ("no parameter count found in the paper, the IDEA-Research/GroundingDINO README "
+                 "(checkpoint table: backbone, data, COCO AP) or the hub model card; the hub's "
+                 "model.safetensors is 689 MB (tiny) / 933 MB (base) of float32, i.e. ~172M / ~233M "
+                 "values, consistent with the full random build's 172.25M / 232.32M parameters "
+                 "(Swin-T / Swin-B + BERT-base 108.9M + fusion transformer and heads)")
 
 
 def _gdino(name: str, repo: str) -> DetectorSpec:
     return DetectorSpec(
         name=name, family="grounding_dino", kind="open_vocab", arch=repo, checkpoint=repo.split("/")[1],
         url=f"https://huggingface.co/{repo}", sha256=_NO_SHA, layout="hf", license="Apache-2.0",
-        params_published_m=None, params_source="no count published on the model card",
+        params_published_m=None, params_source=_GDINO_PARAMS,
         source=_GDINO_SRC, hub_repo=repo)
 
 
@@ -95,11 +100,14 @@ def _yoloe(size: str, params: float) -> DetectorSpec:
         checkpoint=f"yoloe-11{size}-seg.pt",
         url=f"https://github.com/ultralytics/assets/releases/download/v8.3.0/yoloe-11{size}-seg.pt",
         sha256=_NO_SHA, layout="ultralytics", license="AGPL-3.0", params_published_m=params,
-        params_source=("no count per YOLOE checkpoint is published; docs.ultralytics.com/models/yoloe: "
-                       "YOLOE-11 is YOLO11 once its prompt modules are re-parameterized away, so this "
-                       f"is YOLO11{size}-seg's count (docs.ultralytics.com/models/yolo11, segmentation "
+        params_source=("docs.ultralytics.com/models/yoloe: YOLOE-11 is YOLO11 once its prompt modules "
+                       "are re-parameterized away, so this is "
+                       f"YOLO11{size}-seg's count (docs.ultralytics.com/models/yolo11, segmentation "
                        "table) of the 80-class fused model; the text-promptable checkpoint also holds "
-                       "the RepRTA text head and the SAVPE visual-prompt encoder"),
+                       "the RepRTA text head and the SAVPE visual-prompt encoder. The authors' "
+                       "THU-MIG/yoloe README (zero-shot detection table, Params T / V) rounds to 1M: "
+                       "YOLOE-11-S 10M / 12M, YOLOE-11-L 26M / 32M, the re-parameterized detection "
+                       "model with LVIS's 1203 classes folded in (no mask head) / plus SAVPE"),
         source=("Wang et al. 2025, YOLOE: Real-Time Seeing Anything (arXiv:2503.07465); Ultralytics "
                 "YOLOE-11 text/visual-prompt checkpoint; text encoder MobileCLIP-B(LT), a second file "
                 "(samkit.detectors.yoloe.TEXT_ENCODER)"))
@@ -113,7 +121,11 @@ _SPECS = [
         checkpoint="owlv2-base-patch16-ensemble",
         url="https://huggingface.co/google/owlv2-base-patch16-ensemble", sha256=_NO_SHA, layout="hf",
         license="Apache-2.0", params_published_m=None,
-        params_source="no count published on the model card",
+        params_source=("no parameter count found in the paper, the hub model card or the "
+                       "google-research/scenic owl_vit README; that README's checkpoint table "
+                       "gives Size 590 MiB for OWLv2 CLIP B/16 and the hub's model.safetensors is "
+                       "620 MB, i.e. ~155M float32 values, consistent with the full random build's "
+                       "154.97M (CLIP ViT-B/16 at 960 px + CLIP text model + heads)"),
         source="Minderer et al. 2023, Scaling Open-Vocabulary Object Detection (arXiv:2306.09683)",
         hub_repo="google/owlv2-base-patch16-ensemble"),
     _yolo("n", 2.6), _yolo("s", 9.4), _yolo("m", 20.1), _yolo("l", 25.3), _yolo("x", 56.9),

@@ -1,7 +1,7 @@
 """Ultralytics YOLO11 detectors (closed set: COCO's 80 classes), run by ultralytics' predictor.
 
 ``detect`` runs ultralytics' ``DetectionPredictor`` (letterbox, NMS, rescaling to the image) on
-the loaded ``DetectionModel`` with ``conf=box_threshold``, ``iou`` and ``imgsz`` (load options,
+the loaded ``DetectionModel`` with ``conf=box_threshold``, ``iou`` and ``imgsz`` (attributes of the detector,
 default ultralytics' 0.7 and 640) and ``classes`` as its class filter, so its boxes and scores are
 those of ``YOLO(path)(image)`` on the same checkpoint (tests check it).
 

@@ -141,6 +141,9 @@ class Segmenter(abc.ABC):
         return (torch.stack([torch.from_numpy(m) for m, _ in outs]),
                 torch.stack([torch.from_numpy(s) for _, s in outs]))
 
+    #: "module:class" of the family's `samkit.video.VideoTracker` ("" for families without video)
+    video_tracker: str = ""
+
     def _sibling(self) -> Segmenter:
         """A Segmenter of the same class around the same ``model`` (shared, not copied), spec,
         weights, dtype and family options (``load_options`` read back as attributes), with its own
@@ -409,6 +412,29 @@ class Segmenter(abc.ABC):
         if masks.ndim == 3:  # a batch of one, squeezed upstream
             masks, scores, low_res = masks[None], scores[None], low_res[None]
         return _outputs(masks, scores, low_res, False)
+
+    def video(self, frames: Any, *, video_storage: str = "stream", offload_state_to_cpu: bool = False,
+              progress: bool = False) -> Any:
+        """A `samkit.video.VideoTracker` of this model on a video.
+
+        Args:
+            frames: a folder of JPEG/PNG frames, a video file (mp4, ...; read with PyAV), a
+                ``(T, H, W, 3)`` uint8 array or a list of HxWx3 uint8 frames
+                (`samkit.data.video.open_video`).
+            video_storage: ``"stream"`` (frames decoded when needed, the default), ``"cpu"`` or
+                ``"device"`` (all decoded up front there); see `samkit.video.tracker`.
+            offload_state_to_cpu: keep the tracking state in CPU memory (less GPU memory, lower fps).
+            progress: show the upstream propagation progress bar.
+
+        A family without video tracking raises `UnsupportedError` naming the models that track.
+        """
+        import importlib
+
+        self.require("video", "video tracking")
+        module_name, _, class_name = self.video_tracker.partition(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        return cls(self, frames, video_storage=video_storage,
+                   offload_state_to_cpu=offload_state_to_cpu, progress=progress)
 
     def generate(self, image: Any, **params: Any) -> list[dict[str, Any]]:
         """Automatic "segment everything" masks with the family's upstream mask generator (or

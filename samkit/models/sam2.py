@@ -53,6 +53,7 @@ class Sam2Segmenter(Segmenter):
     """SAM 2 / 2.1; wraps ``SAM2ImagePredictor`` and ``SAM2AutomaticMaskGenerator``."""
 
     checkpoint_marker = "image_encoder.trunk.patch_embed.proj.weight"
+    video_tracker = "samkit.video.sam2_tracker:Sam2VideoTracker"
 
     @classmethod
     def build_architecture(cls, spec: ModelSpec) -> Any:

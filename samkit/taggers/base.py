@@ -178,8 +178,9 @@ def load_tagger(name: str | TaggerSpec, weights: str = "pretrained", *,
 
     Args:
         name: e.g. ``"clip_vit_b32"``, ``"clip_vit_l14"``.
-        weights: ``"pretrained"`` (the official weights, or ``checkpoint``) or ``"random"`` (the
-            architecture with seeded random weights: real size and latency, random tags).
+        weights: ``"pretrained"`` (the official weights, or ``checkpoint``), ``"random"`` (the
+            architecture with seeded random weights: real size and latency, random tags) or
+            ``"auto"`` (pretrained when the official weights are present, else random).
         checkpoint: a hub folder (config.json + model.safetensors + processor files).
         device: ``"cpu"``, ``"cuda"``...; default CUDA if available, else CPU.
         seed: torch seed of the random weights.
@@ -193,9 +194,14 @@ def load_tagger(name: str | TaggerSpec, weights: str = "pretrained", *,
     from samkit.weights import resolve_checkpoint
 
     spec = get_tagger_spec(name)
-    if weights not in ("pretrained", "random"):
-        raise ValueError(f"weights must be 'pretrained' or 'random', got {weights!r} (pass a "
+    if weights not in ("pretrained", "random", "auto"):
+        raise ValueError(f"weights must be 'pretrained', 'random' or 'auto', got {weights!r} (pass a "
                          "checkpoint with checkpoint=...).")
+    if weights == "auto":  # as samkit.load: the official weights when present, else random
+        from samkit.weights import verify
+
+        present = checkpoint is not None or verify(spec).status in ("ok", "unpublished")
+        weights = "pretrained" if present else "random"
     if config not in CONFIGS:
         raise ValueError(f"config must be one of {CONFIGS}, got {config!r}")
     if weights == "random" and checkpoint is not None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from samkit.labels import RANDOM_WEIGHTS_WARNING, present
 
-__all__ = ["draw_prediction", "show_prediction", "show_instances", "show_generated"]
+__all__ = ["draw_prediction", "show_prediction", "show_instances", "show_generated", "show_video_masks"]
 
 
 def draw_prediction(ax: Any, image: np.ndarray, mask: np.ndarray, *, points: Any = None,
@@ -124,4 +124,63 @@ def show_generated(image: np.ndarray, records: Sequence[dict], *, title: str = "
     ax.axis("off")
     _titled(fig, f"{title} ({len(records)} masks)", weights, weights_kind)
     fig.tight_layout()
+    return fig
+
+
+def show_video_masks(frames: Any, masks: dict[int, dict[int, np.ndarray]], *,
+                     frame_indices: Sequence[int] | None = None, max_frames: int = 8,
+                     title: str = "", weights: Any = None, weights_kind: str | None = None,
+                     columns: int | None = None):
+    """A strip of video frames with every object's mask in its own colour (one panel per frame).
+
+    Args:
+        frames: T frames (a ``(T, H, W, 3)`` uint8 array, a list, or `samkit.data.video.VideoFrames`).
+        masks: ``{frame_index: {obj_id: HxW bool}}``, e.g. ``tracker.track()``; frames without
+            an entry are drawn without masks.
+        frame_indices: the frames to show; default: ``max_frames`` evenly spaced over the video.
+        columns: panels per row (default: all in one row, at most 8).
+        weights / weights_kind: as in `show_prediction` (random weights add the warning).
+
+    Each object keeps its colour across frames (tab10, by its place in the sorted object ids);
+    the legend names the ids.
+    """
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    total = len(frames)
+    if total == 0:
+        raise ValueError("show_video_masks needs at least one frame (got 0)")
+    if frame_indices is None:
+        count = max(1, min(int(max_frames), total))
+        frame_indices = sorted({int(round(v)) for v in np.linspace(0, total - 1, count)})
+    indices = [int(i) for i in frame_indices]
+    bad = [i for i in indices if not 0 <= i < total]
+    if bad or not indices:
+        raise ValueError(f"frame_indices must be a non-empty list in 0..{total - 1}, got {list(frame_indices)}")
+    ids = sorted({int(oid) for t in indices for oid in masks.get(t, {})})
+    cmap = colormaps["tab10"]
+    colours = {oid: cmap(k % 10) for k, oid in enumerate(ids)}
+    cols = min(len(indices), int(columns) if columns else 8)
+    rows = -(-len(indices) // cols)
+    first = np.asarray(frames[indices[0]])
+    aspect = first.shape[0] / first.shape[1]
+    fig = Figure(figsize=(2.4 * cols, 2.4 * aspect * rows + 1.1))
+    axes = fig.subplots(rows, cols, squeeze=False).reshape(-1)
+    for ax in axes[len(indices):]:
+        ax.axis("off")
+    for ax, t in zip(axes, indices):
+        image = np.asarray(frames[t])
+        ax.imshow(image)
+        overlay = np.zeros((*image.shape[:2], 4))
+        for oid, mask in masks.get(t, {}).items():
+            overlay[np.asarray(mask, dtype=bool)] = [*colours[int(oid)][:3], 0.5]
+        ax.imshow(overlay)
+        ax.set_title(f"frame {t}", fontsize=8)
+        ax.axis("off")
+    if ids:
+        fig.legend(handles=[Patch(color=colours[oid], label=f"object {oid}") for oid in ids],
+                   loc="lower center", ncol=min(len(ids), 6), fontsize=7, frameon=False)
+    _titled(fig, title, weights, weights_kind)
+    fig.tight_layout(rect=(0, 0.06 if ids else 0, 1, 1))
     return fig

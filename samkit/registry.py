@@ -265,7 +265,7 @@ _SPECS: list[ModelSpec] = [
               "detector + tracker sharing one vision encoder). samkit's sam3 (detector + the "
               "tracker's neck, prompt encoder and mask decoder, no video memory) counts 852.4M; "
               "transformers' Sam3VideoModel (with the memory modules) 859.9M",
-              _SAM_CAPS | {"text"}, "hf", False, 1008, hub_repo="facebook/sam3", revision="main",
+              _SAM_CAPS | {"text", "video"}, "hf", False, 1008, hub_repo="facebook/sam3", revision="main",
               gated=True),
     # edgetam: yonigozlan/EdgeTAM-hf, the transformers port the transformers EdgeTAM docs load
     # (EdgeTamModel + Sam2Processor); Apache-2.0 like facebookresearch/EdgeTAM. Its file is the
@@ -274,7 +274,7 @@ _SPECS: list[ModelSpec] = [
               "https://huggingface.co/yonigozlan/EdgeTAM-hf", None, None, None,
               "no published parameter total found (facebookresearch/EdgeTAM README and the paper's "
               "abstract give speed and accuracy only)",
-              _SAM_CAPS, "hf", False, 1024, hub_repo="yonigozlan/EdgeTAM-hf", revision="main"),
+              _SAM_CAPS | {"video"}, "hf", False, 1024, hub_repo="yonigozlan/EdgeTAM-hf", revision="main"),
     # EfficientSAM (Xiong et al. 2023; github.com/yformer/EfficientSAM, Apache-2.0): samkit's own
     # implementation (samkit/models/efficient_sam/; no PyPI package has it). Files: the repo's
     # weights/ folder that its README links, pinned to commit d525f62 (the files are unchanged

@@ -19,7 +19,7 @@ from samkit import viz
 from samkit.labels import present
 from samkit.tables import (PUBLISHED_NOTE, accuracy_table, ap_table, benchmark_table, caption_lines,
                            join_published, latency_table, memory_table, merge_runs, pareto_table,
-                           to_markdown)
+                           to_markdown, video_benchmark_table)
 
 __all__ = ["merge_runs", "write_report"]
 
@@ -51,6 +51,9 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
       values;
     - ``latency.png``: encoder / decoder latency bars (`samkit.viz.latency_bars`);
     - ``memory.png``: peak memory per phase (`samkit.viz.memory_bars`);
+    - ``video_benchmark.md`` / ``video_benchmark.csv``: `samkit.tables.video_benchmark_table`
+      (video_benchmark rows: fps, times and peak memory per storage option and video length);
+    - ``video_memory.png``: peak memory vs video length (`samkit.viz.memory_vs_length`);
     - ``index.md``: what the report holds (devices, weights, warnings) and links to every file.
 
     ``published`` (columns ``model``, a ``source``, and any numbers) is joined beside the tables
@@ -58,7 +61,8 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
     points on the Pareto figure where it has the plotted columns. Returns ``{name: path}``:
     ``accuracy_md``, ``accuracy_csv``, ``benchmark_md``, ``benchmark_csv``, ``ap_md``, ``ap_csv``,
     ``pareto_png``,
-    ``latency_png``, ``memory_png``, ``index_md`` (those written).
+    ``latency_png``, ``memory_png``, ``video_benchmark_md``, ``video_benchmark_csv``,
+    ``video_memory_png``, ``index_md`` (those written).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -66,12 +70,13 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
     sections: list[str] = []
     acc = accuracy_table(frame)
     bench = benchmark_table(frame)
+    video_bench = video_benchmark_table(frame)
 
     def table_files(name: str, table: pd.DataFrame, caption: str) -> None:
         if published is not None:
             table = join_published(table, published)
         table.to_csv(out / f"{name}.csv", index=False)
-        md = to_markdown(_md_view(table), caption)
+        md = to_markdown(_md_view(table), caption, about=table)
         (out / f"{name}.md").write_text(md)
         written[f"{name}_md"] = out / f"{name}.md"
         written[f"{name}_csv"] = out / f"{name}.csv"
@@ -85,6 +90,9 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
     ap = ap_table(frame)
     if len(ap):
         table_files("ap", ap, "Text and detector-box prompts: class-aware COCO mask / box AP")
+    if len(video_bench):
+        table_files("video_benchmark", video_bench,
+                    "Video benchmark: tracking fps, init / prompt / propagate ms, peak memory")
 
     def figure_file(name: str, make: Callable[[], object], caption: str) -> None:
         fig = make()
@@ -114,9 +122,12 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
     memory = memory_table((acc, bench))
     if len(memory):
         figure_file("memory", lambda: viz.memory_bars(memory), "Peak memory")
+    if len(video_bench) and video_bench["peak_mem_mib"].notna().any():
+        figure_file("video_memory", lambda: viz.memory_vs_length(video_bench),
+                    "Video tracking: peak memory vs video length")
 
-    everything = pd.concat([t for t in (acc, bench) if len(t)], ignore_index=True) \
-        if len(acc) or len(bench) else frame
+    everything = pd.concat([t for t in (acc, bench, video_bench) if len(t)], ignore_index=True) \
+        if len(acc) or len(bench) or len(video_bench) else frame
     index = [f"# {title}", "", f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} from "
              f"{len(frame)} result rows.", ""]
     index += caption_lines(everything)

@@ -47,6 +47,8 @@ __all__ = [
     "is_rows",
     "merge_runs",
     "benchmark_table",
+    "VIDEO_BENCHMARK_KEYS",
+    "video_benchmark_table",
     "accuracy_table",
     "ap_table",
     "published_params",
@@ -250,6 +252,72 @@ def benchmark_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+VIDEO_BENCHMARK_KEYS: list[str] = ["model", "weights", "device", "device_name", "dtype", "video_storage",
+                                   "offload_state_to_cpu", "length", "height", "width"]
+"""One `video_benchmark_table` row per distinct combination of these columns."""
+
+_PERF_PROTOCOLS = ("benchmark", "video_benchmark")
+"""Measurement protocols: their rows have their own tables, not `accuracy_table`."""
+
+_VIDEO_NUMERIC = ["fps", "propagate_ms", "init_ms", "prompt_ms", "peak_mem_mib", "frames", "objects",
+                  "J&F-Mean", "length", "height", "width"]
+
+
+def video_benchmark_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Video benchmark rows (``protocol == "video_benchmark"``) as one row per (model, weights,
+    device, device_name, dtype, video_storage, offload_state_to_cpu, length, height, width).
+
+    Columns, after the keys, ``family``, ``weights_kind`` and ``device_label``: ``objects``,
+    ``frames`` (propagated), ``fps`` (propagated frames per second), ``propagate_ms``, ``init_ms``,
+    ``prompt_ms`` (medians over the ok rows of merged runs), ``peak_mem_mib`` (the largest, MiB),
+    ``mem_method`` (how memory was measured), ``J&F-Mean`` (against the synthetic truth; median),
+    ``runs`` (ok rows), ``errors`` (rows of any failure status), ``failure`` (their statuses, e.g.
+    ``oom``) and ``note`` (`RANDOM_WEIGHTS_WARNING` for random weights, else empty). A combination
+    that only failed keeps its row, with empty numbers. Empty (these columns) without such rows.
+    """
+    columns = (["model", "family", "weights", "weights_kind", "device", "device_name", "device_label",
+                "dtype", "video_storage", "offload_state_to_cpu", "length", "height", "width",
+                "objects", "frames", "fps", "propagate_ms", "init_ms", "prompt_ms", "peak_mem_mib",
+                "mem_method", "J&F-Mean", "runs", "errors", "failure", "note"])
+    if "protocol" not in frame.columns:
+        return pd.DataFrame(columns=columns)
+    rows = frame[frame["protocol"].astype("string") == "video_benchmark"].copy()
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    for col in VIDEO_BENCHMARK_KEYS + _VIDEO_NUMERIC + ["family", "status", "mem_method",
+                                                        "weights_kind", "weights_official"]:
+        if col not in rows.columns:
+            rows[col] = pd.NA
+    for col in _VIDEO_NUMERIC:
+        rows[col] = pd.to_numeric(rows[col], errors="coerce").astype("float64")
+    rows["offload_state_to_cpu"] = rows["offload_state_to_cpu"].map(
+        lambda v: bool(v) if present(v) else pd.NA)
+    out: list[dict[str, Any]] = []
+    for key, group in rows.groupby(VIDEO_BENCHMARK_KEYS, dropna=False, sort=False):
+        rec: dict[str, Any] = dict(zip(VIDEO_BENCHMARK_KEYS, key))
+        rec["family"] = joined(group["family"])
+        rec["weights_kind"] = _kind_of(group)
+        rec["device_label"] = device_label(rec["device"], rec["device_name"])
+        g_status = group["status"].astype("string").fillna("ok")
+        g = group[g_status == "ok"]
+        rec["objects"] = g["objects"].max()
+        rec["frames"] = g["frames"].max()
+        for col in ("fps", "propagate_ms", "init_ms", "prompt_ms", "J&F-Mean"):
+            rec[col] = g[col].median()
+        rec["peak_mem_mib"] = g["peak_mem_mib"].max()
+        rec["mem_method"] = joined(g["mem_method"])
+        rec["runs"] = len(g)
+        failed = g_status[g_status != "ok"]
+        rec["errors"] = len(failed)
+        rec["failure"] = joined(failed) if len(failed) else ""
+        rec["note"] = RANDOM_WEIGHTS_WARNING if rec["weights_kind"] == "random" else ""
+        out.append(rec)
+    table = pd.DataFrame(out, columns=columns)
+    for col in ("length", "height", "width", "objects", "frames", "runs", "errors"):
+        table[col] = pd.to_numeric(table[col], errors="coerce").round().astype("Int64")
+    return table
+
+
 def _noted(note: Any, random: bool) -> str:
     """A summary's note with the random-weights warning first where the weights are random."""
     text = str(note) if present(note) else ""
@@ -259,7 +327,8 @@ def _noted(note: Any, random: bool) -> str:
 
 
 def accuracy_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """`samkit.results.summarize` of the non-benchmark rows, labelled.
+    """`samkit.results.summarize` of the evaluation rows (not ``benchmark`` / ``video_benchmark``,
+    which have their own tables), labelled.
 
     One row per (model, weights, device, dtype, dataset), with ``family``, ``weights_kind``,
     ``device_name`` (the rows' values, where recorded), ``device_label`` and ``mem_method`` added
@@ -267,7 +336,7 @@ def accuracy_table(frame: pd.DataFrame) -> pd.DataFrame:
     """
     rows = frame
     if "protocol" in frame.columns:
-        rows = frame[frame["protocol"].astype("string").fillna("") != "benchmark"]
+        rows = frame[~frame["protocol"].astype("string").fillna("").isin(_PERF_PROTOCOLS)]
     if len(rows) == 0:
         return pd.DataFrame(columns=["model", "family", "weights", "weights_kind", "device",
                                      "device_name", "device_label", "dtype", "dataset", "note"])
@@ -442,16 +511,17 @@ def caption_lines(df: pd.DataFrame, caption: str = "") -> list[str]:
     return lines
 
 
-def to_markdown(df: pd.DataFrame, caption: str = "") -> str:
+def to_markdown(df: pd.DataFrame, caption: str = "", about: pd.DataFrame | None = None) -> str:
     """A GitHub-flavoured markdown table with its caption above it (see `caption_lines`).
 
-    Numbers are rounded for reading (3 decimals below 1, 2 below 10, 1 below 100, none above);
+    ``about``: the table the caption describes when ``df`` is a view of it with columns left out
+    (e.g. ``weights_kind``, which the caption reads); default ``df``. Numbers are rounded for reading (3 decimals below 1, 2 below 10, 1 below 100, none above);
     the CSV written beside it keeps full precision. Empty cells are fields that do not apply.
     """
     header = [_format_cell(c) for c in df.columns]
     numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
                for c in df.columns]
-    lines = caption_lines(df, caption) + [""]
+    lines = caption_lines(df if about is None else about, caption) + [""]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join("---:" if n else "---" for n in numeric) + "|")
     for row in df.itertuples(index=False, name=None):

@@ -4,7 +4,8 @@ The third layer of the results stack (labels -> tables -> figures -> report). Fi
 (`samkit.tables`), never result rows: `pareto_plot` a `samkit.tables.pareto_table` (or the
 tables it is made of), `latency_bars` a `samkit.tables.latency_table` (or a benchmark / accuracy
 table), `memory_bars` a `samkit.tables.memory_table` (likewise), `click_curves` a
-`samkit.tables.click_curve_table`. Passing result rows (a frame with a ``protocol`` column)
+`samkit.tables.click_curve_table`, `memory_vs_length` a `samkit.tables.video_benchmark_table`.
+Passing result rows (a frame with a ``protocol`` column)
 raises TypeError naming the table function to call first.
 
 Every function returns a `matplotlib.figure.Figure` built without pyplot (no global figure state,
@@ -38,6 +39,7 @@ __all__ = [
     "pareto_plot",
     "latency_bars",
     "memory_bars",
+    "memory_vs_length",
     "has_latency",
     "has_memory",
     "figure_text",
@@ -389,6 +391,79 @@ def memory_bars(table: Tables, *, title: str | None = None):
     ax.grid(True, axis="x", alpha=0.3)
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=min(k, 4), fontsize=8,
                frameon=False, title="phase", title_fontsize=8)
+    return fig
+
+
+# ----------------------------------------------------------------------------------- video memory
+
+
+def _memory_line(methods_of: Any) -> str:
+    """The subtitle that says how memory was measured (``mem_method`` values, ``"; "``-joined)."""
+    methods: list[str] = []
+    for value in methods_of.dropna().astype(str):
+        methods += [m for m in value.split("; ") if m and m not in methods]
+    return ("memory: " + "; ".join(f"{m} = {MEMORY_METHODS.get(m, m)}" for m in methods)
+            if methods else "memory method not recorded")
+
+
+def memory_vs_length(table: pd.DataFrame, *, logx: bool = False, title: str | None = None):
+    """Peak memory (MiB) of video tracking against video length (frames), from a
+    `samkit.tables.video_benchmark_table`: one line per (model, weights, device, dtype, video
+    size, video_storage, offload_state_to_cpu). Lines are named by the model and its storage /
+    offload option, plus whatever else varies between lines (weights kind, device, dtype, size).
+
+    The header names the device(s), the weights kind(s) and how memory was measured; random
+    weights get the red banner. Combinations that failed (e.g. ``oom``) are listed under the
+    title, not drawn.
+    """
+    _no_rows(table, "memory_vs_length", "video_benchmark_table")
+    need = {"length", "peak_mem_mib", "video_storage", "offload_state_to_cpu"}
+    if not need <= set(table.columns):
+        raise ValueError(f"memory_vs_length draws a samkit.tables.video_benchmark_table (columns "
+                         f"{sorted(need)}); got columns {list(table.columns)}")
+    data = table.copy()
+    data["peak_mem_mib"] = pd.to_numeric(data["peak_mem_mib"], errors="coerce").astype(float)
+    data["length"] = pd.to_numeric(data["length"], errors="coerce").astype(float)
+    if data["peak_mem_mib"].isna().all():
+        raise ValueError("no peak memory numbers to draw")
+    data["size"] = [f"{h}x{w}" if pd.notna(h) and pd.notna(w) else ""
+                    for h, w in zip(data.get("height", [pd.NA] * len(data)),
+                                    data.get("width", [pd.NA] * len(data)))]
+    keys = [c for c in ("model", "weights", "device", "device_name", "dtype", "size", "video_storage",
+                        "offload_state_to_cpu") if c in data.columns]
+    varying = [c for c in ("weights_kind", "device_label", "dtype", "size") if c in data.columns
+               and data[c].astype("string").fillna("").nunique() > 1]
+    failed = []
+    if "failure" in data.columns:
+        for _, row in data[data["peak_mem_mib"].isna()].iterrows():
+            why = str(row["failure"]) if pd.notna(row["failure"]) and str(row["failure"]) else "no number"
+            failed.append(f"{row['model']} {row['video_storage']}/offload={bool(row['offload_state_to_cpu'])}"
+                          f" at {int(row['length'])} frames ({why})")
+    extra = [_memory_line(data["mem_method"]) if "mem_method" in data.columns
+             else "memory method not recorded"]
+    if failed:
+        extra.append("not drawn: " + "; ".join(failed))
+    header = _header(data, title or "Peak memory vs video length", extra=extra, width=9.0)
+    fig, ax = _figure(9.0, 4.2, header, left=0.9, bottom=0.7)
+    for i, (_, line) in enumerate(data.groupby(keys, dropna=False, sort=False)):
+        line = line.dropna(subset=["peak_mem_mib", "length"]).sort_values("length")
+        if line.empty:
+            continue
+        first = line.iloc[0]
+        parts = [f"storage={first['video_storage']}",
+                 f"offload_state_to_cpu={bool(first['offload_state_to_cpu'])}"]
+        parts += [str(first[c]) for c in varying if pd.notna(first[c]) and str(first[c])]
+        ax.plot(line["length"], line["peak_mem_mib"], marker="o", markersize=4,
+                linestyle="-" if not first["offload_state_to_cpu"] else "--", color=f"C{i % 10}",
+                label=f"{first['model']} ({', '.join(parts)})")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xticks(sorted(data["length"].dropna().unique()),
+                  [str(int(v)) for v in sorted(data["length"].dropna().unique())])
+    ax.set_xlabel("video length, frames")
+    ax.set_ylabel("peak memory, MiB")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="best", framealpha=0.85)
     return fig
 
 

@@ -55,7 +55,7 @@ def _reference(theirs, image, multimask, **prompts):
 def test_registry_entry():
     spec = REGISTRY["edgetam"]
     assert spec.layout == "hf" and spec.hub_repo == "yonigozlan/EdgeTAM-hf" and not spec.gated
-    assert spec.capabilities == {"points", "box", "mask_input", "multimask", "automatic"}
+    assert spec.capabilities == {"points", "box", "mask_input", "multimask", "automatic", "video"}
     assert spec.url.endswith(spec.checkpoint) and spec.sha256 is None
 
 
@@ -110,7 +110,7 @@ def test_parameters_equal_upstream(ours, theirs):
 def test_random_tiny_records_config_and_no_text(photo):
     model = samkit.load("edgetam", weights="random", config="tiny", device="cpu")
     assert model.weights.config == "tiny" and "config=tiny" in str(model.weights)
-    assert "video" not in model.capabilities and "text" not in model.capabilities
+    assert "video" in model.capabilities and "text" not in model.capabilities
     model.set_image(photo)
     with pytest.raises(UnsupportedError, match="text"):
         model.require("text", "text prompts")

@@ -56,7 +56,8 @@ def test_list_models_filters():
     assert samkit.list_models(["mobile*", "sam_vit_?"]) == ["sam_vit_b", "sam_vit_l", "sam_vit_h",
                                                             "mobile_sam"]
     assert samkit.list_models(family="sam") == ["sam_vit_b", "sam_vit_l", "sam_vit_h"]
-    assert samkit.list_models(capability="video") == [n for n in PUBLIC_NAMES if n.startswith("sam2")]
+    assert samkit.list_models(capability="video") == [n for n in PUBLIC_NAMES
+                                                      if n.startswith(("sam2", "sam3", "edgetam"))]
     assert samkit.list_models(default_only=True) == ["sam_vit_b", "sam2_hiera_tiny",
                                                      "sam2.1_hiera_tiny", "mobile_sam"]
     assert samkit.list_models(capability="text") == ["sam3"]

@@ -317,3 +317,19 @@ def test_published_performance_names_registered_models_device_and_source():
     assert not table.duplicated(["model", "metric"]).any()  # one value per column when pivoted
     mobile = table[table["model"] == "mobile_sam"].set_index("metric")["value"]
     assert mobile["encoder_ms (GPU; MobileSAM README)"] == 8
+
+
+def test_table_files_captions_name_the_weights(tmp_path):
+    """The per-table markdown files read the weights kind from the full table, though the view
+    leaves the ``weights_kind`` column out."""
+    from samkit.report import write_report
+    from samkit.rows import rows_to_frame, weights_columns
+    from samkit.weights import WeightsInfo
+
+    row = {"run_id": "r", "model": "mobile_sam", "family": "mobile_sam",
+           **weights_columns(WeightsInfo("random", seed=0)), "device": "cpu", "dtype": "float32",
+           "dataset": "synthetic", "image_id": "0", "object_id": "1", "protocol": "box",
+           "prompt": "box", "iou": 0.5, "status": "ok"}
+    written = write_report(rows_to_frame([row]), tmp_path)
+    md = written["accuracy_md"].read_text()
+    assert "- Weights: random" in md and "- Weights: not recorded" not in md

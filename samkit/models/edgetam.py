@@ -5,7 +5,8 @@ Perceiver in its video memory. For images it is SAM 2's promptable model: transf
 ``EdgeTamModel`` with ``Sam2Processor`` (the usage of the transformers EdgeTAM docs and of the
 ``yonigozlan/EdgeTAM-hf`` model card). The hub file holds the video model (memory modules too);
 samkit builds and counts the image model (image encoder, prompt encoder, mask decoder) and ignores
-the memory weights, as ``EdgeTamModel.from_pretrained`` does. Video is not exposed (yet).
+the memory weights, as ``EdgeTamModel.from_pretrained`` does. ``.video(frames)`` tracks through
+transformers' ``EdgeTamVideoModel`` (`samkit.video.edgetam_tracker`), which shares the image parts.
 
 Conventions are SAM 2's: 1024x1024 input (the image is resized, not padded), low-res logits
 ``(C, 256, 256)``, ``multimask_output=False`` picks the most stable of the multimask outputs when
@@ -48,15 +49,22 @@ def hub_config(name: str = "full") -> Any:
         backbone_feature_sizes=[[4 * grid, 4 * grid], [2 * grid, 2 * grid], [grid, grid]])
     extra: dict[str, Any] = {}
     if name == "tiny":
-        extra = {"memory_attention_num_layers": 1, "memory_attention_feed_forward_hidden_size": 64}
+        # the video memory at a grid x grid feature map (the released one: 64 x 64 features, 256 2D
+        # latents in 16 x 16 windows, rotary sizes [64, 64] for queries, [16, 16] for latent keys)
+        extra = {"memory_attention_num_layers": 1, "memory_attention_feed_forward_hidden_size": 64,
+                 "perceiver_resampler_num_latents": 16, "perceiver_resampler_num_latents_2d": 16,
+                 "memory_attention_rope_feat_sizes": [grid, grid],
+                 "memory_attention_rope_k_sizes": [grid // 2, grid // 2]}
     return transformers.EdgeTamVideoConfig(
-        vision_config=vision, prompt_encoder_config={"image_size": side, "patch_size": 16}, **extra)
+        vision_config=vision, prompt_encoder_config={"image_size": side, "patch_size": 16},
+        image_size=side, **extra)  # image_size: the video model's mask size for its memory encoder
 
 
 class EdgeTamSegmenter(HubSegmenter):
     """EdgeTAM; wraps transformers' ``EdgeTamModel`` and ``Sam2Processor``."""
 
     ignorable_keys: ClassVar[tuple[str, ...]] = _VIDEO_ONLY
+    video_tracker = "samkit.video.edgetam_tracker:EdgeTamVideoTracker"
 
     @classmethod
     def hub_config(cls, name: str) -> Any:

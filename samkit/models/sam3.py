@@ -12,7 +12,8 @@ builds the image parts of the released checkpoint, as one module (`Sam3Image`):
 The two share the ViT backbone (one set of weights, counted once); ``set_image`` runs it **once**
 and feeds both necks (the detector's, and the tracker's ``tracker_neck``), so point and text
 prompts on one image cost one image encoding. The video tracker's memory modules in the hub file
-are not built (video is not exposed yet).
+are not built here; ``.video(frames)`` tracks prompted objects through transformers'
+``Sam3TrackerVideoModel`` (`samkit.video.sam3_tracker`), which shares these tracker parts.
 
 Shapes: masks ``(C, H, W)`` bool at the image's size, scores ``(C,)`` (the tracker's predicted IoU),
 low-res logits ``(C, 288, 288)`` (SAM 3's mask size: 1008 / 14 * 4; a ``mask_input`` may be
@@ -62,13 +63,18 @@ def hub_config(name: str = "full") -> Any:
         return transformers.Sam3VideoConfig()
     side, patch = 112, 14
     grid = side // patch
-    vision = {"model_type": "sam3_vision_model", "fpn_hidden_size": 32,
+    # width 128 of the necks, the detector and the tracker: transformers' video memory takes 64-channel memories
+    # (memory cross-attention kv_in_dim=64) and splits object pointers into 64-channel pieces,
+    # which needs a tracker wider than 64 (the released one: 256); Sam3VideoModel builds the
+    # tracker's neck from the detector's vision config, so both necks have that width
+    width = 128
+    vision = {"model_type": "sam3_vision_model", "fpn_hidden_size": width,
               "backbone_feature_sizes": [[4 * grid, 4 * grid], [2 * grid, 2 * grid], [grid, grid]],
               "backbone_config": {"model_type": "sam3_vit_model", "hidden_size": 32, "intermediate_size": 64,
                                   "num_hidden_layers": 2, "num_attention_heads": 2, "image_size": side,
                                   "patch_size": patch, "window_size": 4, "global_attn_indexes": [1],
                                   "pretrain_image_size": 56}}
-    small = {"hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64}
+    small = {"hidden_size": width, "num_attention_heads": 2, "intermediate_size": 64}
     detector = {"vision_config": vision,
                 "text_config": {"model_type": "clip_text_model", "vocab_size": 600, "hidden_size": 32,
                                 "intermediate_size": 64, "projection_dim": 32, "num_hidden_layers": 1,
@@ -76,15 +82,16 @@ def hub_config(name: str = "full") -> Any:
                 "geometry_encoder_config": {**small, "num_layers": 1},
                 "detr_encoder_config": {**small, "num_layers": 1},
                 "detr_decoder_config": {**small, "num_layers": 2, "num_queries": 8},
-                "mask_decoder_config": {"hidden_size": 32, "num_attention_heads": 2}}
+                "mask_decoder_config": {"hidden_size": width, "num_attention_heads": 2}}
     tracker = {"vision_config": vision, "image_size": side,
-               "prompt_encoder_config": {"hidden_size": 32, "image_size": side, "patch_size": patch},
-               "mask_decoder_config": {"hidden_size": 32, "mlp_dim": 64, "num_attention_heads": 2,
+               "prompt_encoder_config": {"hidden_size": width, "image_size": side, "patch_size": patch},
+               "mask_decoder_config": {"hidden_size": width, "mlp_dim": 64, "num_attention_heads": 2,
                                        "iou_head_hidden_dim": 32},
-               "memory_attention_hidden_size": 32, "memory_attention_num_layers": 1,
-               "memory_attention_feed_forward_hidden_size": 64, "memory_encoder_hidden_size": 32,
-               "memory_encoder_output_channels": 16, "mask_downsampler_embed_dim": 32,
-               "memory_fuser_embed_dim": 32, "memory_fuser_intermediate_dim": 64, "memory_fuser_num_layers": 1}
+               "memory_attention_hidden_size": width, "memory_attention_num_layers": 1,
+               "memory_attention_feed_forward_hidden_size": 64, "memory_encoder_hidden_size": width,
+               "memory_encoder_output_channels": 64, "mask_downsampler_embed_dim": width,
+               "memory_fuser_embed_dim": width, "memory_fuser_intermediate_dim": 64,
+               "memory_fuser_num_layers": 1}
     return transformers.Sam3VideoConfig(detector_config=detector, tracker_config=tracker,
                                         low_res_mask_size=4 * grid)
 
@@ -154,6 +161,7 @@ class Sam3Segmenter(HubSegmenter):
     masks) and ``Sam3Model`` + ``Sam3Processor`` (text), sharing one backbone."""
 
     ignorable_keys: ClassVar[tuple[str, ...]] = _VIDEO_ONLY
+    video_tracker = "samkit.video.sam3_tracker:Sam3VideoTracker"
 
     @classmethod
     def hub_config(cls, name: str) -> Any:

@@ -21,6 +21,18 @@ NAME = "sam2.1_hiera_tiny"
 T, H, W = 6, 48, 64
 
 
+def _frames() -> np.ndarray:
+    """T frames of two disks moving on a gradient (HxWx3 uint8)."""
+    yy, xx = np.mgrid[:H, :W]
+    out = np.empty((T, H, W, 3), np.uint8)
+    for t in range(T):
+        img = np.stack([xx * 3 % 256, yy * 4 % 256, np.full_like(xx, 90)], -1).astype(np.uint8)
+        for cx, cy, color in ((14 + 3 * t, 20, (250, 40, 40)), (50 - 2 * t, 30, (40, 40, 250))):
+            img[(xx - cx) ** 2 + (yy - cy) ** 2 < 64] = color
+        out[t] = img
+    return out
+
+
 @pytest.fixture(scope="module")
 def video_folder(tmp_path_factory):
     """The frames as sam2 expects a video: 0.jpg, 1.jpg ... (and the decoded JPEGs, which both

@@ -1,0 +1,222 @@
+"""Video benchmark protocol: frame rate and peak memory of video tracking against video length.
+
+For every combination of ``lengths`` x ``video_storage`` x ``offload_state_to_cpu``: a synthetic
+moving-shapes video of that length and ``size`` (`samkit.data.synthetic_video.moving_shapes`, exact
+masks, no files), then
+
+1. ``model.video(frames, video_storage=..., offload_state_to_cpu=...)``, timed: ``init_ms``
+   (frames opened or decoded, sam2's state made);
+2. every object prompted on frame 0 with its ground-truth mask, timed: ``prompt_ms``;
+3. one forward propagation over the whole video, timed (``propagate_ms``; ``fps`` = propagated
+   frames / propagation seconds) inside `samkit.metrics.perf.measure_peak_memory`
+   (``peak_mem_mib``, ``mem_baseline_mib``, ``mem_method``: on CUDA the allocator's peak, which
+   includes frames held on the device and the tracking state; on a CPU the process's peak RSS).
+
+``warmup`` first runs one short untimed track (2 frames, the first storage / offload option), so
+no timed call is the first (``warmed_up`` on every row says whether it succeeded).
+
+One row per combination, with ``length``, ``video_storage``, ``offload_state_to_cpu``, ``height``,
+``width``, ``objects``, ``frames`` (propagated), the times above and the DAVIS scores of the tracks
+against the synthetic truth (``J-Mean``, ``F-Mean``, ``J&F-Mean``: means over objects; with
+random weights they are meaningless, and the rows say which weights they come from). A combination
+that fails (out of memory, ...) is one row with its `samkit.errors.failure_status`; the others
+still run. Summary: ``video_fps`` (median over ok rows) and ``video_peak_mem_mib`` (max).
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from samkit.eval._runner import RowSink, resolve_run_id
+from samkit.eval.protocol import Protocol, failure_row, row_header
+from samkit.metrics.perf import measure_peak_memory, timed
+
+__all__ = ["run_video_benchmark", "VideoBenchmarkParams", "PROTOCOL", "summarize_video_benchmark",
+           "VIDEO_STORAGE"]
+
+VIDEO_STORAGE = ("stream", "cpu", "device")
+DATASET = "moving_shapes"
+WARMUP_FRAMES = 2
+
+
+def _check_int_list(name: str, values: Any, minimum: int) -> list[int]:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{name} must be a list of ints >= {minimum}, got {values!r}")
+    out = list(values)
+    if not out or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum
+                      for v in out):
+        raise ValueError(f"{name} must be a non-empty list of ints >= {minimum}, got {values!r}")
+    return [int(v) for v in out]
+
+
+def _check_size(size: Any) -> tuple[int, int]:
+    try:
+        values = _check_int_list("size", size, 1)
+    except ValueError:
+        values = []
+    if len(values) != 2:
+        raise ValueError(f"size must be [H, W] (two ints >= 1, pixels), got {size!r}")
+    return values[0], values[1]
+
+
+def _free(device: Any) -> None:
+    """Drop what the last combination left behind, so the next one's baseline is clean."""
+    import torch
+
+    gc.collect()
+    if torch.device(device).type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def _track(model: Any, video: Any, storage: str, offload: bool) -> dict[str, Any]:
+    """One timed track of ``video`` (a `SyntheticVideo`): init, mask prompts on frame 0, forward
+    propagation under the memory probe; the row fields."""
+    from samkit.metrics import j_and_f
+
+    tracker, init_ms = timed(lambda: model.video(video.frames, video_storage=storage,
+                                                 offload_state_to_cpu=offload), model.device)
+    try:
+        oids = [int(o) for o in video.object_ids]
+
+        def prompt_all() -> None:
+            for k, oid in enumerate(oids):
+                tracker.add_prompt(0, oid, mask=video.masks[k, 0])
+
+        _, prompt_ms = timed(prompt_all, model.device)
+        tracked: dict[int, dict[int, np.ndarray]] = {}
+        timing: list[float] = []
+        memory = measure_peak_memory(lambda: timing.append(timed(
+            lambda: tracked.update(tracker.propagate(start_frame=0)), model.device)[1]), model.device)
+    finally:
+        del tracker
+    propagate_ms, frames = timing[0], len(tracked)
+    empty = np.zeros(video.size, bool)
+    scores = [j_and_f(video.masks[k], np.stack([tracked.get(t, {}).get(oid, empty)
+                                                for t in range(video.num_frames)]))
+              for k, oid in enumerate(oids)]
+    quality = {key: float(np.mean([s[key] for s in scores])) if scores else np.nan
+               for key in ("J-Mean", "F-Mean", "J&F-Mean")}
+    return {"init_ms": init_ms, "prompt_ms": prompt_ms, "propagate_ms": propagate_ms,
+            "frames": frames, "fps": frames / (propagate_ms / 1000.0) if propagate_ms > 0 else np.nan,
+            "peak_mem_mib": memory.peak_mib, "mem_baseline_mib": memory.baseline_mib,
+            "mem_method": memory.method, **quality}
+
+
+def run_video_benchmark(model: Any, *, lengths: Any = (8, 32, 128), size: Any = (480, 640),
+                        num_objects: int = 1, video_storage: Any = ("stream", "device"),
+                        offload_state_to_cpu: Any = (False, True), warmup: bool = True,
+                        seed: int = 0, run_id: str | None = None, out_path: Any = None,
+                        resume: bool = False, progress: bool = True) -> pd.DataFrame:
+    """One row per (length, video_storage, offload_state_to_cpu) (see the module docstring).
+
+    Args:
+        lengths: video lengths, frames (ints >= 1).
+        size: ``(H, W)`` of the videos, pixels.
+        num_objects: shapes per video, each prompted on frame 0 with its true mask (>= 1).
+        video_storage: tracker frame storage options (``"stream"``, ``"cpu"``, ``"device"``).
+        offload_state_to_cpu: tracker state options (bools).
+        warmup: one untimed 2-frame track before the timed ones.
+        seed: the synthetic videos' seed.
+
+    ``out_path``: rows saved after every combination; ``resume``: keep rows already there and skip
+    their combinations.
+    """
+    lengths = _check_int_list("lengths", lengths, 1)
+    h, w = _check_size(size)
+    if isinstance(num_objects, bool) or not isinstance(num_objects, (int, np.integer)) or num_objects < 1:
+        raise ValueError(f"num_objects must be an int >= 1, got {num_objects!r}")
+    storages = [video_storage] if isinstance(video_storage, str) else list(video_storage)
+    if not storages or any(s not in VIDEO_STORAGE for s in storages):
+        raise ValueError(f"video_storage must be a non-empty list of {VIDEO_STORAGE}, got {video_storage!r}")
+    offloads = [offload_state_to_cpu] if isinstance(offload_state_to_cpu, bool) else list(offload_state_to_cpu)
+    if not offloads or any(not isinstance(o, (bool, np.bool_)) for o in offloads):
+        raise ValueError(f"offload_state_to_cpu must be a non-empty list of bools, got "
+                         f"{offload_state_to_cpu!r}")
+    from samkit.data.synthetic_video import moving_shapes
+
+    run_id = resolve_run_id(run_id)
+    sink = RowSink(out_path, resume)
+    done = {(int(r["length"]), str(r["video_storage"]), bool(r["offload_state_to_cpu"]))
+            for r in sink.rows if pd.notna(r.get("length"))}
+    combos = [(n, s, bool(o)) for n, s, o in itertools.product(lengths, storages, offloads)
+              if (n, s, bool(o)) not in done]
+    warmed = False
+    if warmup and combos:
+        try:
+            _track(model, moving_shapes(WARMUP_FRAMES, (h, w), num_objects, seed),
+                   combos[0][1], combos[0][2])
+            warmed = True
+        except Exception:  # noqa: BLE001 - untimed; a real problem shows in the timed rows
+            pass
+        _free(model.device)
+    for length, storage, offload in tqdm(combos, desc=f"video_benchmark {model.name}",
+                                         unit="combination", disable=not progress):
+        base = {**row_header(model, run_id, "video_benchmark", DATASET,
+                             f"{DATASET}@{length}x{h}x{w}"),
+                "prompt": "mask", "length": length, "video_storage": storage,
+                "offload_state_to_cpu": offload, "height": h, "width": w, "objects": num_objects,
+                "seed": seed, "warmed_up": warmed}
+        try:
+            video = moving_shapes(length, (h, w), num_objects, seed)
+            sink.extend([{**base, **_track(model, video, storage, offload), "status": "ok"}])
+        except Exception as err:  # noqa: BLE001 - recorded; the other combinations still run
+            sink.extend([failure_row(base, err)])
+        _free(model.device)
+        sink.flush()
+    return sink.frame()
+
+
+@dataclass
+class VideoBenchmarkParams:
+    """Parameters of the video benchmark protocol (see `run_video_benchmark`)."""
+
+    lengths: list[int] = field(default_factory=lambda: [8, 32, 128])
+    size: list[int] = field(default_factory=lambda: [480, 640])
+    num_objects: int = field(default=1, metadata={"min": 1})
+    video_storage: list[str] = field(default_factory=lambda: ["stream", "device"],
+                                     metadata={"choices": VIDEO_STORAGE})
+    offload_state_to_cpu: list[bool] = field(default_factory=lambda: [False, True])
+    warmup: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_int_list("lengths", self.lengths, 1)
+        _check_size(self.size)
+        if not list(self.video_storage):
+            raise ValueError("video_storage must list at least one of " + ", ".join(VIDEO_STORAGE))
+        offloads = list(self.offload_state_to_cpu)
+        if not offloads or any(not isinstance(o, (bool, np.bool_)) for o in offloads):
+            raise ValueError(f"offload_state_to_cpu must be a non-empty list of bools, got "
+                             f"{self.offload_state_to_cpu!r}")
+
+
+def summarize_video_benchmark(rows: pd.DataFrame) -> dict[str, Any]:
+    """``video_fps``: median over combinations of propagated frames per second;
+    ``video_peak_mem_mib``: the largest peak memory (MiB)."""
+    out: dict[str, Any] = {}
+    if "fps" in rows.columns:
+        out["video_fps"] = pd.to_numeric(rows["fps"], errors="coerce").astype(float).median()
+    if "peak_mem_mib" in rows.columns:
+        out["video_peak_mem_mib"] = pd.to_numeric(rows["peak_mem_mib"], errors="coerce").astype(float).max()
+    return out
+
+
+PROTOCOL = Protocol(
+    name="video_benchmark",
+    description="video tracking fps, init / prompt / propagate ms and peak memory vs video length",
+    capability="video",
+    params=VideoBenchmarkParams,
+    runner=lambda model, dataset, p, **common: run_video_benchmark(
+        model, lengths=p.lengths, size=p.size, num_objects=p.num_objects,
+        video_storage=p.video_storage, offload_state_to_cpu=p.offload_state_to_cpu,
+        warmup=p.warmup, seed=p.seed, **common),
+    summarizer=summarize_video_benchmark,
+    uses_dataset=False,
+)

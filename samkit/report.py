@@ -19,7 +19,7 @@ from samkit import viz
 from samkit.labels import present
 from samkit.tables import (PUBLISHED_NOTE, accuracy_table, ap_table, benchmark_table, caption_lines,
                            join_published, latency_table, memory_table, merge_runs, pareto_table,
-                           to_markdown, video_benchmark_table)
+                           sequence_table, to_markdown, video_benchmark_table)
 
 __all__ = ["merge_runs", "write_report"]
 
@@ -51,6 +51,8 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
       values;
     - ``latency.png``: encoder / decoder latency bars (`samkit.viz.latency_bars`);
     - ``memory.png``: peak memory per phase (`samkit.viz.memory_bars`);
+    - ``video_sequences.md`` / ``.csv``: `samkit.tables.sequence_table` (video rows: J&F per
+      sequence; the per-model J&F is in the accuracy table);
     - ``video_benchmark.md`` / ``video_benchmark.csv``: `samkit.tables.video_benchmark_table`
       (video_benchmark rows: fps, times and peak memory per storage option and video length);
     - ``video_memory.png``: peak memory vs video length (`samkit.viz.memory_vs_length`);
@@ -90,6 +92,9 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
     ap = ap_table(frame)
     if len(ap):
         table_files("ap", ap, "Text and detector-box prompts: class-aware COCO mask / box AP")
+    sequences = sequence_table(frame)
+    if len(sequences):
+        table_files("video_sequences", sequences, "Video: J&F per sequence (DAVIS semi-supervised)")
     if len(video_bench):
         table_files("video_benchmark", video_bench,
                     "Video benchmark: tracking fps, init / prompt / propagate ms, peak memory")

@@ -51,6 +51,7 @@ __all__ = [
     "video_benchmark_table",
     "accuracy_table",
     "ap_table",
+    "sequence_table",
     "published_params",
     "published_performance",
     "join_published",
@@ -366,6 +367,40 @@ def accuracy_table(frame: pd.DataFrame) -> pd.DataFrame:
         table.insert(table.columns.get_loc("note"), "mem_method",
                      merged["mem_method"].astype("string").to_numpy())
     return table
+
+
+SEQUENCE_KEYS = ["model", "weights", "device", "dtype", "dataset", "image_id"]
+"""One `sequence_table` row per video sequence of one configuration."""
+
+
+def sequence_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """J&F per sequence of the video protocol's rows: one row per (model, weights, device, dtype,
+    dataset, sequence) with ``sequence``, ``objects``, ``J&F`` (mean over its objects of
+    ``J&F-Mean``), ``J``, ``F``, ``frames``, ``fps`` and ``peak_mem_mib``, plus ``weights_kind``,
+    ``device_label`` and a ``note`` that carries the random-weights warning; empty without such rows.
+    The per-model numbers (DAVIS's global J&F over all objects) are in `accuracy_table`."""
+    if "protocol" not in frame.columns or "J-Mean" not in frame.columns:
+        return pd.DataFrame()
+    rows = frame[(frame["protocol"].astype("string") == "video") & (frame["status"] == "ok")].copy()
+    if not len(rows):
+        return pd.DataFrame()
+    rows["weights_kind"] = weights_labels(rows)
+    for col in ("device_name", "frames", "fps", "peak_mem_mib"):
+        if col not in rows.columns:
+            rows[col] = np.nan
+    keyed = rows.assign(**{k: rows[k].astype("string").fillna("") for k in SEQUENCE_KEYS})
+    out = (keyed.groupby(SEQUENCE_KEYS, sort=False)
+           .agg(weights_kind=("weights_kind", joined), device_name=("device_name", joined),
+                objects=("object_id", "nunique"), J=("J-Mean", "mean"), F=("F-Mean", "mean"),
+                jf=("J&F-Mean", "mean"), frames=("frames", "max"), fps=("fps", "median"),
+                peak_mem_mib=("peak_mem_mib", "max"))
+           .reset_index().rename(columns={"image_id": "sequence", "jf": "J&F"}))
+    out.insert(out.columns.get_loc("device") + 1, "device_label",
+               [device_label(d, n) for d, n in zip(out["device"], out["device_name"])])
+    out["note"] = [_noted("", k == "random") for k in out["weights_kind"]]
+    first = ["model", "weights", "weights_kind", "device", "device_label", "dtype", "dataset", "sequence",
+             "objects", "J&F", "J", "F", "frames", "fps", "peak_mem_mib", "note"]
+    return out[first]
 
 
 AP_PROTOCOLS = ("text", "detector_boxes")

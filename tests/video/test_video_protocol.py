@@ -108,3 +108,17 @@ def test_real_sam2_end_to_end_with_clicks(davis, tmp_path):
     assert frame["J&F-Mean"].between(0, 1).all() and (frame["clicks"] == 2).all()
     assert json.loads(frame.iloc[0]["prompt_detail"])["frame"] == frame.iloc[0]["prompt_frame"]
     assert frame["weights_kind"].eq("random").all() and frame["peak_mem_mib"].gt(0).all()
+
+
+def test_sequence_table_and_report(davis, tmp_path):
+    from samkit.report import write_report
+    from samkit.tables import sequence_table
+
+    dataset, _ = davis
+    frame = run_video(OracleVideoModel(dataset), dataset, progress=False)
+    table = sequence_table(frame)
+    assert table["sequence"].tolist() == dataset.sequences
+    assert table["J&F"].tolist() == pytest.approx([1.0, 1.0]) and (table["objects"] == 2).all()
+    assert (table["note"] == "").all()  # pretrained oracle: no warning
+    written = write_report(frame, tmp_path / "report")
+    assert "J&F" in written["video_sequences_md"].read_text()

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ImageTruth", "ground_truth", "dataset_categories", "prompt_phrase", "encode_masks",
+__all__ = ["ImageTruth", "ground_truth", "dataset_categories", "prompt_phrase", "phrase_categories",
+           "encode_masks",
            "detections_json", "coco_ap", "AP_NAMES", "load_run_detector", "detector_columns"]
 
 #: COCOeval's first six statistics, in its order
@@ -30,6 +31,16 @@ def prompt_phrase(name: str) -> str:
     """A category name as a text-prompt phrase: ``"baseball_bat"`` -> ``"baseball bat"``
     (lower case, single spaces; the form `samkit.detectors.split_phrases` gives back)."""
     return " ".join(str(name).replace("_", " ").replace(".", " ").split()).lower()
+
+
+def phrase_categories(names: Any) -> dict[str, str]:
+    """``{prompt phrase: category name}`` for category ``names`` (`prompt_phrase` of each; the
+    first name wins where two give the same phrase), in the names' order: the phrases to prompt
+    with, and the way back from a detection's phrase to its category."""
+    out: dict[str, str] = {}
+    for name in names:
+        out.setdefault(prompt_phrase(name), name)
+    return out
 
 
 @dataclass(frozen=True)

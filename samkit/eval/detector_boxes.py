@@ -26,7 +26,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from samkit.eval._coco_ap import (coco_ap, dataset_categories, detector_columns, detections_json,
-                                  ground_truth, load_run_detector, prompt_phrase)
+                                  ground_truth, load_run_detector, phrase_categories,
+                                  prompt_phrase)
 from samkit.eval._runner import RowSink, embed, resolve_run_id, warm_up
 from samkit.eval.protocol import Protocol, failure_row, row_header
 from samkit.metrics.perf import timed
@@ -108,17 +109,13 @@ def _detector_boxes(det: Any, sample: Any, names: list[str], box_threshold: floa
                     text_threshold: float | None) -> tuple[list[dict[str, Any]], int, float]:
     """A registered detector on one image -> (detections with dataset category names, the number
     dropped because their class is not a dataset category, detect_ms)."""
+    mapping = phrase_categories(names)
     if det.kind == "open_vocab":
-        by_phrase = {}
-        for name in names:
-            by_phrase.setdefault(prompt_phrase(name), name)
-        found, ms = timed(lambda: det.detect(sample.image, text=list(by_phrase),
+        found, ms = timed(lambda: det.detect(sample.image, text=list(mapping),
                                              box_threshold=box_threshold,
                                              text_threshold=text_threshold), det.device)
-        mapping = by_phrase
     else:
         found, ms = timed(lambda: det.detect(sample.image, box_threshold=box_threshold), det.device)
-        mapping = {prompt_phrase(n): n for n in names}
     out, dropped = [], 0
     for (x0, y0, x1, y1), score, label in zip(found.boxes.tolist(), found.scores.tolist(), found.labels):
         name = mapping.get(prompt_phrase(label))

@@ -24,10 +24,9 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from samkit.eval._coco_ap import (coco_ap, dataset_categories, detector_columns, detections_json,
-                                  ground_truth, load_run_detector, prompt_phrase)
+                                  ground_truth, load_run_detector, phrase_categories)
 from samkit.eval._runner import RowSink, embed, resolve_run_id, warm_up
 from samkit.eval.protocol import Protocol, failure_row, row_header, unsupported_error
-from samkit.metrics.perf import timed
 
 __all__ = ["run_text", "TextParams", "PROTOCOL", "summarize_text", "text_instances"]
 
@@ -39,14 +38,12 @@ def text_instances(model: Any, detector: Any, rgb: np.ndarray, phrases: list[str
     """Instances of ``phrases`` on the image set in ``model`` (``rgb``): the model's own text path
     when ``detector`` is None, else the detector's boxes -> one batched ``predict_boxes``.
     Returns a `samkit.pipelines.PipelineResult` (``encoder_ms`` NaN: the image is already set)."""
-    from samkit.pipelines._core import segment_detections
+    from samkit.pipelines._segment import detect_and_segment
 
     if detector is None:
         return model.predict_text(phrases, box_threshold=box_threshold, text_threshold=text_threshold)
-    detections, detect_ms = timed(lambda: detector.detect(
-        rgb, text=phrases, box_threshold=box_threshold, text_threshold=text_threshold), detector.device)
-    return segment_detections(detections, rgb, model, detect_ms, detector.name, phrases, timed,
-                              embed=False)
+    return detect_and_segment(detector, model, rgb, phrases, embed=False, text=phrases,
+                              box_threshold=box_threshold, text_threshold=text_threshold)
 
 
 def _check_model(model: Any, detector_name: str) -> None:
@@ -129,9 +126,7 @@ def run_text(model: Any, dataset: Iterable[Any], *, detector: str = "grounding_d
                 sink.extend([{**base, **fields, "status": "skipped", "error": "no categories to prompt"}])
                 sink.flush()
                 continue
-            by_phrase = {}
-            for name in names:
-                by_phrase.setdefault(prompt_phrase(name), name)
+            by_phrase = phrase_categories(names)
             phrases = list(by_phrase)
             image_phase = embed(model, sample.image)
             result = text_instances(model, det, sample.image, phrases, box_threshold, text_threshold)

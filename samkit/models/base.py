@@ -362,8 +362,7 @@ class Segmenter(abc.ABC):
             ``decoder_ms`` are this call's stage times; ``encoder_ms`` is NaN (the image was
             embedded by `set_image`); ``low_res_logits`` ``(N, 256, 256)``.
         """
-        from samkit.metrics.perf import timed
-        from samkit.pipelines._segment import segment_detections
+        from samkit.pipelines._segment import detect_and_segment
 
         self._require_text()
         if self._image_hw is None or self._rgb is None:
@@ -371,12 +370,8 @@ class Segmenter(abc.ABC):
         if return_logits:
             raise PromptError(f"{self.name}: return_logits with text is SAM 3's only.")
         phrases = split_phrases(text)
-        rgb, detector = self._rgb, self.text_detector
-        detections, detect_ms = timed(lambda: detector.detect(
-            rgb, text=phrases, box_threshold=box_threshold, text_threshold=text_threshold),
-            detector.device)
-        return segment_detections(detections, rgb, self, detect_ms, detector.name, phrases, timed,
-                                  embed=False)
+        return detect_and_segment(self.text_detector, self, self._rgb, phrases, embed=False, text=phrases,
+                                  box_threshold=box_threshold, text_threshold=text_threshold)
 
     def _require_text(self) -> None:
         """`UnsupportedError` for text on a model without it, saying both ways to get it."""

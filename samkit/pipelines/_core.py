@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from samkit.detectors.base import Detector
-from samkit.pipelines._segment import segment_detections
+from samkit.pipelines._segment import detect_and_segment
+from samkit.pipelines.records import PipelineResult
 
 
 def resolve_detector(detector: Any, weights: str, device: Any, options: dict[str, Any] | None) -> Detector:
@@ -69,10 +70,6 @@ class DetectorSegmenterPipeline:
     def _run(self, image: Any, prompt: Any, **detect_kwargs: Any) -> PipelineResult:
         """``detector.detect(rgb, **detect_kwargs)`` then `segment_detections`, every stage timed."""
         from samkit.images import to_rgb_uint8
-        from samkit.metrics.perf import timed
 
-        rgb = to_rgb_uint8(image)
-        detections, detect_ms = timed(lambda: self.detector.detect(rgb, **detect_kwargs),
-                                      self.detector.device)
-        return segment_detections(detections, rgb, self.segmenter, detect_ms, self.detector.name,
-                                  prompt, timed)
+        return detect_and_segment(self.detector, self.segmenter, to_rgb_uint8(image), prompt, embed=True,
+                                  **detect_kwargs)

@@ -12,7 +12,7 @@ import numpy as np
 from samkit.detectors.detections import Detections
 from samkit.pipelines.records import PipelineResult, SegmentedObject
 
-__all__ = ["segment_detections"]
+__all__ = ["segment_detections", "detect_and_segment"]
 
 
 def segment_detections(detections: Detections, rgb: np.ndarray, segmenter: Any, detect_ms: float,
@@ -35,3 +35,15 @@ def segment_detections(detections: Detections, rgb: np.ndarray, segmenter: Any, 
                                                            detections.boxes))]
     return PipelineResult(objects, size, detect_ms, encoder_ms, decoder_ms, detector_name,
                           segmenter.name, prompt, low_res_logits=low_res[:, 0])
+
+
+def detect_and_segment(detector: Any, segmenter: Any, rgb: np.ndarray, prompt: Any, *, embed: bool,
+                       **detect_kwargs: Any) -> PipelineResult:
+    """``detector.detect(rgb, **detect_kwargs)`` (timed: ``detect_ms``), then `segment_detections`
+    (``embed``: run ``set_image(rgb)`` first; False when ``rgb`` is already the segmenter's image)."""
+    from samkit.metrics.perf import timed
+
+    detections, detect_ms = timed(lambda: detector.detect(rgb, **detect_kwargs), detector.device)
+    return segment_detections(detections, rgb, segmenter, detect_ms, detector.name, prompt, timed,
+                              embed=embed)
+

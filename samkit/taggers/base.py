@@ -190,32 +190,12 @@ def load_tagger(name: str | TaggerSpec, weights: str = "pretrained", *,
         vocabulary: the tag names to score (normalised and de-duplicated); default COCO + LVIS.
         download: download missing official weights instead of failing.
     """
-    from samkit.devices import resolve_device
-    from samkit.weights import resolve_checkpoint
+    from samkit.components import load_component
 
     spec = get_tagger_spec(name)
-    if weights not in ("pretrained", "random", "auto"):
-        raise ValueError(f"weights must be 'pretrained', 'random' or 'auto', got {weights!r} (pass a "
-                         "checkpoint with checkpoint=...).")
-    if weights == "auto":  # as samkit.load: the official weights when present, else random
-        from samkit.weights import verify
-
-        present = checkpoint is not None or verify(spec).status in ("ok", "unpublished")
-        weights = "pretrained" if present else "random"
-    if config not in CONFIGS:
-        raise ValueError(f"config must be one of {CONFIGS}, got {config!r}")
-    if weights == "random" and checkpoint is not None:
-        raise ValueError("weights='random' and checkpoint=... contradict each other; choose one.")
-    if weights == "pretrained" and config != "full":
-        raise ValueError(f"config={config!r} applies to weights='random' only.")
     vocab = build_vocabulary(vocabulary) if vocabulary is not None else None  # bad vocabulary: fail early
     cls = tagger_class(spec)
-    dev = resolve_device(device)
-    if weights == "random":
-        model, processor = cls.build_random(spec, int(seed), config)
-        info = WeightsInfo("random", seed=int(seed), config=config)
-    else:
-        info = resolve_checkpoint(spec, checkpoint, download_missing=download, progress=progress)
-        model, processor = cls.load_checkpoint(spec, info.path)
-    model = model.eval().requires_grad_(False).to(dev)
+    model, processor, info, dev = load_component(
+        cls, spec, weights, checkpoint=checkpoint, device=device, seed=seed, config=config,
+        configs=CONFIGS, download=download, progress=progress)
     return cls(spec, model, processor, info, dev, vocabulary=vocab)

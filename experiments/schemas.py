@@ -70,6 +70,7 @@ class CommonConfig:
     seed: int = 0
     device: Optional[str] = None      # null: cuda if available, else cpu
     dtype: Dtype = Dtype.float32
+    compile: bool = False             # torch.compile the image encoder (compile time: compile_ms)
     download: bool = False            # download missing official checkpoints (weights=pretrained)
     resume: bool = True               # skip jobs whose results are complete; finish interrupted ones
     progress: bool = True

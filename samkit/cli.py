@@ -1,4 +1,4 @@
-"""The ``samkit`` command: ``samkit models``, ``samkit detectors``, ``samkit taggers``, ``samkit weights download NAME|all``, ``samkit weights verify``."""
+"""The ``samkit`` command: ``samkit models``, ``samkit detectors``, ``samkit taggers``, ``samkit weights download NAME|all``, ``samkit weights verify``, ``samkit serve --model NAME``."""
 
 from __future__ import annotations
 
@@ -128,6 +128,20 @@ def _cmd_verify(ns: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _cmd_serve(ns: argparse.Namespace) -> int:
+    import samkit
+    from samkit.serve import run
+
+    if ns.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"samkit serve: listening on {ns.host}, not loopback: anyone who can reach it can use "
+              "the model (there is no authentication).", file=sys.stderr)
+    model = samkit.load(ns.model, weights=ns.weights, device=ns.device, dtype=ns.dtype, seed=ns.seed)
+    print(f"samkit serve: {model!r} on http://{ns.host}:{ns.port} (API docs at /docs)", flush=True)
+    run(model, host=ns.host, port=ns.port, cache_mib=ns.cache_mib, max_upload_mib=ns.max_upload_mib,
+        log_level=ns.log_level)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="samkit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +165,19 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("names", nargs="*", help="models to check (default: all)")
     v.add_argument("--strict", action="store_true", help="also fail when a checkpoint is missing")
     v.set_defaults(func=_cmd_verify)
+    s = sub.add_parser("serve", help="serve a model over HTTP (FastAPI + uvicorn; see samkit.serve)")
+    s.add_argument("--model", required=True, help="registered model name, e.g. mobile_sam")
+    s.add_argument("--weights", choices=("auto", "pretrained", "random"), default="auto",
+                   help="auto: the checkpoint when present, else random weights (meaningless masks)")
+    s.add_argument("--seed", type=int, default=0, help="seed of random weights")
+    s.add_argument("--device", default=None, help="cpu, cuda, cuda:1... (default: CUDA if available)")
+    s.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+    s.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: loopback)")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--cache-mib", type=float, default=2048, help="embedding cache budget (MiB)")
+    s.add_argument("--max-upload-mib", type=float, default=32, help="largest image file accepted (MiB)")
+    s.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    s.set_defaults(func=_cmd_serve)
     return parser
 
 

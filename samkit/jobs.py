@@ -98,7 +98,7 @@ def run_job(path: str | Path, config: Mapping[str, Any], protocol: str,
     """Resume check, model loading and failure rows around ``work(model, job, run_id) -> rows``.
 
     ``config``: the job's resolved config as plain data, with ``model.name``, ``weights``
-    (auto / pretrained / random), ``device``, ``seed``, ``dtype``, ``download``, ``progress`` and
+    (auto / pretrained / random), ``device``, ``seed``, ``dtype``, ``compile``, ``download``, ``progress`` and
     ``resume``; its hash (`job_key`) marks the job complete. ``capability``: what the protocol
     needs; a model without it gets the protocol's ``unsupported`` row without being loaded.
     A model that cannot load (missing or bad checkpoint), or a run that fails, becomes a row with
@@ -121,6 +121,7 @@ def run_job(path: str | Path, config: Mapping[str, Any], protocol: str,
     weights = choose_weights(name, str(config["weights"]))
     spec = samkit.get_spec(name)
     base = {"run_id": run_id, "model": name, "family": spec.family, "dtype": str(config["dtype"]),
+            "compile": bool(config.get("compile", False)),
             "protocol": protocol, "weights": f"{weights}(not loaded)", "weights_kind": weights,
             "device": str(config.get("device") or "")}
     seed = config.get("seed")
@@ -129,7 +130,8 @@ def run_job(path: str | Path, config: Mapping[str, Any], protocol: str,
                                complete=key)
     try:
         model = samkit.load(name, weights=weights, device=config.get("device"), seed=seed,
-                            dtype=str(config["dtype"]), download=bool(config.get("download")),
+                            dtype=str(config["dtype"]), compile=bool(config.get("compile", False)),
+                            download=bool(config.get("download")),
                             progress=bool(config.get("progress", True)))
     except Exception as err:  # noqa: BLE001 - recorded as a row; the sweep goes on
         return _record_failure(job, config, base, err, seed)

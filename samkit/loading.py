@@ -7,7 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from samkit.devices import resolve_device
-from samkit.errors import CheckpointError
+from samkit.errors import CheckpointError, UnsupportedError
 from samkit.registry import FAMILIES, REGISTRY, ModelSpec, get_spec
 from samkit.weights import WeightsInfo, resolve_checkpoint
 
@@ -112,6 +112,8 @@ def load(
     device: str | torch.device | None = None,
     seed: int = 0,
     dtype: str = "float32",
+    compile: bool = False,
+    compile_options: dict[str, Any] | None = None,
     download: bool = True,
     progress: bool = True,
     text_detector: Any = None,
@@ -131,6 +133,12 @@ def load(
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default CUDA if available, else CPU.
         seed: torch seed of the random initialisation (``weights="random"`` only).
         dtype: ``"float32"`` or ``"bfloat16"`` / ``"float16"`` (autocast; weights stay float32).
+            A precision the device cannot run (float16 on a CPU) is an `UnsupportedError`.
+        compile: ``torch.compile`` the image encoder (static shapes) and warm it up here; the
+            compilation time is ``model.compile_ms``, never inside a later call. No compiler, or
+            a family samkit cannot compile (FastSAM), is a clear error. See `samkit.fast_settings`;
+            how far a setting moves the masks: the ``agreement`` protocol.
+        compile_options: ``torch.compile`` keyword arguments (``{"mode": "max-autotune"}``).
         download: download a missing official checkpoint (with a progress bar) instead of failing.
         progress: show the download progress bar.
         **options: family options of the adapter (its ``load_options``), e.g.
@@ -164,12 +172,20 @@ def load(
     if weights == "random" and checkpoint is not None:
         raise ValueError("weights='random' and checkpoint=... contradict each other; choose one.")
     _check_options(spec, options)
+    if compile_options and not compile:
+        raise ValueError("compile_options without compile=True")
+    if compile and adapter_class(spec).encoder_path is None:
+        raise UnsupportedError(f"{spec.name}: samkit cannot compile the {spec.family} family's encoder; "
+                               "load it with compile=False.")
     if isinstance(text_detector, str):  # an unknown name fails before any model is built
         from samkit.detectors.registry import get_detector_spec
 
         get_detector_spec(text_detector)
     build_options = _build_options(spec, options, weights)
     dev = resolve_device(device)
+    from samkit.fast_settings import check_dtype, compile_encoder
+
+    check_dtype(dtype, dev)
     if weights == "random":
         model = build_random(spec, seed, **build_options)
         info = WeightsInfo("random", seed=int(seed), config=build_options.get("config"))
@@ -184,6 +200,9 @@ def load(
         model.load_state_dict(state_dict, strict=True)
     model = model.eval().requires_grad_(False).to(dev)  # inference only (also lets FLOP counting trace it)
     segmenter = adapter_class(spec)(spec, model, info, dtype, **options)
+    if compile:
+        segmenter.compile_ms = compile_encoder(segmenter, compile_options)
+        segmenter.compiled = True
     if text_detector is not None:
         extra = dict(text_detector_options or {})
         segmenter.attach_text_detector(text_detector, weights=extra.pop("weights", None), options=extra)

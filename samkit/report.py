@@ -17,6 +17,7 @@ import pandas as pd
 
 from samkit import viz
 from samkit.labels import present
+from samkit.speed_tables import agreement_table, fast_settings_table, flag_agreement
 from samkit.tables import (PUBLISHED_NOTE, accuracy_table, ap_table, benchmark_table, caption_lines,
                            join_published, latency_table, memory_table, merge_runs, pareto_table,
                            sequence_table, to_markdown, video_benchmark_table)
@@ -43,6 +44,10 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
 
     - ``accuracy.md`` / ``accuracy.csv``: `samkit.tables.accuracy_table` (evaluation rows);
     - ``benchmark.md`` / ``benchmark.csv``: `samkit.tables.benchmark_table` (benchmark rows);
+    - ``agreement.md`` / ``.csv`` and ``fast_settings.md`` / ``.csv`` (rows with other settings
+      than float32 eager, or agreement rows): `samkit.speed_tables.agreement_table` and
+      `samkit.speed_tables.fast_settings_table` (plain vs best setting, speed-up, agreement);
+      the benchmark table then carries ``agreement_mIoU`` / ``agreement_flag`` too;
     - ``ap.md`` / ``ap.csv``: `samkit.tables.ap_table` (text and detector_boxes rows: COCO AP per
       model and detector);
     - ``pareto.png``: accuracy vs latency with the Pareto front (`samkit.viz.pareto_plot` of
@@ -87,8 +92,21 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
 
     if len(acc):
         table_files("accuracy", acc, "Accuracy (evaluation protocols)")
+    agreement = agreement_table(frame)
+    fast_settings = len(agreement) or (len(bench) and ((bench["dtype"].astype("string") != "float32")
+                                                       | bench["compile"].astype(bool)).any())
     if len(bench):
+        if fast_settings:  # every table that shows a setting's speed shows its agreement
+            bench = flag_agreement(bench, agreement)
         table_files("benchmark", bench, "Benchmark: latency (median / p95 ms), peak memory, size")
+    if fast_settings:
+        if len(agreement):
+            table_files("agreement", agreement,
+                        "Fast settings: agreement with float32 eager (mean mask IoU, score difference)")
+        best = fast_settings_table(frame, frame)
+        if len(best):
+            table_files("fast_settings", best, "Fast settings: each model's plain setting beside its "
+                        "fastest one with agreement >= 0.99 (encoder ms per image)")
     ap = ap_table(frame)
     if len(ap):
         table_files("ap", ap, "Text and detector-box prompts: class-aware COCO mask / box AP")

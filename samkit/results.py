@@ -16,7 +16,8 @@ __all__ = [
     "save_results", "load_results", "summarize", "SUMMARY_KEYS",
 ]
 
-SUMMARY_KEYS = ["model", "weights", "detector", "detector_weights", "device", "dtype", "dataset"]
+SUMMARY_KEYS = ["model", "weights", "detector", "detector_weights", "device", "dtype", "compile",
+                "dataset"]
 """One `summarize` row per distinct combination of these columns."""
 
 

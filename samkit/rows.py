@@ -41,7 +41,7 @@ __all__ = [
 COLUMNS = [
     "run_id", "model", "family", "weights", "weights_kind", "weights_seed", "weights_sha256",
     "weights_official", "detector", "detector_weights", "detector_weights_kind", "device",
-    "device_name", "dtype", "dataset", "image_id", "object_id",
+    "device_name", "dtype", "compile", "dataset", "image_id", "object_id",
     "protocol", "prompt", "clicks", "iou", "boundary_iou", "score", "encoder_ms", "decoder_ms",
     "peak_mem_mib", "status", "error",
 ]
@@ -80,6 +80,7 @@ def rows_to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     for col in ("clicks", "weights_seed"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
     frame["weights_official"] = frame["weights_official"].astype("boolean")
+    frame["compile"] = frame["compile"].astype("boolean")
     for col in _STRING:
         frame[col] = frame[col].astype("string")
     return frame

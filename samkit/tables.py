@@ -65,16 +65,18 @@ __all__ = [
 ]
 
 
-BENCHMARK_KEYS: list[str] = ["model", "weights", "device", "device_name", "dtype", "image_size",
-                             "batch"]
+BENCHMARK_KEYS: list[str] = ["model", "weights", "device", "device_name", "dtype", "compile",
+                             "image_batch", "image_size", "batch"]
 """One `benchmark_table` row per distinct combination of these columns."""
 
 PUBLISHED_NOTE = ("published_* columns are quoted from their sources (published_source), "
                   "not measured here")
 
 _BENCH_EXTRA = ["phase", "median_ms", "p95_ms", "mean_ms", "repeats", "mem_method", "params",
-                "flops", "image_size", "batch", "device_name"]
-_BENCH_NUMERIC = ["median_ms", "p95_ms", "mean_ms", "repeats", "peak_mem_mib", "params", "flops"]
+                "flops", "image_size", "batch", "device_name", "compile", "image_batch", "compile_ms",
+                "per_image_ms"]
+_BENCH_NUMERIC = ["median_ms", "p95_ms", "mean_ms", "repeats", "peak_mem_mib", "params", "flops",
+                  "compile_ms", "per_image_ms"]
 _JOIN_KEYS = ["model", "weights", "device", "dtype"]
 _CONFIG_COLUMNS = ["model", "family", "weights", "weights_kind", "device", "device_name",
                    "device_label", "dtype", "dataset", "image_size", "batch"]
@@ -169,6 +171,9 @@ def _benchmark_rows(frame: pd.DataFrame) -> pd.DataFrame:
             rows[col] = pd.NA
     for col in _BENCH_NUMERIC:
         rows[col] = pd.to_numeric(rows[col], errors="coerce").astype("float64")
+    # runs from before the fast settings: eager, one image a call
+    rows["compile"] = rows["compile"].astype("boolean").fillna(False)
+    rows["image_batch"] = pd.to_numeric(rows["image_batch"], errors="coerce").fillna(1).astype("int64")
     return rows
 
 
@@ -179,7 +184,8 @@ def _kind_of(rows: pd.DataFrame) -> str:
 
 
 def benchmark_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Pivot benchmark rows: one row per (model, weights, device, device_name, dtype, image_size, batch).
+    """Pivot benchmark rows: one row per `BENCHMARK_KEYS` (model, weights, device, device_name,
+    dtype, compile, image_batch, image_size, batch).
 
     Columns, after the keys, ``family``, ``weights_kind`` and ``device_label``:
 
@@ -190,7 +196,9 @@ def benchmark_table(frame: pd.DataFrame) -> pd.DataFrame:
       ``<phase>_peak_mib``, ``<phase>_GFLOPs`` (only for phases with a ``flops`` value anywhere);
     - ``mem_method`` (how memory was measured), ``repeats`` (fewest timed repeats behind a
       number), ``errors`` / ``skipped`` (rows of that status), ``note`` (`RANDOM_WEIGHTS_WARNING`
-      for random weights, else empty).
+      for random weights, else empty);
+    - ``compile_ms``: the encoder's compilation at load time (compiled runs; never in a timed call);
+      ``set_images_per_image_ms``: the ``set_images`` phase's median / ``image_batch``.
 
     Only ``status == "ok"`` rows (or rows without a status) give numbers. Where several rows measure
     the same phase of one configuration (merged runs), the median is the median of their medians,
@@ -231,6 +239,10 @@ def benchmark_table(frame: pd.DataFrame) -> pd.DataFrame:
             rec[f"{p}_peak_mib"] = by_phase[p]["peak_mem_mib"].max()
         for p in flop_phases:
             rec[f"{p}_GFLOPs"] = flops[p] / 1e9
+        compile_ms = g["compile_ms"].dropna()
+        rec["compile_ms"] = compile_ms.max() if len(compile_ms) else np.nan
+        rec["set_images_per_image_ms"] = (by_phase["set_images"]["per_image_ms"].median()
+                                          if "set_images" in by_phase else np.nan)
         rec["mem_method"] = joined(g["mem_method"])
         repeats = g["repeats"].dropna()
         rec["repeats"] = int(repeats.min()) if len(repeats) else pd.NA
@@ -240,10 +252,11 @@ def benchmark_table(frame: pd.DataFrame) -> pd.DataFrame:
         out.append(rec)
 
     columns = (["model", "family", "weights", "weights_kind", "device", "device_name", "device_label",
-                "dtype", "image_size", "batch", "params_M", "GFLOPs"]
+                "dtype", "compile", "image_batch", "image_size", "batch", "params_M", "GFLOPs"]
                + [f"{p}_ms" for p in phases] + [f"{p}_p95_ms" for p in phases]
                + [f"{p}_peak_mib" for p in phases] + [f"{p}_GFLOPs" for p in flop_phases]
-               + ["mem_method", "repeats", "errors", "skipped", "note"])
+               + ["compile_ms", "set_images_per_image_ms", "mem_method", "repeats", "errors", "skipped",
+                  "note"])
     table = pd.DataFrame(out, columns=columns)
     for col in ("image_size", "batch"):  # whole numbers stay whole (NaN made them float)
         values = pd.to_numeric(table[col], errors="coerce")

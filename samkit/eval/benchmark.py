@@ -2,10 +2,15 @@
 
 Phases (``PHASES``): ``set_image`` (image encoder), ``predict_point`` (one point, 3 masks),
 ``predict_box`` (one box, 1 mask), ``predict_boxes_batch`` (``batch`` boxes in one decoder call),
-``end_to_end`` (set_image + one-point predict), ``generate`` (automatic masks). Each phase is warmed
+``end_to_end`` (set_image + one-point predict), ``generate`` (automatic masks), and, not run by
+default, ``set_images`` (``image_batch`` images embedded by one `Segmenter.set_images` call; its
+``per_image_ms`` is the call's median / ``image_batch``). Each phase is warmed
 up, then timed ``repeats`` times (CUDA synchronised; median, p95, mean in ms), then run once more
 under the peak-memory probe, and once under the FLOP counter. Host-to-device copies are inside every
 timed call: the image goes in as a numpy array and masks come back as numpy arrays, as a user sees it.
+
+The model's fast settings are row columns: ``dtype``, ``compile`` (and ``compile_ms``, the
+compilation at load time, never inside a timed call), ``image_batch``.
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ from samkit.rows import new_run_id, rows_to_frame, save_results
 __all__ = ["run_benchmark", "PHASES", "PHASE_CAPABILITY", "benchmark_image", "BenchmarkParams",
            "PROTOCOL"]
 
-PHASES = ("set_image", "predict_point", "predict_box", "predict_boxes_batch", "end_to_end", "generate")
+PHASES = ("set_image", "predict_point", "predict_box", "predict_boxes_batch", "end_to_end", "generate",
+          "set_images")
+DEFAULT_PHASES = PHASES[:-1]
+"""The phases run unless ``phases`` says otherwise (``set_images`` only with an image batch)."""
 PHASE_CAPABILITY: dict[str, str | None] = {
-    "set_image": None, "predict_point": "points", "predict_box": "box", "predict_boxes_batch": "box",
+    "set_image": None, "set_images": None, "predict_point": "points", "predict_box": "box", "predict_boxes_batch": "box",
     "end_to_end": "points", "generate": "automatic",
 }
 """The model capability each phase needs; a model without it gets an ``unsupported`` row."""
@@ -43,8 +51,8 @@ def benchmark_image(size: int) -> np.ndarray:
     return np.ascontiguousarray(image.round().astype(np.uint8))
 
 
-def _phase_calls(model: Any, image: np.ndarray, batch: int,
-                 generate_params: dict[str, Any]) -> dict[str, Callable[[], Any]]:
+def _phase_calls(model: Any, image: np.ndarray, batch: int, generate_params: dict[str, Any],
+                 image_batch: int = 1) -> dict[str, Callable[[], Any]]:
     h, w = image.shape[:2]
     point = dict(point_coords=np.array([[w // 2, h // 2]]), point_labels=np.array([1]))
     box = np.array([w * 0.25, h * 0.25, w * 0.75, h * 0.75])
@@ -58,6 +66,7 @@ def _phase_calls(model: Any, image: np.ndarray, batch: int,
         "predict_boxes_batch": lambda: model.predict_boxes(boxes),
         "end_to_end": lambda: (model.set_image(image), model.predict(**point)),
         "generate": lambda: model.generate(image, **generate_params),
+        "set_images": lambda: model.set_images([image] * image_batch),
     }
 
 
@@ -68,7 +77,8 @@ def run_benchmark(
     batch: int = 8,
     warmup: int = 2,
     repeats: int = 10,
-    phases: Sequence[str] = PHASES,
+    phases: Sequence[str] = DEFAULT_PHASES,
+    image_batch: int = 1,
     flops: bool = True,
     memory: bool = True,
     generate_params: dict[str, Any] | None = None,
@@ -86,13 +96,14 @@ def run_benchmark(
     unknown = sorted(set(phases) - set(PHASES))
     if unknown:
         raise ValueError(f"Unknown benchmark phase(s) {unknown}; phases: {', '.join(PHASES)}")
-    if repeats < 1 or warmup < 0 or batch < 1 or image_size < 1:
-        raise ValueError("repeats and batch must be >= 1, warmup >= 0, image_size >= 1")
+    if repeats < 1 or warmup < 0 or batch < 1 or image_size < 1 or image_batch < 1:
+        raise ValueError("repeats, batch and image_batch must be >= 1, warmup >= 0, image_size >= 1")
     image = benchmark_image(image_size)
-    calls = _phase_calls(model, image, batch, dict(generate_params or {}))
+    calls = _phase_calls(model, image, batch, dict(generate_params or {}), int(image_batch))
     base = {**row_header(model, run_id or new_run_id(), "benchmark", "benchmark",
                          f"astronaut@{image_size}"),
-            "image_size": int(image_size), "batch": int(batch), "params": count_parameters(model.model)}
+            "image_size": int(image_size), "batch": int(batch), "image_batch": int(image_batch),
+            "compile_ms": getattr(model, "compile_ms", None), "params": count_parameters(model.model)}
     model.set_image(image)  # predict phases need an embedding
     rows = []
     for phase in phases:
@@ -106,6 +117,8 @@ def run_benchmark(
                        repeats=stats.repeats, status="ok")
             if phase == "set_image":
                 row["encoder_ms"] = stats.median_ms
+            elif phase == "set_images":
+                row["per_image_ms"] = row["encoder_ms"] = stats.median_ms / image_batch
             elif phase.startswith("predict"):
                 row["decoder_ms"] = stats.median_ms
             if memory:
@@ -117,6 +130,8 @@ def run_benchmark(
             row = failure_row(row, err)
             _free_cuda(model.device)
         rows.append(row)
+    if "set_images" in phases and model.is_image_set:
+        model.set_image(image)  # leave one image set, as the other phases do
     return rows_to_frame(rows)
 
 
@@ -135,7 +150,8 @@ class BenchmarkParams:
     batch: int = field(default=8, metadata={"min": 1})
     warmup: int = field(default=2, metadata={"min": 0})
     repeats: int = field(default=10, metadata={"min": 1})
-    phases: list[str] = field(default_factory=lambda: list(PHASES), metadata={"choices": PHASES})
+    phases: list[str] = field(default_factory=lambda: list(DEFAULT_PHASES), metadata={"choices": PHASES})
+    image_batch: int = field(default=1, metadata={"min": 1})
     flops: bool = True
     memory: bool = True
     generate: dict[str, Any] = field(default_factory=lambda: {"points_per_side": 32})
@@ -144,7 +160,8 @@ class BenchmarkParams:
 def _run(model: Any, dataset: Any, p: BenchmarkParams, *, run_id: str, out_path: Any = None,
          resume: bool = False, progress: bool = True) -> pd.DataFrame:
     frame = run_benchmark(model, image_size=p.image_size, batch=p.batch, warmup=p.warmup,
-                          repeats=p.repeats, phases=p.phases, flops=p.flops, memory=p.memory,
+                          repeats=p.repeats, phases=p.phases, image_batch=p.image_batch,
+                          flops=p.flops, memory=p.memory,
                           generate_params=p.generate, run_id=run_id)
     if out_path is not None:
         save_results(frame, out_path)

@@ -8,8 +8,9 @@ names; open-vocabulary: the image's category names as its text). Each box keeps 
 category and score; the model only supplies the mask, so the mask AP measures the segmenter given
 those boxes, and the ``box_AP`` beside it is the detector's own.
 
-Per image: ``set_image`` (``encoder_ms``), every kept box in one ``predict_boxes`` call
-(``decoder_ms``). One row per image with ground truth and detections as json (`coco_ap`).
+Per image: ``set_image`` (``encoder_ms``; with ``image_batch`` > 1 the images are embedded
+``image_batch`` at a time by ``set_images`` and ``encoder_ms`` is each one's share), every kept box
+in one ``predict_boxes`` call (``decoder_ms``). One row per image with ground truth and detections as json (`coco_ap`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from tqdm.auto import tqdm
 from samkit.eval._coco_ap import (coco_ap, dataset_categories, detector_columns, detections_json,
                                   ground_truth, load_run_detector, phrase_categories,
                                   prompt_phrase)
-from samkit.eval._runner import RowSink, embed, resolve_run_id, warm_up
+from samkit.eval._runner import RowSink, check_image_batch, embedded, resolve_run_id, warm_up
 from samkit.eval.protocol import Protocol, failure_row, row_header
 from samkit.metrics.perf import timed
 
@@ -131,7 +132,7 @@ def run_detector_boxes(model: Any, dataset: Iterable[Any], *, detections: str | 
                        detector_config: str = "full", detector_seed: int = 0,
                        box_threshold: float | None = None, text_threshold: float | None = None,
                        score_threshold: float = 0.0, max_detections: int = 100, warmup: bool = True,
-                       run_id: str | None = None, out_path: Any = None, resume: bool = False,
+                       image_batch: int = 1, run_id: str | None = None, out_path: Any = None, resume: bool = False,
                        progress: bool = True) -> pd.DataFrame:
     """One row per image: the detections' boxes -> masks, with the image's ground truth.
 
@@ -143,6 +144,8 @@ def run_detector_boxes(model: Any, dataset: Iterable[Any], *, detections: str | 
         box_threshold, text_threshold: a registered detector's thresholds.
         score_threshold: drop detections scored below it (files often hold every box).
         max_detections: keep the most confident this many per image (COCOeval's maxDets).
+        image_batch: images embedded per ``set_images`` call (batched encoder passes; 1:
+            ``set_image`` per image); ``encoder_ms`` is each image's share of its call.
 
     Columns beyond the standard ones: ``detector`` (the file's name as ``file:<name>``, or the
     registered name), ``detector_weights``..., ``n_gt``, ``num_detections``,
@@ -155,6 +158,7 @@ def run_detector_boxes(model: Any, dataset: Iterable[Any], *, detections: str | 
                          "detections=<COCO results json> or detector=<registered detector name>")
     if not isinstance(max_detections, int) or max_detections < 1:
         raise ValueError(f"max_detections must be an int >= 1, got {max_detections!r}")
+    image_batch = check_image_batch(image_batch)
     run_id = resolve_run_id(run_id)
     sink = RowSink(out_path, resume)
     header = row_header(model, run_id, "detector_boxes")
@@ -174,12 +178,14 @@ def run_detector_boxes(model: Any, dataset: Iterable[Any], *, detections: str | 
         return sink.frame()
     if warmup:
         warm_up(model, dataset)
-    for sample in tqdm(dataset, desc=f"detector_boxes {model.name}", unit="image", disable=not progress):
-        if sink.done(sample.image_id):
-            continue
+    pending = (s for s in tqdm(dataset, desc=f"detector_boxes {model.name}", unit="image",
+                               disable=not progress) if not sink.done(s.image_id))
+    for sample, image_phase, embed_error in embedded(model, pending, image_batch):
         base = {**row_header(model, run_id, "detector_boxes", sample.dataset, sample.image_id),
                 "prompt": "box", **columns}
         try:
+            if embed_error is not None:
+                raise embed_error
             truth = ground_truth(dataset, sample)
             h, w = truth.size
             fields = {"height": h, "width": w, "n_gt": len(truth.annotations),
@@ -194,7 +200,6 @@ def run_detector_boxes(model: Any, dataset: Iterable[Any], *, detections: str | 
             found = [d for d in found if d["score"] >= score_threshold]
             found = sorted(found, key=lambda d: -d["score"])[:max_detections]
             boxes = _xyxy([d["bbox"] for d in found], h, w)
-            image_phase = embed(model, sample.image)
             decoder_ms = float("nan")
             masks = np.zeros((0, h, w), dtype=bool)
             if len(found):
@@ -227,6 +232,8 @@ class DetectorBoxesParams:
     score_threshold: float = 0.0
     max_detections: int = field(default=100, metadata={"min": 1})
     warmup: bool = True
+    #: images embedded per ``set_images`` call (batched encoder passes); 1: ``set_image`` per image
+    image_batch: int = field(default=1, metadata={"min": 1})
 
 
 def summarize_detector_boxes(rows: pd.DataFrame) -> dict[str, Any]:
@@ -244,6 +251,7 @@ PROTOCOL = Protocol(
         model, dataset, detections=p.detections, detector=None if p.detections else p.detector,
         detector_weights=p.detector_weights, detector_config=p.detector_config,
         detector_seed=p.detector_seed, box_threshold=p.box_threshold, text_threshold=p.text_threshold,
-        score_threshold=p.score_threshold, max_detections=p.max_detections, warmup=p.warmup, **common),
+        score_threshold=p.score_threshold, max_detections=p.max_detections, warmup=p.warmup,
+        image_batch=p.image_batch, **common),
     summarizer=summarize_detector_boxes,
 )

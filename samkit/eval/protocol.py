@@ -41,7 +41,8 @@ def row_header(model: Any, run_id: str, protocol: str, dataset: str | None = Non
     return {
         "run_id": run_id, "model": model.name, "family": model.family,
         **weights_columns(model.weights), "device": str(model.device),
-        "device_name": device_name(model.device), "dtype": _dtype_of(model), "dataset": dataset,
+        "device_name": device_name(model.device), "dtype": _dtype_of(model),
+        "compile": bool(getattr(model, "compiled", False)), "dataset": dataset,
         "image_id": image_id, "protocol": protocol,
     }
 

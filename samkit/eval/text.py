@@ -1,8 +1,10 @@
 """Text protocol: each image's category names as text prompts -> instance masks -> class-aware
 COCO mask AP and box AP (COCOeval), per model, natively (SAM 3) or through a detector (Grounded-SAM).
 
-Per image: ``set_image`` (timed: ``encoder_ms``), then the phrases (the image's category names,
-``prompts="image"``, or every category of the dataset, ``prompts="dataset"``) go either to the
+Per image: ``set_image`` (timed: ``encoder_ms``; with ``image_batch`` > 1 the images are
+embedded ``image_batch`` at a time by ``set_images``, ``encoder_ms`` each one's share), then the
+phrases (the image's category names, ``prompts="image"``, or every category of the dataset,
+``prompts="dataset"``) go either to the
 model's own text path (``detector="native"``: `Segmenter.predict_text`) or to a registered
 open-vocabulary detector whose boxes the model turns into masks in one batched ``predict_boxes``
 call. Each detection is scored with the detector's score and its phrase names its category; the
@@ -25,7 +27,7 @@ from tqdm.auto import tqdm
 
 from samkit.eval._coco_ap import (coco_ap, dataset_categories, detector_columns, detections_json,
                                   ground_truth, load_run_detector, phrase_categories)
-from samkit.eval._runner import RowSink, embed, resolve_run_id, warm_up
+from samkit.eval._runner import RowSink, check_image_batch, embedded, resolve_run_id, warm_up
 from samkit.eval.protocol import Protocol, failure_row, row_header, unsupported_error
 
 __all__ = ["run_text", "TextParams", "PROTOCOL", "summarize_text", "text_instances"]
@@ -59,7 +61,7 @@ def run_text(model: Any, dataset: Iterable[Any], *, detector: str = "grounding_d
              detector_weights: str = "same", detector_config: str = "full", detector_seed: int = 0,
              box_threshold: float | None = None, text_threshold: float | None = None,
              prompts: str = "image", max_detections: int = 100, warmup: bool = True,
-             run_id: str | None = None, out_path: Any = None, resume: bool = False,
+             image_batch: int = 1, run_id: str | None = None, out_path: Any = None, resume: bool = False,
              progress: bool = True) -> pd.DataFrame:
     """One row per image: the text query of its category names, its detections and ground truth.
 
@@ -73,6 +75,8 @@ def run_text(model: Any, dataset: Iterable[Any], *, detector: str = "grounding_d
         prompts: ``"image"`` (the categories annotated in the image) or ``"dataset"`` (every
             category of a COCO-format dataset, so absent ones can be false positives).
         max_detections: keep the most confident this many per image (COCOeval's maxDets 100).
+        image_batch: images embedded per ``set_images`` call (batched encoder passes; 1:
+            ``set_image`` per image); ``encoder_ms`` is each image's share of its call.
 
     Row columns beyond the standard ones: ``detector``, ``detector_weights``,
     ``detector_weights_kind``, ``detector_config``, ``text_source``, ``phrases`` (json),
@@ -85,6 +89,7 @@ def run_text(model: Any, dataset: Iterable[Any], *, detector: str = "grounding_d
         raise ValueError(f"prompts must be one of {PROMPT_SOURCES}, got {prompts!r}")
     if not isinstance(max_detections, int) or max_detections < 1:
         raise ValueError(f"max_detections must be an int >= 1, got {max_detections!r}")
+    image_batch = check_image_batch(image_batch)
     run_id = resolve_run_id(run_id)
     sink = RowSink(out_path, resume)
     header = row_header(model, run_id, "text")
@@ -112,9 +117,13 @@ def run_text(model: Any, dataset: Iterable[Any], *, detector: str = "grounding_d
         all_names = list(dict.fromkeys(cats.values()))
     if warmup:
         warm_up(model, dataset)
-    for sample in tqdm(dataset, desc=f"text {model.name}", unit="image", disable=not progress):
-        if sink.done(sample.image_id):
-            continue
+    pending = (s for s in tqdm(dataset, desc=f"text {model.name}", unit="image", disable=not progress)
+               if not sink.done(s.image_id))
+
+    def has_phrases(sample: Any) -> bool:  # images without any are skipped, never embedded
+        return bool(all_names if all_names is not None else ground_truth(dataset, sample).categories)
+
+    for sample, image_phase, embed_error in embedded(model, pending, image_batch, has_phrases):
         base = {**row_header(model, run_id, "text", sample.dataset, sample.image_id),
                 "prompt": "text", **columns}
         try:
@@ -128,7 +137,8 @@ def run_text(model: Any, dataset: Iterable[Any], *, detector: str = "grounding_d
                 continue
             by_phrase = phrase_categories(names)
             phrases = list(by_phrase)
-            image_phase = embed(model, sample.image)
+            if embed_error is not None:
+                raise embed_error
             result = text_instances(model, det, sample.image, phrases, box_threshold, text_threshold)
             keep = np.argsort(-result.scores, kind="stable")[:max_detections]
             objs = [result.objects[i] for i in keep]
@@ -162,6 +172,8 @@ class TextParams:
     prompts: str = field(default="image", metadata={"choices": PROMPT_SOURCES})
     max_detections: int = field(default=100, metadata={"min": 1})
     warmup: bool = True
+    #: images embedded per ``set_images`` call (batched encoder passes); 1: ``set_image`` per image
+    image_batch: int = field(default=1, metadata={"min": 1})
 
 
 def summarize_text(rows: pd.DataFrame) -> dict[str, Any]:
@@ -185,6 +197,6 @@ PROTOCOL = Protocol(
         model, dataset, detector=p.detector, detector_weights=p.detector_weights,
         detector_config=p.detector_config, detector_seed=p.detector_seed,
         box_threshold=p.box_threshold, text_threshold=p.text_threshold, prompts=p.prompts,
-        max_detections=p.max_detections, warmup=p.warmup, **common),
+        max_detections=p.max_detections, warmup=p.warmup, image_batch=p.image_batch, **common),
     summarizer=summarize_text,
 )

@@ -108,7 +108,7 @@ class HubSegmenter(Segmenter):
 
     def reset_image(self) -> None:
         self._predictor.reset_image()
-        self._image_hw = None
+        self._image_hw, self._image_batch = None, None
 
     @property
     def low_res_size(self) -> int:
@@ -167,6 +167,32 @@ class HubSegmenter(Segmenter):
         logits, scores, low_res = self._predictor.predict_torch(None, None, boxes, None, multimask_output)
         return (logits > 0).numpy(), scores.numpy(), low_res.numpy()
 
+    #: `predict_points`: one ``predict_torch`` call; `set_images`: the processor on all the
+    #: images, one ``embed`` (vision encoder) pass, cut into single-image embeddings
+    batched_decoder = True
+    batched_encoder = True
+    _image_state_keys: ClassVar[tuple[str, ...]] = ("embeddings", "original_size")
+
+    def _predict_points(self, coords: np.ndarray, labels: np.ndarray, multimask_output: bool) -> tuple:
+        logits, scores, low_res = self._predictor.predict_torch(coords, labels, None, None, multimask_output)
+        return (logits > 0).numpy(), scores.numpy(), low_res.numpy()
+
+    def _embed_images(self, images: list) -> list[dict[str, Any]]:
+        import torch
+
+        from samkit.models._batching import slice_batch
+
+        pred = self._predictor
+        inputs = pred.processor(images=list(images), return_tensors="pt")
+        with torch.inference_mode():
+            embeddings = pred.embed(inputs["pixel_values"].to(pred.device))
+        extra = {k: getattr(pred, k) for k in self._image_state_keys
+                 if k not in ("embeddings", "original_size")}  # e.g. SAM 3's detector embeddings
+        return [{"embeddings": slice_batch(embeddings, i),
+                 "original_size": (int(rgb.shape[0]), int(rgb.shape[1])),
+                 **{k: _slice_output(v, i) for k, v in extra.items()}}
+                for i, rgb in enumerate(images)]
+
     def _predict_logits_batch(self, point_coords: Any, point_labels: Any,
                               multimask_output: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """One batched decoder call for B point prompts (see `Segmenter._predict_logits_batch`)."""
@@ -180,6 +206,15 @@ class HubSegmenter(Segmenter):
         with self._autocast():
             logits, scores, _ = self._predictor.predict_torch(coords, labels, None, None, multimask_output)
         return logits, scores
+
+
+def _slice_output(value: Any, i: int) -> Any:
+    """Image ``i`` of a transformers model output (a ``ModelOutput`` of batched tensors)."""
+    from samkit.models._batching import slice_batch
+
+    if value is None or not hasattr(value, "to_tuple"):
+        return slice_batch(value, i)
+    return type(value)(**{k: slice_batch(v, i) for k, v in value.items()})
 
 
 def default_processor(processor_cls: str, image_processor_cls: str, side: int, **kwargs: Any) -> Any:

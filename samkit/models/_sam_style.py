@@ -22,6 +22,48 @@ class SamStylePredict:
 
     _predictor: Any
 
+    #: `Segmenter.predict_points` is one ``predict_torch`` call; `Segmenter.set_images` runs
+    #: ``model.image_encoder`` once per batch of preprocessed images
+    batched_decoder = True
+    batched_encoder = True
+    #: what SamPredictor's ``set_image`` sets (SAM-HQ's also ``interm_features``)
+    _image_state_keys = ("features", "original_size", "input_size", "is_image_set")
+
+    def _predict_points(self, coords: np.ndarray, labels: np.ndarray, multimask_output: bool):
+        """``(N, K, 2)`` point sets in one ``predict_torch`` call, transformed as ``predict`` does."""
+        out = self._predict_torch(coords, labels, None, None, multimask_output, False, batched=True)
+        return tuple(_numpy(t) for t in out)
+
+    def _embed_images(self, images: list) -> list[dict[str, Any]]:
+        """One ``model.image_encoder`` pass over ``images``, each transformed and preprocessed as
+        SamPredictor's ``set_image`` / ``set_torch_image`` do (the preprocessed inputs are all
+        padded to the encoder's square, so they stack); the state of each image as they set it."""
+        import torch
+
+        from samkit.models._batching import slice_batch
+
+        pred = self._predictor
+        model = pred.model
+        inputs, input_sizes = [], []
+        for rgb in images:
+            if model.image_format != "RGB":  # as SamPredictor.set_image (samkit images are RGB)
+                rgb = rgb[..., ::-1]
+            t = torch.as_tensor(pred.transform.apply_image(rgb), device=pred.device)
+            t = t.permute(2, 0, 1).contiguous()[None, :, :, :]
+            input_sizes.append(tuple(t.shape[-2:]))
+            inputs.append(model.preprocess(t))
+        with torch.no_grad():
+            out = model.image_encoder(torch.cat(inputs))
+        features, interm = (out if isinstance(out, tuple) else (out, None))  # SAM-HQ: (features, interm)
+        states = []
+        for i, rgb in enumerate(images):
+            state = {"features": features[i:i + 1], "original_size": tuple(rgb.shape[:2]),
+                     "input_size": input_sizes[i], "is_image_set": True}
+            if interm is not None:
+                state["interm_features"] = slice_batch(interm, i)
+            states.append(state)
+        return states
+
     def _predict_reduced(self, p: Prompts, multimask_output: bool, return_logits: bool):
         out = self._predict_torch(p.point_coords, p.point_labels, p.box, p.mask_input,
                                   multimask_output, return_logits)
@@ -54,16 +96,19 @@ class SamStylePredict:
                                                    return_logits=True)
         return logits.float(), scores.float()
 
-    def _predict_torch(self, coords, labels, boxes, mask_input, multimask_output, return_logits):
+    def _predict_torch(self, coords, labels, boxes, mask_input, multimask_output, return_logits,
+                       batched=False):
         import torch
 
         pred = self._predictor
         dev, size = pred.device, pred.original_size
         coords_t = labels_t = boxes_t = mask_t = None
-        if coords is not None:
+        if coords is not None:  # (K, 2) and (K,), or with ``batched`` (N, K, 2) and (N, K)
             coords_t = torch.as_tensor(pred.transform.apply_coords(coords, size), dtype=torch.float,
-                                       device=dev)[None]
-            labels_t = torch.as_tensor(labels, dtype=torch.int, device=dev)[None]
+                                       device=dev)
+            labels_t = torch.as_tensor(labels, dtype=torch.int, device=dev)
+            if not batched:
+                coords_t, labels_t = coords_t[None], labels_t[None]
         if boxes is not None:
             boxes_t = pred.transform.apply_boxes_torch(
                 torch.as_tensor(np.atleast_2d(boxes), dtype=torch.float, device=dev), size)

@@ -64,6 +64,7 @@ class EdgeTamSegmenter(HubSegmenter):
     """EdgeTAM; wraps transformers' ``EdgeTamModel`` and ``Sam2Processor``."""
 
     ignorable_keys: ClassVar[tuple[str, ...]] = _VIDEO_ONLY
+    encoder_path = "vision_encoder"
     video_tracker = "samkit.video.edgetam_tracker:EdgeTamVideoTracker"
 
     @classmethod

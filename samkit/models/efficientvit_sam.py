@@ -100,3 +100,40 @@ class EfficientViTSamSegmenter(Segmenter):
         boxes_t = torch.as_tensor(pred.apply_boxes(boxes), dtype=torch.float, device=pred.device)
         masks, scores, low_res = pred.predict_torch(boxes=boxes_t, multimask_output=multimask_output)
         return (masks.cpu().numpy(), scores.float().cpu().numpy(), low_res.float().cpu().numpy())
+
+    #: `predict_points`: one ``predict_torch`` call; `set_images`: one ``model.image_encoder``
+    #: pass over the images transformed by ``model.transform`` (all padded to its square)
+    batched_decoder = True
+    batched_encoder = True
+    #: what ``EfficientViTSamPredictor.set_image`` sets
+    _image_state_keys = ("features", "original_size", "input_size", "is_image_set")
+
+    def _predict_points(self, coords: np.ndarray, labels: np.ndarray, multimask_output: bool) -> tuple:
+        """``(N, K, 2)`` point sets in one decoder call, transformed as the upstream ``predict`` does."""
+        import torch
+
+        pred = self._predictor
+        coords_t = torch.as_tensor(pred.apply_coords(coords), dtype=torch.float, device=pred.device)
+        labels_t = torch.as_tensor(labels, dtype=torch.int, device=pred.device)
+        masks, scores, low_res = pred.predict_torch(point_coords=coords_t, point_labels=labels_t,
+                                                    multimask_output=multimask_output)
+        return (masks.cpu().numpy(), scores.float().cpu().numpy(), low_res.float().cpu().numpy())
+
+    def _embed_images(self, images: list) -> list[dict[str, Any]]:
+        """One encoder pass; each image prepared as ``EfficientViTSamPredictor.set_image`` does."""
+        import torch
+        from efficientsam.segment_anything.utils.transforms import ResizeLongestSide
+
+        pred = self._predictor
+        model = pred.model
+        inputs = []
+        for rgb in images:
+            if model.image_format != "RGB":
+                rgb = rgb[..., ::-1]
+            inputs.append(model.transform(rgb).unsqueeze(dim=0).to(pred.device))
+        with torch.inference_mode():
+            features = model.image_encoder(torch.cat(inputs))
+        side = model.image_size[0]
+        return [{"features": features[i:i + 1], "original_size": tuple(rgb.shape[:2]),
+                 "input_size": ResizeLongestSide.get_preprocess_shape(*rgb.shape[:2], long_side_length=side),
+                 "is_image_set": True} for i, rgb in enumerate(images)]

@@ -251,6 +251,8 @@ class FastSamSegmenter(Segmenter):
     #: the segmentation head's prototype branch (layer 22 of YOLOv8-seg); SAM-style files have none
     checkpoint_marker = "model.22.proto.cv1.conv.weight"
     load_options = dict(EVERYTHING_DEFAULTS)
+    #: not compiled by samkit: ultralytics swaps modules (Conv+BN fusion) at its first prediction
+    encoder_path = None
 
     def __init__(self, spec: ModelSpec, model: Any, weights: WeightsInfo, dtype: str = "float32",
                  **options: Any) -> None:
@@ -306,6 +308,19 @@ class FastSamSegmenter(Segmenter):
     def _predict_boxes(self, boxes: np.ndarray, multimask_output: bool) -> tuple:
         """One everything pass serves every box; ultralytics' selection runs per box (one mask each)."""
         outs = [self._predictor.outputs(self._predictor.select(box=b)[:1], False) for b in boxes]
+        return tuple(np.stack([o[i] for o in outs]) for i in range(3))
+
+    #: `set_images` runs the everything pass image by image (ultralytics' predictor here is
+    #: set up for batch 1); `predict_points` selects per point set (no decoder to batch)
+    batched_decoder = False
+    batched_encoder = False
+    _image_state_keys = ("result", "masks")
+
+    def _predict_points(self, coords: np.ndarray, labels: np.ndarray, multimask_output: bool) -> tuple:
+        """One mask per point set (``C = 1``, whatever ``multimask_output``, as `predict_boxes`):
+        the first (most confident) mask ultralytics' selection keeps for that set."""
+        outs = [self._predictor.outputs(self._predictor.select(point_coords=c, point_labels=lab)[:1], False)
+                for c, lab in zip(coords, labels)]
         return tuple(np.stack([o[i] for o in outs]) for i in range(3))
 
     # the load options, readable back (``Segmenter._sibling`` rebuilds an adapter from them)

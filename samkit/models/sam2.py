@@ -71,6 +71,28 @@ class Sam2Segmenter(Segmenter):
     def _predict_boxes(self, boxes: Any, multimask_output: bool) -> tuple:
         return self._predictor.predict(box=boxes, multimask_output=multimask_output)
 
+    #: `predict_points`: one ``SAM2ImagePredictor.predict`` call with ``(N, K, 2)`` points;
+    #: `set_images`: ``SAM2ImagePredictor.set_image_batch``, then one image's slice at a time
+    batched_decoder = True
+    batched_encoder = True
+    #: what ``SAM2ImagePredictor.set_image`` sets (sam2 has no public names for them)
+    _image_state_keys = ("_features", "_orig_hw", "_is_image_set", "_is_batch")
+
+    def _predict_points(self, coords: Any, labels: Any, multimask_output: bool) -> tuple:
+        return self._predictor.predict(point_coords=coords, point_labels=labels,
+                                       multimask_output=multimask_output)
+
+    def _embed_images(self, images: list) -> list[dict[str, Any]]:
+        """``set_image_batch`` (one encoder pass), cut into single-image states as ``set_image``
+        leaves them (``_features`` with a batch of 1, ``_orig_hw`` of one image, not a batch)."""
+        from samkit.models._batching import slice_batch
+
+        pred = self._predictor
+        pred.set_image_batch(list(images))
+        features = pred._features
+        return [{"_features": slice_batch(features, i), "_orig_hw": [tuple(rgb.shape[:2])],
+                 "_is_image_set": True, "_is_batch": False} for i, rgb in enumerate(images)]
+
     @staticmethod
     @contextlib.contextmanager
     def _quiet_upstream() -> Iterator[None]:

@@ -162,6 +162,9 @@ class Sam3Segmenter(HubSegmenter):
 
     ignorable_keys: ClassVar[tuple[str, ...]] = _VIDEO_ONLY
     video_tracker = "samkit.video.sam3_tracker:Sam3VideoTracker"
+    encoder_path = "detector.vision_encoder.backbone"  # the backbone the tracker and detector share
+    #: per image of `set_images`: the tracker's embeddings and the detector's (for text prompts)
+    _image_state_keys: ClassVar[tuple[str, ...]] = ("embeddings", "original_size", "detector_embeds")
 
     @classmethod
     def hub_config(cls, name: str) -> Any:

@@ -102,6 +102,7 @@ class SamHqSegmenter(SamStylePredict, Segmenter):
     #: only SAM-HQ's decoder has the HQ output token
     checkpoint_marker = "mask_decoder.hf_token.weight"
     load_options = {"hq_token_only": False}
+    _image_state_keys = SamStylePredict._image_state_keys + ("interm_features",)
 
     def __init__(self, spec: ModelSpec, model: Any, weights: WeightsInfo, dtype: str = "float32",
                  *, hq_token_only: bool = False) -> None:
@@ -157,6 +158,13 @@ class SamHqSegmenter(SamStylePredict, Segmenter):
         """`Segmenter.predict_boxes`, plus ``hq_token_only`` (None: the model's ``hq_token_only``)."""
         with self._hq_for_call(hq_token_only):
             return super().predict_boxes(boxes, multimask_output)
+
+    def predict_points(self, point_coords: Any, point_labels: Any, multimask_output: bool = True,
+                       hq_token_only: bool | None = None) -> tuple:
+        """`Segmenter.predict_points`, plus ``hq_token_only`` (None: the model's ``hq_token_only``);
+        ``multimask_output=True`` gives one mask per set here (see the module docstring)."""
+        with self._hq_for_call(hq_token_only):
+            return super().predict_points(point_coords, point_labels, multimask_output)
 
     def generate(self, image: Any, *, multimask_output: bool = True,
                  hq_token_only: bool | None = None, **params: Any) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from samkit.eval import run_benchmark
-from samkit.eval.benchmark import PHASES
+from samkit.eval.benchmark import DEFAULT_PHASES, PHASES
 from fakes import FakeModel
 
 FAST = dict(image_size=16, batch=3, warmup=1, repeats=2)
@@ -15,7 +15,7 @@ FAST = dict(image_size=16, batch=3, warmup=1, repeats=2)
 def test_every_phase_gives_a_row():
     model = FakeModel()
     frame = run_benchmark(model, **FAST, run_id="b")
-    assert frame["phase"].tolist() == list(PHASES) and (frame["status"] == "ok").all()
+    assert frame["phase"].tolist() == list(DEFAULT_PHASES) and (frame["status"] == "ok").all()
     assert (frame["median_ms"] > 0).all() and (frame["p95_ms"] >= frame["median_ms"]).all()
     assert (frame["repeats"] == 2).all() and (frame["params"] == 15).all()
     # one nn.Linear(4, 3) call per model call: 2 * 4 * 3 FLOPs; end_to_end calls it twice
@@ -60,5 +60,7 @@ def test_a_failing_phase_is_an_error_row():
 def test_bad_options():
     with pytest.raises(ValueError, match="Unknown benchmark phase"):
         run_benchmark(FakeModel(), phases=["encode"])
-    with pytest.raises(ValueError, match="repeats and batch must be >= 1"):
+    with pytest.raises(ValueError, match="repeats, batch and image_batch must be >= 1"):
         run_benchmark(FakeModel(), repeats=0)
+    with pytest.raises(ValueError, match="image_batch must be >= 1"):
+        run_benchmark(FakeModel(), image_batch=0)

@@ -18,7 +18,7 @@ def dataset():
 
 
 def test_registry_lists_every_protocol_module():
-    assert list_protocols() == ["automatic", "benchmark", "box", "detector_boxes", "interactive", "text",
+    assert list_protocols() == ["agreement", "automatic", "benchmark", "box", "detector_boxes", "interactive", "text",
                               "video", "video_benchmark"]
     assert list_protocols(capability="box") == ["box", "detector_boxes"]
     interactive = get_protocol("interactive")
@@ -29,7 +29,7 @@ def test_registry_lists_every_protocol_module():
 def test_unknown_protocol_suggests_the_closest():
     with pytest.raises(UnknownProtocolError, match="Did you mean interactive") as info:
         get_protocol("interactiv")
-    assert ("Protocols: automatic, benchmark, box, detector_boxes, interactive, text, video, "
+    assert ("Protocols: agreement, automatic, benchmark, box, detector_boxes, interactive, text, video, "
             "video_benchmark") in str(info.value)
 
 

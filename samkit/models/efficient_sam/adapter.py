@@ -86,3 +86,31 @@ class EfficientSamSegmenter(Segmenter):
             logits, scores, _ = pred.predict_torch(points, labels, multimask_output,
                                                    return_logits=True)
         return logits.float(), scores.float()
+
+    #: `predict_points`: one decoder call; `set_images`: one image-encoder pass over the images
+    #: resized (each to the encoder's square, as `EfficientSamPredictor.set_image`) and stacked
+    batched_decoder = True
+    batched_encoder = True
+    _image_state_keys = ("embeddings", "original_size")
+
+    def _predict_points(self, coords: np.ndarray, labels: np.ndarray, multimask_output: bool) -> tuple:
+        import torch
+
+        pred = self._predictor
+        points = torch.as_tensor(coords, dtype=torch.float32, device=pred.device)
+        labels_t = torch.as_tensor(labels, dtype=torch.int64, device=pred.device)
+        masks, scores, low_res = pred.predict_torch(points, labels_t, multimask_output)
+        return masks.cpu().numpy(), scores.cpu().numpy(), low_res.cpu().numpy()
+
+    def _embed_images(self, images: list) -> list[dict[str, Any]]:
+        import torch
+
+        pred = self._predictor
+        model = pred.model
+        with torch.no_grad():
+            inputs = [model.preprocess(torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
+                                       .to(pred.device).to(torch.float32).div(255)[None])
+                      for rgb in images]
+            embeddings = model.image_encoder(torch.cat(inputs))
+        return [{"embeddings": embeddings[i:i + 1], "original_size": (int(rgb.shape[0]), int(rgb.shape[1]))}
+                for i, rgb in enumerate(images)]

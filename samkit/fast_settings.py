@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -97,7 +96,7 @@ def compile_encoder(segmenter: Segmenter, options: dict[str, Any] | None = None)
     other than the warm-up's recompile on first use (FastSAM's letterboxed inputs depend on the
     image's aspect ratio). On failure nothing stays compiled and `CompileError` says why.
     """
-    import torch
+    from samkit.metrics.perf import timed
 
     module = encoder_module(segmenter)
     opts = {"dynamic": False, **(options or {})}
@@ -110,13 +109,7 @@ def compile_encoder(segmenter: Segmenter, options: dict[str, Any] | None = None)
     image = np.full((side, side, 3), 128, dtype=np.uint8)
     module.compile(**opts)
     try:
-        if segmenter.device.type == "cuda":
-            torch.cuda.synchronize(segmenter.device)
-        start = time.perf_counter()
-        segmenter.set_image(image)
-        if segmenter.device.type == "cuda":
-            torch.cuda.synchronize(segmenter.device)
-        elapsed_ms = (time.perf_counter() - start) * 1e3
+        _, elapsed_ms = timed(lambda: segmenter.set_image(image), segmenter.device)
     except Exception as err:
         module._compiled_call_impl = None  # back to eager: nothing half-compiled stays
         raise CompileError(f"{segmenter.name}: torch.compile of {segmenter.encoder_path} failed "

@@ -25,9 +25,13 @@ import numpy as np
 import pandas as pd
 
 from samkit.eval.protocol import Protocol, row_header
+from samkit.metrics.masks import mask_iou
 from samkit.rows import new_run_id, rows_to_frame, save_results
 
 __all__ = ["run_agreement", "reference_model", "agreement_inputs", "AgreementParams", "PROTOCOL"]
+
+#: the capability each prompt kind needs
+_NEEDS = {"point": "points", "box": "box"}
 
 
 def reference_model(model: Any) -> Any:
@@ -72,11 +76,6 @@ def agreement_inputs(synthetic_images: int, synthetic_size: tuple[int, int], pho
     return out
 
 
-def _pair_iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
-
-
 def run_agreement(model: Any, *, synthetic_images: int = 4, synthetic_size: tuple[int, int] = (240, 320),
                   photos: list[str] | None = None, max_objects: int = 3, reference: Any = None,
                   run_id: str | None = None) -> pd.DataFrame:
@@ -94,12 +93,11 @@ def run_agreement(model: Any, *, synthetic_images: int = 4, synthetic_size: tupl
         model.set_image(image)
         ref.set_image(image)
         for object_id, prompt, kwargs in prompts:
-            if prompt not in model.capabilities:  # "point" -> "points", "box"
-                if not (prompt == "point" and "points" in model.capabilities):
-                    continue
+            if _NEEDS[prompt] not in model.capabilities:
+                continue
             masks, scores, _ = model.predict(**kwargs)
             ref_masks, ref_scores, _ = ref.predict(**kwargs)
-            ious = [_pair_iou(a, b) for a, b in zip(masks, ref_masks)]
+            ious = [mask_iou(b, a, empty_value=1.0) for a, b in zip(masks, ref_masks)]
             diffs = np.abs(np.asarray(scores, np.float64) - np.asarray(ref_scores, np.float64))
             rows.append({**row_header(model, run_id, "agreement", dataset, image_id), **setting,
                          "object_id": object_id, "prompt": prompt, "iou": float(np.mean(ious)),

@@ -409,11 +409,7 @@ class Segmenter(abc.ABC):
         for b in arr:
             validate_prompts(self._image_hw, box=b)
         with self._autocast():
-            masks, scores, low_res = self._predict_boxes(arr, multimask_output)
-        masks, scores, low_res = (np.asarray(masks), np.asarray(scores), np.asarray(low_res))
-        if masks.ndim == 3:  # a batch of one, squeezed upstream
-            masks, scores, low_res = masks[None], scores[None], low_res[None]
-        return _outputs(masks, scores, low_res, False)
+            return _batch_outputs(*self._predict_boxes(arr, multimask_output))
 
     # ----------------------------------------------------------------- batching
     def predict_points(self, point_coords: Any, point_labels: Any, multimask_output: bool = True
@@ -438,11 +434,7 @@ class Segmenter(abc.ABC):
         self.require("points", "point prompts")
         coords, labels = check_point_sets(self._image_hw, point_coords, point_labels)
         with self._autocast():
-            masks, scores, low_res = self._predict_points(coords, labels, multimask_output)
-        masks, scores, low_res = (np.asarray(masks), np.asarray(scores), np.asarray(low_res))
-        if masks.ndim == 3:  # a batch of one, squeezed upstream
-            masks, scores, low_res = masks[None], scores[None], low_res[None]
-        return _outputs(masks, scores, low_res, False)
+            return _batch_outputs(*self._predict_points(coords, labels, multimask_output))
 
     #: True when `predict_points` decodes all its point sets in one decoder call (False: a loop)
     batched_decoder: bool = False
@@ -646,6 +638,15 @@ class Segmenter(abc.ABC):
         precision = ("" if self.dtype == "float32" else f" dtype={self.dtype}") + (" compiled" if self.compiled else "")
         return (f"<{type(self).__name__} {self.name!r} family={self.family} weights={self.weights} "
                 f"device={self.device}{precision}>")
+
+
+def _batch_outputs(masks: Any, scores: Any, low_res: Any) -> tuple:
+    """Batched upstream outputs ``(B, C, ...)`` as `_outputs` (a batch of one squeezed upstream
+    gets its batch axis back)."""
+    masks, scores, low_res = np.asarray(masks), np.asarray(scores), np.asarray(low_res)
+    if masks.ndim == 3:
+        masks, scores, low_res = masks[None], scores[None], low_res[None]
+    return _outputs(masks, scores, low_res, False)
 
 
 def _outputs(masks: Any, scores: Any, low_res: Any, return_logits: bool) -> tuple:

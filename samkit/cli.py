@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve a model over HTTP (FastAPI + uvicorn; see samkit.serve)")
     s.add_argument("--model", required=True, help="registered model name, e.g. mobile_sam")
     s.add_argument("--weights", choices=("auto", "pretrained", "random"), default="auto",
-                   help="auto: the checkpoint when present, else random weights (meaningless masks)")
+                   help="auto: the checkpoint when present, else seeded random weights (see samkit.labels)")
     s.add_argument("--seed", type=int, default=0, help="seed of random weights")
     s.add_argument("--device", default=None, help="cpu, cuda, cuda:1... (default: CUDA if available)")
     s.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))

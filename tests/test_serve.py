@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from samkit.labels import RANDOM_WEIGHTS_WARNING
 from samkit.errors import PromptError
 from samkit.prompts import validate_prompts
 from samkit.serve.cache import MIB, CacheEntry, EmbeddingCache, held_bytes
@@ -152,6 +153,22 @@ def test_mask_codecs_round_trip():
     assert mask_utils.area({"size": rle["size"], "counts": rle["counts"].encode()}) == mask.sum()
     assert np.array_equal(rle_to_mask(rle), mask)
     assert np.array_equal(png_to_mask(mask_to_png(mask)), mask)
+
+
+def test_non_image_bytes_are_an_image_error_after_ultralytics_patched_pil():
+    """ultralytics, once imported (FastSAM, YOLO), wraps PIL's Image.open to import a HEIF plugin
+    when PIL cannot identify bytes; without that plugin the upload is still just "not an image"."""
+    from samkit.errors import ImageError
+    from samkit.models._ultralytics import import_ultralytics
+    from samkit.serve.codecs import decode_image
+
+    import_ultralytics()
+    for data in (b"this is not an image", b"\x89PNG\r\n\x1a\n" + b"\0" * 40):
+        with pytest.raises(ImageError, match="image"):
+            decode_image(data)
+    buf = io.BytesIO()
+    Image.fromarray(make_image(0)).save(buf, format="PNG")
+    assert np.array_equal(decode_image(buf.getvalue()), make_image(0))
 
 
 class _Fake:
@@ -321,7 +338,8 @@ def test_segment_uploads_and_predicts_in_one_call(client, files, ids, direct):
 def test_models_health_and_openapi(client, model):
     (info,) = client.get("/models").json()
     assert info == {"name": "mobile_sam", "family": "mobile_sam", "weights": "random", "device": "cpu",
-                    "dtype": "float32", "capabilities": sorted(model.capabilities)}
+                    "dtype": "float32", "capabilities": sorted(model.capabilities),
+                    "warning": RANDOM_WEIGHTS_WARNING}
     health = client.get("/health").json()
     assert health["status"] == "ok" and health["model"] == "mobile_sam"
     spec = client.get("/openapi.json").json()

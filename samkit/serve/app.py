@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from samkit.errors import ImageError, NotReadyError, PromptError, SamkitError, UnsupportedError
+from samkit.labels import RANDOM_WEIGHTS_WARNING
 from samkit.serve.codecs import ImageTooLargeError
 from samkit.serve.schemas import (ErrorResponse, GenerateRequest, GenerateResponse, HealthResponse,
                                   MetricsResponse, ModelInfo, PredictRequest, PredictResponse,
@@ -203,7 +204,8 @@ def create_app(model: Any, cache_mib: float = 2048, max_upload_mib: float = 32, 
     def models():
         return [{"name": model.name, "family": model.family,
                  "capabilities": sorted(model.capabilities), "weights": model.weights.kind,
-                 "device": str(model.device), "dtype": model.dtype}]
+                 "device": str(model.device), "dtype": model.dtype,
+                 "warning": RANDOM_WEIGHTS_WARNING if model.weights.kind == "random" else None}]
 
     @app.get("/health", response_model=HealthResponse, tags=["service"])
     def health():

@@ -52,7 +52,9 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
                 return to_rgb_uint8(img)
     except Image.DecompressionBombError as err:
         raise ImageTooLargeError(f"The image is too large to decode: {err}") from None
-    except UnidentifiedImageError:
+    except (UnidentifiedImageError, ImportError):
+        # ImportError: ultralytics, once imported, patches Image.open to load a HEIF plugin
+        # (pi_heif) when PIL cannot identify the bytes; without that plugin they are still no image
         raise ImageError(f"The upload ({len(data)} bytes) is not an image PIL can read; send a PNG, "
                          "JPEG, WebP or TIFF file.") from None
     except (OSError, SyntaxError, ValueError) as err:

@@ -111,7 +111,8 @@ class ModelInfo(BaseModel):
     name: str
     family: str
     capabilities: list[str]
-    weights: str = Field(description="'pretrained' or 'random' (random: meaningless masks)")
+    weights: str = Field(description="'pretrained' or 'random' (seeded random weights; see warning)")
+    warning: str | None = Field(default=None, description="samkit's random-weights warning, when they are random")
     device: str
     dtype: str
 

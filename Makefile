@@ -35,6 +35,7 @@ bench: setup
 	$(PY) experiments/bench_wrapper.py
 	$(PY) experiments/bench_interactive.py
 	$(PY) experiments/bench_widget.py
+	$(PY) experiments/bench_generate.py
 
 clean-venv:
 	rm -rf $(VENV)

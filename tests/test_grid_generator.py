@@ -10,9 +10,6 @@ segment-anything's ``utils.amg`` functions.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -30,6 +27,7 @@ from samkit.models.grid_generator import (
     stability_score,
 )
 from samkit.models.mobile_sam import MobileSamSegmenter
+from samkit.testing import disk_masks
 
 amg = pytest.importorskip("segment_anything.utils.amg")
 
@@ -60,40 +58,8 @@ def mobile(random_model):
     return random_model("mobile_sam")
 
 
-@contextlib.contextmanager
-def disk_masks(sam: torch.nn.Module, radii: tuple[float, ...] = (5.0, 12.0, 30.0)) -> Iterator[None]:
-    """Give a random-weight SAM decoder structure while inside: candidate ``c`` of a one-point prompt
-    becomes a disk of radius ``radii[c]`` low-res pixels (4 model-input pixels each) around the
-    point, with a logit ramp of +-10 across the radius, plus the random logits (about +-0.05).
-
-    Forward hooks on ``prompt_encoder`` (to read the point, in model-input pixels) and
-    ``mask_decoder``; upstream's generator and samkit's see the same model.
-    """
-    seen: dict[str, torch.Tensor] = {}
-
-    def read_points(module, args, kwargs):
-        seen["points"] = kwargs["points"][0][:, 0, :]  # (B, 2) first point of each prompt
-
-    def add_disks(module, args, output):
-        low_res, scores = output
-        _, c, h, w = low_res.shape
-        centre = seen["points"] / 4
-        ys, xs = torch.meshgrid(torch.arange(h) + 0.5, torch.arange(w) + 0.5, indexing="ij")
-        dist = torch.hypot(xs - centre[:, 0, None, None], ys - centre[:, 1, None, None])
-        radius = torch.tensor(radii[:c])[None, :, None, None]
-        return low_res + (10 * (radius - dist[:, None]) / radius).clamp(-10, 10), scores
-
-    hooks = [sam.prompt_encoder.register_forward_pre_hook(read_points, with_kwargs=True),
-             sam.mask_decoder.register_forward_hook(add_disks)]
-    try:
-        yield
-    finally:
-        for hook in hooks:
-            hook.remove()
-
-
 def _upstream(model, image, **params):
-    return model._mask_generator_class()(model.model, **params).generate(image)
+    return model._upstream_mask_generator_class()(model.model, **params).generate(image)
 
 
 def _mask(seg) -> np.ndarray:
@@ -158,7 +124,14 @@ def test_crops_filters_small_regions_and_coco_rle_match_upstream(mobile, astrona
     assert all(r["segmentation"]["size"] == [120, 180] for r in ours)
 
 
-def test_the_looping_hook_gives_the_batched_records(mobile, astronaut, disk_records, monkeypatch):
+def test_the_batched_and_looping_hooks_give_the_fast_decoders_records(mobile, astronaut, disk_records,
+                                                                       monkeypatch):
+    """Families without a fast grid decoder go through ``_predict_logits_batch`` (one batched
+    predict, or the default loop of `predict`): the same records."""
+    monkeypatch.setattr(MobileSamSegmenter, "_grid_decode", lambda self, points, multimask: None)
+    with disk_masks(mobile.model):
+        batched = GridMaskGenerator(mobile, **DISKS).generate(astronaut)
+    _assert_same_records(batched, disk_records[0])
     monkeypatch.setattr(MobileSamSegmenter, "_predict_logits_batch", Segmenter._predict_logits_batch)
     with disk_masks(mobile.model):
         looped = GridMaskGenerator(mobile, **DISKS).generate(astronaut)

@@ -14,8 +14,9 @@ import samkit
 from samkit.loading import build_random
 from samkit.registry import REGISTRY
 
-DEFAULT = ["mobile_sam", "sam2.1_hiera_tiny", "sam2_hiera_tiny", "sam_vit_b"]
-HEAVY = ["sam_vit_l", "sam_vit_h", "sam2_hiera_small", "sam2_hiera_base_plus", "sam2_hiera_large",
+DEFAULT = ["mobile_sam", "sam2.1_hiera_tiny", "sam_vit_b"]
+#: SAM 2.0 tiny shares SAM 2.1's code path (only the config differs): slow, with the larger ones
+HEAVY = ["sam2_hiera_tiny", "sam_vit_l", "sam_vit_h", "sam2_hiera_small", "sam2_hiera_base_plus", "sam2_hiera_large",
          "sam2.1_hiera_small", "sam2.1_hiera_base_plus", "sam2.1_hiera_large"]
 DEFAULT += ["efficientvit_sam_l0"]
 HEAVY += ["efficientvit_sam_l1", "efficientvit_sam_l2", "efficientvit_sam_xl0", "efficientvit_sam_xl1"]

@@ -116,3 +116,29 @@ class SamStylePredict:
             mask_t = torch.as_tensor(mask_input, dtype=torch.float, device=dev)[None]
         return pred.predict_torch(coords_t, labels_t, boxes_t, mask_t, multimask_output,
                                   return_logits=return_logits)
+
+
+class SamGridDecode:
+    """The fast grid decoder (`samkit.models._fast_decoder`) for SAM and MobileSAM, whose mask
+    decoders are segment-anything's; SAM-HQ's decoder differs and does not use it."""
+
+    _predictor: Any
+
+    def _grid_decode(self, points: np.ndarray, multimask_output: bool) -> Any:
+        """`GridMaskGenerator`'s decoder pass: one foreground point a prompt (``(B, 2)`` pixels of
+        the set image), transformed as SamAutomaticMaskGenerator does (float64 into the prompt
+        encoder); masks are post-processed by the model's ``postprocess_masks``."""
+        import torch
+
+        from samkit.models._fast_decoder import decode_points
+
+        pred = self._predictor
+        model = pred.model
+        coords = torch.as_tensor(pred.transform.apply_coords(np.asarray(points, np.float64),
+                                                             pred.original_size), device=pred.device)
+
+        def resize(low: Any) -> Any:
+            return model.postprocess_masks(low, pred.input_size, pred.original_size)
+
+        return decode_points(model.mask_decoder, model.prompt_encoder, pred.features, coords,
+                             multimask_output, resize)

@@ -97,6 +97,12 @@ class Segmenter(abc.ABC):
     def _mask_generator_class(self) -> type:
         """The upstream automatic mask generator class, or `GridMaskGenerator` for families without one."""
 
+    def _upstream_mask_generator_class(self) -> type | None:
+        """The upstream generator class, None for families that ship none (`generate`'s
+        ``engine="upstream"``); by default `_mask_generator_class` unless that is samkit's."""
+        cls = self._mask_generator_class()
+        return None if getattr(cls, "takes_segmenter", False) else cls
+
     def _predict_reduced(self, prompts: Any, multimask_output: bool, return_logits: bool) -> tuple:
         """Predict under autocast; families whose ``predict`` cannot return reduced precision override it."""
         return self._predictor.predict(
@@ -607,18 +613,31 @@ class Segmenter(abc.ABC):
         return cls(self, frames, video_storage=video_storage,
                    offload_state_to_cpu=offload_state_to_cpu, progress=progress)
 
-    def generate(self, image: Any, **params: Any) -> list[dict[str, Any]]:
-        """Automatic "segment everything" masks with the family's upstream mask generator (or
-        samkit's `GridMaskGenerator`, the same algorithm, for families that have none).
+    def generate(self, image: Any, *, engine: str = "samkit", **params: Any) -> list[dict[str, Any]]:
+        """Automatic "segment everything" masks.
+
+        ``engine="samkit"`` (default): samkit's `GridMaskGenerator` where the family has one
+        (SAM, MobileSAM and SAM 2 with a faster decoder pass and the same masks as their upstream
+        generators; EfficientSAM, SAM 3, EdgeTAM, which ship none), else the family's upstream
+        generator. ``engine="upstream"``: the upstream generator (segment-anything's
+        ``SamAutomaticMaskGenerator``, sam2's ``SAM2AutomaticMaskGenerator``, ...), where there is one.
 
         ``params`` are the generator's own (``points_per_side``, ``pred_iou_thresh``,
-        ``stability_score_thresh``, ``output_mode``, ...). Returns its records: dicts with
-        ``segmentation`` (HxW bool, or RLE), ``area``, ``bbox`` (XYWH), ``predicted_iou``,
-        ``point_coords``, ``stability_score``, ``crop_box``. Does not change the image set with
-        `set_image`.
+        ``stability_score_thresh``, ``output_mode``, ...), with the upstream generator's names
+        and defaults. Returns its records: dicts with ``segmentation`` (HxW bool, or RLE),
+        ``area``, ``bbox`` (XYWH), ``predicted_iou``, ``point_coords``, ``stability_score``,
+        ``crop_box``. Does not change the image set with `set_image`.
         """
         self.require("automatic", "automatic mask generation")
-        cls = self._mask_generator_class()
+        if engine == "samkit":
+            cls = self._mask_generator_class()
+        elif engine == "upstream":
+            cls = self._upstream_mask_generator_class()
+            if cls is None:
+                raise UnsupportedError(f"{self.name} ({self.family}) has no upstream automatic mask "
+                                       "generator; use engine='samkit' (samkit's GridMaskGenerator).")
+        else:
+            raise ValueError(f"engine must be 'samkit' or 'upstream', got {engine!r}")
         takes_segmenter = getattr(cls, "takes_segmenter", False)  # e.g. GridMaskGenerator
         allowed = [p for p in inspect.signature(cls.__init__).parameters
                    if p not in ("self", "segmenter" if takes_segmenter else "model", "kwargs")]

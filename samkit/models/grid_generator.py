@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GridMaskGenerator",
+    "Sam2GridMaskGenerator",
     "OUTPUT_MODES",
     "point_grid",
     "layer_point_grids",
@@ -209,7 +210,7 @@ class _Found:
     boxes: torch.Tensor  # (N, 4) int64 XYXY
     scores: torch.Tensor  # (N,) float32 predicted IoU
     stability: torch.Tensor  # (N,) float32
-    points: torch.Tensor  # (N, 2) float64 (x, y)
+    points: torch.Tensor  # (N, 2) (x, y), `GridMaskGenerator.point_dtype`
     crop_boxes: torch.Tensor  # (N, 4) int64 XYXY
 
     def __len__(self) -> int:
@@ -274,6 +275,8 @@ class GridMaskGenerator:
 
     #: `Segmenter.generate` passes the Segmenter itself (not its ``.model``)
     takes_segmenter = True
+    #: the records' ``point_coords`` precision (segment-anything keeps float64 grid points)
+    point_dtype = "float64"
 
     def __init__(
         self,
@@ -336,6 +339,8 @@ class GridMaskGenerator:
         self.min_mask_region_area = min_mask_region_area
         self.output_mode = output_mode
         self.multimask_output = bool(multimask_output)
+        #: logits above this are mask pixels
+        self.mask_threshold = MASK_THRESHOLD
 
     def generate(self, image: Any) -> list[dict[str, Any]]:
         """Masks of everything in ``image`` (HxWx3 uint8 RGB, numpy or PIL) as upstream's records."""
@@ -383,22 +388,22 @@ class GridMaskGenerator:
         import torch
         import torch.nn.functional as F
 
-        logits, scores = worker._predict_logits_batch(
-            points[:, None, :], np.ones((len(points), 1), dtype=np.int32), self.multimask_output)
+        scores, logits_of = self._decode(worker, points)
         n_out = scores.shape[1]
-        logits = logits.flatten(0, 1)
         scores = scores.flatten(0, 1).float().cpu()
-        pts = torch.as_tensor(np.repeat(points, n_out, axis=0))
+        pts = torch.as_tensor(np.repeat(points, n_out, axis=0)).to(getattr(torch, self.point_dtype))
         keep = torch.ones(len(scores), dtype=torch.bool)
         if self.pred_iou_thresh > 0:
             keep &= scores > self.pred_iou_thresh
-        logits, scores, pts = logits[keep.to(logits.device)], scores[keep], pts[keep]
-        stability = stability_score(logits, self.stability_score_offset).float().cpu()
+        index = keep.nonzero().flatten()
+        logits, scores, pts = logits_of(index).float(), scores[index], pts[index]
+        threshold = self.mask_threshold
+        stability = stability_score(logits, self.stability_score_offset, threshold).float().cpu()
         if self.stability_score_thresh > 0:
             keep = stability >= self.stability_score_thresh
             logits, scores, pts, stability = (logits[keep.to(logits.device)], scores[keep],
                                               pts[keep], stability[keep])
-        masks = logits > MASK_THRESHOLD
+        masks = logits > threshold
         del logits
         x0, y0, x1, y1 = box
         height, width = image_hw
@@ -407,9 +412,25 @@ class GridMaskGenerator:
         masks = masks[keep.to(masks.device)]
         if (x0, y0, x1, y1) != (0, 0, width, height):
             masks = F.pad(masks, (x0, width - x1, y0, height - y1), value=False)
-        offset = torch.tensor([[x0, y0]], dtype=torch.float64)
+        offset = torch.tensor([[x0, y0]], dtype=getattr(torch, self.point_dtype))
         return _Found(masks_to_rle(masks), boxes[keep], scores[keep], stability[keep],
                       pts[keep] + offset, torch.zeros(int(keep.sum()), 4, dtype=torch.int64))
+
+    def _decode(self, worker: Segmenter, points: np.ndarray) -> tuple[torch.Tensor, Any]:
+        """Predicted IoUs ``(b, C)`` of the ``(b, 2)`` crop-pixel ``points`` and a function from
+        flat indices into them to those masks' logits ``(n, h, w)`` at the crop's size.
+
+        Families with a fast grid decoder (``worker._grid_decode``: SAM, MobileSAM, SAM 2) make
+        only the requested masks; the others decode every mask with ``_predict_logits_batch``.
+        """
+        fast = getattr(worker, "_grid_decode", None)
+        decoded = fast(points, self.multimask_output) if fast is not None else None
+        if decoded is not None:
+            return decoded.scores, decoded.logits
+        logits, scores = worker._predict_logits_batch(
+            points[:, None, :], np.ones((len(points), 1), dtype=np.int32), self.multimask_output)
+        flat = logits.flatten(0, 1)
+        return scores, lambda index: flat[index.to(flat.device)]
 
     def _clean_small_regions(self, found: _Found) -> _Found:
         """Fill small holes, remove small islands, recompute boxes and NMS preferring unchanged masks."""
@@ -467,3 +488,65 @@ def _near_crop_edge(boxes: torch.Tensor, crop_box: list[int], image_wh: tuple[in
 def _xywh(box: list[int]) -> list[int]:
     x0, y0, x1, y1 = box
     return [x0, y0, x1 - x0, y1 - y0]
+
+
+class Sam2GridMaskGenerator(GridMaskGenerator):
+    """`GridMaskGenerator` with sam2's ``SAM2AutomaticMaskGenerator`` parameters and defaults
+    (``pred_iou_thresh=0.8``, ``mask_threshold``, ``use_m2m``), the default `generate` of SAM 2.
+
+    Grid points are float32, as sam2 keeps them (``point_coords`` rounded the same way).
+
+    Two settings run sam2's own generator instead, since their results depend on sam2 internals:
+    ``use_m2m=True`` (a second, mask-prompted decoder pass) and ``min_mask_region_area > 0``
+    (sam2's predictor also fills holes with its compiled connected-components kernel where it
+    is built, and skips that with a warning where it is not).
+    """
+
+    def __init__(
+        self,
+        segmenter: Segmenter,
+        points_per_side: int | None = 32,
+        points_per_batch: int = 64,
+        pred_iou_thresh: float = 0.8,
+        stability_score_thresh: float = 0.95,
+        stability_score_offset: float = 1.0,
+        mask_threshold: float = 0.0,
+        box_nms_thresh: float = 0.7,
+        crop_n_layers: int = 0,
+        crop_nms_thresh: float = 0.7,
+        crop_overlap_ratio: float = 512 / 1500,
+        crop_n_points_downscale_factor: int = 1,
+        point_grids: list[np.ndarray] | None = None,
+        min_mask_region_area: int = 0,
+        output_mode: str = "binary_mask",
+        use_m2m: bool = False,
+        multimask_output: bool = True,
+    ) -> None:
+        super().__init__(segmenter, points_per_side=points_per_side, points_per_batch=points_per_batch,
+                         pred_iou_thresh=pred_iou_thresh, stability_score_thresh=stability_score_thresh,
+                         stability_score_offset=stability_score_offset, box_nms_thresh=box_nms_thresh,
+                         crop_n_layers=crop_n_layers, crop_nms_thresh=crop_nms_thresh,
+                         crop_overlap_ratio=crop_overlap_ratio,
+                         crop_n_points_downscale_factor=crop_n_points_downscale_factor,
+                         point_grids=point_grids, min_mask_region_area=min_mask_region_area,
+                         output_mode=output_mode, multimask_output=multimask_output)
+        self.mask_threshold = float(mask_threshold)
+        self.point_dtype = "float32"
+        self.use_m2m = bool(use_m2m)
+        self._upstream_params = {
+            "points_per_side": points_per_side, "points_per_batch": points_per_batch,
+            "pred_iou_thresh": pred_iou_thresh, "stability_score_thresh": stability_score_thresh,
+            "stability_score_offset": stability_score_offset, "mask_threshold": mask_threshold,
+            "box_nms_thresh": box_nms_thresh, "crop_n_layers": crop_n_layers,
+            "crop_nms_thresh": crop_nms_thresh, "crop_overlap_ratio": crop_overlap_ratio,
+            "crop_n_points_downscale_factor": crop_n_points_downscale_factor,
+            "point_grids": point_grids, "min_mask_region_area": min_mask_region_area,
+            "output_mode": output_mode, "use_m2m": use_m2m, "multimask_output": multimask_output}
+
+    def generate(self, image: Any) -> list[dict[str, Any]]:
+        if self.use_m2m or self.min_mask_region_area > 0:
+            seg = self.segmenter
+            with seg._quiet_upstream():
+                upstream = seg._upstream_mask_generator_class()(seg.model, **self._upstream_params)
+            return upstream.generate(to_rgb_uint8(image))
+        return super().generate(image)

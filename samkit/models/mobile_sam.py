@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from samkit.models._sam_style import SamStylePredict
+from samkit.models._sam_style import SamGridDecode, SamStylePredict
 from samkit.models.base import Segmenter
 from samkit.registry import ModelSpec
 
@@ -20,7 +20,7 @@ def _mobile_sam() -> Any:
     return mobile_sam
 
 
-class MobileSamSegmenter(SamStylePredict, Segmenter):
+class MobileSamSegmenter(SamGridDecode, SamStylePredict, Segmenter):
     """MobileSAM; wraps ``mobile_sam.SamPredictor`` and ``mobile_sam.SamAutomaticMaskGenerator``."""
 
     checkpoint_marker = "image_encoder.layers.0.blocks.0.conv1.c.weight"
@@ -33,4 +33,9 @@ class MobileSamSegmenter(SamStylePredict, Segmenter):
         return _mobile_sam().SamPredictor(model)
 
     def _mask_generator_class(self) -> type:
+        from samkit.models.grid_generator import GridMaskGenerator
+
+        return GridMaskGenerator
+
+    def _upstream_mask_generator_class(self) -> type:
         return _mobile_sam().SamAutomaticMaskGenerator

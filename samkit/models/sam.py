@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from samkit.models._sam_style import SamStylePredict
+from samkit.models._sam_style import SamGridDecode, SamStylePredict
 from samkit.models.base import Segmenter
 from samkit.registry import ModelSpec
 
 
-class SamSegmenter(SamStylePredict, Segmenter):
+class SamSegmenter(SamGridDecode, SamStylePredict, Segmenter):
     """SAM ViT-B/L/H; wraps ``segment_anything.SamPredictor`` and ``SamAutomaticMaskGenerator``."""
 
     checkpoint_marker = "image_encoder.blocks.0.attn.qkv.weight"
@@ -26,6 +26,11 @@ class SamSegmenter(SamStylePredict, Segmenter):
         return SamPredictor(model)
 
     def _mask_generator_class(self) -> type:
+        from samkit.models.grid_generator import GridMaskGenerator
+
+        return GridMaskGenerator
+
+    def _upstream_mask_generator_class(self) -> type:
         from segment_anything import SamAutomaticMaskGenerator
 
         return SamAutomaticMaskGenerator

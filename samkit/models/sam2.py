@@ -103,7 +103,36 @@ class Sam2Segmenter(Segmenter):
             yield
 
     def _mask_generator_class(self) -> type:
+        from samkit.models.grid_generator import Sam2GridMaskGenerator
+
+        return Sam2GridMaskGenerator
+
+    def _upstream_mask_generator_class(self) -> type:
         import_sam2()
         from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
 
         return SAM2AutomaticMaskGenerator
+
+    def _grid_decode(self, points: Any, multimask_output: bool) -> Any:
+        """`GridMaskGenerator`'s decoder pass (`samkit.models._fast_decoder`): one foreground point
+        a prompt (``(B, 2)`` pixels of the set image), transformed as SAM2AutomaticMaskGenerator
+        does; logits resized to the image as ``SAM2ImagePredictor`` does without hole filling.
+        None (decode every mask the upstream way) for one mask a prompt with the decoder's
+        stability-based choice, which needs all four low-res masks."""
+        import numpy as np
+        import torch
+
+        from samkit.models._fast_decoder import decode_points, resize_bilinear
+
+        decoder = self.model.sam_mask_decoder
+        if not multimask_output and decoder.dynamic_multimask_via_stability:
+            return None
+        pred = self._predictor
+        orig_hw = pred._orig_hw[-1]
+        points_t = torch.as_tensor(np.asarray(points), dtype=torch.float32, device=pred.device)
+        coords = pred._transforms.transform_coords(points_t, normalize=True, orig_hw=orig_hw)
+        features = pred._features
+        high_res = [level[-1].unsqueeze(0) for level in features["high_res_feats"]]
+        return decode_points(decoder, self.model.sam_prompt_encoder,
+                             features["image_embed"][-1].unsqueeze(0), coords, multimask_output,
+                             resize_bilinear(orig_hw), high_res)

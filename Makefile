@@ -6,6 +6,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.samkit-installed
 DEMO_ARGS ?=
 LAB_ARGS ?=
+TEST_WORKERS ?= 2
 
 .PHONY: setup demo test test-slow bench lab clean-venv
 
@@ -22,8 +23,8 @@ $(STAMP): pyproject.toml Makefile
 demo: setup
 	$(PY) experiments/demo.py $(DEMO_ARGS)
 
-test: setup
-	MPLBACKEND=Agg $(PY) -m pytest --durations=15
+test: setup  # two pytest-xdist workers (a file each at a time), one torch thread each
+	MPLBACKEND=Agg OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 test-slow: setup
 	MPLBACKEND=Agg $(PY) -m pytest -m slow --durations=15

@@ -14,7 +14,7 @@ from samkit.models._fast_decoder import two_way_transformer
 from samkit.testing import disk_masks, record_agreement
 
 #: the upstream generators' own defaults, a grid small enough for the CPU
-GRID = dict(points_per_side=6)
+GRID = dict(points_per_side=4)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_generate_at_default_thresholds_matches_the_upstream_generator(random_mo
     with disk_masks(model.model):
         ours = model.generate(astronaut, **GRID)
         theirs = model.generate(astronaut, engine="upstream", **GRID)
-    assert len(theirs) > 8
+    assert len(theirs) > 4
     agreement = record_agreement(ours, theirs)
     assert agreement["count_diff"] <= 0.01
     assert agreement["matched_fraction"] >= 0.99, agreement

@@ -12,10 +12,13 @@ AMG_KEYS = {"segmentation", "area", "bbox", "predicted_iou", "point_coords", "st
 LOOSE = dict(points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0)
 
 
-@pytest.mark.parametrize("name", ["mobile_sam", "sam2.1_hiera_tiny", "efficientvit_sam_l0"])
+#: SAM, MobileSAM and SAM 2 (samkit's fast generator) against upstream: tests/test_fast_generator.py
+@pytest.mark.parametrize("name", ["efficientvit_sam_l0",
+                                  pytest.param("mobile_sam", marks=pytest.mark.slow),
+                                  pytest.param("sam2.1_hiera_tiny", marks=pytest.mark.slow)])
 def test_generate_matches_upstream_generator(random_model, photo, name):
-    """samkit's generator (SAM, MobileSAM, SAM 2: the fast grid decoder; EfficientViT-SAM: its
-    upstream one) against the upstream generator: the same records up to float rounding."""
+    """The default generator against engine='upstream' on the plain random model: the same
+    records up to float rounding (EfficientViT-SAM: the upstream generator itself)."""
     model = random_model(name)
     records = model.generate(photo, **LOOSE)
     upstream = model.generate(photo, engine="upstream", **LOOSE)

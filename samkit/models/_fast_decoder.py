@@ -170,15 +170,15 @@ class PromptMasks:
         starts = torch.cumsum(counts, 0) - counts
         parts = []
         for i in range(0, len(used), UPSCALE_CHUNK):
-            chunk = used[i:i + UPSCALE_CHUNK]
-            lo = int(starts[i])
-            hi = int(starts[min(i + UPSCALE_CHUNK, len(used)) - 1] + counts[min(i + UPSCALE_CHUNK, len(used)) - 1])
+            end = min(i + UPSCALE_CHUNK, len(used))
+            chunk = used[i:end]
+            lo, hi = int(starts[i]), int(starts[end - 1] + counts[end - 1])  # these prompts' masks
             src = self._tokens(chunk).transpose(1, 2).reshape(len(chunk), -1, *self.grid_hw)
             upscaled = self.upscale(src)  # (P, c, 4h, 4w), channels-last: (P, 4h, 4w, c) in memory
             p_, c, h4, w4 = upscaled.shape
             pixels = upscaled.permute(0, 2, 3, 1).reshape(p_, h4 * w4, c)
             low = (pixels @ self.hyper[chunk].transpose(1, 2))  # (P, 4h*4w, M): every mask of them
-            local = torch.repeat_interleave(torch.arange(len(chunk), device=src.device), counts[i:i + UPSCALE_CHUNK])
+            local = torch.repeat_interleave(torch.arange(len(chunk), device=src.device), counts[i:end])
             low = low[local, :, which[lo:hi]].view(-1, 1, h4, w4)
             parts.append(self.resize(low)[:, 0])
         out = torch.cat(parts)

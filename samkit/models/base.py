@@ -95,7 +95,8 @@ class Segmenter(abc.ABC):
 
     @abc.abstractmethod
     def _mask_generator_class(self) -> type:
-        """The upstream automatic mask generator class, or `GridMaskGenerator` for families without one."""
+        """The default generator class of `generate`: the upstream one, or samkit's `GridMaskGenerator`
+        (families without one, and SAM / MobileSAM / SAM 2 for its fast decoder)."""
 
     def _upstream_mask_generator_class(self) -> type | None:
         """The upstream generator class, None for families that ship none (`generate`'s

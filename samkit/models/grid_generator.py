@@ -1,12 +1,15 @@
 """`GridMaskGenerator`: automatic "segment everything" masks for any `Segmenter`.
 
-For families that ship no automatic mask generator (EfficientSAM, SAM 3, EdgeTAM), this is
 segment-anything's ``SamAutomaticMaskGenerator`` algorithm written over the Segmenter interface,
-with the same parameters, defaults and output records:
+with the same parameters, defaults and output records: the generator of the families that ship
+none (EfficientSAM, SAM 3, EdgeTAM), and, over the fast grid decoder of
+`samkit.models._fast_decoder` (a segmenter's ``_grid_decode``), the default generator of SAM,
+MobileSAM and SAM 2 (`Sam2GridMaskGenerator`: sam2's parameters), faster than theirs:
 
 1. crop boxes: the whole image, then ``crop_n_layers`` layers of ``(2**i)**2`` overlapping crops;
 2. per crop: embed it, prompt one foreground point per grid cell (``points_per_batch`` points a
-   decoder call, through the segmenter's ``_predict_logits_batch`` hook), keep masks with predicted
+   decoder call, through the segmenter's ``_grid_decode`` where it has one, which makes full-size
+   logits only for the candidates past the IoU filter, else ``_predict_logits_batch``), keep masks with predicted
    IoU ``> pred_iou_thresh`` and stability score ``>= stability_score_thresh`` (each filter only
    when its threshold is > 0), binarise the logits at 0, drop masks whose box touches a crop edge
    that is not an image edge (within 20 pixels), box NMS at ``box_nms_thresh`` (by predicted IoU);
@@ -522,26 +525,14 @@ class Sam2GridMaskGenerator(GridMaskGenerator):
         use_m2m: bool = False,
         multimask_output: bool = True,
     ) -> None:
-        super().__init__(segmenter, points_per_side=points_per_side, points_per_batch=points_per_batch,
-                         pred_iou_thresh=pred_iou_thresh, stability_score_thresh=stability_score_thresh,
-                         stability_score_offset=stability_score_offset, box_nms_thresh=box_nms_thresh,
-                         crop_n_layers=crop_n_layers, crop_nms_thresh=crop_nms_thresh,
-                         crop_overlap_ratio=crop_overlap_ratio,
-                         crop_n_points_downscale_factor=crop_n_points_downscale_factor,
-                         point_grids=point_grids, min_mask_region_area=min_mask_region_area,
-                         output_mode=output_mode, multimask_output=multimask_output)
+        #: the arguments as given, for sam2's own generator (`generate` with use_m2m / small regions)
+        self._upstream_params = {k: v for k, v in locals().items()
+                                 if k not in ("self", "segmenter", "__class__")}
+        super().__init__(segmenter, **{k: v for k, v in self._upstream_params.items()
+                                       if k not in ("mask_threshold", "use_m2m")})
         self.mask_threshold = float(mask_threshold)
         self.point_dtype = "float32"
         self.use_m2m = bool(use_m2m)
-        self._upstream_params = {
-            "points_per_side": points_per_side, "points_per_batch": points_per_batch,
-            "pred_iou_thresh": pred_iou_thresh, "stability_score_thresh": stability_score_thresh,
-            "stability_score_offset": stability_score_offset, "mask_threshold": mask_threshold,
-            "box_nms_thresh": box_nms_thresh, "crop_n_layers": crop_n_layers,
-            "crop_nms_thresh": crop_nms_thresh, "crop_overlap_ratio": crop_overlap_ratio,
-            "crop_n_points_downscale_factor": crop_n_points_downscale_factor,
-            "point_grids": point_grids, "min_mask_region_area": min_mask_region_area,
-            "output_mode": output_mode, "use_m2m": use_m2m, "multimask_output": multimask_output}
 
     def generate(self, image: Any) -> list[dict[str, Any]]:
         if self.use_m2m or self.min_mask_region_area > 0:

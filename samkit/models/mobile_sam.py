@@ -21,7 +21,8 @@ def _mobile_sam() -> Any:
 
 
 class MobileSamSegmenter(SamGridDecode, SamStylePredict, Segmenter):
-    """MobileSAM; wraps ``mobile_sam.SamPredictor`` and ``mobile_sam.SamAutomaticMaskGenerator``."""
+    """MobileSAM; wraps ``mobile_sam.SamPredictor``; ``generate`` is samkit's fast `GridMaskGenerator`
+    (``engine="upstream"``: ``mobile_sam.SamAutomaticMaskGenerator``)."""
 
     checkpoint_marker = "image_encoder.layers.0.blocks.0.conv1.c.weight"
 

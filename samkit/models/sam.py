@@ -10,7 +10,8 @@ from samkit.registry import ModelSpec
 
 
 class SamSegmenter(SamGridDecode, SamStylePredict, Segmenter):
-    """SAM ViT-B/L/H; wraps ``segment_anything.SamPredictor`` and ``SamAutomaticMaskGenerator``."""
+    """SAM ViT-B/L/H; wraps ``segment_anything.SamPredictor``; ``generate`` is samkit's fast
+    `GridMaskGenerator` (``engine="upstream"``: ``SamAutomaticMaskGenerator``)."""
 
     checkpoint_marker = "image_encoder.blocks.0.attn.qkv.weight"
 

@@ -50,7 +50,8 @@ def model_config(spec: ModelSpec) -> Any:
 
 
 class Sam2Segmenter(Segmenter):
-    """SAM 2 / 2.1; wraps ``SAM2ImagePredictor`` and ``SAM2AutomaticMaskGenerator``."""
+    """SAM 2 / 2.1; wraps ``SAM2ImagePredictor``; ``generate`` is samkit's fast `Sam2GridMaskGenerator`
+    (``engine="upstream"``: ``SAM2AutomaticMaskGenerator``)."""
 
     checkpoint_marker = "image_encoder.trunk.patch_embed.proj.weight"
     video_tracker = "samkit.video.sam2_tracker:Sam2VideoTracker"

@@ -52,15 +52,19 @@ def test_two_way_transformer_equals_upstream_on_a_repeated_image(random_model, n
 def test_requested_masks_equal_the_upstream_predictors_logits(random_model, astronaut, name):
     model = random_model(name)
     model.set_image(astronaut)
-    points = np.array([[10.5, 20.0], [90.0, 60.0], [170.0, 110.0]])
+    points = np.array([[10.5, 20.0], [90.0, 60.0], [170.0, 110.0], [5.0, 115.0], [60.0, 30.0],
+                       [120.0, 90.0]])  # more than a transformer chunk (4 prompts on a CPU)
     with torch.no_grad():
-        logits, scores = model._predict_logits_batch(points[:, None], np.ones((3, 1), np.int32), True)
+        logits, scores = model._predict_logits_batch(points[:, None], np.ones((6, 1), np.int32), True)
         fast = model._grid_decode(points, True)
-        index = torch.tensor([7, 0, 4, 5])  # any subset, any order
+        index = torch.tensor([17, 0, 4, 5, 12, 9])  # any subset, any order, across chunks
         ours = fast.logits(index)
+        in_order = fast.logits(index.sort().values)
     torch.testing.assert_close(fast.scores, scores, atol=1e-5, rtol=1e-5)
     expected = logits.flatten(0, 1)[index]
-    assert ours.shape == expected.shape == (4, 120, 180)
+    assert ours.shape == expected.shape == (6, 120, 180)
+    torch.testing.assert_close(in_order, logits.flatten(0, 1)[index.sort().values],
+                               atol=2e-3 * float(expected.abs().max()), rtol=0)
     torch.testing.assert_close(ours, expected, atol=2e-3 * float(expected.abs().max()), rtol=0)
     assert fast.logits(torch.zeros(0, dtype=torch.long)).shape == (0, 120, 180)
 

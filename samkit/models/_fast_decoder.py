@@ -31,10 +31,12 @@ import torch.nn.functional as F
 __all__ = ["PromptMasks", "decode_points", "two_way_transformer"]
 
 
-#: prompts a transformer pass: their image tokens (B x N x C floats) stay in the CPU's cache
+#: prompts a transformer pass on a CPU: their image tokens (B x N x C floats) stay in its cache
 TRANSFORMER_CHUNK = 4
-#: prompts an output-upscaling pass (each 4h x 4w x C/4 floats after the first convolution)
+#: prompts an output-upscaling pass on a CPU (each 4h x 4w x C/4 floats after the first convolution)
 UPSCALE_CHUNK = 2
+#: the same on an accelerator, where small passes cost kernel launches instead
+DEVICE_CHUNK = 64
 
 
 def _layer_norm_2d(norm: Any, x: torch.Tensor) -> torch.Tensor:
@@ -143,21 +145,22 @@ class PromptMasks:
     """
 
     scores: torch.Tensor
-    image_tokens: list[torch.Tensor]  # (chunk, N, C) after the transformer, TRANSFORMER_CHUNK prompts each
+    image_tokens: list[torch.Tensor]  # (chunk, N, C) after the transformer, `chunk` prompts each
     hyper: torch.Tensor  # (B, M, c) hypernetwork outputs of the selected mask tokens
     grid_hw: tuple[int, int]
     upscale: Callable[[torch.Tensor], torch.Tensor]  # (P, C, h, w) -> (P, c, 4h, 4w)
     resize: Callable[[torch.Tensor], torch.Tensor]  # (n, 1, 4h, 4w) low-res -> (n, 1, H, W)
+    chunk: int = TRANSFORMER_CHUNK  # prompts a transformer pass (`image_tokens`' entries)
+    upscale_chunk: int = UPSCALE_CHUNK
 
     def _tokens(self, prompts: torch.Tensor) -> torch.Tensor:
         """Image tokens (P, N, C) of the prompts ``prompts`` (indices in 0..B-1)."""
-        return torch.stack([self.image_tokens[p // TRANSFORMER_CHUNK][p % TRANSFORMER_CHUNK]
-                            for p in prompts.tolist()])
+        return torch.stack([self.image_tokens[p // self.chunk][p % self.chunk] for p in prompts.tolist()])
 
     def logits(self, flat_index: torch.Tensor) -> torch.Tensor:
         """Full-size logits (n, H, W) of the masks ``flat_index`` into ``scores.flatten()``.
 
-        The prompts are upscaled a few at a time (`UPSCALE_CHUNK`), each chunk's masks resized
+        The prompts are upscaled a few at a time (``upscale_chunk``), each chunk's masks resized
         before the next chunk, so no (prompts, c, 4h, 4w) tensor of all of them is held."""
         m = self.scores.shape[1]
         flat_index = flat_index.to(self.scores.device)
@@ -169,8 +172,8 @@ class PromptMasks:
         used, counts = torch.unique_consecutive(prompt, return_counts=True)
         starts = torch.cumsum(counts, 0) - counts
         parts = []
-        for i in range(0, len(used), UPSCALE_CHUNK):
-            end = min(i + UPSCALE_CHUNK, len(used))
+        for i in range(0, len(used), self.upscale_chunk):
+            end = min(i + self.upscale_chunk, len(used))
             chunk = used[i:end]
             lo, hi = int(starts[i]), int(starts[end - 1] + counts[end - 1])  # these prompts' masks
             src = self._tokens(chunk).transpose(1, 2).reshape(len(chunk), -1, *self.grid_hw)
@@ -214,8 +217,10 @@ def decode_points(decoder: Any, prompt_encoder: Any, image: torch.Tensor, coords
     src = image + dense[:1]  # no mask prompt: the same dense embedding for every prompt
     image_pe = prompt_encoder.get_dense_pe()
     # a few prompts at a time: the per-prompt image tokens (N x C floats each) stay in cache
-    parts = [two_way_transformer(decoder.transformer, src, image_pe, tokens[i:i + TRANSFORMER_CHUNK])
-             for i in range(0, b, TRANSFORMER_CHUNK)]
+    on_cpu = coords.device.type == "cpu"
+    chunk = TRANSFORMER_CHUNK if on_cpu else DEVICE_CHUNK
+    parts = [two_way_transformer(decoder.transformer, src, image_pe, tokens[i:i + chunk])
+             for i in range(0, b, chunk)]
     hs = torch.cat([p[0] for p in parts])
     image_tokens = [p[1] for p in parts]
     n_mask = decoder.num_mask_tokens
@@ -235,7 +240,8 @@ def decode_points(decoder: Any, prompt_encoder: Any, image: torch.Tensor, coords
         x = dc2(act1(_layer_norm_2d(ln1, x)))
         return act2(x + high_res[0] if hi_res else x)
 
-    return PromptMasks(scores, image_tokens, hyper, tuple(image.shape[-2:]), upscale, resize)
+    return PromptMasks(scores, image_tokens, hyper, tuple(image.shape[-2:]), upscale, resize, chunk,
+                       UPSCALE_CHUNK if on_cpu else DEVICE_CHUNK)
 
 
 def resize_bilinear(size_hw: tuple[int, int]) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -96,21 +96,15 @@ def disk_masks(model: Any, radii: tuple[float, ...] = DISK_RADII) -> Iterator[No
 
 
 def _coco_rles(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The records' ``segmentation`` (HxW bool, uncompressed or COCO RLE) as pycocotools RLEs."""
+    """The records' ``segmentation`` (HxW bool, uncompressed or COCO RLE) as pycocotools RLEs
+    (`samkit.metrics.proposals`' conversion, which also checks that every record has one size)."""
     import numpy as np
-    from pycocotools import mask as mask_utils
 
-    out = []
-    for r in records:
-        seg = r["segmentation"]
-        if isinstance(seg, np.ndarray):
-            out.append(mask_utils.encode(np.asfortranarray(seg.astype(np.uint8))))
-        elif isinstance(seg.get("counts"), list):
-            out.append(mask_utils.frPyObjects(seg, *seg["size"]))
-        else:
-            counts = seg["counts"]
-            out.append({"size": seg["size"], "counts": counts.encode() if isinstance(counts, str) else counts})
-    return out
+    from samkit.metrics.proposals import _to_rle
+
+    first = records[0]["segmentation"]
+    h, w = first["size"] if isinstance(first, dict) else np.asarray(first).shape
+    return [_to_rle(r["segmentation"], int(h), int(w)) for r in records]
 
 
 def record_agreement(ours: list[dict[str, Any]], theirs: list[dict[str, Any]],

@@ -497,13 +497,14 @@ class Sam2GridMaskGenerator(GridMaskGenerator):
     """`GridMaskGenerator` with sam2's ``SAM2AutomaticMaskGenerator`` parameters and defaults
     (``pred_iou_thresh=0.8``, ``mask_threshold``, ``use_m2m``), the default `generate` of SAM 2.
 
-    Grid points are float32, as sam2 keeps them (``point_coords`` rounded the same way).
-
     Two settings run sam2's own generator instead, since their results depend on sam2 internals:
     ``use_m2m=True`` (a second, mask-prompted decoder pass) and ``min_mask_region_area > 0``
     (sam2's predictor also fills holes with its compiled connected-components kernel where it
     is built, and skips that with a warning where it is not).
     """
+
+    #: sam2 keeps its grid points as float32 (``point_coords`` rounded the same way)
+    point_dtype = "float32"
 
     def __init__(
         self,
@@ -531,7 +532,6 @@ class Sam2GridMaskGenerator(GridMaskGenerator):
         super().__init__(segmenter, **{k: v for k, v in self._upstream_params.items()
                                        if k not in ("mask_threshold", "use_m2m")})
         self.mask_threshold = float(mask_threshold)
-        self.point_dtype = "float32"
         self.use_m2m = bool(use_m2m)
 
     def generate(self, image: Any) -> list[dict[str, Any]]:

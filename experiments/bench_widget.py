@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 
 import samkit
+from samkit.masks import encode_png
 from samkit.metrics.perf import timed
 from samkit.widgets import SegmentWidget
-from samkit.widgets._state import DEFAULT_MAX_DISPLAY, encode_mask_png, resize_nearest
+from samkit.widgets._state import DEFAULT_MAX_DISPLAY, resize_nearest
 
 
 class SerializingComm:
@@ -105,7 +106,7 @@ def bench(model, label: str, image: np.ndarray, clicks: int, max_display: int | 
     # encoding alone, and the alternatives' sizes, on the last masks
     masks = widget.masks
     dh, dw = widget.display_hw
-    pngs, encode_ms = timed(lambda: [encode_mask_png(resize_nearest(m, (dh, dw))) for m in masks])
+    pngs, encode_ms = timed(lambda: [encode_png(resize_nearest(m, (dh, dw)), transparent=True) for m in masks])
     yy, xx = np.mgrid[:dh, :dw]
     disk = (xx - dw / 2) ** 2 + (yy - dh / 2) ** 2 < (min(dh, dw) / 4) ** 2
     list_json, list_ms = timed(
@@ -121,7 +122,7 @@ def bench(model, label: str, image: np.ndarray, clicks: int, max_display: int | 
         "overhead_ms": o_med, "overhead_p95_ms": o_p95, "unpaired_difference_ms": h_med - d_med,
         "encode_3_masks_ms": encode_ms,
         "png_bytes_per_mask": float(np.mean([len(p) for p in pngs])),
-        "disk_png_bytes": len(encode_mask_png(disk)),
+        "disk_png_bytes": len(encode_png(disk, transparent=True)),
         "packed_bits_bytes": int(np.ceil(dw / 8) * dh), "raw_uint8_bytes": dh * dw,
         "json_list_bytes": len(list_json), "json_list_encode_ms": list_ms,
         "sent_buffer_bytes_per_click": buffer_bytes, "sent_json_bytes_per_click": json_bytes,

@@ -9,9 +9,9 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from schemas import check, plain, register
 from samkit.eval import get_protocol
 from samkit.jobs import run_job
+from schemas import check, plain, register
 
 register()
 

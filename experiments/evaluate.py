@@ -11,9 +11,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from schemas import check, plain, register
 from samkit.eval import get_protocol
 from samkit.jobs import run_job
+from schemas import check, plain, register
 
 register()
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from samkit.results import merge_runs, write_report
 from schemas import register
-from samkit.report import merge_runs, write_report
 
 register()
 

@@ -13,7 +13,7 @@ import sys
 import typing
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -68,7 +68,7 @@ class CommonConfig:
     model: ModelConfig = MISSING
     weights: Weights = Weights.auto  # auto: official checkpoint if present and verified, else random
     seed: int = 0
-    device: Optional[str] = None      # null: cuda if available, else cpu
+    device: str | None = None      # null: cuda if available, else cpu
     dtype: Dtype = Dtype.float32
     compile: bool = False             # torch.compile the image encoder (compile time: compile_ms)
     download: bool = False            # download missing official checkpoints (weights=pretrained)
@@ -90,7 +90,7 @@ class EvaluateConfig(CommonConfig):
 @dataclass
 class ReportConfig:
     runs: Any = MISSING               # a folder of runs (searched recursively), a file, or a list
-    out: Optional[str] = None         # default: <first run>/report
+    out: str | None = None         # default: <first run>/report
     title: str = "samkit report"
 
 

@@ -1,4 +1,5 @@
-"""The ``samkit`` command: ``samkit models``, ``samkit detectors``, ``samkit taggers``, ``samkit weights download NAME|all``, ``samkit weights verify``, ``samkit serve --model NAME``."""
+"""The ``samkit`` command: ``samkit models``, ``samkit detectors``, ``samkit taggers``,
+``samkit weights download NAME|all``, ``samkit weights verify``, ``samkit serve --model NAME``."""
 
 from __future__ import annotations
 
@@ -129,13 +130,13 @@ def _cmd_verify(ns: argparse.Namespace) -> int:
 
 
 def _cmd_serve(ns: argparse.Namespace) -> int:
-    import samkit
+    from samkit.loading import load
     from samkit.serve import run
 
     if ns.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"samkit serve: listening on {ns.host}, not loopback: anyone who can reach it can use "
               "the model (there is no authentication).", file=sys.stderr)
-    model = samkit.load(ns.model, weights=ns.weights, device=ns.device, dtype=ns.dtype, seed=ns.seed)
+    model = load(ns.model, weights=ns.weights, device=ns.device, dtype=ns.dtype, seed=ns.seed)
     print(f"samkit serve: {model!r} on http://{ns.host}:{ns.port} (API docs at /docs)", flush=True)
     run(model, host=ns.host, port=ns.port, cache_mib=ns.cache_mib, max_upload_mib=ns.max_upload_mib,
         log_level=ns.log_level)
@@ -168,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve a model over HTTP (FastAPI + uvicorn; see samkit.serve)")
     s.add_argument("--model", required=True, help="registered model name, e.g. mobile_sam")
     s.add_argument("--weights", choices=("auto", "pretrained", "random"), default="auto",
-                   help="auto: the checkpoint when present, else seeded random weights (see samkit.labels)")
+                   help="auto: the checkpoint when present, else seeded random weights (see samkit.wording)")
     s.add_argument("--seed", type=int, default=0, help="seed of random weights")
     s.add_argument("--device", default=None, help="cpu, cuda, cuda:1... (default: CUDA if available)")
     s.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
@@ -182,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``samkit`` command (``samkit --help``); returns the exit status (2 on a samkit error)."""
     ns = build_parser().parse_args(argv)
     try:
         return ns.func(ns)

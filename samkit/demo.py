@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from samkit.atomic import atomic_write
-from samkit.data.samples import SamplePhoto, sample_photos
+from samkit.data.photos import SamplePhoto, sample_photos
 from samkit.loading import choose_weights
 from samkit.registry import get_spec, list_models
 
@@ -53,7 +53,7 @@ def run_demo(
     import pandas as pd
     from tqdm.auto import tqdm
 
-    import samkit
+    from samkit.loading import load
     from samkit.metrics.perf import time_call
 
     out = Path(out_dir)
@@ -66,7 +66,7 @@ def run_demo(
     for name in names:
         kind = choose_weights(name, weights)
         bar.set_postfix_str(f"loading {name} ({kind})")
-        model = samkit.load(name, weights=kind, device=device, seed=seed, progress=progress)
+        model = load(name, weights=kind, device=device, seed=seed, progress=progress)
         model.set_image(shots[0].image)  # warm-up: the first call is never timed
         for shot in shots:
             bar.set_postfix_str(f"{name} on {shot.name}")
@@ -120,8 +120,8 @@ def summarize_timings(table: Any) -> str:
 def _save_overlay(shot: SamplePhoto, panels: list[tuple[str, Any, dict]], path: Path) -> None:
     from matplotlib.figure import Figure
 
-    from samkit.labels import RANDOM_WEIGHTS_WARNING
     from samkit.overlays import draw_prediction
+    from samkit.wording import RANDOM_WEIGHTS_WARNING
 
     fig = Figure(figsize=(8, 3.4 * len(panels)))
     axes = fig.subplots(len(panels), 2, squeeze=False)

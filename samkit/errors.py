@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 
 class SamkitError(Exception):
     """Base class of samkit's own errors."""
@@ -38,6 +40,49 @@ class DownloadError(CheckpointError):
 
 class UnsupportedError(SamkitError, NotImplementedError):
     """A prompt, feature or protocol that the model does not support; the message names those that do."""
+
+
+class MissingExtraError(SamkitError, ImportError):
+    """An optional dependency that is not installed; the message names the samkit extra that
+    installs it (``pip install 'samkit[hf]'``). ``module`` and ``extra`` are attributes too."""
+
+    def __init__(self, message: str, *, module: str | None = None, extra: str | None = None) -> None:
+        super().__init__(message, name=module)  # the defaults let it unpickle (args is only the message)
+        self.module, self.extra = module, extra
+
+
+def check_extra(module: str, extra: str, what: str) -> None:
+    """`MissingExtraError` unless ``module`` can be found, without importing it (a cheap early check)."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a module without a spec
+        found = False
+    if not found:
+        raise MissingExtraError(f"{what} needs {module}, which is not installed: pip install "
+                                f"'samkit[{extra}]'", module=module, extra=extra)
+
+
+def require_extra(module: str, extra: str, what: str) -> ModuleType:
+    """``import module``, or `MissingExtraError` saying ``pip install 'samkit[<extra>]'``.
+
+    ``what`` names what needs it ("Reading video files"). A module of ``module``'s own package that
+    is missing counts as ``module`` missing; a missing dependency of it is named in the message.
+    Any other import failure propagates unchanged.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        missing = err.name or module
+        if missing.partition(".")[0] == module.partition(".")[0]:
+            message = f"{what} needs {module}, which is not installed: pip install 'samkit[{extra}]'"
+        else:
+            message = (f"{what} needs {module}, whose dependency {missing} is not installed: "
+                       f"pip install 'samkit[{extra}]'")
+        raise MissingExtraError(message, module=module, extra=extra) from err
 
 
 class UnknownNameError(KeyError):

@@ -4,7 +4,8 @@ A job folder holds ``started.json`` (the hash of the job's resolved config, writ
 ``rows.parquet`` (saved image by image), ``rows.provenance.json`` and, written last, ``done.json``
 with the same hash. A rerun with ``resume`` skips a job whose ``done.json`` carries the same hash; a
 killed job has no ``done.json`` and is finished from where it stopped (its saved images are kept),
-unless its config changed since it started: then its rows are another config's and are discarded. `run_job` does all of that around one protocol run.
+unless its config changed since it started: then its rows are another config's and are discarded.
+`run_job` does all of that around one protocol run.
 Library code, Hydra-free: the Hydra entry points (experiments/) call it with their resolved config.
 """
 
@@ -105,9 +106,9 @@ def run_job(path: str | Path, config: Mapping[str, Any], protocol: str,
     that status (`samkit.errors.failure_status`); rows an interrupted run saved are kept.
     Returns 0 (the sweep goes on) in every case a row records.
     """
-    import samkit
     from samkit.eval.protocol import row_header, unsupported_error
-    from samkit.loading import choose_weights
+    from samkit.loading import choose_weights, load
+    from samkit.registry import get_spec
     from samkit.rows import new_run_id, provenance, save_results
 
     job = JobDir(Path(path))
@@ -119,7 +120,7 @@ def run_job(path: str | Path, config: Mapping[str, Any], protocol: str,
     job.begin(key, resume=bool(config.get("resume", True)))
     run_id = new_run_id()
     weights = choose_weights(name, str(config["weights"]))
-    spec = samkit.get_spec(name)
+    spec = get_spec(name)
     base = {"run_id": run_id, "model": name, "family": spec.family, "dtype": str(config["dtype"]),
             "compile": bool(config.get("compile", False)),
             "protocol": protocol, "weights": f"{weights}(not loaded)", "weights_kind": weights,
@@ -129,10 +130,9 @@ def run_job(path: str | Path, config: Mapping[str, Any], protocol: str,
         return _record_failure(job, config, base, unsupported_error(name, protocol, capability), seed,
                                complete=key)
     try:
-        model = samkit.load(name, weights=weights, device=config.get("device"), seed=seed,
-                            dtype=str(config["dtype"]), compile=bool(config.get("compile", False)),
-                            download=bool(config.get("download")),
-                            progress=bool(config.get("progress", True)))
+        model = load(name, weights=weights, device=config.get("device"), seed=seed,
+                     dtype=str(config["dtype"]), compile=bool(config.get("compile", False)),
+                     download=bool(config.get("download")), progress=bool(config.get("progress", True)))
     except Exception as err:  # noqa: BLE001 - recorded as a row; the sweep goes on
         return _record_failure(job, config, base, err, seed)
     try:

@@ -6,8 +6,9 @@ import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
+from samkit.components import choose_weights_kind, ready_for_inference
 from samkit.devices import resolve_device
-from samkit.errors import CheckpointError, UnsupportedError
+from samkit.errors import CheckpointError, MissingExtraError, UnsupportedError, check_extra
 from samkit.registry import FAMILIES, REGISTRY, ModelSpec, get_spec
 from samkit.weights import WeightsInfo, resolve_checkpoint
 
@@ -19,7 +20,9 @@ if TYPE_CHECKING:
 __all__ = ["load", "adapter_class", "build_random", "resolve_device", "match_checkpoint",
            "choose_weights"]
 
-WEIGHT_KINDS = ("pretrained", "random", "auto")
+#: families whose upstream code is an optional package: family -> (module, samkit extra)
+FAMILY_EXTRAS = {"fastsam": ("ultralytics", "ultralytics"), "sam3": ("transformers", "hf"),
+                 "edgetam": ("transformers", "hf")}
 
 
 def choose_weights(name: str, weights: str) -> str:
@@ -28,16 +31,18 @@ def choose_weights(name: str, weights: str) -> str:
 
     ``"pretrained"`` and ``"random"`` are returned as they are.
     """
-    if weights != "auto":
-        return weights
-    from samkit.weights import verify
-
-    # "unpublished": the file is there but the authors publish no checksum to verify it with
-    return "pretrained" if verify(get_spec(name)).status in ("ok", "unpublished") else "random"
+    return choose_weights_kind(get_spec(name), weights)
 
 
 def adapter_class(spec: ModelSpec) -> type[Segmenter]:
-    """The `Segmenter` subclass of the family of ``spec`` (imports that family's package)."""
+    """The `Segmenter` subclass of the family of ``spec`` (imports that family's package).
+
+    A family whose optional package is not installed (`FAMILY_EXTRAS`) is a `MissingExtraError`
+    naming the extra, before anything is built or downloaded.
+    """
+    if spec.family in FAMILY_EXTRAS:
+        module, extra = FAMILY_EXTRAS[spec.family]
+        check_extra(module, extra, f"The model {spec.name} (the {spec.family} family)")
     module_name, _, class_name = FAMILIES[spec.family].partition(":")
     return getattr(importlib.import_module(module_name), class_name)
 
@@ -85,7 +90,10 @@ def guess_checkpoint_model(shapes: dict[str, tuple], exclude: str | None = None)
     the family allows it, else on the CPU), so this is cheap enough for an error message.
     """
     for name, spec in REGISTRY.items():
-        cls = adapter_class(spec)
+        try:
+            cls = adapter_class(spec)
+        except MissingExtraError:  # a family that is not installed made no checkpoint here
+            continue
         if name == exclude or cls.checkpoint_marker not in shapes:
             continue
         model = _build_for_shapes(cls, spec)
@@ -116,8 +124,6 @@ def load(
     compile_options: dict[str, Any] | None = None,
     download: bool = True,
     progress: bool = True,
-    text_detector: Any = None,
-    text_detector_options: dict[str, Any] | None = None,
     **options: Any,
 ) -> Segmenter:
     """Load a registered model behind the `Segmenter` (SamPredictor-shaped) interface.
@@ -147,12 +153,9 @@ def load(
             ``config="full"`` (default: the released architecture) or ``config="tiny"`` (a tiny
             architecture for tests and smoke runs, never for measurements) with
             ``weights="random"``; ``model.weights.config`` records it.
-        text_detector: give a model without native text prompts ``predict(text=...)`` through
-            this open-vocabulary detector (a registered name such as ``"grounding_dino_tiny"``,
-            or a `samkit.detectors.Detector`); see `Segmenter.attach_text_detector`. Its weights
-            follow this model's (random with random, else pretrained) unless
-            ``text_detector_options`` (`samkit.detectors.load_detector` keyword arguments, e.g.
-            ``{"config": "tiny"}`` or ``{"weights": "pretrained"}``) say otherwise.
+
+    Text prompts through a detector (``text_detector=``) are `samkit.load`'s
+    (`samkit.pipelines.text.load`), which calls this.
 
     A checkpoint is read safely (tensors only), must match the architecture key for key and shape
     for shape (else `CheckpointError`, nothing half-loaded), and a file in the default location
@@ -164,23 +167,13 @@ def load(
 
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
-    if weights not in WEIGHT_KINDS:
-        raise ValueError(f"weights must be one of {WEIGHT_KINDS}, got {weights!r} "
-                         "(pass a file with checkpoint=...).")
-    if weights == "auto":
-        weights = "pretrained" if checkpoint is not None else choose_weights(spec.name, "auto")
-    if weights == "random" and checkpoint is not None:
-        raise ValueError("weights='random' and checkpoint=... contradict each other; choose one.")
+    weights = choose_weights_kind(spec, weights, checkpoint)
     _check_options(spec, options)
     if compile_options and not compile:
         raise ValueError("compile_options without compile=True")
     if compile and adapter_class(spec).encoder_path is None:
         raise UnsupportedError(f"{spec.name}: samkit cannot compile the {spec.family} family's encoder; "
                                "load it with compile=False.")
-    if isinstance(text_detector, str):  # an unknown name fails before any model is built
-        from samkit.detectors.registry import get_detector_spec
-
-        get_detector_spec(text_detector)
     build_options = _build_options(spec, options, weights)
     dev = resolve_device(device)
     from samkit.fast_settings import check_dtype, compile_encoder
@@ -198,16 +191,11 @@ def load(
         model = adapter_class(spec).build_architecture(spec)
         match_checkpoint(model, state_dict, spec, info.path)
         model.load_state_dict(state_dict, strict=True)
-    model = model.eval().requires_grad_(False).to(dev)  # inference only (also lets FLOP counting trace it)
+    model = ready_for_inference(model, dev)
     segmenter = adapter_class(spec)(spec, model, info, dtype, **options)
     if compile:
         segmenter.compile_ms = compile_encoder(segmenter, compile_options)
         segmenter.compiled = True
-    if text_detector is not None:
-        extra = dict(text_detector_options or {})
-        segmenter.attach_text_detector(text_detector, weights=extra.pop("weights", None), options=extra)
-    elif text_detector_options:
-        raise ValueError("text_detector_options without text_detector=...")
     return segmenter
 
 

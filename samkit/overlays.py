@@ -3,7 +3,7 @@
 Images are HxWx3 uint8 RGB, masks HxW bool, points (x, y) pixels, boxes XYXY pixels. Functions return
 a `matplotlib.figure.Figure` (no pyplot state). ``weights`` (the model's `samkit.weights.WeightsInfo`,
 ``model.weights``) goes into the title, and random weights (its typed ``kind``) add a red line with
-`samkit.labels.RANDOM_WEIGHTS_WARNING`. A plain string is shown as it is, never parsed: pass its
+`samkit.wording.RANDOM_WEIGHTS_WARNING`. A plain string is shown as it is, never parsed: pass its
 kind as ``weights_kind`` for the warning.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from samkit.labels import RANDOM_WEIGHTS_WARNING, present
+from samkit.wording import RANDOM_WEIGHTS_WARNING, present
 
 __all__ = ["draw_prediction", "show_prediction", "show_instances", "show_generated", "show_video_masks"]
 
@@ -134,7 +134,7 @@ def show_video_masks(frames: Any, masks: dict[int, dict[int, np.ndarray]], *,
     """A strip of video frames with every object's mask in its own colour (one panel per frame).
 
     Args:
-        frames: T frames (a ``(T, H, W, 3)`` uint8 array, a list, or `samkit.data.video.VideoFrames`).
+        frames: T frames (a ``(T, H, W, 3)`` uint8 array, a list, or `samkit.video_io.VideoFrames`).
         masks: ``{frame_index: {obj_id: HxW bool}}``, e.g. ``tracker.track()``; frames without
             an entry are drawn without masks.
         frame_indices: the frames to show; default: ``max_frames`` evenly spaced over the video.

@@ -19,7 +19,7 @@ import numpy as np
 
 from samkit.errors import PromptError
 
-__all__ = ["Prompts", "validate_prompts", "split_phrases"]
+__all__ = ["Prompts", "validate_prompts", "split_phrases", "check_threshold"]
 
 LOW_RES = 256
 
@@ -148,3 +148,13 @@ def split_phrases(text: str | list[str] | tuple[str, ...]) -> list[str]:
         raise PromptError(f"The text prompt {text!r} is empty: give at least one phrase, e.g. "
                           "'a dog. a cat.'")
     return phrases
+
+
+def check_threshold(name: str, value: Any, default: float | None = None) -> float:
+    """``value`` (``default`` when None) as a float; ``ValueError`` naming ``name`` unless it is a
+    number in [0, 1] (a bool, a string or a percentage such as 88 is refused)."""
+    value = default if value is None else value
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+            or not 0.0 <= float(value) <= 1.0):
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)

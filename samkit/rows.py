@@ -8,7 +8,7 @@ The weights of a row are typed: ``weights_kind`` (``"pretrained"`` / ``"random"`
 pipelines (the text and detector_boxes protocols) name their ``detector`` (``"native"`` for a
 model's own text path, ``file:<name>`` for a detections file) and its ``detector_weights`` /
 ``detector_weights_kind``; other rows leave them empty. Summaries of rows are
-in `samkit.results`, which asks each protocol for its part.
+in `samkit.eval.summary`, which asks each protocol for its part.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ __all__ = [
     "weights_columns",
 ]
 
+#: the result-row columns, in order (one row per measured unit; inapplicable fields are empty)
 COLUMNS = [
     "run_id", "model", "family", "weights", "weights_kind", "weights_seed", "weights_sha256",
     "weights_official", "detector", "detector_weights", "detector_weights_kind", "device",
@@ -115,13 +116,13 @@ def provenance(models: Iterable[Any] = (), config: Mapping[str, Any] | None = No
     """Where a run's numbers come from: versions, device, config, seeds, weights of each model."""
     import torch
 
-    import samkit
+    from samkit.version import __version__
 
     cuda = torch.cuda.is_available()
     record: dict[str, Any] = {
         "run_id": run_id,
         "created": datetime.now(timezone.utc).isoformat(),
-        "samkit": samkit.__version__,
+        "samkit": __version__,
         "git_commit": _git_commit(),
         "python": platform.python_version(),
         "platform": platform.platform(),

@@ -100,11 +100,11 @@ def _coco_rles(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     (`samkit.metrics.proposals`' conversion, which also checks that every record has one size)."""
     import numpy as np
 
-    from samkit.metrics.proposals import _to_rle
+    from samkit.masks import to_pycoco_rle
 
     first = records[0]["segmentation"]
     h, w = first["size"] if isinstance(first, dict) else np.asarray(first).shape
-    return [_to_rle(r["segmentation"], int(h), int(w)) for r in records]
+    return [to_pycoco_rle(r["segmentation"], int(h), int(w)) for r in records]
 
 
 def record_agreement(ours: list[dict[str, Any]], theirs: list[dict[str, Any]],

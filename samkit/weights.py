@@ -102,7 +102,7 @@ def find_checkpoint(spec: ModelSpec, checkpoint: str | os.PathLike | None = None
         if spec.layout == "hf":
             if not path.exists():
                 raise CheckpointError(f"Checkpoint folder {str(path)!r} for {spec.name} does not exist.")
-            from samkit.models._transformers import check_folder
+            from samkit.backends.transformers import check_folder
 
             return check_folder(path)
         if not path.is_file():
@@ -209,7 +209,7 @@ def _extract_from_zip(archive: Path, spec: ModelSpec, dest: Path) -> tuple[Path,
 
 def _download_hf(spec: ModelSpec, dest: str | os.PathLike | None, progress: bool) -> Path:
     """Hub repo ``spec.hub_repo`` at ``spec.revision`` into the folder ``dest``; checks ``spec.sha256``."""
-    from samkit.models._transformers import download_snapshot
+    from samkit.backends.transformers import download_snapshot
 
     dest = Path(dest) if dest is not None else default_path(spec)
     folder = download_snapshot(spec.hub_repo, spec.revision, dest, name=spec.name, gated=spec.gated,

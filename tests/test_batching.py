@@ -85,7 +85,8 @@ def runs(request, random_model):
     for i in checked:
         model.set_image(IMAGES[i])
         state[f"num_images_after_set_image_{i}"] = model.num_images
-        multi = family != "fastsam"  # FastSAM's predict_points gives one mask per set, as predict(multimask_output=False)
+        # FastSAM's predict_points gives one mask per set, as predict(multimask_output=False)
+        multi = family != "fastsam"
         single[i] = {"boxes": model.predict_boxes(BOXES[i]),
                      "points": model.predict_points(POINTS[i], LABELS[i]),
                      "loop": [model.predict(point_coords=c, point_labels=lab, multimask_output=multi)

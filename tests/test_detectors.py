@@ -144,7 +144,7 @@ def test_grounding_dino_parity_with_transformers(photo, tmp_path):
     import torch
     import transformers as T
 
-    from samkit.detectors._hf import save_folder
+    from samkit.backends.transformers import save_folder
 
     save_folder(_det("grounding_dino_tiny").model, _det("grounding_dino_tiny").processor, tmp_path / "gd")
     det = load_detector("grounding_dino_tiny", checkpoint=tmp_path / "gd", device="cpu")
@@ -170,7 +170,7 @@ def test_owlv2_parity_with_transformers(photo, tmp_path):
     import torch
     import transformers as T
 
-    from samkit.detectors._hf import save_folder
+    from samkit.backends.transformers import save_folder
 
     save_folder(_det("owlv2_base").model, _det("owlv2_base").processor, tmp_path / "owl")
     det = load_detector("owlv2_base", checkpoint=tmp_path / "owl", device="cpu")
@@ -209,8 +209,8 @@ def test_yolo_detect_classes_and_errors(photo):
 
 
 def test_yolo_parity_with_ultralytics(photo, tmp_path):
+    from samkit.backends.ultralytics import import_ultralytics
     from samkit.detectors.yolo import save_checkpoint
-    from samkit.models._ultralytics import import_ultralytics
 
     path = save_checkpoint(_det("yolo11n").model, tmp_path / "yolo11n.pt")
     det = load_detector("yolo11n", checkpoint=path, device="cpu")

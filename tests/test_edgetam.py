@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import samkit
+from samkit.backends.transformers import seeded_build, transformers_module
 from samkit.errors import CheckpointError, UnsupportedError
-from samkit.models._transformers import seeded_build, transformers_module
 from samkit.models.edgetam import EdgeTamSegmenter, hub_config
 from samkit.registry import REGISTRY
 

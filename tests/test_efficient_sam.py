@@ -9,7 +9,6 @@ compare: same weights in, the official logits and scores out.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import sys
@@ -244,7 +243,7 @@ def test_zipped_checkpoint_is_extracted_on_download(tmp_path, isolated_checkpoin
     archive = tmp_path / "efficient_sam_vits.pt.zip"
     archive.write_bytes(_zip_with({"__MACOSX/._efficient_sam_vits.pt": b"junk",
                                    "efficient_sam_vits.pt": payload}))
-    local = dataclasses.replace(spec, url=archive.as_uri())
+    local = spec.with_files(url=archive.as_uri())
     dest = download(local, progress=False)
     assert dest == isolated_checkpoints / "efficient_sam_vits.pt"
     assert dest.read_bytes() == payload
@@ -259,7 +258,7 @@ def test_zipped_checkpoint_is_extracted_on_download(tmp_path, isolated_checkpoin
 def test_bad_zip_downloads_save_nothing(tmp_path, isolated_checkpoints, content, match):
     archive = tmp_path / "download.zip"
     archive.write_bytes(content)
-    local = dataclasses.replace(REGISTRY["efficient_sam_vits"], url=archive.as_uri())
+    local = REGISTRY["efficient_sam_vits"].with_files(url=archive.as_uri())
     with pytest.raises(DownloadError, match=match):
         download(local, progress=False)
     assert list(isolated_checkpoints.iterdir()) in ([], [isolated_checkpoints / ".sha256-cache.json"])

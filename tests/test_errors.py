@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from samkit.errors import (FAILURE_STATUSES, CheckpointError, ChecksumError, DownloadError,
-                           UnsupportedError, failure_status)
+from samkit.errors import (
+    FAILURE_STATUSES,
+    CheckpointError,
+    ChecksumError,
+    DownloadError,
+    UnsupportedError,
+    failure_status,
+)
 
 
 @pytest.mark.parametrize("err, status", [

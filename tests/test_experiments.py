@@ -19,8 +19,8 @@ from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
 from samkit.eval import list_protocols
-from samkit.report import merge_runs, write_report
-from samkit.results import load_results
+from samkit.results import merge_runs, write_report
+from samkit.rows import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ROOT / "experiments"

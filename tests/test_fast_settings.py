@@ -9,10 +9,9 @@ import pytest
 import samkit
 from samkit.errors import UnsupportedError
 from samkit.eval import get_protocol
-from samkit.fast_settings import (AGREEMENT_THRESHOLD, CompileError, compile_encoder, encoder_module,
-                                  setting_label)
-from samkit.speed_tables import (BELOW, UNMEASURED, agreement_table, fast_settings_table,
-                                 flag_agreement, settings_table)
+from samkit.eval.agreement import BELOW, UNMEASURED, agreement_table, flag_agreement
+from samkit.eval.benchmark import fast_settings_table, settings_table
+from samkit.fast_settings import AGREEMENT_THRESHOLD, CompileError, compile_encoder, encoder_module, setting_label
 
 TINY = dict(weights="random", config="tiny", device="cpu")
 POINT = dict(point_coords=[[40, 30]], point_labels=[1])
@@ -100,7 +99,7 @@ def test_agreement_of_bfloat16_is_measured_not_assumed(image):
     (_, img, prompts), = agreement_inputs(1, (64, 80), [], 1)
     model.set_image(img)
     ref.set_image(img)
-    for (obj, prompt, kwargs), iou in zip(prompts, rows["iou"]):
+    for (_obj, _prompt, kwargs), iou in zip(prompts, rows["iou"]):
         a, b = model.predict(**kwargs)[0], ref.predict(**kwargs)[0]
         want = np.mean([(x & y).sum() / max((x | y).sum(), 1) if (x | y).any() else 1.0
                         for x, y in zip(a, b)])
@@ -166,7 +165,7 @@ def test_inductor_compiled_mobile_sam_agrees_with_eager():
 
 
 def test_report_shows_plain_and_best_settings_with_agreement(tmp_path):
-    from samkit.report import write_report
+    from samkit.results import write_report
     from samkit.rows import rows_to_frame
 
     rows = rows_to_frame(_bench("m", "float32", False, 1, 100.0) + _bench("m", "bfloat16", False, 1, 50.0)
@@ -190,7 +189,7 @@ def test_benchmark_image_batch_axis():
     assert batch["per_image_ms"] == pytest.approx(batch["median_ms"] / 3)
     assert batch["encoder_ms"] == batch["per_image_ms"]
     assert model.is_image_set and model.original_size == (64, 64)  # one image left set, as before
-    from samkit.tables import benchmark_table
+    from samkit.eval.benchmark import benchmark_table
 
     table = benchmark_table(rows).iloc[0]
     assert table["set_images_per_image_ms"] == pytest.approx(batch["per_image_ms"])

@@ -1,16 +1,16 @@
-"""samkit's import graph: no cycles anywhere, and the results stack imports only downward
-(labels < tables < viz < report). Read from the source with `ast`, so imports inside functions
-count as much as those at the top of a module."""
+"""samkit's import graph: no cycles anywhere, and the results package never names a protocol (it
+finds the protocols' tables and figures through the registry of samkit.eval). Read from the source
+with `ast`, so imports inside functions count as much as those at the top of a module. The order of
+the layers is checked in test_layers.py."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-import pytest
-
 SAMKIT = Path(__file__).resolve().parents[1] / "samkit"
-LAYERS = ["samkit.labels", "samkit.tables", "samkit.viz", "samkit.report"]
+RESULTS_MAY_IMPORT = {"samkit.eval", "samkit.eval.protocol"}
+"""The only modules of samkit.eval that samkit.results may name: the registry and what a protocol is."""
 
 
 def module_files(root: Path = SAMKIT) -> dict[str, Path]:
@@ -161,19 +161,35 @@ def test_samkit_has_no_import_cycle():
                        + "\n".join(", ".join(group) for group in tangles(graph)))
 
 
-@pytest.mark.parametrize("index", range(len(LAYERS)))
-def test_the_results_stack_imports_only_downward(index):
-    graph = import_graph()
-    layer = LAYERS[index]
-    above = set(LAYERS[index + 1:])
-    assert not graph[layer] & above, f"{layer} imports a layer above it: {graph[layer] & above}"
-    if layer == "samkit.labels":
-        assert graph[layer] == set(), f"samkit.labels imports {graph[layer]}"
+def protocol_imports(graph: dict[str, set[str]]) -> list[str]:
+    """``"<module> imports <target>"`` for every import by a samkit.results module of a samkit.eval
+    module other than `RESULTS_MAY_IMPORT` (a protocol module, or one named beside them)."""
+    return sorted(f"{name} imports {target}" for name, targets in graph.items()
+                  if name == "samkit.results" or name.startswith("samkit.results.")
+                  for target in targets
+                  if target.startswith("samkit.eval.") and target not in RESULTS_MAY_IMPORT)
 
 
-def test_tables_viz_report_depend_only_on_what_they_need():
+def test_the_protocol_check_sees_a_protocol_named_by_results(tmp_path):
+    pkg = tmp_path / "samkit"
+    (pkg / "eval").mkdir(parents=True)
+    (pkg / "results").mkdir()
+    for init in (pkg, pkg / "eval", pkg / "results"):
+        (init / "__init__.py").write_text("")
+    (pkg / "eval" / "protocol.py").write_text("")
+    (pkg / "eval" / "box.py").write_text("")
+    (pkg / "results" / "report.py").write_text(
+        "from samkit.eval import get_protocol\nfrom samkit.eval.protocol import Section\n"
+        "def f():\n    from samkit.eval.box import PROTOCOL\n")
+    files = module_files(pkg)
+    graph = {n: imports_of(n, p, set(files)) for n, p in files.items()}
+    assert protocol_imports(graph) == ["samkit.results.report imports samkit.eval.box"]
+
+
+def test_results_never_imports_a_protocol_module_by_name():
     graph = import_graph()
-    assert "samkit.labels" in graph["samkit.tables"]
-    assert {"samkit.labels", "samkit.tables"} <= graph["samkit.viz"]
-    assert {"samkit.tables", "samkit.viz"} <= graph["samkit.report"]
-    assert "samkit.viz" not in graph["samkit.tables"] and "samkit.report" not in graph["samkit.viz"]
+    named = protocol_imports(graph)
+    assert not named, ("samkit.results must find protocols through samkit.eval's registry, not by "
+                       "name:\n" + "\n".join(named))
+    results = [name for name in graph if name == "samkit.results" or name.startswith("samkit.results.")]
+    assert any("samkit.eval" in graph[name] for name in results)  # it does use the registry

@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 
 import samkit
+import samkit.loading
+from fakes import FakeModel  # tests/eval/fakes.py, on the path through conftest.py
 from samkit.errors import CheckpointError
 from samkit.jobs import JobDir, config_hash, job_key, run_job
 from samkit.rows import rows_to_frame, save_results
-from fakes import FakeModel  # tests/eval/fakes.py, on the path through conftest.py
 
 CONFIG = {"model": {"name": "mobile_sam"}, "weights": "random", "device": "cpu", "seed": 0,
           "dtype": "float32", "download": False, "progress": False, "resume": True, "x": 1}
@@ -60,7 +61,7 @@ def fake_load(monkeypatch):
         model.name = name
         return model
 
-    monkeypatch.setattr(samkit, "load", load)
+    monkeypatch.setattr(samkit.loading, "load", load)
     return loads
 
 
@@ -93,7 +94,7 @@ def test_a_model_that_cannot_load_is_a_row(tmp_path, monkeypatch):
     def load(*args, **kwargs):
         raise CheckpointError("mobile_sam.pt looks like a checkpoint of sam_vit_b")
 
-    monkeypatch.setattr(samkit, "load", load)
+    monkeypatch.setattr(samkit.loading, "load", load)
     assert run_job(tmp_path, CONFIG, "box", _work([])) == 0
     row = pd.read_parquet(tmp_path / "rows.parquet").iloc[0]
     assert row["status"] == "bad_checkpoint" and row["weights"] == "random(not loaded)"

@@ -130,11 +130,10 @@ def test_auto_takes_a_present_file_that_has_no_published_checksum(isolated_check
                                                                   monkeypatch):
     """Some authors publish no SHA-256 (FastSAM, EfficientSAM): a file in the default place is used,
     and its weights say that it could not be verified."""
-    import dataclasses
 
     from samkit.registry import REGISTRY
 
-    monkeypatch.setitem(REGISTRY, "mobile_sam", dataclasses.replace(REGISTRY["mobile_sam"], sha256=None))
+    monkeypatch.setitem(REGISTRY, "mobile_sam", REGISTRY["mobile_sam"].with_files(sha256=None))
     isolated_checkpoints.mkdir(parents=True)
     torch.save(random_model("mobile_sam").model.state_dict(), isolated_checkpoints / "mobile_sam.pt")
     model = samkit.load("mobile_sam", weights="auto", device="cpu")

@@ -2,12 +2,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from samkit.labels import RANDOM_WEIGHTS_WARNING
+from samkit.eval.interactive import click_curve_table, click_curves
 from samkit.overlays import show_generated, show_prediction
+from samkit.plotting import figure_text
 from samkit.rows import rows_to_frame, weights_columns
-from samkit.tables import click_curve_table
-from samkit.viz import click_curves, figure_text
 from samkit.weights import WeightsInfo
+from samkit.wording import RANDOM_WEIGHTS_WARNING
 
 IMAGE = np.zeros((40, 60, 3), np.uint8)
 MASKS = np.zeros((3, 40, 60), bool)
@@ -62,7 +62,7 @@ def test_click_curves_has_one_line_per_model_and_the_random_banner():
     assert "a (random, cpu, float32)" in figure_text(fig)
     with pytest.raises(ValueError, match="no interactive rows"):
         click_curves(click_curve_table(pd.DataFrame({"protocol": ["box"], "status": ["ok"]})))
-    with pytest.raises(TypeError, match="samkit.tables.click_curve_table"):
+    with pytest.raises(TypeError, match="samkit.eval.interactive.click_curve_table"):
         click_curves(rows)
 
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from samkit.data.synthetic_video import moving_shapes
-from samkit.labels import RANDOM_WEIGHTS_WARNING
 from samkit.overlays import show_video_masks
 from samkit.weights import WeightsInfo
+from samkit.wording import RANDOM_WEIGHTS_WARNING
 
 VIDEO = moving_shapes(num_frames=6, size=(24, 32), num_objects=2)
 MASKS = {t: {1: VIDEO.masks[0, t], 2: VIDEO.masks[1, t]} for t in range(6)}

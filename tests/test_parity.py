@@ -54,7 +54,6 @@ def upstream_predictor(name: str, path: str):
         return EfficientViTSamPredictor(model.eval())
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
-
     from sam2.build_sam import build_sam2
     from sam2.sam2_image_predictor import SAM2ImagePredictor
 

@@ -4,9 +4,8 @@ own ``predict_boxes`` on those boxes, from one batched decoder call, with every 
 
 from __future__ import annotations
 
-import math
-
 import json
+import math
 import os
 
 import numpy as np

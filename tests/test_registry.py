@@ -84,7 +84,7 @@ def test_load_unknown_name_fails_before_any_work():
 
 
 def test_import_is_light():
-    code = "import sys, samkit; samkit.list_models(); print(sorted(m for m in ('torch', 'sam2', 'segment_anything', 'mobile_sam', 'segment_anything_hq', 'transformers') if m in sys.modules))"
+    code = "import sys, samkit; samkit.list_models(); print(sorted(m for m in ('torch', 'sam2', 'segment_anything', 'mobile_sam', 'segment_anything_hq', 'transformers') if m in sys.modules))"  # noqa: E501
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

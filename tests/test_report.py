@@ -1,6 +1,7 @@
-"""samkit.tables and samkit.report: benchmark pivots, accuracy tables, merging, markdown captions and
-write_report, on hand-made rows with known answers (two GPUs named differently, a CPU, random and
-pretrained weights in the typed weights columns)."""
+"""samkit.results (merge, tables, report) and the benchmark / accuracy tables of samkit.eval:
+benchmark pivots, accuracy tables, merging, markdown captions and write_report, on hand-made rows
+with known answers (two GPUs named differently, a CPU, random and pretrained weights in the typed
+weights columns)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from samkit.labels import RANDOM_WEIGHTS_WARNING
-from samkit.report import merge_runs as report_merge_runs
-from samkit.report import write_report
+from samkit.eval import accuracy_table
+from samkit.eval.benchmark import benchmark_table
+from samkit.results import merge_runs as report_merge_runs
+from samkit.results import write_report
+from samkit.results.merge import merge_runs
+from samkit.results.tables import PUBLISHED_NOTE, join_published, published_params, to_markdown
 from samkit.rows import rows_to_frame, save_results, weights_columns
-from samkit.tables import (PUBLISHED_NOTE, accuracy_table, benchmark_table, join_published,
-                           merge_runs, published_params, to_markdown)
 from samkit.weights import WeightsInfo
+from samkit.wording import RANDOM_WEIGHTS_WARNING
 
 H100 = "NVIDIA H100 80GB HBM3"
 CPU = "cpu: x86_64 x2"
@@ -185,7 +188,7 @@ def test_merge_runs_fills_device_name_from_provenance(tmp_path):
     save_results(frame(bench_rows()), tmp_path / "bench" / "rows.parquet",
                  {"run_id": "b1", "devices": [H100]})
     rows = merge_runs(tmp_path)
-    assert report_merge_runs is merge_runs  # experiments/report.py imports it from samkit.report
+    assert report_merge_runs is merge_runs  # experiments/report.py imports it from samkit.results
     assert len(rows) == len(eval_rows()) + len(bench_rows())
     assert set(rows["weights_kind"].dropna()) == {"pretrained", "random"}  # typed columns kept
     names = rows.groupby(["run_id", "device"])["device_name"].agg(lambda s: sorted(s.dropna().unique()))
@@ -309,7 +312,7 @@ def test_write_report_says_why_a_figure_is_missing(tmp_path):
 
 def test_published_performance_names_registered_models_device_and_source():
     import samkit
-    from samkit.tables import published_performance
+    from samkit.results.tables import published_performance
 
     table = published_performance()
     assert set(table["model"]) <= set(samkit.list_models())
@@ -323,7 +326,7 @@ def test_published_performance_names_registered_models_device_and_source():
 def test_table_files_captions_name_the_weights(tmp_path):
     """The per-table markdown files read the weights kind from the full table, though the view
     leaves the ``weights_kind`` column out."""
-    from samkit.report import write_report
+    from samkit.results import write_report
     from samkit.rows import rows_to_frame, weights_columns
     from samkit.weights import WeightsInfo
 
@@ -334,3 +337,58 @@ def test_table_files_captions_name_the_weights(tmp_path):
     written = write_report(rows_to_frame([row]), tmp_path)
     md = written["accuracy_md"].read_text()
     assert "- Weights: random" in md and "- Weights: not recorded" not in md
+
+
+def test_a_protocols_table_and_figure_reach_the_report_through_the_registry(tmp_path, monkeypatch):
+    """A new protocol's ``report_sections`` is all the report needs (samkit.results names no
+    protocol): its table after the generic ones, its figure after the generic figures; with
+    ``accuracy=False`` its rows stay out of the accuracy table."""
+    from dataclasses import dataclass
+
+    from matplotlib.figure import Figure
+
+    from samkit.eval import Protocol, Section
+    from samkit.eval import protocol as registry
+
+    @dataclass
+    class NoParams:
+        pass
+
+    def toy_table(rows):
+        mine = rows[rows["protocol"].astype("string") == "toy"]
+        return (mine.groupby(["model", "weights", "weights_kind", "device"], as_index=False, sort=False)
+                ["iou"].mean())
+
+    def sections(rows, published):
+        table = toy_table(rows)
+        if not len(table):
+            return []
+
+        def draw():
+            fig = Figure()
+            fig.add_subplot().bar(table["model"], table["iou"])
+            return fig
+
+        return [Section("toy", "Toy: mean IoU", table=table, order=45),
+                Section("toy_bars", "Toy: mean IoU bars", figure=draw)]
+
+    toy = Protocol(name="toy", description="a toy", capability=None, params=NoParams,
+                   runner=lambda *args, **kwargs: None, summarizer=lambda rows: {"toy_mIoU": 1.0},
+                   accuracy=False, report_sections=sections)
+    monkeypatch.setitem(registry._discover(), "toy", toy)
+    toy_rows = [dict(SAM, run_id="t", protocol="toy", dataset="d", image_id="0", object_id="1", iou=0.25,
+                     status="ok")]
+    rows = frame(eval_rows() + toy_rows)
+    files = write_report(rows, tmp_path)
+    names = list(files)
+    assert names[:4] == ["accuracy_md", "accuracy_csv", "toy_md", "toy_csv"]
+    assert names[-2:] == ["toy_bars_png", "index_md"] and "pareto_png" in names
+    assert "Toy: mean IoU" in files["toy_md"].read_text() and "[toy.md](toy.md)" in files["index_md"].read_text()
+    assert pd.read_csv(files["toy_csv"])["iou"].tolist() == [0.25]
+    assert "toy_mIoU" not in accuracy_table(rows).columns  # accuracy=False: not in the accuracy table
+    clash = Protocol(name="toy", description="a toy", capability=None, params=NoParams,
+                     runner=toy.runner, summarizer=toy.summarizer,
+                     report_sections=lambda rows, published: [Section("accuracy", "x", table=rows)])
+    monkeypatch.setitem(registry._discover(), "toy", clash)
+    with pytest.raises(ValueError, match="accuracy"):
+        write_report(rows, tmp_path / "clash")

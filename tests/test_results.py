@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from samkit.labels import RANDOM_WEIGHTS_WARNING
-from samkit.results import (COLUMNS, load_results, provenance, rows_to_frame, save_results, summarize,
-                            weights_columns)
+from samkit.eval import summarize
+from samkit.rows import COLUMNS, load_results, provenance, rows_to_frame, save_results, weights_columns
 from samkit.weights import WeightsInfo
+from samkit.wording import RANDOM_WEIGHTS_WARNING
 
 
 def _interactive(model, weights, curves):

@@ -19,8 +19,8 @@ import torch
 
 import samkit
 from samkit import cli
+from samkit.backends.transformers import seeded_build, transformers_module
 from samkit.errors import CheckpointError, DownloadError, PromptError
-from samkit.models._transformers import seeded_build, transformers_module
 from samkit.models.sam3 import Sam3Segmenter, hub_config, stand_in_tokenizer
 from samkit.registry import REGISTRY
 from samkit.weights import verify

@@ -22,11 +22,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from samkit.labels import RANDOM_WEIGHTS_WARNING
 from samkit.errors import PromptError
 from samkit.prompts import validate_prompts
 from samkit.serve.cache import MIB, CacheEntry, EmbeddingCache, held_bytes
 from samkit.serve.codecs import mask_to_png, mask_to_rle, png_to_mask, rle_to_mask
+from samkit.wording import RANDOM_WEIGHTS_WARNING
 
 H, W = 64, 96
 N_IMAGES = 3
@@ -158,8 +158,8 @@ def test_mask_codecs_round_trip():
 def test_non_image_bytes_are_an_image_error_after_ultralytics_patched_pil():
     """ultralytics, once imported (FastSAM, YOLO), wraps PIL's Image.open to import a HEIF plugin
     when PIL cannot identify bytes; without that plugin the upload is still just "not an image"."""
+    from samkit.backends.ultralytics import import_ultralytics
     from samkit.errors import ImageError
-    from samkit.models._ultralytics import import_ultralytics
     from samkit.serve.codecs import decode_image
 
     import_ultralytics()

@@ -7,12 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tomllib
 from fnmatch import fnmatch
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 
 from samkit.errors import CheckpointError, ImageError, UnknownNameError
 from samkit.taggers import (
@@ -208,7 +208,7 @@ def test_scores_equal_transformers_clip_on_the_saved_checkpoint(photo, tmp_path)
     import torch
     import transformers as T
 
-    from samkit.detectors._hf import save_folder
+    from samkit.backends.transformers import save_folder
 
     folder = save_folder(_tagger().model, _tagger().processor, tmp_path / "clip")
     tagger = load_tagger("clip_vit_b32", checkpoint=folder, device="cpu")
@@ -240,8 +240,8 @@ def test_missing_checkpoint_is_a_clear_error(isolated_checkpoints, tmp_path):
 
 
 def test_checkpoint_of_another_model_is_refused(tmp_path):
+    from samkit.backends.transformers import save_folder
     from samkit.detectors import load_detector
-    from samkit.detectors._hf import save_folder
 
     owl = load_detector("owlv2_base", "random", config="tiny", device="cpu")
     folder = save_folder(owl.model, owl.processor, tmp_path / "owl")

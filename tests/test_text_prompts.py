@@ -14,7 +14,7 @@ import pytest
 import samkit
 from samkit.detectors import UnknownDetectorError, load_detector
 from samkit.errors import NotReadyError, PromptError, UnsupportedError
-from samkit.pipelines import GroundedSegmenter, PipelineResult
+from samkit.pipelines import GroundedSegmenter, PipelineResult, attach_text_detector
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -29,7 +29,7 @@ def detector():
 @pytest.fixture()
 def texted(random_model, detector):
     """random mobile_sam (a sibling of the cached one: the cache keeps no detector) with the detector."""
-    return random_model("mobile_sam")._sibling().attach_text_detector(detector)
+    return attach_text_detector(random_model("mobile_sam")._sibling(), detector)
 
 
 def _same(a: PipelineResult, b: PipelineResult) -> None:
@@ -106,7 +106,7 @@ def test_load_with_text_detector_and_its_errors():
     with pytest.raises(ValueError, match="natively"):
         samkit.load("sam3", weights="random", config="tiny", device="cpu",
                     text_detector="grounding_dino_tiny", text_detector_options=TINY)
-    assert model.attach_text_detector(None).text_detector is None and "text" not in model.capabilities
+    assert attach_text_detector(model, None).text_detector is None and "text" not in model.capabilities
 
 
 @pytest.mark.parametrize("name", ["sam_hq_vit_tiny", "fastsam_s", "efficient_sam_vitt", "edgetam"])
@@ -119,7 +119,7 @@ def test_every_family_predict_takes_text(name, random_model, detector):
         model = random_model(name)._sibling()
     with pytest.raises(UnsupportedError, match="text_detector"):
         model.predict(text="a dog")
-    model.attach_text_detector(detector)
+    attach_text_detector(model, detector)
     with pytest.raises(NotReadyError, match="before predict\\(text"):
         model.predict(text="a dog")
 

@@ -1,4 +1,4 @@
-"""samkit.viz (and the figure tables of samkit.tables): the Pareto front on a hand-made case, and
+"""samkit.results.figures (and the figure tables of samkit.results.tables): the Pareto front on a hand-made case, and
 that every figure names its device(s) and weights kind(s), with the one random-weights banner where
 it applies; figures take tables, never rows; hand-made rows with typed weights columns, Agg backend."""
 
@@ -15,12 +15,15 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from samkit import viz  # noqa: E402
-from samkit.labels import RANDOM_WEIGHTS_WARNING  # noqa: E402
+from samkit.eval import accuracy_table  # noqa: E402
+from samkit.eval.benchmark import benchmark_table  # noqa: E402
+from samkit.eval.interactive import click_curves  # noqa: E402
+from samkit.plotting import figure_text  # noqa: E402
+from samkit.results import figures as viz  # noqa: E402
+from samkit.results.tables import latency_table, memory_table, pareto_mask, pareto_table  # noqa: E402
 from samkit.rows import rows_to_frame, weights_columns  # noqa: E402
-from samkit.tables import (accuracy_table, benchmark_table, latency_table, memory_table,  # noqa: E402
-                           pareto_mask, pareto_table)
 from samkit.weights import WeightsInfo  # noqa: E402
+from samkit.wording import RANDOM_WEIGHTS_WARNING  # noqa: E402
 
 H100 = "NVIDIA H100 80GB HBM3"
 CPU = "cpu: x86_64 x2"
@@ -136,7 +139,7 @@ def test_pareto_plot_names_devices_weights_and_random_banner(rows):
     table = pareto_table(rows, x="end_to_end_ms", y="mIoU@1")
     fig = viz.pareto_plot(table, x="end_to_end_ms", y="mIoU@1", logx=True, published=published)
     assert isinstance(fig, Figure)
-    text = viz.figure_text(fig)
+    text = figure_text(fig)
     assert f"{H100} (cuda:0)" in text and CPU in text
     assert "weights: pretrained, random" in text
     banner = banners(fig)
@@ -154,7 +157,7 @@ def test_pareto_plot_names_devices_weights_and_random_banner(rows):
 def test_pareto_plot_pretrained_only_has_no_banner(rows):
     fig = viz.pareto_plot(pareto_table(pretrained_gpu(rows), x="end_to_end_ms", y="mIoU@1"),
                           x="end_to_end_ms", y="mIoU@1")
-    text = viz.figure_text(fig)
+    text = figure_text(fig)
     assert "RANDOM" not in text.upper() and "weights: pretrained" in text
     assert f"device: {H100} (cuda:0)" in text
     assert banners(fig) == []
@@ -170,7 +173,7 @@ def test_latency_bars_from_benchmark_rows(rows, tables):
     assert set(table["encoder_part"]) == {"image encoder (set_image)"}
     pd.testing.assert_frame_equal(latency_table(tables), table)
     fig = viz.latency_bars(table)
-    text = viz.figure_text(fig)
+    text = figure_text(fig)
     assert f"{H100} (cuda:0)" in text and CPU in text
     assert len(banners(fig)) == 1  # the one wording, on performance figures too
     assert "image encoder (set_image)" in text and "decoder (predict_point)" in text
@@ -185,7 +188,7 @@ def test_latency_bars_from_benchmark_rows(rows, tables):
         f"sam_vit_b [pretrained, {H100} (cuda:0)]", f"sam2_hiera_tiny [pretrained, {H100} (cuda:0)]",
         f"mobile_sam [random, {CPU}]"]
     # a benchmark table is prepared the same way
-    assert viz.figure_text(viz.latency_bars(tables[1])) == text
+    assert figure_text(viz.latency_bars(tables[1])) == text
 
 
 def test_latency_bars_from_evaluation_summary(rows):
@@ -195,7 +198,7 @@ def test_latency_bars_from_evaluation_summary(rows):
     fig = viz.latency_bars(table)
     ax = fig.axes[0]
     assert [round(p.get_width(), 6) for p in ax.patches][:3] == [120.0, 60.0, 900.0]
-    text = viz.figure_text(fig)
+    text = figure_text(fig)
     assert "cuda:0 (GPU model not recorded)" in text  # never passed off as a named GPU
     assert "decoder (predict, per prompt)" in text
 
@@ -208,7 +211,7 @@ def test_memory_bars_per_phase_with_method(rows):
     assert sam.loc["end_to_end", "peak_mib"] == 1650.0
     assert sam.loc["set_image", "mem_method"] == "cuda_max_memory_allocated"
     fig = viz.memory_bars(table)
-    text = viz.figure_text(fig)
+    text = figure_text(fig)
     assert "cuda_max_memory_allocated" in text and "cpu_process_peak_rss" in text
     assert RANDOM_WEIGHTS_WARNING in text and f"{H100} (cuda:0)" in text and CPU in text
     ax = fig.axes[0]
@@ -228,7 +231,7 @@ def test_cpu_figures_never_mention_a_gpu(rows):
     for fig in (viz.latency_bars(latency_table(cpu)), viz.memory_bars(memory_table(cpu)),
                 viz.pareto_plot(pareto_table(cpu, x="end_to_end_ms", y="mIoU@1"),
                                 x="end_to_end_ms", y="mIoU@1")):
-        text = viz.figure_text(fig)
+        text = figure_text(fig)
         assert CPU in text
         assert "cuda" not in text.lower() and "nvidia" not in text.lower() and "gpu" not in text.lower()
 
@@ -253,11 +256,14 @@ def test_figures_stay_out_of_pyplot_and_save(rows):
 
 
 def test_figures_refuse_result_rows_and_name_the_table_to_make(rows):
-    calls = [(viz.pareto_plot, "pareto_table"), (viz.latency_bars, "latency_table"),
-             (viz.memory_bars, "memory_table"), (viz.click_curves, "click_curve_table"),
-             (viz.has_latency, "latency_table"), (viz.has_memory, "memory_table")]
+    calls = [(viz.pareto_plot, "samkit.results.tables.pareto_table"),
+             (viz.latency_bars, "samkit.results.tables.latency_table"),
+             (viz.memory_bars, "samkit.results.tables.memory_table"),
+             (click_curves, "samkit.eval.interactive.click_curve_table"),
+             (viz.has_latency, "samkit.results.tables.latency_table"),
+             (viz.has_memory, "samkit.results.tables.memory_table")]
     for fn, maker in calls:
-        with pytest.raises(TypeError, match=f"samkit.tables.{maker}"):
+        with pytest.raises(TypeError, match=maker):
             fn(rows)
 
 
@@ -265,7 +271,7 @@ def test_pareto_plot_says_which_configurations_it_cannot_place(rows):
     no_sam2_bench = rows[~((rows["model"] == "sam2_hiera_tiny") & (rows["protocol"] == "benchmark"))]
     table = pareto_table(no_sam2_bench, x="end_to_end_ms", y="mIoU@1")
     fig = viz.pareto_plot(table, x="end_to_end_ms", y="mIoU@1")
-    assert "not shown (no end_to_end_ms): sam2_hiera_tiny (pretrained, cuda:0)" in viz.figure_text(fig)
+    assert "not shown (no end_to_end_ms): sam2_hiera_tiny (pretrained, cuda:0)" in figure_text(fig)
     assert table["end_to_end_ms"].notna().sum() == 2 and len(table) == 3
     assert not table.set_index("model").loc["sam2_hiera_tiny", "pareto"]
     two_sizes = pd.concat([rows, rows_to_frame([dict(bench(SAM, "end_to_end", 12.0, 700.0),

@@ -1,6 +1,5 @@
 """Download, verify and find checkpoints, against a real HTTP server on 127.0.0.1."""
 
-import dataclasses
 import hashlib
 import http.server
 import socket
@@ -11,8 +10,7 @@ import pytest
 from samkit import cli
 from samkit.errors import CheckpointError, ChecksumError, DownloadError
 from samkit.registry import REGISTRY
-from samkit.weights import (default_path, download, find_checkpoint, resolve_checkpoint,
-                            sha256_file, verify)
+from samkit.weights import default_path, download, find_checkpoint, resolve_checkpoint, sha256_file, verify
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 
@@ -49,7 +47,7 @@ def server():
 
 
 def _spec(url, sha=hashlib.sha256(PAYLOAD).hexdigest(), size=len(PAYLOAD)):
-    return dataclasses.replace(REGISTRY["mobile_sam"], url=url, sha256=sha, size_bytes=size)
+    return REGISTRY["mobile_sam"].with_files(url=url, sha256=sha, size_bytes=size)
 
 
 def _closed_port_url():
@@ -188,5 +186,5 @@ def test_cli_verify_lists_every_model_as_missing_in_an_empty_folder(isolated_che
     cli.main(["weights", "verify"])
     out = capsys.readouterr().out
     for name in REGISTRY:
-        line = next(l for l in out.splitlines() if l.split() and l.split()[0] == name)
+        line = next(ln for ln in out.splitlines() if ln.split() and ln.split()[0] == name)
         assert "missing" in line, line

@@ -162,8 +162,8 @@ def test_random_build_is_seeded_and_has_no_tiny_config():
 def test_yoloe_parity_with_ultralytics(photo, tmp_path, monkeypatch, fake_clip):
     """Our detector on a saved checkpoint + text encoder file equals ultralytics' own
     ``YOLOE(path)`` + ``set_classes(names, get_text_pe(names))`` + ``predict`` on the same files."""
+    from samkit.backends.ultralytics import import_ultralytics
     from samkit.detectors.yoloe import MobileClipEncoder, save_checkpoint
-    from samkit.models._ultralytics import import_ultralytics
 
     folder = tmp_path / "ckpt"
     folder.mkdir()

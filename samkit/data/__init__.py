@@ -18,12 +18,12 @@ from samkit.data.folder import FolderDataset
 from samkit.data.sample import Sample, VideoSample
 from samkit.data.synthetic import SyntheticDataset
 from samkit.data.synthetic_video import SyntheticVideo, moving_shapes, write_davis
-from samkit.data.video import VideoFrames, open_video, write_frames_folder, write_video
+from samkit.video_io import VideoFrames, open_video, write_frames_folder, write_video
 
 __all__ = [
     "Sample", "VideoSample", "CocoDataset", "Sa1bDataset", "FolderDataset", "DavisDataset",
     "SyntheticDataset",
-    # video input (samkit.data.video) and synthetic videos (samkit.data.synthetic_video)
+    # video input (samkit.video_io) and synthetic videos (samkit.data.synthetic_video)
     "VideoFrames", "open_video", "write_video", "write_frames_folder",
     "SyntheticVideo", "moving_shapes", "write_davis",
 ]

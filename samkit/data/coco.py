@@ -31,10 +31,11 @@ from typing import Any
 
 import numpy as np
 
+from samkit.data._base import IdDataset
 from samkit.data._io import read_image
 from samkit.data._subsample import check_options, id_sort_key, select_objects, subsample
-from samkit.data._base import IdDataset
 from samkit.data.sample import Sample
+from samkit.masks import decode_rles, to_pycoco_rle
 
 __all__ = ["CocoDataset", "Sa1bDataset"]
 
@@ -336,17 +337,8 @@ def _warn_missing(skipped: list[dict], name: str) -> None:
 
 def _to_rle(seg: Any, h: int, w: int, where: str) -> dict:
     """Compressed RLE (counts bytes) of a validated segmentation."""
-    import pycocotools.mask as mask_utils
-
     try:
-        if isinstance(seg, list):
-            polygons = [p for p in seg if len(p) >= 6]
-            if not polygons:
-                return mask_utils.encode(np.zeros((h, w), dtype=np.uint8, order="F"))
-            return mask_utils.merge(mask_utils.frPyObjects(polygons, h, w))
-        if isinstance(seg["counts"], list):
-            return mask_utils.frPyObjects(seg, h, w)
-        return {"size": [h, w], "counts": seg["counts"].encode("ascii")}
+        return to_pycoco_rle(seg, h, w)
     except (TypeError, ValueError, UnicodeEncodeError) as e:
         raise ValueError(f"{where}: unreadable segmentation ({e})") from e
 
@@ -379,7 +371,7 @@ def _build_sample(
         image_id=image_id, min_area=min_area, max_objects=max_objects, seed=seed,
         skip_crowd=skip_crowd)
     if keep:
-        masks = mask_utils.decode([rles[i] for i in keep]).transpose(2, 0, 1).astype(bool)
+        masks = decode_rles([rles[i] for i in keep], h, w)
     else:
         masks = np.zeros((0, h, w), dtype=bool)
     objects = []

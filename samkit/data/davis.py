@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from samkit.data._base import IdDataset
 from samkit.data._io import image_size, read_label_png
 from samkit.data._subsample import check_options, select_objects, subsample
-from samkit.data._base import IdDataset
 from samkit.data.sample import VideoSample
 
 __all__ = ["DavisDataset"]

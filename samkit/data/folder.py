@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from samkit.data._base import IdDataset
 from samkit.data._io import read_binary_png, read_image, read_label_png
 from samkit.data._subsample import check_options, id_sort_key, select_objects, subsample
-from samkit.data._base import IdDataset
 from samkit.data.sample import Sample
 
 __all__ = ["FolderDataset"]

@@ -8,16 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Sample", "VideoSample", "mask_box"]
+from samkit.masks import encode_rles, mask_box
 
-
-def mask_box(mask: np.ndarray) -> np.ndarray:
-    """(4,) float64 XYXY box covering the whole pixels of an (H, W) mask (NaN for an empty mask)."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    if not rows.size:
-        return np.full(4, np.nan)
-    return np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1], dtype=np.float64)
+__all__ = ["Sample", "VideoSample"]
 
 
 @dataclass(eq=False, repr=False)
@@ -125,14 +118,7 @@ class Sample:
 
     def to_coco_rle(self) -> list[dict]:
         """Compressed COCO RLE of each mask (pycocotools), ``{"size": [H, W], "counts": str}``."""
-        import pycocotools.mask as mask_utils
-
-        if self.num_objects == 0:
-            return []
-        stacked = np.asfortranarray(self.masks.transpose(1, 2, 0).astype(np.uint8))
-        rles = mask_utils.encode(stacked)
-        return [{"size": [int(s) for s in r["size"]], "counts": r["counts"].decode("ascii")}
-                for r in rles]
+        return encode_rles(self.masks)
 
     def select(self, indices: Sequence[int] | np.ndarray) -> Sample:
         """A new Sample with only the objects at ``indices`` (ints, or an (N,) bool array), in that

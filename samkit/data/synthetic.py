@@ -19,15 +19,21 @@ from pathlib import Path
 
 import numpy as np
 
-from samkit.data._subsample import (
-    check_options, id_sort_key, rng_for, select_objects, subsample,
-)
 from samkit.data._base import IdDataset
+from samkit.data._subsample import (
+    check_options,
+    id_sort_key,
+    rng_for,
+    select_objects,
+    subsample,
+)
 from samkit.data.sample import Sample
 
 __all__ = ["SyntheticDataset", "SHAPES", "BACKGROUNDS"]
 
+#: the shapes a synthetic image draws its objects from
 SHAPES = ("ellipse", "rectangle", "polygon")
+#: the background textures a synthetic image is drawn on
 BACKGROUNDS = ("noise", "gradient", "stripes")
 
 

@@ -12,15 +12,19 @@ import numpy as np
 
 from samkit.detectors.detections import Detections
 from samkit.detectors.registry import DETECTOR_FAMILIES, DetectorSpec, get_detector_spec, list_detectors
-from samkit.errors import PromptError, UnsupportedError
+from samkit.errors import PromptError, UnsupportedError, check_extra
 from samkit.images import to_rgb_uint8
-from samkit.prompts import split_phrases
+from samkit.prompts import check_threshold, split_phrases
 from samkit.weights import WeightsInfo
 
 __all__ = ["Detector", "load_detector", "split_phrases", "CONFIGS"]
 
 #: named architecture configs of ``weights="random"`` builds
 CONFIGS = ("full", "tiny")
+
+#: the optional package of each family: family -> (module, samkit extra); all of them are optional
+FAMILY_EXTRAS = {"grounding_dino": ("transformers", "hf"), "owlv2": ("transformers", "hf"),
+                 "yolo": ("ultralytics", "ultralytics"), "yoloe": ("ultralytics", "ultralytics")}
 
 
 class Detector(ABC):
@@ -80,8 +84,8 @@ class Detector(ABC):
             when nothing passes the thresholds.
         """
         rgb = to_rgb_uint8(image)
-        box_threshold = self._threshold("box_threshold", box_threshold, self.default_box_threshold)
-        text_threshold = self._threshold("text_threshold", text_threshold, self.default_text_threshold)
+        box_threshold = check_threshold("box_threshold", box_threshold, self.default_box_threshold)
+        text_threshold = check_threshold("text_threshold", text_threshold, self.default_text_threshold)
         if self.kind == "open_vocab":
             if text is not None and classes is not None:
                 raise PromptError(f"{self.name}: give text= or classes=, not both.")
@@ -117,13 +121,6 @@ class Detector(ABC):
             raise PromptError(f"{self.name}: classes=[] names no class; pass None for all of them.")
         return ids
 
-    @staticmethod
-    def _threshold(name: str, value: float | None, default: float) -> float:
-        value = default if value is None else value
-        if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-            raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-        return float(value)
-
     # ------------------------------------------------------------------ family hooks
     @abstractmethod
     def _detect(self, rgb: np.ndarray, prompt: Any, box_threshold: float,
@@ -147,6 +144,7 @@ class Detector(ABC):
         load needs (YOLOE: its text encoder); a missing one without ``download`` is a
         `CheckpointError`. Called before `load_checkpoint` and by ``samkit weights download``.
         Default: nothing (the checkpoint is all)."""
+        return None
 
 
 def _sorted_clipped(d: Detections) -> Detections:
@@ -159,7 +157,13 @@ def _sorted_clipped(d: Detections) -> Detections:
 
 
 def detector_class(spec: DetectorSpec) -> type[Detector]:
-    """The `Detector` subclass of the family of ``spec`` (imports that family's module)."""
+    """The `Detector` subclass of the family of ``spec`` (imports that family's module).
+
+    The family's optional package not installed (`FAMILY_EXTRAS`): `MissingExtraError` naming the extra.
+    """
+    if spec.family in FAMILY_EXTRAS:
+        module, extra = FAMILY_EXTRAS[spec.family]
+        check_extra(module, extra, f"The detector {spec.name} (the {spec.family} family)")
     module_name, _, class_name = DETECTOR_FAMILIES[spec.family].partition(":")
     return getattr(importlib.import_module(module_name), class_name)
 

@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Detections"]
+from samkit.instances import check_category_ids
+
+__all__ = ["Detections", "center_to_corners"]
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,9 @@ class Detections:
         return records
 
 
-def check_category_ids(labels: Any, category_ids: dict[str, int]) -> None:
-    """``KeyError`` naming the labels that have no COCO category id in ``category_ids``."""
-    missing = sorted(set(labels) - set(category_ids))
-    if missing:
-        raise KeyError(f"to_coco: no category id for label(s) {missing}; category_ids has "
-                       f"{sorted(category_ids)[:20]}")
+def center_to_corners(boxes: Any) -> Any:
+    """``(..., 4)`` torch boxes (cx, cy, w, h) -> (x0, y0, x1, y1), same units."""
+    import torch
+
+    cx, cy, w, h = boxes.unbind(-1)
+    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], -1)

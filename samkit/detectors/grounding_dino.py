@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from samkit.detectors._hf import bert_tokenizer, center_to_corners, load_folder, seeded_build
+from samkit.backends.transformers import bert_tokenizer, load_folder, seeded_build, transformers_module
 from samkit.detectors.base import Detector
-from samkit.detectors.detections import Detections
+from samkit.detectors.detections import Detections, center_to_corners
 from samkit.detectors.registry import DetectorSpec
-from samkit.models._transformers import transformers_module
 
 __all__ = ["GroundingDinoDetector", "tiny_config", "full_config", "prompt_text"]
 

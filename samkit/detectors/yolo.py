@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from samkit.backends.transformers import seeded_build
+from samkit.backends.ultralytics import import_ultralytics, quiet_ultralytics
 from samkit.detectors.base import Detector
 from samkit.detectors.detections import Detections
 from samkit.detectors.registry import DetectorSpec
 from samkit.errors import CheckpointError
-from samkit.models._transformers import seeded_build
-from samkit.models._ultralytics import import_ultralytics, quiet_ultralytics
 
 __all__ = ["YoloDetector", "coco_classes", "save_checkpoint", "make_predictor", "run_predictor",
            "load_weights_into"]

@@ -19,9 +19,11 @@ Checkpoint: two files in ``$SAMKIT_CHECKPOINTS`` (or beside ``checkpoint=``):
   pretrained load by samkit's own atomic download from its official URL (no SHA-256 is published
   for it); offline that is a `DownloadError` naming the URL and the folder to put it in. (It is
   found or fetched by `YoloeDetector.fetch_parts`, under the same ``download=`` as the ``.pt``;
-  ``samkit weights download yoloe_11s`` fetches both.) Its tokenizer is OpenAI CLIP's BPE tokenizer from the ``clip`` module,
-  which ultralytics would pip-install from git at run time; samkit checks for it instead and
-  raises a `CheckpointError` saying what to install (ultralytics' own ``pip install git+https://github.com/ultralytics/CLIP.git``, or ``clip-anytorch``, which needs ``setuptools<81`` for ``pkg_resources``).
+  ``samkit weights download yoloe_11s`` fetches both.) Its tokenizer is OpenAI CLIP's BPE
+  tokenizer from the ``clip`` module, which ultralytics would pip-install from git at run time;
+  samkit checks for it instead and raises a `CheckpointError` saying what to install
+  (ultralytics' own ``pip install git+https://github.com/ultralytics/CLIP.git``, or
+  ``clip-anytorch``, which needs ``setuptools<81`` for ``pkg_resources``).
 
 Random weights (``weights="random"``): the released architecture (``yoloe-11{s,l}-seg.yaml``,
 80 classes) with seeded random weights, and no text encoder to download: each phrase is embedded
@@ -42,13 +44,14 @@ from typing import Any
 
 import numpy as np
 
+from samkit.backends.transformers import seeded_build
+from samkit.backends.ultralytics import import_ultralytics, quiet_ultralytics
 from samkit.detectors.base import Detector
 from samkit.detectors.detections import Detections
-from samkit.detectors.registry import DetectorSpec
+from samkit.detectors.registry import DetectorSpec, detector_spec
 from samkit.detectors.yolo import load_weights_into, make_predictor, run_predictor, save_checkpoint
 from samkit.errors import CheckpointError
-from samkit.models._transformers import seeded_build
-from samkit.models._ultralytics import import_ultralytics, quiet_ultralytics
+from samkit.registry.core import Checkpoint
 
 __all__ = ["YoloeDetector", "TEXT_ENCODER", "PhraseHashEncoder", "MobileClipEncoder",
            "text_encoder_path", "save_checkpoint", "fused_num_parameters"]
@@ -60,14 +63,12 @@ _TEXT_BATCH = 80
 
 #: the second file of a YOLOE checkpoint: MobileCLIP-B(LT)'s text encoder (TorchScript), as
 #: ultralytics publishes it; found / downloaded / verified by `samkit.weights` like a checkpoint
-TEXT_ENCODER = DetectorSpec(
-    name="mobileclip_blt", family="yoloe", kind="open_vocab", arch="mobileclip:blt",
-    checkpoint="mobileclip_blt.ts",
-    url="https://github.com/ultralytics/assets/releases/download/v8.3.0/mobileclip_blt.ts",
-    sha256=None, layout="torchscript",
-    license="Apple's ml-mobileclip model license (weights by Apple, TorchScript export by Ultralytics)",
-    params_published_m=None, params_source="text encoder only; no count published for it",
-    source="Vasu et al. 2024, MobileCLIP (arXiv:2311.17049), text tower of MobileCLIP-B(LT)")
+TEXT_ENCODER = detector_spec(
+    "mobileclip_blt", "yoloe", "open_vocab", "mobileclip:blt",
+    Checkpoint("mobileclip_blt.ts", "https://github.com/ultralytics/assets/releases/download/v8.3.0/mobileclip_blt.ts",
+               layout="torchscript", revision="main",
+               license="Apple's ml-mobileclip model license (weights by Apple, TorchScript export by Ultralytics)"),
+    "Vasu et al. 2024, MobileCLIP (arXiv:2311.17049), text tower of MobileCLIP-B(LT)")
 
 
 class PhraseHashEncoder:

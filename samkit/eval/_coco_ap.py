@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from samkit.masks import encode_rles, rle_json
+
 __all__ = ["ImageTruth", "ground_truth", "dataset_categories", "prompt_phrase", "phrase_categories",
            "encode_masks",
            "detections_json", "coco_ap", "AP_NAMES", "load_run_detector", "detector_columns"]
@@ -62,20 +64,9 @@ class ImageTruth:
         return list(dict.fromkeys(a["category"] for a in self.annotations))
 
 
-def _rle_json(rle: dict[str, Any]) -> dict[str, Any]:
-    counts = rle["counts"]
-    return {"size": [int(s) for s in rle["size"]],
-            "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
-
-
 def encode_masks(masks: np.ndarray) -> list[dict[str, Any]]:
-    """``(N, H, W)`` bool masks -> N COCO RLEs (pycocotools, ``counts`` as str)."""
-    from pycocotools import mask as mask_utils
-
-    if len(masks) == 0:
-        return []
-    rles = mask_utils.encode(np.asfortranarray(np.asarray(masks).transpose(1, 2, 0).astype(np.uint8)))
-    return [_rle_json(r) for r in rles]
+    """``(N, H, W)`` bool masks -> N COCO RLEs (`samkit.masks.encode_rles`, ``counts`` as str)."""
+    return encode_rles(masks)
 
 
 def dataset_categories(dataset: Any) -> dict[int, str] | None:
@@ -108,7 +99,7 @@ def ground_truth(dataset: Any, sample: Any) -> ImageTruth:
             bbox = ann.get("bbox") or mask_utils.toBbox(rle).tolist()
             annotations.append({
                 "category": cats.get(int(ann["category_id"]), str(ann["category_id"])),
-                "segmentation": _rle_json(rle), "bbox": [float(v) for v in bbox],
+                "segmentation": rle_json(rle), "bbox": [float(v) for v in bbox],
                 "area": float(mask_utils.area(rle)), "iscrowd": int(ann.get("iscrowd", 0))})
         return ImageTruth(annotations, (h, w))
     objects = sample.meta.get("objects") or [{} for _ in range(len(sample.masks))]

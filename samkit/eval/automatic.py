@@ -3,7 +3,7 @@
 Each image row stores ``n_gt`` (objects) and ``ar_hits@k`` = AR of that image x ``n_gt``, i.e. the
 number of ground-truth objects recalled, averaged over the IoU thresholds 0.50:0.05:0.95. Summed over
 images and divided by the summed ``n_gt`` this is exactly COCOeval's pooled AR@k for one category
-(`samkit.results.summarize` does that), so results of any subset of images can be merged.
+(`samkit.eval.summarize` does that), so results of any subset of images can be merged.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from samkit.metrics.proposals import mask_ar
 
 __all__ = ["run_automatic", "AR_MAX_DETS", "AutomaticParams", "PROTOCOL"]
 
+#: the k of the AR@k summary columns (top-k masks per image by score)
 AR_MAX_DETS = (100, 1000)
 
 
@@ -103,6 +104,7 @@ def summarize_automatic(rows: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+#: the registered ``automatic`` protocol (`samkit.eval.get_protocol("automatic")`)
 PROTOCOL = Protocol(
     name="automatic",
     description="generate() per image -> class-agnostic mask AR@100 / AR@1000",

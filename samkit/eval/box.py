@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from samkit.data.sample import mask_box
 from samkit.eval._runner import RowSink, check_image_batch, resolve_run_id, run_objects, warm_up
 from samkit.eval.protocol import Protocol
+from samkit.masks import mask_box
 from samkit.metrics.masks import boundary_iou, mask_iou
 from samkit.metrics.perf import timed
 
@@ -73,6 +73,7 @@ class BoxParams:
     image_batch: int = field(default=1, metadata={"min": 1})
 
 
+#: the registered ``box`` protocol (`samkit.eval.get_protocol("box")`)
 PROTOCOL = Protocol(
     name="box",
     description="the ground-truth box of each object -> one mask -> IoU (box_mIoU)",

@@ -26,9 +26,16 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from samkit.eval._coco_ap import (coco_ap, dataset_categories, detector_columns, detections_json,
-                                  ground_truth, load_run_detector, phrase_categories,
-                                  prompt_phrase)
+from samkit.eval._coco_ap import (
+    coco_ap,
+    dataset_categories,
+    detections_json,
+    detector_columns,
+    ground_truth,
+    load_run_detector,
+    phrase_categories,
+    prompt_phrase,
+)
 from samkit.eval._runner import RowSink, check_image_batch, embedded, resolve_run_id, warm_up
 from samkit.eval.protocol import Protocol, failure_row, row_header
 from samkit.metrics.perf import timed
@@ -242,6 +249,7 @@ def summarize_detector_boxes(rows: pd.DataFrame) -> dict[str, Any]:
     return coco_ap(rows)
 
 
+#: the registered ``detector_boxes`` protocol (`samkit.eval.get_protocol("detector_boxes")`)
 PROTOCOL = Protocol(
     name="detector_boxes",
     description="a detector's boxes (COCO results json or registered detector) -> masks -> COCO mask AP",

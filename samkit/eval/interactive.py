@@ -13,6 +13,9 @@ single-mask output. ``feedback="logits"`` also passes the previous low-res logit
 A click the model cannot take (an `UnsupportedError`, e.g. EfficientSAM's 7th point or
 ``mask_input`` on a model without it) ends that object's clicks with one ``unsupported`` row; its
 earlier clicks' rows stay.
+
+Its table and figure: `click_curve_table` (mean IoU after k clicks per configuration) and
+`click_curves` (one line per configuration); its summary columns are in the accuracy table.
 """
 
 from __future__ import annotations
@@ -29,9 +32,13 @@ from samkit.eval.protocol import Protocol, failure_row
 from samkit.metrics.clicks import next_click, noc
 from samkit.metrics.masks import boundary_iou, mask_iou
 from samkit.metrics.perf import timed
+from samkit.plotting import figure_header, is_rows, new_figure, refuse_rows
+from samkit.wording import device_label, joined, weights_labels
 
-__all__ = ["run_interactive", "FEEDBACK", "InteractiveParams", "PROTOCOL", "SUMMARY_CLICKS"]
+__all__ = ["run_interactive", "FEEDBACK", "InteractiveParams", "PROTOCOL", "SUMMARY_CLICKS",
+           "click_curve_table", "click_curves"]
 
+#: values of ``feedback``: ``"logits"`` passes the previous low-res logits as ``mask_input``
 FEEDBACK = ("none", "logits")
 SUMMARY_CLICKS = (1, 2, 3, 5, 9)
 """The click counts k of the ``mIoU@k`` summary columns."""
@@ -145,6 +152,72 @@ def summarize_interactive(rows: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+# ----------------------------------------------------------------------------------- table, figure
+
+
+def click_curve_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """What `click_curves` draws: mean IoU after k clicks per configuration.
+
+    From interactive result rows (``protocol == "interactive"``, ``status == "ok"``): one row per
+    (model, weights, device, dtype, dataset) and ``clicks``, in order of appearance then clicks,
+    with ``weights_kind``, ``device_name``, ``device_label``, ``mIoU`` (mean over objects of the IoU
+    after that many clicks; the best-score mask at click 1) and ``objects`` (how many). Empty
+    when there are no such rows.
+    """
+    columns = ["model", "weights", "weights_kind", "device", "device_name", "device_label", "dtype",
+               "dataset", "clicks", "mIoU", "objects"]
+    if not is_rows(rows):
+        raise TypeError("click_curve_table takes result rows (a frame with a 'protocol' column)")
+    ok = rows[(rows["protocol"].astype("string") == "interactive")
+              & (rows["status"].astype("string") == "ok")]
+    if ok.empty:
+        return pd.DataFrame(columns=columns)
+    keys = ["model", "weights", "device", "dtype", "dataset"]
+    ok = ok.assign(weights_kind=weights_labels(ok),
+                   device_name=ok["device_name"] if "device_name" in ok.columns else pd.NA)
+    grouped = ok.groupby(keys + ["clicks"], dropna=False, sort=False)
+    table = grouped.agg(weights_kind=("weights_kind", joined), device_name=("device_name", joined),
+                        mIoU=("iou", "mean"), objects=("iou", "count")).reset_index()
+    table["weights_kind"] = table["weights_kind"].fillna("unknown")
+    table["device_label"] = [device_label(d, n) for d, n in zip(table["device"], table["device_name"])]
+    order = {k: i for i, k in enumerate(dict.fromkeys(
+        tuple(str(v) for v in row) for row in table[keys].itertuples(index=False)))}
+    table["\x00order"] = [order[tuple(str(v) for v in row)]
+                          for row in table[keys].itertuples(index=False)]
+    table = table.sort_values(["\x00order", "clicks"], kind="stable").drop(columns="\x00order")
+    return table[columns].reset_index(drop=True)
+
+
+def click_curves(table: pd.DataFrame, *, title: str | None = None):
+    """mIoU after k clicks, one line per configuration, from a `click_curve_table`.
+
+    Each point is the table's ``mIoU`` (mean over objects of the IoU after k clicks; best-score
+    mask at click 1); dashed horizontal lines mark the NoC thresholds 0.85 and 0.90.
+    """
+    refuse_rows(table, "click_curves", "samkit.eval.interactive.click_curve_table")
+    if not {"clicks", "mIoU"} <= set(table.columns):
+        raise ValueError("click_curves draws a samkit.eval.interactive.click_curve_table (columns "
+                         f"clicks, mIoU); got columns {list(table.columns)}")
+    if table.empty:
+        raise ValueError("no interactive rows to draw")
+    keys = ["model", "weights", "device", "dtype", "dataset"]
+    header = figure_header(table, title or "mIoU vs number of clicks", width=8.0)
+    fig, ax = new_figure(8.0, 4.0, header)
+    for _, curve in table.groupby(keys, dropna=False, sort=False):
+        first = curve.iloc[0]
+        ax.plot(curve["clicks"].astype(float), curve["mIoU"].astype(float), marker="o", markersize=3,
+                label=f"{first['model']} ({first['weights_kind']}, {first['device']}, {first['dtype']})")
+    for thr in (0.85, 0.90):
+        ax.axhline(thr, color="grey", linestyle="--", linewidth=0.8)
+    ax.set_xlabel("clicks")
+    ax.set_ylabel("mIoU")
+    ax.set_ylim(0, 1)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+#: the registered ``interactive`` protocol (`samkit.eval.get_protocol("interactive")`)
 PROTOCOL = Protocol(
     name="interactive",
     description="SAM paper / RITM: first click farthest from the boundary, then RITM clicks; "

@@ -2,15 +2,17 @@
 
 A protocol is one module in ``samkit/eval`` that holds one `Protocol` object named ``PROTOCOL``:
 its name, the model capability it needs, its parameters (a dataclass, from which the Hydra schema
-and ``conf/protocol/<name>.yaml`` are made), ``run(model, dataset, ...) -> rows`` and
-``summarize(rows) -> {column: value}``. The registry finds the modules itself, so a new protocol is
-one file here plus its generated config (``python experiments/gen_configs.py``).
+and ``conf/protocol/<name>.yaml`` are made), ``run(model, dataset, ...) -> rows``,
+``summarize(rows) -> {column: value}`` and, optionally, its part of a report
+(``report_sections(rows, published) -> [Section]``: its tables and figures, with their file names
+and captions, which `samkit.results.report.write_report` writes). The registry finds the modules
+itself, so a new protocol with its table and figure is one file here plus its generated config
+(``python experiments/gen_configs.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import importlib
 import pkgutil
 import traceback
@@ -22,9 +24,10 @@ from typing import Any
 import pandas as pd
 
 from samkit.errors import UnknownProtocolError, UnsupportedError, failure_status
+from samkit.registry.core import Registry
 from samkit.rows import device_name, new_run_id, rows_to_frame, save_results, weights_columns
 
-__all__ = ["Protocol", "list_protocols", "get_protocol", "row_header", "failure_row",
+__all__ = ["Protocol", "Section", "list_protocols", "get_protocol", "row_header", "failure_row",
            "unsupported_error"]
 
 
@@ -63,6 +66,34 @@ def unsupported_error(model_name: str, protocol: str, capability: str) -> Unsupp
         f"capability, which these models have: {', '.join(able) or 'none'}")
 
 
+@dataclass(frozen=True, eq=False)
+class Section:
+    """One file of a report, given by a protocol's ``report_sections`` (see `Protocol`).
+
+    name: the file's stem: ``<name>.md`` and ``<name>.csv`` for a table, ``<name>.png`` for a
+        figure (and ``<name>_md`` / ``<name>_csv`` / ``<name>_png`` in `write_report`'s answer).
+    caption: the table's caption (its markdown file and the index) or the figure's title in the index.
+    table: a table section's table (one row per configuration, labelled: ``weights`` /
+        ``weights_kind``, ``device`` / ``device_name`` / ``device_label``, ``note``).
+    figure: a figure section's drawing, called when the file is written: ``figure() -> Figure``.
+    order: where the file goes among the report's tables (after the accuracy table) or figures
+        (after the accuracy / latency / memory figures): lower first.
+    in_index: the index's caption (devices, weights kinds, warnings) covers this table, as it
+        covers the accuracy table: for a per-configuration table of rows that are not in it.
+    """
+
+    name: str
+    caption: str
+    table: pd.DataFrame | None = None
+    figure: Callable[[], Any] | None = None
+    order: int = 100
+    in_index: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.table is None) == (self.figure is None):
+            raise ValueError(f"report section {self.name!r}: give a table or a figure (one of them)")
+
+
 @dataclass(frozen=True)
 class Protocol:
     """One evaluation or measurement protocol.
@@ -74,11 +105,20 @@ class Protocol:
         and ``metadata["min"]`` a lower bound, checked by `make_params` (and at compose time in Hydra).
     runner: ``runner(model, dataset, params, *, run_id, out_path, resume, progress) -> rows``.
     summarizer: ``summarizer(ok_rows) -> {column: value}``: this protocol's part of one
-        `samkit.results.summarize` row (the rows of one model/weights/device/dtype/dataset group).
+        `samkit.eval.summary.summarize` row (the rows of one model/weights/device/dtype/dataset group).
     uses_dataset: False for protocols that make their own input (the benchmark).
     capability_of: for a protocol whose need depends on its parameters (text: ``"text"`` with
         ``detector="native"``, else ``"box"``), ``capability_of(params) -> capability``; it then
         decides instead of ``capability`` (see `capability_for`).
+    accuracy: its rows are summarised in the accuracy table (`samkit.eval.summary.accuracy_table`);
+        False for a pure measurement whose rows have a table of their own (benchmark, video_benchmark).
+    performance_table: ``performance_table(rows) -> table``: its rows as one row per configuration
+        with ``<phase>_ms`` and ``<phase>_peak_mib`` columns, which the generic latency, memory and
+        Pareto figures draw beside the accuracy table (`samkit.eval.summary.performance_table`).
+    report_sections: ``report_sections(rows, published) -> [Section]``: this protocol's tables
+        and figures for a report of ``rows`` (rows of any protocols: it picks its own; none: ``[]``).
+        ``published`` is the report's table of published numbers or None; `write_report` joins
+        it beside every table itself.
     """
 
     name: str
@@ -89,6 +129,9 @@ class Protocol:
     summarizer: Callable[[pd.DataFrame], dict[str, Any]]
     uses_dataset: bool = True
     capability_of: Callable[[Any], str | None] | None = None
+    accuracy: bool = True
+    performance_table: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    report_sections: Callable[[pd.DataFrame, pd.DataFrame | None], list[Section]] | None = None
 
     def capability_for(self, params: Any = None) -> str | None:
         """The capability a run with ``params`` (the parameters dataclass; None: the defaults) needs."""
@@ -152,11 +195,17 @@ class Protocol:
         """This protocol's summary columns for ``rows`` (its ``status == "ok"`` rows of one group)."""
         return self.summarizer(rows)
 
+    def sections(self, rows: pd.DataFrame, published: pd.DataFrame | None = None) -> list[Section]:
+        """This protocol's report sections for ``rows`` (`report_sections`; none: ``[]``)."""
+        return [] if self.report_sections is None else list(self.report_sections(rows, published))
 
-_PROTOCOLS: dict[str, Protocol] = {}
+
+#: the protocol registry (a `samkit.registry.Registry`), filled from samkit.eval's modules on first use
+_PROTOCOLS: Registry[Protocol] = Registry("protocol", UnknownProtocolError, "samkit.eval.list_protocols()",
+                                          Protocol)
 
 
-def _discover() -> dict[str, Protocol]:
+def _discover() -> Registry[Protocol]:
     """Import every public module of samkit.eval once and collect their ``PROTOCOL`` objects."""
     if not _PROTOCOLS:
         package = __name__.rpartition(".")[0]  # samkit.eval, found without importing it here
@@ -176,14 +225,9 @@ def _discover() -> dict[str, Protocol]:
 
 def list_protocols(capability: str | None = None) -> list[str]:
     """Registered protocol names (sorted); with ``capability``, those that need it."""
-    return [name for name, p in _discover().items() if capability is None or p.capability == capability]
+    return _discover().names(where=lambda p: capability is None or p.capability == capability)
 
 
 def get_protocol(name: str) -> Protocol:
     """The protocol registered as ``name``; an unknown name's error suggests the closest ones."""
-    protocols = _discover()
-    if name not in protocols:
-        close = difflib.get_close_matches(str(name), list(protocols), n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise UnknownProtocolError(f"Unknown protocol {name!r}.{hint} Protocols: {', '.join(protocols)}")
-    return protocols[name]
+    return _discover().lookup(name)

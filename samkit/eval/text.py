@@ -12,6 +12,9 @@ call. Each detection is scored with the detector's score and its phrase names it
 
 One row per image holds its ground truth (all annotations, crowd included) and its detections as
 json, so `summarize_text` (COCOeval ``segm`` and ``bbox``) works on any subset or merge of rows.
+
+Its table: `ap_table`, the COCO AP of the text and detector_boxes rows side by side (one row per
+model, detector and protocol; the report's ``ap.md``, written by this protocol for both).
 """
 
 from __future__ import annotations
@@ -25,12 +28,21 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from samkit.eval._coco_ap import (coco_ap, dataset_categories, detector_columns, detections_json,
-                                  ground_truth, load_run_detector, phrase_categories)
+from samkit.eval._coco_ap import (
+    coco_ap,
+    dataset_categories,
+    detections_json,
+    detector_columns,
+    ground_truth,
+    load_run_detector,
+    phrase_categories,
+)
 from samkit.eval._runner import RowSink, check_image_batch, embedded, resolve_run_id, warm_up
-from samkit.eval.protocol import Protocol, failure_row, row_header, unsupported_error
+from samkit.eval.protocol import Protocol, Section, failure_row, row_header, unsupported_error
+from samkit.eval.summary import SUMMARY_KEYS, accuracy_table
 
-__all__ = ["run_text", "TextParams", "PROTOCOL", "summarize_text", "text_instances"]
+__all__ = ["run_text", "TextParams", "PROTOCOL", "summarize_text", "text_instances", "AP_PROTOCOLS",
+           "ap_table"]
 
 PROMPT_SOURCES = ("image", "dataset")
 
@@ -40,7 +52,7 @@ def text_instances(model: Any, detector: Any, rgb: np.ndarray, phrases: list[str
     """Instances of ``phrases`` on the image set in ``model`` (``rgb``): the model's own text path
     when ``detector`` is None, else the detector's boxes -> one batched ``predict_boxes``.
     Returns a `samkit.pipelines.PipelineResult` (``encoder_ms`` NaN: the image is already set)."""
-    from samkit.pipelines._segment import detect_and_segment
+    from samkit.pipelines.segment import detect_and_segment
 
     if detector is None:
         return model.predict_text(phrases, box_threshold=box_threshold, text_threshold=text_threshold)
@@ -187,6 +199,63 @@ def summarize_text(rows: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+# ------------------------------------------------------------------------------------------- table
+
+AP_PROTOCOLS = ("text", "detector_boxes")
+"""The protocols whose summaries are COCO AP (`ap_table`)."""
+
+_AP_PREFIXES = ("text_mask_", "text_box_", "mask_", "box_")
+
+
+def ap_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """COCO AP of the text and detector_boxes rows: one row per (model, weights, detector,
+    detector weights, device, dtype, dataset) and protocol, labelled as
+    `samkit.eval.summary.accuracy_table`.
+
+    Columns: the configuration (with ``detector``, ``detector_weights``), ``protocol``, the AP
+    columns that protocol has (``text_mask_AP`` ... / ``mask_AP`` ..., ``box_AP`` ...: COCOeval's
+    AP, AP50, AP75, APs, APm, APl in ``[0, 1]``), ``encoder_ms``, ``decoder_ms`` and
+    ``text_detect_ms`` (medians per image), ``images`` and ``note`` (random weights of the model
+    or of its detector). Empty (no rows) when the frame has no such rows.
+    """
+    if "protocol" not in frame.columns:
+        return pd.DataFrame()
+    parts = []
+    for name in AP_PROTOCOLS:
+        rows = frame[frame["protocol"].astype("string") == name]
+        if not len(rows):
+            continue
+        table = accuracy_table(rows)
+        table.insert(table.columns.get_loc("dataset") + 1, "protocol", name)
+        ok = rows[rows["status"] == "ok"]
+        keyed = ok[SUMMARY_KEYS].astype("string").fillna("\x00")
+        images = keyed.assign(image_id=ok["image_id"]).groupby(SUMMARY_KEYS)["image_id"].nunique()
+        want = table[SUMMARY_KEYS].astype("string").fillna("\x00")
+        table["images"] = [int(images.get(tuple(k), 0)) for k in want.itertuples(index=False)]
+        keep = [c for c in table.columns
+                if not c.startswith(_AP_PREFIXES) or table[c].notna().any()]
+        drop = {"mIoU@1", "objects", "skipped", "errors", "peak_mem_mib", "text_detections"}
+        parts.append(table[[c for c in keep if c not in drop and not c.startswith(("mIoU", "NoC"))]])
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    first = [c for c in out.columns if not c.startswith(_AP_PREFIXES) and c not in (
+        "encoder_ms", "decoder_ms", "text_detect_ms", "images", "mem_method", "note")]
+    ap_cols = [c for c in out.columns if c.startswith(_AP_PREFIXES)]
+    last = [c for c in ("encoder_ms", "decoder_ms", "text_detect_ms", "images", "note") if c in out.columns]
+    return out[first + ap_cols + last]
+
+
+def report_sections(rows: pd.DataFrame, published: pd.DataFrame | None = None) -> list[Section]:
+    """``ap``: `ap_table` (where the rows have text or detector_boxes rows)."""
+    ap = ap_table(rows)
+    if not len(ap):
+        return []
+    return [Section("ap", "Text and detector-box prompts: class-aware COCO mask / box AP", table=ap,
+                    order=40)]
+
+
+#: the registered ``text`` protocol (`samkit.eval.get_protocol("text")`)
 PROTOCOL = Protocol(
     name="text",
     description="each image's category names as text -> masks -> class-aware COCO mask/box AP",
@@ -199,4 +268,5 @@ PROTOCOL = Protocol(
         box_threshold=p.box_threshold, text_threshold=p.text_threshold, prompts=p.prompts,
         max_detections=p.max_detections, warmup=p.warmup, image_batch=p.image_batch, **common),
     summarizer=summarize_text,
+    report_sections=report_sections,
 )

@@ -13,7 +13,8 @@ One row per (sequence, object): ``J-Mean``, ``J-Recall``, ``J-Decay``, ``F-Mean`
 ``prompt_ms`` (all prompts), ``propagate_ms``, ``frames``, ``fps`` (propagated frames per second,
 prompting and loading apart) and ``peak_mem_mib`` of the propagation. The summary is DAVIS's:
 ``J&F`` = mean over all objects of (J-Mean + F-Mean) / 2, ``J``, ``F`` (means over objects), and
-``video_fps`` (median over sequences).
+``video_fps`` (median over sequences). Its table: `sequence_table` (J&F per sequence, the report's
+``video_sequences.md``).
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from samkit.eval._runner import RowSink, resolve_run_id
-from samkit.eval.protocol import Protocol, failure_row, row_header
+from samkit.eval.protocol import Protocol, Section, failure_row, row_header
 from samkit.metrics.perf import measure_peak_memory, timed
+from samkit.wording import device_label, joined, weights_labels, with_random_warning
 
-__all__ = ["run_video", "VideoParams", "PROTOCOL", "summarize_video", "prompt_of"]
+__all__ = ["run_video", "VideoParams", "PROTOCOL", "summarize_video", "prompt_of", "SEQUENCE_KEYS",
+           "sequence_table"]
 
 PROMPTS = ("mask", "box", "points")
 J_AND_F_KEYS = ("J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay", "J&F-Mean")
@@ -49,7 +52,7 @@ def prompt_of(gt: np.ndarray, kind: str) -> dict[str, Any]:
     """The first prompt of an object from its ground-truth mask on its first frame (HxW bool):
     ``mask`` (the mask), ``box`` (its tight XYXY box, covering whole pixels) or ``points``
     (SAM's first click, the mask pixel farthest from its boundary)."""
-    from samkit.data.sample import mask_box
+    from samkit.masks import mask_box
     from samkit.metrics import next_click
 
     if kind == "mask":
@@ -191,6 +194,53 @@ def summarize_video(rows: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+# ------------------------------------------------------------------------------------------- table
+
+SEQUENCE_KEYS = ["model", "weights", "device", "dtype", "dataset", "image_id"]
+"""One `sequence_table` row per video sequence of one configuration."""
+
+
+def sequence_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """J&F per sequence of the video protocol's rows: one row per (model, weights, device, dtype,
+    dataset, sequence) with ``sequence``, ``objects``, ``J&F`` (mean over its objects of
+    ``J&F-Mean``), ``J``, ``F``, ``frames``, ``fps`` and ``peak_mem_mib``, plus ``weights_kind``,
+    ``device_label`` and a ``note`` that carries the random-weights warning; empty without such rows.
+    The per-model numbers (DAVIS's global J&F over all objects) are in the accuracy table
+    (`samkit.eval.summary.accuracy_table`)."""
+    if "protocol" not in frame.columns or "J-Mean" not in frame.columns:
+        return pd.DataFrame()
+    rows = frame[(frame["protocol"].astype("string") == "video") & (frame["status"] == "ok")].copy()
+    if not len(rows):
+        return pd.DataFrame()
+    rows["weights_kind"] = weights_labels(rows)
+    for col in ("device_name", "frames", "fps", "peak_mem_mib"):
+        if col not in rows.columns:
+            rows[col] = np.nan
+    keyed = rows.assign(**{k: rows[k].astype("string").fillna("") for k in SEQUENCE_KEYS})
+    out = (keyed.groupby(SEQUENCE_KEYS, sort=False)
+           .agg(weights_kind=("weights_kind", joined), device_name=("device_name", joined),
+                objects=("object_id", "nunique"), J=("J-Mean", "mean"), F=("F-Mean", "mean"),
+                jf=("J&F-Mean", "mean"), frames=("frames", "max"), fps=("fps", "median"),
+                peak_mem_mib=("peak_mem_mib", "max"))
+           .reset_index().rename(columns={"image_id": "sequence", "jf": "J&F"}))
+    out.insert(out.columns.get_loc("device") + 1, "device_label",
+               [device_label(d, n) for d, n in zip(out["device"], out["device_name"])])
+    out["note"] = [with_random_warning("", k == "random") for k in out["weights_kind"]]
+    first = ["model", "weights", "weights_kind", "device", "device_label", "dtype", "dataset", "sequence",
+             "objects", "J&F", "J", "F", "frames", "fps", "peak_mem_mib", "note"]
+    return out[first]
+
+
+def report_sections(rows: pd.DataFrame, published: pd.DataFrame | None = None) -> list[Section]:
+    """``video_sequences``: `sequence_table` (where the rows have video rows)."""
+    sequences = sequence_table(rows)
+    if not len(sequences):
+        return []
+    return [Section("video_sequences", "Video: J&F per sequence (DAVIS semi-supervised)",
+                    table=sequences, order=50)]
+
+
+#: the registered ``video`` protocol (`samkit.eval.get_protocol("video")`)
 PROTOCOL = Protocol(
     name="video",
     description="semi-supervised video object segmentation on DAVIS-layout data -> J&F",
@@ -200,4 +250,5 @@ PROTOCOL = Protocol(
         model, dataset, prompt=p.prompt, clicks=p.clicks, video_storage=p.video_storage,
         offload_state_to_cpu=p.offload_state_to_cpu, **common),
     summarizer=summarize_video,
+    report_sections=report_sections,
 )

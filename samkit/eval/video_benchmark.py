@@ -21,6 +21,10 @@ against the synthetic truth (``J-Mean``, ``F-Mean``, ``J&F-Mean``: means over ob
 random weights they are meaningless, and the rows say which weights they come from). A combination
 that fails (out of memory, ...) is one row with its `samkit.errors.failure_status`; the others
 still run. Summary: ``video_fps`` (median over ok rows) and ``video_peak_mem_mib`` (max).
+
+Its table and figure: `video_benchmark_table` (one row per option and length; the report's
+``video_benchmark.md``) and `memory_vs_length` (peak memory against video length, one line per
+option; the report's ``video_memory.png``). Its rows are not in the accuracy table.
 """
 
 from __future__ import annotations
@@ -35,12 +39,15 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from samkit.eval._runner import RowSink, resolve_run_id
-from samkit.eval.protocol import Protocol, failure_row, row_header
+from samkit.eval.protocol import Protocol, Section, failure_row, row_header
 from samkit.metrics.perf import measure_peak_memory, timed
+from samkit.plotting import MEMORY_METHODS, figure_header, new_figure, refuse_rows
+from samkit.wording import RANDOM_WEIGHTS_WARNING, device_label, group_weights_kind, joined, present
 
 __all__ = ["run_video_benchmark", "VideoBenchmarkParams", "PROTOCOL", "summarize_video_benchmark",
-           "VIDEO_STORAGE"]
+           "VIDEO_STORAGE", "VIDEO_BENCHMARK_KEYS", "video_benchmark_table", "memory_vs_length"]
 
+#: the ``video_storage`` options the benchmark sweeps (see `samkit.video.VIDEO_STORAGE`)
 VIDEO_STORAGE = ("stream", "cpu", "device")
 DATASET = "moving_shapes"
 WARMUP_FRAMES = 2
@@ -95,7 +102,7 @@ def _track(model: Any, video: Any, storage: str, offload: bool) -> dict[str, Any
         memory = measure_peak_memory(lambda: timing.append(timed(
             lambda: tracked.update(tracker.propagate(start_frame=0)), model.device)[1]), model.device)
     finally:
-        del tracker
+        tracker = None  # the tracking state is freed before the next measurement
     propagate_ms, frames = timing[0], len(tracked)
     empty = np.zeros(video.size, bool)
     scores = [j_and_f(video.masks[k], np.stack([tracked.get(t, {}).get(oid, empty)
@@ -208,6 +215,156 @@ def summarize_video_benchmark(rows: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+# ----------------------------------------------------------------------------------- table, figure
+
+VIDEO_BENCHMARK_KEYS: list[str] = ["model", "weights", "device", "device_name", "dtype", "video_storage",
+                                   "offload_state_to_cpu", "length", "height", "width"]
+"""One `video_benchmark_table` row per distinct combination of these columns."""
+
+_VIDEO_NUMERIC = ["fps", "propagate_ms", "init_ms", "prompt_ms", "peak_mem_mib", "frames", "objects",
+                  "J&F-Mean", "length", "height", "width"]
+
+
+def video_benchmark_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Video benchmark rows (``protocol == "video_benchmark"``) as one row per (model, weights,
+    device, device_name, dtype, video_storage, offload_state_to_cpu, length, height, width).
+
+    Columns, after the keys, ``family``, ``weights_kind`` and ``device_label``: ``objects``,
+    ``frames`` (propagated), ``fps`` (propagated frames per second), ``propagate_ms``, ``init_ms``,
+    ``prompt_ms`` (medians over the ok rows of merged runs), ``peak_mem_mib`` (the largest, MiB),
+    ``mem_method`` (how memory was measured), ``J&F-Mean`` (against the synthetic truth; median),
+    ``runs`` (ok rows), ``errors`` (rows of any failure status), ``failure`` (their statuses, e.g.
+    ``oom``) and ``note`` (`RANDOM_WEIGHTS_WARNING` for random weights, else empty). A combination
+    that only failed keeps its row, with empty numbers. Empty (these columns) without such rows.
+    """
+    columns = (["model", "family", "weights", "weights_kind", "device", "device_name", "device_label",
+                "dtype", "video_storage", "offload_state_to_cpu", "length", "height", "width",
+                "objects", "frames", "fps", "propagate_ms", "init_ms", "prompt_ms", "peak_mem_mib",
+                "mem_method", "J&F-Mean", "runs", "errors", "failure", "note"])
+    if "protocol" not in frame.columns:
+        return pd.DataFrame(columns=columns)
+    rows = frame[frame["protocol"].astype("string") == "video_benchmark"].copy()
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    for col in VIDEO_BENCHMARK_KEYS + _VIDEO_NUMERIC + ["family", "status", "mem_method",
+                                                        "weights_kind", "weights_official"]:
+        if col not in rows.columns:
+            rows[col] = pd.NA
+    for col in _VIDEO_NUMERIC:
+        rows[col] = pd.to_numeric(rows[col], errors="coerce").astype("float64")
+    rows["offload_state_to_cpu"] = rows["offload_state_to_cpu"].map(
+        lambda v: bool(v) if present(v) else pd.NA)
+    out: list[dict[str, Any]] = []
+    for key, group in rows.groupby(VIDEO_BENCHMARK_KEYS, dropna=False, sort=False):
+        rec: dict[str, Any] = dict(zip(VIDEO_BENCHMARK_KEYS, key))
+        rec["family"] = joined(group["family"])
+        rec["weights_kind"] = group_weights_kind(group)
+        rec["device_label"] = device_label(rec["device"], rec["device_name"])
+        g_status = group["status"].astype("string").fillna("ok")
+        g = group[g_status == "ok"]
+        rec["objects"] = g["objects"].max()
+        rec["frames"] = g["frames"].max()
+        for col in ("fps", "propagate_ms", "init_ms", "prompt_ms", "J&F-Mean"):
+            rec[col] = g[col].median()
+        rec["peak_mem_mib"] = g["peak_mem_mib"].max()
+        rec["mem_method"] = joined(g["mem_method"])
+        rec["runs"] = len(g)
+        failed = g_status[g_status != "ok"]
+        rec["errors"] = len(failed)
+        rec["failure"] = joined(failed) if len(failed) else ""
+        rec["note"] = RANDOM_WEIGHTS_WARNING if rec["weights_kind"] == "random" else ""
+        out.append(rec)
+    table = pd.DataFrame(out, columns=columns)
+    for col in ("length", "height", "width", "objects", "frames", "runs", "errors"):
+        table[col] = pd.to_numeric(table[col], errors="coerce").round().astype("Int64")
+    return table
+
+
+def _memory_line(methods_of: Any) -> str:
+    """The subtitle that says how memory was measured (``mem_method`` values, ``"; "``-joined)."""
+    methods: list[str] = []
+    for value in methods_of.dropna().astype(str):
+        methods += [m for m in value.split("; ") if m and m not in methods]
+    return ("memory: " + "; ".join(f"{m} = {MEMORY_METHODS.get(m, m)}" for m in methods)
+            if methods else "memory method not recorded")
+
+
+def memory_vs_length(table: pd.DataFrame, *, logx: bool = False, title: str | None = None):
+    """Peak memory (MiB) of video tracking against video length (frames), from a
+    `video_benchmark_table`: one line per (model, weights, device, dtype, video size, video_storage,
+    offload_state_to_cpu). Lines are named by the model and its storage /
+    offload option, plus whatever else varies between lines (weights kind, device, dtype, size).
+
+    The header names the device(s), the weights kind(s) and how memory was measured; random
+    weights get the red banner. Combinations that failed (e.g. ``oom``) are listed under the
+    title, not drawn.
+    """
+    refuse_rows(table, "memory_vs_length", "samkit.eval.video_benchmark.video_benchmark_table")
+    need = {"length", "peak_mem_mib", "video_storage", "offload_state_to_cpu"}
+    if not need <= set(table.columns):
+        raise ValueError(f"memory_vs_length draws a samkit.eval.video_benchmark.video_benchmark_table "
+                         f"(columns {sorted(need)}); got columns {list(table.columns)}")
+    data = table.copy()
+    data["peak_mem_mib"] = pd.to_numeric(data["peak_mem_mib"], errors="coerce").astype(float)
+    data["length"] = pd.to_numeric(data["length"], errors="coerce").astype(float)
+    if data["peak_mem_mib"].isna().all():
+        raise ValueError("no peak memory numbers to draw")
+    data["size"] = [f"{h}x{w}" if pd.notna(h) and pd.notna(w) else ""
+                    for h, w in zip(data.get("height", [pd.NA] * len(data)),
+                                    data.get("width", [pd.NA] * len(data)))]
+    keys = [c for c in ("model", "weights", "device", "device_name", "dtype", "size", "video_storage",
+                        "offload_state_to_cpu") if c in data.columns]
+    varying = [c for c in ("weights_kind", "device_label", "dtype", "size") if c in data.columns
+               and data[c].astype("string").fillna("").nunique() > 1]
+    failed = []
+    if "failure" in data.columns:
+        for _, row in data[data["peak_mem_mib"].isna()].iterrows():
+            why = str(row["failure"]) if pd.notna(row["failure"]) and str(row["failure"]) else "no number"
+            failed.append(f"{row['model']} {row['video_storage']}/offload={bool(row['offload_state_to_cpu'])}"
+                          f" at {int(row['length'])} frames ({why})")
+    extra = [_memory_line(data["mem_method"]) if "mem_method" in data.columns
+             else "memory method not recorded"]
+    if failed:
+        extra.append("not drawn: " + "; ".join(failed))
+    header = figure_header(data, title or "Peak memory vs video length", extra=extra, width=9.0)
+    fig, ax = new_figure(9.0, 4.2, header, left=0.9, bottom=0.7)
+    for i, (_, line) in enumerate(data.groupby(keys, dropna=False, sort=False)):
+        line = line.dropna(subset=["peak_mem_mib", "length"]).sort_values("length")
+        if line.empty:
+            continue
+        first = line.iloc[0]
+        parts = [f"storage={first['video_storage']}",
+                 f"offload_state_to_cpu={bool(first['offload_state_to_cpu'])}"]
+        parts += [str(first[c]) for c in varying if pd.notna(first[c]) and str(first[c])]
+        ax.plot(line["length"], line["peak_mem_mib"], marker="o", markersize=4,
+                linestyle="-" if not first["offload_state_to_cpu"] else "--", color=f"C{i % 10}",
+                label=f"{first['model']} ({', '.join(parts)})")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xticks(sorted(data["length"].dropna().unique()),
+                  [str(int(v)) for v in sorted(data["length"].dropna().unique())])
+    ax.set_xlabel("video length, frames")
+    ax.set_ylabel("peak memory, MiB")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="best", framealpha=0.85)
+    return fig
+
+
+def report_sections(rows: pd.DataFrame, published: pd.DataFrame | None = None) -> list[Section]:
+    """``video_benchmark``: `video_benchmark_table`, and ``video_memory``: `memory_vs_length` of
+    it (where it has a peak memory)."""
+    table = video_benchmark_table(rows)
+    if not len(table):
+        return []
+    sections = [Section("video_benchmark", "Video benchmark: tracking fps, init / prompt / propagate ms, "
+                        "peak memory", table=table, order=60, in_index=True)]
+    if table["peak_mem_mib"].notna().any():
+        sections.append(Section("video_memory", "Video tracking: peak memory vs video length",
+                                figure=lambda: memory_vs_length(table), order=60))
+    return sections
+
+
+#: the registered ``video_benchmark`` protocol (`samkit.eval.get_protocol("video_benchmark")`)
 PROTOCOL = Protocol(
     name="video_benchmark",
     description="video tracking fps, init / prompt / propagate ms and peak memory vs video length",
@@ -219,4 +376,6 @@ PROTOCOL = Protocol(
         warmup=p.warmup, seed=p.seed, **common),
     summarizer=summarize_video_benchmark,
     uses_dataset=False,
+    accuracy=False,
+    report_sections=report_sections,
 )

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+
+from samkit.masks import to_pycoco_rle
 
 __all__ = ["mask_ar", "AREA_RANGES"]
 
@@ -42,25 +45,6 @@ def _image_size(gt: np.ndarray, preds: Sequence[Mapping[str, Any]]) -> tuple[int
         return int(h), int(w)
     h, w = np.asarray(seg).shape
     return int(h), int(w)
-
-
-def _to_rle(seg: Any, h: int, w: int) -> dict[str, Any]:
-    """A compressed COCO RLE from an HxW mask, an uncompressed RLE or a (str or bytes) COCO RLE."""
-    from pycocotools import mask as mask_utils
-
-    if isinstance(seg, Mapping):
-        if tuple(int(s) for s in seg["size"]) != (h, w):
-            raise ValueError(f"RLE size {list(seg['size'])} does not match the image's {[h, w]}")
-        counts = seg["counts"]
-        if isinstance(counts, list):  # SamAutomaticMaskGenerator's "uncompressed_rle"
-            return mask_utils.frPyObjects({"size": [h, w], "counts": counts}, h, w)
-        if isinstance(counts, str):  # its "coco_rle" (counts decoded to str)
-            counts = counts.encode("ascii")
-        return {"size": [h, w], "counts": counts}
-    mask = np.asarray(seg)
-    if mask.shape != (h, w):
-        raise ValueError(f"mask shape {mask.shape} does not match the image's {(h, w)}")
-    return mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
 
 
 def _coco(dataset: dict[str, Any]) -> Any:
@@ -134,7 +118,7 @@ def mask_ar(
         if len(crowd) != n_gt:
             raise ValueError(f"image {index}: {len(crowd)} crowd flags for {n_gt} gt masks")
         for j in range(n_gt):
-            rle = _to_rle(gt[j], h, w)
+            rle = to_pycoco_rle(gt[j], h, w)
             # ids start at 1: COCOeval treats a matched id of 0 as "unmatched"
             gt_anns.append({"id": len(gt_anns) + 1, "image_id": image_id, "category_id": 1,
                             "segmentation": rle, "area": float(mask_utils.area(rle)),
@@ -142,7 +126,7 @@ def mask_ar(
         for record in preds:
             if score_key not in record:
                 raise KeyError(f"image {index}: a prediction has no {score_key!r} score")
-            rle = _to_rle(record["segmentation"], h, w)
+            rle = to_pycoco_rle(record["segmentation"], h, w)
             dt_anns.append({"id": len(dt_anns) + 1, "image_id": image_id, "category_id": 1,
                             "segmentation": rle, "area": float(mask_utils.area(rle)),
                             "score": float(record[score_key]), "iscrowd": 0})

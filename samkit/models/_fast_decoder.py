@@ -22,8 +22,9 @@ prompts, ``T`` tokens a prompt, ``N = h*w`` image tokens, ``C`` channels.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from samkit.backends.transformers import check_state_dict, read_folder, transformers_module
 from samkit.errors import NotReadyError, PromptError
-from samkit.models._transformers import (TransformersPredictor, check_state_dict, read_folder,
-                                         transformers_module)
-from samkit.models.base import Segmenter, _outputs
+from samkit.models._batching import outputs
+from samkit.models._hf_predictor import TransformersPredictor
+from samkit.models.base import Segmenter
 from samkit.prompts import LOW_RES, Prompts, validate_prompts
 from samkit.registry import ModelSpec
 
@@ -145,7 +146,7 @@ class HubSegmenter(Segmenter):
                 None if prompts.mask_input is None else prompts.mask_input[None],
                 multimask_output)
         masks = logits[0].numpy() if return_logits else (logits[0] > 0).numpy()
-        return _outputs(masks, scores[0].numpy(), low_res[0].numpy(), return_logits)
+        return outputs(masks, scores[0].numpy(), low_res[0].numpy(), return_logits)
 
     def _mask_prompt(self, mask_input: Any) -> np.ndarray | None:
         """``(1, s, s)`` float32 logits with s = 256 or ``low_res_size``; `PromptError` otherwise."""

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from samkit.backends.transformers import transformers_module
 from samkit.models._hub_segmenter import HubSegmenter, default_processor
-from samkit.models._transformers import transformers_module
 
 __all__ = ["EdgeTamSegmenter", "hub_config"]
 

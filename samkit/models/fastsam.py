@@ -41,7 +41,7 @@ FastSAM's everything mode (see its docstring); text prompts (FastSAM's CLIP sele
 exposed. The official files are full ultralytics checkpoints (a pickled model); samkit reads them
 with ultralytics' restricted loader (``torch.load(weights_only=True)`` against its allow-list of
 model classes, ``torch_safe_load(..., safe_only=True)``), never with an unrestricted unpickle.
-ultralytics is imported offline (see `samkit.models._ultralytics`). License: ultralytics is
+ultralytics is imported offline (see `samkit.backends.ultralytics`). License: ultralytics is
 AGPL-3.0 and labels its checkpoint files AGPL-3.0; CASIA-IVA-Lab/FastSAM states Apache-2.0.
 """
 
@@ -55,9 +55,9 @@ from typing import Any
 
 import numpy as np
 
+from samkit.backends.ultralytics import import_ultralytics, quiet_ultralytics
 from samkit.errors import CheckpointError
 from samkit.images import to_rgb_uint8
-from samkit.models._ultralytics import import_ultralytics, quiet_ultralytics
 from samkit.models.base import Segmenter
 from samkit.registry import ModelSpec
 from samkit.weights import WeightsInfo

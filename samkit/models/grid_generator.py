@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from samkit.images import to_rgb_uint8
+from samkit.masks import rle_json, to_pycoco_rle
 
 if TYPE_CHECKING:
     import torch
@@ -59,6 +60,7 @@ __all__ = [
     "remove_small_regions",
 ]
 
+#: the ``output_mode`` values of the generators (SamAutomaticMaskGenerator's)
 OUTPUT_MODES = ("binary_mask", "uncompressed_rle", "coco_rle")
 #: logits above this are mask pixels (SAM's ``mask_threshold``)
 MASK_THRESHOLD = 0.0
@@ -172,12 +174,8 @@ def rle_area(rle: dict[str, Any]) -> int:
 
 def coco_rle(rle: dict[str, Any]) -> dict[str, Any]:
     """Uncompressed RLE -> pycocotools' compressed RLE with ``counts`` as a str (JSON-serialisable)."""
-    from pycocotools import mask as mask_utils
-
     height, width = rle["size"]
-    encoded = mask_utils.frPyObjects(rle, height, width)
-    encoded["counts"] = encoded["counts"].decode("utf-8")
-    return encoded
+    return rle_json(to_pycoco_rle(rle, height, width))
 
 
 def remove_small_regions(mask: np.ndarray, min_area: float, mode: str) -> tuple[np.ndarray, bool]:

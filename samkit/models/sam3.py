@@ -44,9 +44,10 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from samkit.errors import CheckpointError, NotReadyError, PromptError
+from samkit.backends.transformers import transformers_module
+from samkit.errors import CheckpointError, NotReadyError
+from samkit.models._hf_predictor import TransformersPredictor
 from samkit.models._hub_segmenter import HubSegmenter, default_processor
-from samkit.models._transformers import TransformersPredictor, transformers_module
 
 __all__ = ["Sam3Segmenter", "Sam3Image", "hub_config", "stand_in_tokenizer"]
 
@@ -264,17 +265,16 @@ class Sam3Segmenter(HubSegmenter):
         """
         import math
 
-        from samkit.detectors.base import Detector
-        from samkit.prompts import split_phrases
+        from samkit.instances import PipelineResult, SegmentedObject
         from samkit.metrics.perf import timed
-        from samkit.pipelines.records import PipelineResult, SegmentedObject
+        from samkit.prompts import check_threshold, split_phrases
 
         self.require("text", "text prompts")
         if self._image_hw is None:
             raise NotReadyError(f"{self.name}: call set_image(image) before predict(text=...).")
         phrases = split_phrases(text)
-        threshold = Detector._threshold("box_threshold", box_threshold, 0.5)
-        Detector._threshold("mask_threshold", mask_threshold, 0.5)
+        threshold = check_threshold("box_threshold", box_threshold, 0.5)
+        check_threshold("mask_threshold", mask_threshold, 0.5)
         parts, decoder_ms = timed(lambda: [
             (phrase, self._phrase_instances(phrase, threshold, mask_threshold, return_logits))
             for phrase in phrases], self.device)

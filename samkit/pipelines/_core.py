@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from samkit.detectors.base import Detector
-from samkit.pipelines._segment import detect_and_segment
-from samkit.pipelines.records import PipelineResult
+from samkit.instances import PipelineResult
+from samkit.pipelines.segment import detect_and_segment
 
 
 def resolve_detector(detector: Any, weights: str, device: Any, options: dict[str, Any] | None) -> Detector:

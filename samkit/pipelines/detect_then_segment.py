@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from samkit.instances import PipelineResult
 from samkit.pipelines._core import DetectorSegmenterPipeline
-from samkit.pipelines.records import PipelineResult
 
 __all__ = ["DetectThenSegment"]
 

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from samkit.instances import PipelineResult, SegmentedObject
 from samkit.pipelines.grounded import GroundedSegmenter
-from samkit.pipelines.records import PipelineResult, SegmentedObject
-from samkit.taggers.base import Tagger, Tags, check_threshold, check_top_k
+from samkit.prompts import check_threshold
+from samkit.taggers.base import Tagger, Tags, check_top_k
 
 __all__ = ["TagThenSegment", "TaggedResult", "resolve_tagger"]
 

@@ -31,13 +31,22 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from samkit.errors import ImageError, NotReadyError, PromptError, SamkitError, UnsupportedError
-from samkit.labels import RANDOM_WEIGHTS_WARNING
+from samkit.errors import ImageError, NotReadyError, PromptError, SamkitError, UnsupportedError, require_extra
 from samkit.serve.codecs import ImageTooLargeError
-from samkit.serve.schemas import (ErrorResponse, GenerateRequest, GenerateResponse, HealthResponse,
-                                  MetricsResponse, ModelInfo, PredictRequest, PredictResponse,
-                                  SegmentResponse, UploadResponse)
+from samkit.serve.schemas import (
+    ErrorResponse,
+    GenerateRequest,
+    GenerateResponse,
+    HealthResponse,
+    MetricsResponse,
+    ModelInfo,
+    PredictRequest,
+    PredictResponse,
+    SegmentResponse,
+    UploadResponse,
+)
 from samkit.serve.service import NotFoundError, RequestError, SegmentationService
+from samkit.wording import RANDOM_WEIGHTS_WARNING
 
 __all__ = ["create_app", "run", "status_of"]
 
@@ -224,7 +233,7 @@ def create_app(model: Any, cache_mib: float = 2048, max_upload_mib: float = 32, 
 
 
 def _version() -> str:
-    from samkit import __version__
+    from samkit.version import __version__
 
     return __version__
 
@@ -232,7 +241,7 @@ def _version() -> str:
 def run(model: Any, host: str = "127.0.0.1", port: int = 8000, cache_mib: float = 2048,
         max_upload_mib: float = 32, log_level: str = "info") -> None:
     """Serve ``model`` with uvicorn (one process: the model and its cache live in it) until stopped."""
-    import uvicorn
+    uvicorn = require_extra("uvicorn", "serve", "The segmentation service (samkit serve)")
 
     uvicorn.run(create_app(model, cache_mib, max_upload_mib), host=host, port=port,
                 log_level=log_level, workers=1)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from samkit.errors import ImageError
+from samkit.masks import decode_png, decode_rle, encode_png, encode_rle
 
 __all__ = ["image_id_of", "decode_image", "ImageTooLargeError", "mask_to_rle", "rle_to_mask", "mask_to_png", "png_to_mask",
            "MAX_PIXELS"]
@@ -64,34 +65,20 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
 
 
 def mask_to_rle(mask: np.ndarray) -> dict[str, Any]:
-    """HxW bool mask -> COCO RLE ``{"size": [H, W], "counts": str}`` (pycocotools' compressed form)."""
-    from pycocotools import mask as mask_utils
-
-    rle = mask_utils.encode(np.asfortranarray(np.asarray(mask, dtype=np.uint8)))
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+    """HxW bool mask -> COCO RLE ``{"size": [H, W], "counts": str}`` (`samkit.masks.encode_rle`)."""
+    return encode_rle(mask)
 
 
 def rle_to_mask(rle: dict[str, Any]) -> np.ndarray:
-    """COCO RLE (as `mask_to_rle` gives it) -> HxW bool mask."""
-    from pycocotools import mask as mask_utils
-
-    counts = rle["counts"]
-    coded = {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
-    return mask_utils.decode(coded).astype(bool)
+    """COCO RLE (as `mask_to_rle` gives it) -> HxW bool mask (`samkit.masks.decode_rle`)."""
+    return decode_rle(rle)
 
 
 def mask_to_png(mask: np.ndarray) -> str:
     """HxW bool mask -> base64 of a 1-bit PNG (white = mask)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(mask, dtype=bool)).save(buffer, format="PNG", optimize=True)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return base64.b64encode(encode_png(mask)).decode("ascii")
 
 
 def png_to_mask(data: str) -> np.ndarray:
     """base64 PNG (as `mask_to_png` gives it) -> HxW bool mask."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(base64.b64decode(data))) as img:
-        return np.asarray(img.convert("L")) > 0
+    return decode_png(base64.b64decode(data))

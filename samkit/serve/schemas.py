@@ -27,6 +27,8 @@ class ErrorResponse(BaseModel):
 
 
 class UploadResponse(BaseModel):
+    """`POST /images`: the uploaded image's id (its SHA-256), size and whether it was cached."""
+
     image_id: str = Field(description="SHA-256 (hex) of the uploaded file's bytes")
     width: int
     height: int
@@ -63,6 +65,8 @@ class RleMask(BaseModel):
 
 
 class PredictResponse(BaseModel):
+    """`POST /images/{id}/predict`: C masks, their scores and the id of their low-res logits."""
+
     image_id: str
     masks: list[RleMask] | list[str] = Field(description="C masks: COCO RLE, or base64 PNG")
     mask_format: MaskFormat
@@ -83,6 +87,8 @@ class GenerateRequest(BaseModel):
 
 
 class GeneratedMask(BaseModel):
+    """One automatic mask: SamAutomaticMaskGenerator's record, the mask as COCO RLE."""
+
     segmentation: RleMask
     area: int
     bbox: list[float] = Field(description="XYWH pixels")
@@ -93,6 +99,8 @@ class GeneratedMask(BaseModel):
 
 
 class GenerateResponse(BaseModel):
+    """`POST /images/{id}/generate`: the automatic masks of the image and the generator's time."""
+
     image_id: str
     masks: list[GeneratedMask]
     generate_ms: float = Field(description="time of the generator call (ms; it runs its own encoder passes)")
@@ -108,6 +116,8 @@ class SegmentResponse(PredictResponse):
 
 
 class ModelInfo(BaseModel):
+    """`GET /models`: the served model, its capabilities, weights, device and dtype."""
+
     name: str
     family: str
     capabilities: list[str]
@@ -118,6 +128,8 @@ class ModelInfo(BaseModel):
 
 
 class HealthResponse(BaseModel):
+    """`GET /health`: ``ok``, the served model and the seconds since the server started."""
+
     status: Literal["ok"]
     model: str
     uptime_s: float

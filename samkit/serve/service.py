@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from samkit.errors import PromptError, SamkitError
+from samkit.masks import rle_json
 from samkit.serve.cache import CacheEntry, EmbeddingCache, held_bytes
 from samkit.serve.codecs import decode_image, image_id_of, mask_to_png, mask_to_rle
 
@@ -94,7 +95,7 @@ class SegmentationService:
             if entry is not None:
                 return Upload(entry, True, None)
             sibling = self.model._sibling()
-            sibling.text_detector = self.model.text_detector
+            sibling.text_prompter = self.model.text_prompter
             _, ms = self._timed(lambda: sibling.set_image(rgb))
             entry = CacheEntry(image_id, sibling, rgb,
                                held_bytes(sibling._predictor, sibling._rgb, rgb))
@@ -194,9 +195,7 @@ def _record(record: dict[str, Any]) -> dict[str, Any]:
     """A generator record with its segmentation as COCO RLE and plain JSON numbers."""
     seg = record["segmentation"]
     if isinstance(seg, dict):  # already RLE
-        counts = seg["counts"]
-        rle = {"size": [int(v) for v in seg["size"]],
-               "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
+        rle = rle_json(seg)
     else:
         rle = mask_to_rle(np.asarray(seg, dtype=bool))
 

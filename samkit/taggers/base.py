@@ -11,15 +11,20 @@ from typing import Any
 
 import numpy as np
 
+from samkit.errors import check_extra
 from samkit.images import to_rgb_uint8
+from samkit.prompts import check_threshold
 from samkit.taggers.registry import TAGGER_FAMILIES, TaggerSpec, get_tagger_spec
 from samkit.taggers.vocabulary import build_vocabulary, default_vocabulary
 from samkit.weights import WeightsInfo
 
-__all__ = ["Tags", "Tagger", "load_tagger", "CONFIGS", "check_top_k", "check_threshold"]
+__all__ = ["Tags", "Tagger", "load_tagger", "CONFIGS", "check_top_k"]
 
 #: named architecture configs of ``weights="random"`` builds
 CONFIGS = ("full", "tiny")
+
+#: the optional package of each family: family -> (module, samkit extra)
+FAMILY_EXTRAS = {"clip": ("transformers", "hf")}
 
 
 def check_top_k(top_k: Any) -> int:
@@ -27,14 +32,6 @@ def check_top_k(top_k: Any) -> int:
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise ValueError(f"top_k must be an integer >= 1, got {top_k!r}")
     return int(top_k)
-
-
-def check_threshold(name: str, value: Any) -> float:
-    """``value`` as a float; ``ValueError`` naming ``name`` unless it is a number in [0, 1]."""
-    if (isinstance(value, bool) or not isinstance(value, (int, float, np.floating))
-            or not 0.0 <= float(value) <= 1.0):
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-    return float(value)
 
 
 @dataclass(frozen=True, eq=False)  # holds an array: compare fields, not records
@@ -165,7 +162,13 @@ class Tagger(ABC):
 
 
 def tagger_class(spec: TaggerSpec) -> type[Tagger]:
-    """The `Tagger` subclass of the family of ``spec`` (imports that family's module)."""
+    """The `Tagger` subclass of the family of ``spec`` (imports that family's module).
+
+    The family's optional package not installed (`FAMILY_EXTRAS`): `MissingExtraError` naming the extra.
+    """
+    if spec.family in FAMILY_EXTRAS:
+        module, extra = FAMILY_EXTRAS[spec.family]
+        check_extra(module, extra, f"The tagger {spec.name} (the {spec.family} family)")
     module_name, _, class_name = TAGGER_FAMILIES[spec.family].partition(":")
     return getattr(importlib.import_module(module_name), class_name)
 

@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from samkit.detectors._hf import clip_tokenizer, load_folder, seeded_build
-from samkit.models._transformers import transformers_module
+from samkit.backends.transformers import clip_tokenizer, load_folder, seeded_build, transformers_module
 from samkit.taggers.base import Tagger
 from samkit.taggers.registry import TaggerSpec
 

@@ -46,7 +46,7 @@ class EdgeTamVideoTracker(HubVideoTracker):
 
     @classmethod
     def build_video_model(cls, segmenter: Any) -> Any:
-        from samkit.models._transformers import seeded_build, transformers_module
+        from samkit.backends.transformers import seeded_build, transformers_module
         from samkit.models.edgetam import hub_config
 
         transformers = transformers_module()
@@ -60,7 +60,7 @@ class EdgeTamVideoTracker(HubVideoTracker):
     def build_processor(cls, segmenter: Any) -> Any:
         """``Sam2VideoProcessor`` with the image and video processors at the model's input side
         (transformers' defaults otherwise: bilinear resize, ImageNet mean and std)."""
-        from samkit.models._transformers import transformers_module
+        from samkit.backends.transformers import transformers_module
 
         transformers = transformers_module()
         side = int(segmenter.model.config.prompt_encoder_config.image_size)

@@ -5,7 +5,7 @@ it (``SAM2VideoPredictor`` with its video post-processing: dynamic multimask via
 ``binarize_mask_from_pts_for_mem_enc``, ``fill_hole_area=8``) and shares the image model's weight
 tensors (no copy). Its inference state is sam2's own ``init_state``, given samkit's frames
 (`samkit.video.tracker.FrameTensors`: the resize and normalisation of sam2's JPEG loader) instead of
-a path, so any `samkit.data.video.open_video` source works and frames can stream. Given the same
+a path, so any `samkit.video_io.open_video` source works and frames can stream. Given the same
 checkpoint and frames, the masks are those of ``build_sam2_video_predictor(...)`` on a JPEG folder
 (tested).
 

@@ -30,7 +30,7 @@ class Sam3VideoTracker(HubVideoTracker):
 
     @classmethod
     def build_video_model(cls, segmenter: Any) -> Any:
-        from samkit.models._transformers import seeded_build, transformers_module
+        from samkit.backends.transformers import seeded_build, transformers_module
         from samkit.models.sam3 import hub_config
 
         transformers = transformers_module()
@@ -45,7 +45,7 @@ class Sam3VideoTracker(HubVideoTracker):
     def build_processor(cls, segmenter: Any) -> Any:
         """``Sam3TrackerVideoProcessor`` at the model's input side with SAM 3's image processing
         (transformers' ``Sam3ImageProcessor`` defaults: bilinear resize, mean = std = 0.5)."""
-        from samkit.models._transformers import transformers_module
+        from samkit.backends.transformers import transformers_module
 
         transformers = transformers_module()
         side = int(segmenter.model.tracker.config.prompt_encoder_config.image_size)

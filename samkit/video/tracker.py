@@ -32,6 +32,7 @@ from samkit.prompts import validate_prompts
 
 __all__ = ["VideoTracker", "VIDEO_STORAGE", "FrameTensors"]
 
+#: ``video_storage`` options: decode each frame when needed, or all up front into CPU memory or onto the device
 VIDEO_STORAGE = ("stream", "cpu", "device")
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -83,14 +84,14 @@ class VideoTracker(abc.ABC):
 
     Attributes:
         model: the `Segmenter` it was made from (its weights, device and dtype).
-        frames: the `samkit.data.video.VideoFrames` (lazy HxWx3 uint8 RGB frames).
+        frames: the `samkit.video_io.VideoFrames` (lazy HxWx3 uint8 RGB frames).
         num_frames, size: T and ``(H, W)`` of the video.
         obj_ids: the object ids prompted so far, in the order they were added.
     """
 
     def __init__(self, model: Any, frames: Any, *, video_storage: str = "stream",
                  offload_state_to_cpu: bool = False, progress: bool = False) -> None:
-        from samkit.data.video import open_video
+        from samkit.video_io import open_video
 
         if video_storage not in VIDEO_STORAGE:
             raise ValueError(f"video_storage must be one of {VIDEO_STORAGE}, got {video_storage!r}")

@@ -230,6 +230,6 @@ function listen(model, handlers) {
 
 function weightsBadge(text, random) {
   const badge = h("span", "samkit-weights" + (random ? " samkit-random" : ""), text);
-  badge.title = text;  // the label carries samkit.labels.RANDOM_WEIGHTS_WARNING for random weights
+  badge.title = text;  // the label carries samkit.wording.RANDOM_WEIGHTS_WARNING for random weights
   return badge;
 }

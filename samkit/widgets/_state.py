@@ -25,30 +25,25 @@ mode), and any new point/box prompt ends the text query. The instances' masks tr
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import anywidget
+import numpy as np
 import traitlets as t
 
 from samkit.errors import SamkitError
-from samkit.metrics.perf import timed
 from samkit.images import to_rgb_uint8
+from samkit.metrics.perf import timed
 
 __all__ = [
     "PromptWidget",
-    "encode_mask_png",
-    "decode_mask_png",
     "encode_image_png",
     "display_size",
     "resize_nearest",
-    "mask_to_coco_rle",
     "load_kwargs_of",
     "resolve_model",
-    "weights_label",
+    "model_weights_label",
     "warm_up",
     "finite_or_none",
     "instance_records",
@@ -66,51 +61,6 @@ def asset(*names: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ encoding
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def encode_mask_png(mask: np.ndarray, *, transparent: bool = True, level: int = 1) -> bytes:
-    """Encode an (H, W) boolean mask as a 1-bit grayscale PNG (1 = white, 0 = black).
-
-    With ``transparent`` the black pixels are marked transparent (a tRNS chunk), so a browser can
-    draw the PNG straight over the image. Written by hand (bit-packed rows, filter 0, zlib level
-    ``level``) because Pillow's PNG writer tries every row filter and is about 8x slower here;
-    any PNG reader (Pillow, browsers) decodes it. A blob-like 1411x1411 mask takes about 1 ms and
-    a few kB; a mask of random noise stays near H*W/8 bytes.
-    """
-    m = np.asarray(mask)
-    if m.ndim != 2:
-        raise ValueError(f"mask must be (H, W), got shape {m.shape}")
-    height, width = m.shape
-    if height == 0 or width == 0:
-        raise ValueError("cannot encode an empty (0-pixel) mask as PNG")
-    rows = np.packbits(m.astype(bool, copy=False), axis=1)  # MSB first, rows padded to bytes
-    raw = np.empty((height, rows.shape[1] + 1), dtype=np.uint8)
-    raw[:, 0] = 0  # filter type "None" on every row
-    raw[:, 1:] = rows
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit grayscale
-    parts = [_PNG_SIGNATURE, _chunk(b"IHDR", header)]
-    if transparent:
-        parts.append(_chunk(b"tRNS", struct.pack(">H", 0)))  # gray value 0 is transparent
-    parts += [_chunk(b"IDAT", zlib.compress(raw.tobytes(), level)), _chunk(b"IEND", b"")]
-    return b"".join(parts)
-
-
-def decode_mask_png(data: bytes | Path | str) -> np.ndarray:
-    """Read a mask PNG (any Pillow-readable PNG; nonzero = inside) back to an (H, W) bool array."""
-    from PIL import Image
-
-    source = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
-    with Image.open(source) as im:
-        if im.mode == "1":
-            return np.array(im, dtype=bool)
-        return np.array(im.convert("L")) > 0
-
-
 def encode_image_png(image: np.ndarray, size: tuple[int, int] | None = None) -> bytes:
     """PNG bytes of an HxWx3 uint8 image, optionally resized to ``size = (H, W)`` for display."""
     from PIL import Image
@@ -142,23 +92,10 @@ def resize_nearest(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.take(np.take(mask, rows, axis=0), cols, axis=1)  # 2-3x faster than 2-D fancy indexing
 
 
-def mask_to_coco_rle(mask: np.ndarray) -> dict[str, Any]:
-    """COCO RLE of an (H, W) bool mask, JSON-ready: ``{"size": [H, W], "counts": str}``.
-
-    ``pycocotools.mask.decode`` reads it back (after ``counts.encode()``, or as it is: pycocotools
-    accepts str counts).
-    """
-    from pycocotools import mask as mask_utils
-
-    rle = mask_utils.encode(np.asfortranarray(np.asarray(mask, dtype=np.uint8)))
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
-
-
-# ------------------------------------------------------------------------------------ models
-def weights_label(model: Any) -> str:
+def model_weights_label(model: Any) -> str:
     """What the UI shows about a model's weights; random weights carry the one warning
-    (`samkit.labels.RANDOM_WEIGHTS_WARNING`)."""
-    from samkit.labels import RANDOM_WEIGHTS_WARNING
+    (`samkit.wording.RANDOM_WEIGHTS_WARNING`)."""
+    from samkit.wording import RANDOM_WEIGHTS_WARNING
 
     info = getattr(model, "weights", None)
     if info is None:
@@ -188,7 +125,7 @@ def text_hint(model: Any) -> str:
         return ""
     if "box" in getattr(model, "capabilities", ()):
         return (f"{model.name}: no text prompts (load it with text_detector='grounding_dino_tiny', "
-                "or model.attach_text_detector('grounding_dino_tiny'))")
+                "or samkit.pipelines.attach_text_detector(model, 'grounding_dino_tiny'))")
     return f"{model.name}: no text prompts (and no box prompts for a text detector's boxes)"
 
 
@@ -220,9 +157,9 @@ def load_kwargs_of(model: Any) -> dict[str, Any]:
 def resolve_model(model: Any, load_kwargs: dict[str, Any]):
     """A `Segmenter` as given, or loaded from its registered name with ``load_kwargs``."""
     if isinstance(model, str):
-        import samkit
+        from samkit.pipelines.text import load
 
-        return samkit.load(model, **load_kwargs)
+        return load(model, **load_kwargs)
     if not (hasattr(model, "predict") and hasattr(model, "set_image")):
         raise TypeError(f"expected a samkit model (samkit.load(...)) or a model name, got {model!r}")
     return model

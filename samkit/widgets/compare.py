@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import traitlets as t
 
 from samkit.errors import SamkitError
+from samkit.masks import encode_png
 from samkit.metrics.perf import timed
 from samkit.widgets._state import (
     DEFAULT_MAX_DISPLAY,
     PromptWidget,
     asset,
-    encode_mask_png,
     finite_or_none,
     instance_records,
+    model_weights_label,
     resize_nearest,
     resolve_model,
     text_hint,
     warm_up,
-    weights_label,
 )
 
 __all__ = ["CompareWidget"]
@@ -189,7 +190,7 @@ class CompareWidget(PromptWidget):
                 self._masks[label], self._scores[label] = masks[best], float(scores[best])
                 self._decoder_ms[label] = ms
         size = self.display_hw
-        pngs = [encode_mask_png(resize_nearest(self._masks[label], size)) if label in self._masks
+        pngs = [encode_png(resize_nearest(self._masks[label], size), transparent=True) if label in self._masks
                 else b"" for label in self.labels]
         with self.hold_sync():
             self.mask_pngs = pngs
@@ -227,7 +228,7 @@ class CompareWidget(PromptWidget):
                 self._notes[label] = "no instances found"
         size = self.display_hw
         instance_pngs = [
-            [encode_mask_png(resize_nearest(m, size)) for m in self._text_results[label].masks]
+            [encode_png(resize_nearest(m, size), transparent=True) for m in self._text_results[label].masks]
             if label in self._text_results and len(self._text_results[label]) else []
             for label in self.labels]
         with self.hold_sync():
@@ -259,7 +260,7 @@ class CompareWidget(PromptWidget):
             panels.append({
                 "label": label,
                 "name": model.name,
-                "weights": weights_label(model),
+                "weights": model_weights_label(model),
                 "random_weights": getattr(model.weights, "kind", None) == "random",
                 "device": str(model.device),
                 "encoder_ms": round(self._encoder_ms[label], 2),

@@ -8,21 +8,20 @@ from typing import Any
 import numpy as np
 import traitlets as t
 
+from samkit.masks import encode_png, encode_rle
 from samkit.metrics.perf import timed
 from samkit.widgets._state import (
     DEFAULT_MAX_DISPLAY,
     PromptWidget,
     asset,
-    encode_mask_png,
     finite_or_none,
     instance_records,
     load_kwargs_of,
-    mask_to_coco_rle,
+    model_weights_label,
     resize_nearest,
     resolve_model,
     text_hint,
     warm_up,
-    weights_label,
 )
 
 __all__ = ["SegmentWidget"]
@@ -103,7 +102,7 @@ class SegmentWidget(PromptWidget):
         model_names: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        import samkit
+        from samkit.registry import list_models
 
         self._model = resolve_model(model, dict(load_kwargs or {}))
         self._load_kwargs = {**load_kwargs_of(self._model), **(load_kwargs or {})}
@@ -113,7 +112,7 @@ class SegmentWidget(PromptWidget):
         self._low_res = None
         self._text_result = None
         self._text_detector = getattr(self._model, "text_detector", None)
-        names = list(model_names) if model_names is not None else samkit.list_models()
+        names = list(model_names) if model_names is not None else list_models()
         if self._model.name not in names:
             names.insert(0, self._model.name)
         super().__init__(image, max_display=max_display, multimask=multimask,
@@ -162,14 +161,14 @@ class SegmentWidget(PromptWidget):
 
     def to_png(self, path: str | Path | None = None, index: int | None = None) -> bytes:
         """The selected (or ``index``) mask as a 1-bit PNG (white = mask), written to ``path`` if given."""
-        data = encode_mask_png(self._mask_at(index), transparent=False, level=6)
+        data = encode_png(self._mask_at(index), transparent=False, level=6)
         if path is not None:
             Path(path).write_bytes(data)
         return data
 
     def to_coco_rle(self, index: int | None = None) -> dict[str, Any]:
         """The selected (or ``index``) mask as COCO RLE: ``{"size": [H, W], "counts": str}``."""
-        return mask_to_coco_rle(self._mask_at(index))
+        return encode_rle(self._mask_at(index))
 
     # ------------------------------------------------------------------ internals
     def _mask_at(self, index: int | None) -> np.ndarray:
@@ -183,7 +182,7 @@ class SegmentWidget(PromptWidget):
     def _show_model(self, model: Any) -> None:
         with self.hold_sync():
             self.model_name = model.name
-            self.weights = weights_label(model)
+            self.weights = model_weights_label(model)
             self.random_weights = getattr(model.weights, "kind", None) == "random"
             self.device = str(model.device)
             self.text_source = model.text_source or ""
@@ -230,7 +229,9 @@ class SegmentWidget(PromptWidget):
         """Give a newly loaded box model without text the widget's text detector, if it has one."""
         caps = model.capabilities
         if self._text_detector is not None and "text" not in caps and "box" in caps:
-            model.attach_text_detector(self._text_detector)
+            from samkit.pipelines.text import attach_text_detector
+
+            attach_text_detector(model, self._text_detector)
 
     def _predict(self, prompts: dict[str, Any] | None) -> None:
         self._text_result = None
@@ -247,7 +248,7 @@ class SegmentWidget(PromptWidget):
             lambda: model.predict(**prompts, multimask_output=self.multimask), model.device)
         self._masks, self._scores, self._low_res = masks, scores, low_res
         size = self.display_hw
-        pngs = [encode_mask_png(resize_nearest(m, size)) for m in masks]
+        pngs = [encode_png(resize_nearest(m, size), transparent=True) for m in masks]
         with self.hold_sync():
             self.instances, self.detect_ms = [], None
             self.decoder_ms = ms
@@ -267,7 +268,7 @@ class SegmentWidget(PromptWidget):
         self._masks, self._scores = masks, np.asarray(result.scores, dtype=np.float32)
         self._low_res = result.low_res_logits
         size = self.display_hw
-        pngs = [encode_mask_png(resize_nearest(m, size)) for m in masks]
+        pngs = [encode_png(resize_nearest(m, size), transparent=True) for m in masks]
         with self.hold_sync():
             self.detect_ms = finite_or_none(result.detect_ms)
             self.decoder_ms = finite_or_none(result.decoder_ms) or 0.0

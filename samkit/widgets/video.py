@@ -8,7 +8,7 @@ a frame view. The browser shows one frame at a time and asks for the frame it wa
   ``image_format``) and kept in a small cache (``frame_cache`` frames); the whole video is never
   sent up front;
 - ``mask_pngs``: one 1-bit PNG per object with a mask on that frame (0 = transparent, the
-  encoding of `samkit.widgets._state.encode_mask_png`), in the order of ``mask_ids``, at display
+  encoding of `samkit.masks.encode_png`), in the order of ``mask_ids``, at display
   size. One PNG per object rather than one label map per frame: it keeps overlapping masks
   exact, and a blob-like mask costs a few hundred bytes, so K objects cost about K small PNGs.
 
@@ -34,16 +34,16 @@ import numpy as np
 import traitlets as t
 
 from samkit.errors import SamkitError
+from samkit.masks import encode_png
 from samkit.metrics.perf import timed
 from samkit.widgets._state import (
     DEFAULT_MAX_DISPLAY,
     asset,
     display_size,
     encode_image_png,
-    encode_mask_png,
+    model_weights_label,
     resize_nearest,
     resolve_model,
-    weights_label,
 )
 
 __all__ = ["VideoWidget", "encode_frame"]
@@ -88,7 +88,7 @@ class VideoWidget(anywidget.AnyWidget):
     Args:
         model: a loaded model (`samkit.load`) or a registered name (loaded with ``load_kwargs``);
             it must track video (``model.video``), else `UnsupportedError` is raised here.
-        frames: any `samkit.data.video.open_video` source: a folder of frames, a video file, a
+        frames: any `samkit.video_io.open_video` source: a folder of frames, a video file, a
             ``(T, H, W, 3)`` uint8 array or a list of HxWx3 frames.
         load_kwargs: `samkit.load` arguments for ``model`` given by name.
         max_display: longest side of the frame copy (and masks) the browser gets; None: full size.
@@ -154,7 +154,7 @@ class VideoWidget(anywidget.AnyWidget):
         info = getattr(self._model, "weights", None)
         with self.hold_sync():
             self.model_name = self._model.name
-            self.weights = weights_label(self._model)
+            self.weights = model_weights_label(self._model)
             self.random_weights = getattr(info, "kind", None) == "random"
             self.device = str(self._model.device)
         self.on_msg(self._on_frontend_msg)
@@ -173,7 +173,7 @@ class VideoWidget(anywidget.AnyWidget):
 
     @property
     def frames(self) -> Any:
-        """The video's frames (`samkit.data.video.VideoFrames`: lazy HxWx3 uint8)."""
+        """The video's frames (`samkit.video_io.VideoFrames`: lazy HxWx3 uint8)."""
         return self._tracker.frames
 
     @property
@@ -274,7 +274,7 @@ class VideoWidget(anywidget.AnyWidget):
             for oid, mask in self._masks[frame].items():
                 path = folder / str(oid) / f"{frame:05d}.png"
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(encode_mask_png(mask, transparent=False, level=6))
+                path.write_bytes(encode_png(mask, transparent=False, level=6))
                 paths.append(path)
         return paths
 
@@ -296,7 +296,7 @@ class VideoWidget(anywidget.AnyWidget):
         size = self.display_hw
         ids = [oid for oid in masks if masks[oid].any()]
         with self.hold_sync():
-            self.mask_pngs = [encode_mask_png(resize_nearest(masks[oid], size)) for oid in ids]
+            self.mask_pngs = [encode_png(resize_nearest(masks[oid], size), transparent=True) for oid in ids]
             self.mask_ids = ids
 
     def _show_frame(self) -> None:

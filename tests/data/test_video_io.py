@@ -1,4 +1,4 @@
-"""samkit.data.video: every source (array, list, folder, video files), lazy decoding, random vs
+"""samkit.video_io: every source (array, list, folder, video files), lazy decoding, random vs
 sequential access, writing, and every bad input."""
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def test_folder_jpg_is_close(tmp_path):
 
 
 def test_folder_reads_one_file_per_access(tmp_path, monkeypatch):
-    import samkit.data.video as video
+    import samkit.video_io as video
 
     folder = write_frames_folder(tmp_path / "f", smooth_frames(), ext="png")
     reads = []

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from samkit.eval import run_benchmark
-from samkit.eval.benchmark import DEFAULT_PHASES, PHASES
 from fakes import FakeModel
+from samkit.eval import run_benchmark
+from samkit.eval.benchmark import DEFAULT_PHASES
 
 FAST = dict(image_size=16, batch=3, warmup=1, repeats=2)
 

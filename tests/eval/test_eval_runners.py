@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from samkit.data import SyntheticDataset
-from samkit.eval import get_protocol, run_automatic, run_box, run_interactive
+from samkit.eval import get_protocol, run_automatic, run_box, run_interactive, summarize
 from samkit.metrics import next_click
-from samkit.results import COLUMNS, load_results, summarize
+from samkit.rows import COLUMNS, load_results
 from samkit.weights import WeightsInfo
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fakes import FakeModel
 from samkit.data import SyntheticDataset
 from samkit.errors import UnknownProtocolError
-from samkit.eval import get_protocol, list_protocols, run_box, run_interactive
-from samkit.results import summarize
-from fakes import FakeModel
+from samkit.eval import get_protocol, list_protocols, run_box, run_interactive, summarize
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +26,9 @@ def test_registry_lists_every_protocol_module():
 
 
 def test_unknown_protocol_suggests_the_closest():
-    with pytest.raises(UnknownProtocolError, match="Did you mean interactive") as info:
+    with pytest.raises(UnknownProtocolError, match="Did you mean 'interactive'") as info:
         get_protocol("interactiv")
-    assert ("Protocols: agreement, automatic, benchmark, box, detector_boxes, interactive, text, video, "
+    assert ("Registered protocols: agreement, automatic, benchmark, box, detector_boxes, interactive, text, video, "
             "video_benchmark") in str(info.value)
 
 

@@ -17,13 +17,11 @@ import torch
 
 import samkit
 from samkit.data import CocoDataset, SyntheticDataset
-from samkit.eval import get_protocol
+from samkit.eval import get_protocol, summarize
 from samkit.eval._coco_ap import AP_NAMES, coco_ap, detections_json, ground_truth
 from samkit.eval.detector_boxes import run_detector_boxes
 from samkit.eval.text import run_text
 from samkit.pipelines import PipelineResult, SegmentedObject
-from samkit.results import summarize
-from samkit.registry import get_spec
 from samkit.weights import WeightsInfo
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -266,8 +264,8 @@ def test_detector_boxes_with_a_registered_closed_set_detector(coco, random_model
 def test_ap_table_and_report(coco, tmp_path):
     """The report's AP table: one row per (model, detector) and protocol, AP columns of that
     protocol only, random detector weights warned about even when the model's are pretrained."""
-    from samkit.report import write_report
-    from samkit.tables import ap_table
+    from samkit.eval.text import ap_table
+    from samkit.results import write_report
 
     dataset, path = coco
     native = get_protocol("text").run(OracleText(dataset), dataset, detector="native", progress=False)

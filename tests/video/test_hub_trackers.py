@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import samkit
+from samkit.backends.transformers import seeded_build, transformers_module
 from samkit.errors import CheckpointError, NotReadyError, PromptError, UnsupportedError
-from samkit.models._transformers import seeded_build, transformers_module
 
 T, H, W = 5, 48, 64
 #: seeds whose random tiny models give masks that are neither all empty nor all full on this video

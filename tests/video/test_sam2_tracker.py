@@ -55,7 +55,6 @@ def build_upstream(model, folder, side: int):
     """sam2's own ``build_sam2_video_predictor`` on ``model``'s weights saved in the official layout."""
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
-
     from sam2.build_sam import build_sam2_video_predictor
 
     path = folder / "sam2.pt"
@@ -199,7 +198,7 @@ def test_tracks_exactly_as_sam2_at_the_released_input_size(video_folder, tmp_pat
 def test_an_mp4_tracks_as_its_decoded_frames(model, video_folder, tmp_path):
     """A small generated mp4, read through PyAV and streamed, gives exactly the masks of its decoded
     frames given as an array."""
-    from samkit.data.video import open_video, write_video
+    from samkit.video_io import open_video, write_video
 
     _, decoded = video_folder
     path = write_video(tmp_path / "clip.mp4", decoded, fps=10)

@@ -15,14 +15,12 @@ import pytest
 import torch
 
 import samkit
-from samkit import viz
-from samkit.eval import get_protocol
-from samkit.eval.video_benchmark import run_video_benchmark
-from samkit.labels import RANDOM_WEIGHTS_WARNING
-from samkit.report import write_report
-from samkit.results import summarize
-from samkit.tables import accuracy_table, video_benchmark_table
+from samkit.eval import accuracy_table, get_protocol, summarize
+from samkit.eval.video_benchmark import memory_vs_length, run_video_benchmark, video_benchmark_table
+from samkit.plotting import figure_text
+from samkit.results import write_report
 from samkit.weights import WeightsInfo
+from samkit.wording import RANDOM_WEIGHTS_WARNING
 
 NAME = "sam2.1_hiera_tiny"
 LENGTHS, SIZE = [2, 4], [32, 48]
@@ -122,8 +120,8 @@ def test_table_one_row_per_option_and_length(rows):
 
 def test_figure_one_line_per_option_labelled(rows):
     table = video_benchmark_table(rows)
-    fig = viz.memory_vs_length(table)
-    text = viz.figure_text(fig)
+    fig = memory_vs_length(table)
+    text = figure_text(fig)
     ax = fig.axes[0]
     if table["peak_mem_mib"].notna().any():
         labels = [line.get_label() for line in ax.get_lines()]
@@ -138,7 +136,7 @@ def test_figure_one_line_per_option_labelled(rows):
     assert RANDOM_WEIGHTS_WARNING in text and "random" in text
     assert "device/offload=True at 4 frames (oom)" in text  # the failed combination is named
     with pytest.raises(TypeError, match="video_benchmark_table"):
-        viz.memory_vs_length(rows)
+        memory_vs_length(rows)
 
 
 def test_write_report_writes_the_video_files(rows, tmp_path):

@@ -13,9 +13,8 @@ import torch
 import samkit
 from samkit.data import DavisDataset
 from samkit.data.synthetic_video import write_davis
-from samkit.eval import get_protocol
+from samkit.eval import get_protocol, summarize
 from samkit.eval.video import prompt_of, run_video
-from samkit.results import summarize
 from samkit.weights import WeightsInfo
 
 
@@ -111,8 +110,8 @@ def test_real_sam2_end_to_end_with_clicks(davis, tmp_path):
 
 
 def test_sequence_table_and_report(davis, tmp_path):
-    from samkit.report import write_report
-    from samkit.tables import sequence_table
+    from samkit.eval.video import sequence_table
+    from samkit.results import write_report
 
     dataset, _ = davis
     frame = run_video(OracleVideoModel(dataset), dataset, progress=False)

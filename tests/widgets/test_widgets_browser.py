@@ -5,7 +5,9 @@ opens the notebook in Debian's Chromium through Playwright, dismisses JupyterLab
 (the "news" question), runs all cells, waits for the kernel to be idle and the widget's image to be
 drawn, clicks on the image, and waits until the widget's JS reports a mask overlay
 (``data-mask-drawn`` on its root) and the canvas pixels have changed. A screenshot goes to the
-test's tmp folder and, when ``$SAMKIT_SCREENSHOT_DIR`` is set, there too.
+test's tmp folder and, when ``$SAMKIT_SCREENSHOT_DIR`` is set, there too; when
+``$SAMKIT_DOCS_SCREENSHOT`` is set, the widget as JupyterLab shows it is written to that path (the
+docs' figure: ``SAMKIT_DOCS_SCREENSHOT=docs/images/widget.png``).
 
 The notebooks to run are `E2E_NOTEBOOKS`: ``None`` is a tiny generated notebook (mobile_sam, random
 weights, the astronaut photo); add a path (e.g. ``notebooks/01_quickstart.ipynb``) to run that one;
@@ -48,7 +50,7 @@ pytestmark = pytest.mark.skipif(
 
 TINY_NOTEBOOK_CELLS = [
     "import samkit\n"
-    "from samkit.data.samples import sample_photo\n"
+    "from samkit.data.photos import sample_photo\n"
     "from samkit.widgets import SegmentWidget\n"
     "photo = sample_photo('astronaut')\n"
     "model = samkit.load('mobile_sam', weights='random', device='cpu')",
@@ -223,6 +225,7 @@ def test_click_draws_mask_in_jupyterlab(lab, notebook_path, tmp_path):
             shot = tmp_path / f"segment_widget_{notebook_path.stem}.png"
             page.screenshot(path=str(shot))
             _keep_screenshot(shot)
+            _docs_screenshot(page, widget)
         except Exception as err:
             failure = tmp_path / f"failure_{notebook_path.stem}.png"
             try:
@@ -251,6 +254,25 @@ def _keep_screenshot(path: Path) -> None:
     if target and path.exists():
         Path(target).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path(target) / path.name)
+
+
+def _docs_screenshot(page, widget) -> None:
+    """Write the widget as JupyterLab shows it (the notebook's width, a margin above and below) to
+    ``$SAMKIT_DOCS_SCREENSHOT`` when that is set: the docs' figure (``docs/images/widget.png``)."""
+    target = os.environ.get("SAMKIT_DOCS_SCREENSHOT")
+    if not target:
+        return
+    widget.evaluate("el => el.scrollIntoView({block: 'start'})")  # the whole widget, if it fits
+    page.wait_for_timeout(300)
+    view = page.viewport_size
+    box = widget.bounding_box()
+    notebook = page.locator(".jp-NotebookPanel-notebook").first.bounding_box() or {
+        "x": 0, "y": 0, "width": view["width"], "height": view["height"]}
+    top = max(notebook["y"], box["y"] - 40)
+    bottom = min(notebook["y"] + notebook["height"], box["y"] + box["height"] + 24)
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=target, clip={"x": notebook["x"], "y": top, "width": notebook["width"],
+                                       "height": bottom - top})
 
 
 def _wait_kernel_idle(page, left_ms) -> None:

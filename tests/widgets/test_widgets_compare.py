@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("anywidget", reason="the widgets need anywidget")
 
+from samkit.masks import decode_png  # noqa: E402
 from samkit.metrics import mask_iou  # noqa: E402
 from samkit.widgets import CompareWidget  # noqa: E402
-from samkit.widgets._state import decode_mask_png  # noqa: E402
 
 POINT = (90.0, 60.0)
 BOX = [40.0, 20.0, 150.0, 110.0]
@@ -67,7 +67,7 @@ def test_same_prompts_to_every_model(widget):
         assert by_label[label]["decoder_ms"] > 0
         assert by_label[label]["area"] == pytest.approx(widget.masks[label].mean())
     for png, label in zip(widget.mask_pngs, widget.labels):
-        np.testing.assert_array_equal(decode_mask_png(png), widget.masks[label])
+        np.testing.assert_array_equal(decode_png(png), widget.masks[label])
 
 
 def test_single_mask_mode(widget):

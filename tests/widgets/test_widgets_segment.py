@@ -13,12 +13,11 @@ import pytest
 pytest.importorskip("anywidget", reason="the widgets need anywidget")
 
 import samkit  # noqa: E402
+from samkit.masks import decode_png, encode_png
 from samkit.widgets import SegmentWidget  # noqa: E402
 from samkit.widgets._state import (  # noqa: E402
     asset,
-    decode_mask_png,
     display_size,
-    encode_mask_png,
     resize_nearest,
 )
 
@@ -107,7 +106,7 @@ def test_add_point_gives_predict_masks(widget, model):
     # the browser gets one 1-bit PNG per candidate, decoding to the same masks
     assert len(widget.mask_pngs) == 3
     for png, mask in zip(widget.mask_pngs, masks):
-        np.testing.assert_array_equal(decode_mask_png(png), mask)
+        np.testing.assert_array_equal(decode_png(png), mask)
     np.testing.assert_allclose(widget.areas, masks.mean(axis=(1, 2)))
 
 
@@ -245,7 +244,7 @@ def test_png_export_round_trip(widget, tmp_path):
     with Image.open(path) as im:
         assert im.mode == "1" and im.size == (180, 120)
         np.testing.assert_array_equal(np.array(im), widget.mask)
-    np.testing.assert_array_equal(decode_mask_png(widget.to_png(index=1)), widget.masks[1])
+    np.testing.assert_array_equal(decode_png(widget.to_png(index=1)), widget.masks[1])
 
 
 def test_coco_rle_round_trip(widget):
@@ -280,7 +279,7 @@ def test_set_image_large_display_copy_and_original_coordinates(widget, model):
     assert widget.error == ""
     masks, _, _ = _predict(model, point_coords=[(1900, 250)], point_labels=[1])
     np.testing.assert_array_equal(widget.masks, masks)  # full size in Python
-    shown = decode_mask_png(widget.mask_pngs[0])
+    shown = decode_png(widget.mask_pngs[0])
     assert shown.shape == (192, 1280)
     np.testing.assert_array_equal(shown, resize_nearest(masks[0], (192, 1280)))
 
@@ -315,17 +314,17 @@ def test_mask_png_encoding_round_trip(shape):
     rng = np.random.default_rng(shape[0])
     mask = rng.random(shape) < 0.4
     for transparent in (True, False):
-        data = encode_mask_png(mask, transparent=transparent)
+        data = encode_png(mask, transparent=transparent)
         with Image.open(io.BytesIO(data)) as im:
             assert im.mode == "1" and im.size == (shape[1], shape[0])
             assert ("transparency" in im.info) == transparent
-        np.testing.assert_array_equal(decode_mask_png(data), mask)
+        np.testing.assert_array_equal(decode_png(data), mask)
 
 
 def test_mask_png_is_compact_for_blobs():
     yy, xx = np.mgrid[:1411, :1411]
     blob = (xx - 700) ** 2 + (yy - 650) ** 2 < 300**2
-    assert len(encode_mask_png(blob)) < 10_000  # vs 248,866 bytes packed, ~6 MB as a JSON list
+    assert len(encode_png(blob, transparent=True)) < 10_000  # vs 248,866 bytes packed, ~6 MB as a JSON list
 
 
 def test_display_size_and_resize():

@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("anywidget", reason="the widgets need anywidget")
 
 import samkit  # noqa: E402
+from samkit.masks import decode_png, encode_rle  # noqa: E402
 from samkit.widgets import CompareWidget, SegmentWidget  # noqa: E402
-from samkit.widgets._state import decode_mask_png, mask_to_coco_rle  # noqa: E402
 
 # pycocotools' decode under numpy 2
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -65,7 +65,7 @@ def _assert_same_result(widget, result):
     # the browser: one 1-bit PNG per instance, decoding to its mask; boxes as plain numbers
     assert len(widget.mask_pngs) == len(result)
     for png, mask in zip(widget.mask_pngs, result.masks):
-        np.testing.assert_array_equal(decode_mask_png(png), mask)
+        np.testing.assert_array_equal(decode_png(png), mask)
     assert [i["label"] for i in widget.instances] == result.labels
     np.testing.assert_allclose([i["box"] for i in widget.instances], result.boxes, atol=0.01)
     np.testing.assert_allclose([i["score"] for i in widget.instances], result.scores, rtol=1e-6)
@@ -87,8 +87,8 @@ def test_sam3_text_matches_predict_text(widget, sam3):
     assert widget.selected == 0
     np.testing.assert_array_equal(widget.mask, widget.masks[0])  # the most confident instance
     # exports work on the instances
-    np.testing.assert_array_equal(decode_mask_png(widget.to_png(index=1)), widget.masks[1])
-    assert widget.to_coco_rle(index=1) == mask_to_coco_rle(widget.masks[1])
+    np.testing.assert_array_equal(decode_png(widget.to_png(index=1)), widget.masks[1])
+    assert widget.to_coco_rle(index=1) == encode_rle(widget.masks[1])
 
 
 def test_detector_text_matches_predict_text(grounded, photo):
@@ -151,7 +151,7 @@ def test_text_query_on_the_wire(widget, sam3):
         instances = data["state"].get("instances", instances)
     assert sorted(sent_pngs) == list(range(len(result)))
     for i, mask in enumerate(result.masks):
-        np.testing.assert_array_equal(decode_mask_png(sent_pngs[i]), mask)
+        np.testing.assert_array_equal(decode_png(sent_pngs[i]), mask)
     np.testing.assert_allclose([i["box"] for i in instances], result.boxes, atol=0.01)
 
 
@@ -247,7 +247,7 @@ def test_compare_text_model_and_model_without_text(sam3, random_model, photo):
     assert pngs["mobile_sam"] == [] and w.mask_pngs == [b"", b""]
     assert len(pngs["sam3"]) == len(result)
     for png, mask in zip(pngs["sam3"], result.masks):
-        np.testing.assert_array_equal(decode_mask_png(png), mask)
+        np.testing.assert_array_equal(decode_png(png), mask)
     assert [i["label"] for i in panels["sam3"]["instances"]] == result.labels
     np.testing.assert_allclose([i["box"] for i in panels["sam3"]["instances"]], result.boxes,
                                atol=0.01)
@@ -280,7 +280,7 @@ def test_compare_detector_text_model(sam3, grounded, photo):
     np.testing.assert_array_equal(w.text_results["mobile_sam"].masks, expected.masks)
     assert w.text_results["mobile_sam"].labels == expected.labels
     for png, mask in zip(w.instance_pngs[1], expected.masks):
-        np.testing.assert_array_equal(decode_mask_png(png), mask)
+        np.testing.assert_array_equal(decode_png(png), mask)
     assert {p["label"]: p for p in w.panels}["mobile_sam"]["detect_ms"] > 0
 
 

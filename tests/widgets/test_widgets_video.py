@@ -19,8 +19,9 @@ pytest.importorskip("anywidget", reason="the widgets need anywidget")
 import samkit  # noqa: E402
 from samkit.data.synthetic_video import moving_shapes  # noqa: E402
 from samkit.errors import UnsupportedError  # noqa: E402
+from samkit.masks import decode_png  # noqa: E402
 from samkit.widgets import VideoWidget  # noqa: E402
-from samkit.widgets._state import asset, decode_mask_png, resize_nearest  # noqa: E402
+from samkit.widgets._state import asset, resize_nearest  # noqa: E402
 
 NAME = "sam2.1_hiera_tiny"
 SIDE = 256
@@ -83,7 +84,7 @@ def _assert_traits_match(widget, masks):
     ids = [oid for oid, m in masks.items() if m.any()]
     assert widget.mask_ids == ids
     for png, oid in zip(widget.mask_pngs, ids):
-        np.testing.assert_array_equal(decode_mask_png(png), resize_nearest(masks[oid], widget.display_hw))
+        np.testing.assert_array_equal(decode_png(png), resize_nearest(masks[oid], widget.display_hw))
 
 
 # ----------------------------------------------------------------------------- initial state
@@ -233,7 +234,7 @@ def test_to_pngs(widget, video, tmp_path):
     widget.propagate(max_frames=1)
     paths = widget.to_pngs(tmp_path)
     assert [p.relative_to(tmp_path).as_posix() for p in paths] == ["1/00000.png", "1/00001.png"]
-    np.testing.assert_array_equal(decode_mask_png(paths[1]), widget.masks_at(1)[1])
+    np.testing.assert_array_equal(decode_png(paths[1]), widget.masks_at(1)[1])
 
 
 # ----------------------------------------------------------------------------- errors

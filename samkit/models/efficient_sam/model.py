@@ -32,6 +32,7 @@ from samkit.models.efficient_sam.transformer import TwoWayTransformer
 __all__ = ["EfficientSam", "build_efficient_sam", "build_efficient_sam_vitt",
            "build_efficient_sam_vits", "ARCHS", "MAX_POINTS", "IMG_SIZE"]
 
+#: side of the square the image is resized to (without keeping its aspect ratio)
 IMG_SIZE = 1024
 #: points per prompt the decoder sees (a box is 2 points); more are cut, fewer padded
 MAX_POINTS = 6

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 __all__ = ["normalize_tag", "build_vocabulary", "coco_names", "lvis_names", "default_vocabulary",
@@ -50,12 +50,12 @@ def read_file(name: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _coco() -> tuple[str, ...]:
     return tuple(normalize_tag(n) for n in read_file("coco.txt"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _lvis() -> tuple[str, ...]:
     return tuple(normalize_tag(n.split("/")[0]) for n in read_file("lvis_v1.txt"))
 

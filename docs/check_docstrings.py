@@ -63,8 +63,9 @@ def load_modules(root: Path = PACKAGE) -> dict[str, Module]:
         if "__pycache__" in path.parts:
             continue
         source = path.read_text(encoding="utf-8")
-        modules[module_name(path, root)] = Module(module_name(path, root), path,
-                                                  ast.parse(source, str(path)), source.splitlines())
+        modules[module_name(path, root)] = Module(
+            module_name(path, root), path, ast.parse(source, str(path)), source.splitlines()
+        )
     return modules
 
 
@@ -98,8 +99,7 @@ def exported(module: Module) -> list[str] | None:
 
 
 def _assigned_names(node: ast.stmt) -> list[str]:
-    targets = (node.targets if isinstance(node, ast.Assign)
-               else [node.target] if isinstance(node, ast.AnnAssign) else [])
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
     names = []
     for target in targets:
         for sub in ast.walk(target):
@@ -131,8 +131,9 @@ def _resolve_from(module: Module, node: ast.ImportFrom) -> str | None:
     return ".".join(base + ([node.module] if node.module else []))
 
 
-def check_name(modules: dict[str, Module], module: Module, name: str,
-               seen: frozenset[tuple[str, str]] = frozenset()) -> str | None:
+def check_name(
+    modules: dict[str, Module], module: Module, name: str, seen: frozenset[tuple[str, str]] = frozenset()
+) -> str | None:
     """None when ``module.name`` documents ``name``, else the reason it does not."""
     if (module.name, name) in seen:
         return f"import cycle through {module.name}"
@@ -140,18 +141,25 @@ def check_name(modules: dict[str, Module], module: Module, name: str,
     found = None
     for node, body, i in _top_level(module.tree.body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
-            found = None if ast.get_docstring(node) else (
-                f"{'class' if isinstance(node, ast.ClassDef) else 'function'} without a docstring "
-                f"({module.path.relative_to(REPO)}:{node.lineno})")
+            found = (
+                None
+                if ast.get_docstring(node)
+                else (
+                    f"{'class' if isinstance(node, ast.ClassDef) else 'function'} without a docstring "
+                    f"({module.path.relative_to(REPO)}:{node.lineno})"
+                )
+            )
             if found is None:
                 return None
         elif isinstance(node, (ast.Assign, ast.AnnAssign)) and name in _assigned_names(node):
             after = body[i + 1] if i + 1 < len(body) else None
-            if (isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
-                    and isinstance(after.value.value, str)) or _comment_doc(module, node):
+            if (
+                isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ) or _comment_doc(module, node):
                 return None
-            found = (f"constant without a docstring or '#:' comment "
-                     f"({module.path.relative_to(REPO)}:{node.lineno})")
+            found = f"constant without a docstring or '#:' comment ({module.path.relative_to(REPO)}:{node.lineno})"
         elif isinstance(node, ast.ImportFrom):
             for alias in node.names:
                 if (alias.asname or alias.name) == name:
@@ -259,19 +267,26 @@ def main() -> int:
     for line in stale:
         print(line)
     if stale:
-        print(f"\n{len(stale)} reference(s) in README.md / docs/ to samkit names or paths that do not "
-              "exist: update the pages", file=sys.stderr)
+        print(
+            f"\n{len(stale)} reference(s) in README.md / docs/ to samkit names or paths that do not "
+            "exist: update the pages",
+            file=sys.stderr,
+        )
     problems = undocumented()
     for line in problems:
         print(line)
     if problems:
-        print(f"\n{len(problems)} undocumented public name(s): give each a docstring "
-              "(constants: a '#:' comment above or a docstring below the assignment)",
-              file=sys.stderr)
+        print(
+            f"\n{len(problems)} undocumented public name(s): give each a docstring "
+            "(constants: a '#:' comment above or a docstring below the assignment)",
+            file=sys.stderr,
+        )
     if stale or problems:
         return 1
-    print("every public samkit module and every name in its __all__ is documented; every samkit "
-          "name and path the pages mention exists")
+    print(
+        "every public samkit module and every name in its __all__ is documented; every samkit "
+        "name and path the pages mention exists"
+    )
     return 0
 
 

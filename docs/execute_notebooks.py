@@ -64,11 +64,11 @@ def inputs_digest() -> str:
 def check_quick(nb, name: str) -> None:
     """Refuse a notebook whose first code cell does not set ``QUICK = True`` (the CI-sized run)."""
     first = next((c for c in nb.cells if c.cell_type == "code"), None)
-    lines = [] if first is None else [line.split("#")[0].replace(" ", "")
-                                      for line in first.source.splitlines()]
+    lines = [] if first is None else [line.split("#")[0].replace(" ", "") for line in first.source.splitlines()]
     if "QUICK=True" not in lines:
-        raise SystemExit(f"{name}: the first code cell must set QUICK = True (the CI-sized run "
-                         "the docs render); it does not")
+        raise SystemExit(
+            f"{name}: the first code cell must set QUICK = True (the CI-sized run the docs render); it does not"
+        )
 
 
 def execute(path: Path, force: bool = False) -> tuple[Path, float | None]:
@@ -87,8 +87,8 @@ def execute(path: Path, force: bool = False) -> tuple[Path, float | None]:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="samkit-docs-ckpt-") as empty:
         env = {
-            "SAMKIT_CHECKPOINTS": empty,   # no checkpoint: weights="auto" means random weights
-            "CUDA_VISIBLE_DEVICES": "",    # no GPU: every model on the CPU
+            "SAMKIT_CHECKPOINTS": empty,  # no checkpoint: weights="auto" means random weights
+            "CUDA_VISIBLE_DEVICES": "",  # no GPU: every model on the CPU
             "MPLBACKEND": "Agg",
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
@@ -97,7 +97,8 @@ def execute(path: Path, force: bool = False) -> tuple[Path, float | None]:
         os.environ.update(env)  # the kernel inherits this process's environment
         try:
             ExecutePreprocessor(timeout=CELL_TIMEOUT_S, kernel_name="python3").preprocess(
-                nb, {"metadata": {"path": str(NOTEBOOKS)}})
+                nb, {"metadata": {"path": str(NOTEBOOKS)}}
+            )
         finally:
             for key, value in saved.items():
                 if value is None:
@@ -114,8 +115,12 @@ def execute(path: Path, force: bool = False) -> tuple[Path, float | None]:
         nb.cells[1:1] = [banner] + ([nbformat.v4.new_markdown_cell(rest.strip("\n"))] if rest.strip() else [])
     else:
         nb.cells.insert(0, banner)
-    nb.metadata["samkit_docs"] = {"source_sha256": digest, "inputs_sha256": inputs, "label": LABEL,
-                                  "seconds": round(seconds, 1)}
+    nb.metadata["samkit_docs"] = {
+        "source_sha256": digest,
+        "inputs_sha256": inputs,
+        "label": LABEL,
+        "seconds": round(seconds, 1),
+    }
     OUT.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".ipynb.partial")
     nbformat.write(nb, partial)

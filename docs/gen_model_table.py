@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 sys.path.insert(0, str(REPO))
 
+
 def license_of(name: str) -> str:
     """The license of a model's weights as the registry records it (``spec.license``), AGPL in bold
     (ultralytics runs FastSAM), "(gated)" for hub repos that need an accepted license."""
@@ -55,8 +56,7 @@ FAMILY_TITLES: dict[str, str] = {
 }
 
 #: the table's capability columns -> the registry capability each one reads
-CAPABILITY_COLUMNS = {"points": "points", "box": "box", "mask": "mask_input", "video": "video",
-                      "generate": "automatic"}
+CAPABILITY_COLUMNS = {"points": "points", "box": "box", "mask": "mask_input", "video": "video", "generate": "automatic"}
 
 BLOCK = re.compile(r"(<!-- gen:(?P<key>[\w:.-]+) -->\n)(?P<body>.*?)(<!-- /gen:(?P=key) -->)", re.S)
 YES, NO = "✓", "–"
@@ -94,22 +94,33 @@ def family_page(family: str, source: Path) -> str:
 
 def models_table(source: Path) -> str:
     """The ``gen:models`` block for the file ``source``."""
-    lines = ["| name | family | params | license | points | box | mask | text | video | generate |",
-             "|---|---|--:|---|:-:|:-:|:-:|:-:|:-:|:-:|"]
+    lines = [
+        "| name | family | params | license | points | box | mask | text | video | generate |",
+        "|---|---|--:|---|:-:|:-:|:-:|:-:|:-:|:-:|",
+    ]
     for name, row in model_rows():
         family = row["family"]
         caps = set(str(row["capabilities"]).split(","))
         marks = [YES if cap in caps else NO for cap in CAPABILITY_COLUMNS.values()]
         text = {"native": "native", "detector": "detector"}.get(row["text"], NO)
-        cells = [f"`{name}`", f"[{family}]({family_page(family, source)})",
-                 _params(row["params_published_M"]), license_of(name), *marks[:3], text, *marks[3:]]
+        cells = [
+            f"`{name}`",
+            f"[{family}]({family_page(family, source)})",
+            _params(row["params_published_M"]),
+            license_of(name),
+            *marks[:3],
+            text,
+            *marks[3:],
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append("params: the authors' published count (– where none is published). mask: "
-                 "`mask_input` (an earlier call's low-res logits). text: `native` (the model's own "
-                 "detector head) or `detector` (through an open-vocabulary detector's boxes, "
-                 "`samkit.load(name, text_detector=...)`). generate: automatic masks "
-                 "(`model.generate`). Generated from the registry by `docs/gen_model_table.py`.")
+    lines.append(
+        "params: the authors' published count (– where none is published). mask: "
+        "`mask_input` (an earlier call's low-res logits). text: `native` (the model's own "
+        "detector head) or `detector` (through an open-vocabulary detector's boxes, "
+        "`samkit.load(name, text_detector=...)`). generate: automatic masks "
+        "(`model.generate`). Generated from the registry by `docs/gen_model_table.py`."
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -142,17 +153,23 @@ def family_table(family: str) -> str:
     for name in names:
         spec = samkit.get_spec(name)
         checkpoint = f"`{spec.checkpoint}`" + (f" (hub `{spec.hub_repo}`)" if spec.hub_repo else "")
-        out.write(f"| `{name}` | {_params(spec.params_published_m)} | {_cell(spec.params_source)} | "
-                  f"{spec.input_size} | {checkpoint} | {YES if spec.sha256 else NO} |\n")
+        out.write(
+            f"| `{name}` | {_params(spec.params_published_m)} | {_cell(spec.params_source)} | "
+            f"{spec.input_size} | {checkpoint} | {YES if spec.sha256 else NO} |\n"
+        )
     rows = [r for r in published_performance() if r["model"] in names]
     out.write("\n")
     if rows:
-        out.write("Published speed and memory figures (the authors' hardware and settings, quoted "
-                  "from `samkit/published_perf.csv`, never substituted for a measurement):\n\n")
+        out.write(
+            "Published speed and memory figures (the authors' hardware and settings, quoted "
+            "from `samkit/published_perf.csv`, never substituted for a measurement):\n\n"
+        )
         out.write("| model | metric | value | device | conditions | source |\n|---|---|--:|---|---|---|\n")
         for r in rows:
-            out.write(f"| `{r['model']}` | {_cell(r['metric'])} | {_value(r['value'])} | "
-                      f"{_cell(r['device'])} | {_cell(r['conditions'])} | {_cell(r['source'])} |\n")
+            out.write(
+                f"| `{r['model']}` | {_cell(r['metric'])} | {_value(r['value'])} | "
+                f"{_cell(r['device'])} | {_cell(r['conditions'])} | {_cell(r['source'])} |\n"
+            )
     else:
         out.write("No published speed or memory figure is recorded for this family.\n")
     return out.getvalue()
@@ -192,8 +209,10 @@ def main(argv: list[str] | None = None) -> int:
             if not args.check:
                 path.write_text(new, encoding="utf-8")
     if args.check and stale:
-        print("stale generated tables in: " + ", ".join(stale)
-              + "\nrun: .venv/bin/python docs/gen_model_table.py", file=sys.stderr)
+        print(
+            "stale generated tables in: " + ", ".join(stale) + "\nrun: .venv/bin/python docs/gen_model_table.py",
+            file=sys.stderr,
+        )
         return 1
     print(("rewrote " + ", ".join(stale)) if stale else "generated tables are up to date")
     return 0

@@ -39,8 +39,7 @@ def public_modules(root: Path = PACKAGE) -> list[tuple[str, ...]]:
     found = []
     for path in sorted(root.rglob("*.py")):
         folders = path.relative_to(root.parent).parent.parts
-        if not all(root.parent.joinpath(*folders[:i + 1], "__init__.py").exists()
-                   for i in range(len(folders))):
+        if not all(root.parent.joinpath(*folders[: i + 1], "__init__.py").exists() for i in range(len(folders))):
             continue  # inside a folder that is not a package (or __pycache__)
         parts = tuple(path.relative_to(root.parent).with_suffix("").parts)
         if parts[-1] == "__init__":
@@ -84,17 +83,20 @@ def write_notebooks() -> None:
     for source in [] if skip else sorted(NOTEBOOKS.glob("*.ipynb")):
         executed = EXECUTED / source.name
         if not executed.exists():
-            raise SystemExit(f"docs: {source.name} has not been executed for the docs; run "
-                             f"`python docs/execute_notebooks.py` (make docs does)")
+            raise SystemExit(
+                f"docs: {source.name} has not been executed for the docs; run "
+                f"`python docs/execute_notebooks.py` (make docs does)"
+            )
         nb = json.loads(executed.read_text(encoding="utf-8"))
         meta = nb.get("metadata", {}).get("samkit_docs", {})
         if meta.get("source_sha256") != hashlib.sha256(source.read_bytes()).hexdigest():
-            raise SystemExit(f"docs: the executed copy of {source.name} is older than the notebook; "
-                             f"run `python docs/execute_notebooks.py` (make docs does)")
+            raise SystemExit(
+                f"docs: the executed copy of {source.name} is older than the notebook; "
+                f"run `python docs/execute_notebooks.py` (make docs does)"
+            )
         head = "".join("".join(cell["source"]) for cell in nb.get("cells", [])[:2])
         if LABEL not in head or meta.get("label") != LABEL:
-            raise SystemExit(f"docs: the executed copy of {source.name} does not start with the "
-                             f"{LABEL!r} label")
+            raise SystemExit(f"docs: the executed copy of {source.name} does not start with the {LABEL!r} label")
         with mkdocs_gen_files.open(f"notebooks/{source.name}", "w") as f:
             f.write(executed.read_text(encoding="utf-8"))
         mkdocs_gen_files.set_edit_path(f"notebooks/{source.name}", f"notebooks/{source.name}")

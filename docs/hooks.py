@@ -34,13 +34,14 @@ def on_pre_build(config, **kwargs) -> None:
     if stale:
         raise PluginError(
             f"{len(stale)} reference(s) in README.md / docs/ to samkit names or paths that do not "
-            "exist (update the pages):\n  " + "\n  ".join(stale))
+            "exist (update the pages):\n  " + "\n  ".join(stale)
+        )
     problems = checks.undocumented()
     if problems:
         raise PluginError(
             f"{len(problems)} undocumented public name(s) in samkit (give each a docstring; "
-            "constants: a '#:' comment above or a docstring below the assignment):\n  "
-            + "\n  ".join(problems))
+            "constants: a '#:' comment above or a docstring below the assignment):\n  " + "\n  ".join(problems)
+        )
     tables = _load("gen_model_table")
     stale = []
     for path in tables.targets():
@@ -48,5 +49,6 @@ def on_pre_build(config, **kwargs) -> None:
         if old != new:
             stale.append(path.relative_to(tables.REPO).as_posix())
     if stale:
-        raise PluginError("stale generated model tables in " + ", ".join(stale)
-                          + ": run `.venv/bin/python docs/gen_model_table.py`")
+        raise PluginError(
+            "stale generated model tables in " + ", ".join(stale) + ": run `.venv/bin/python docs/gen_model_table.py`"
+        )

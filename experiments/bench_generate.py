@@ -68,16 +68,20 @@ def main() -> None:
 
     up, ours = statistics.median(times["upstream"]), statistics.median(times["samkit"])
     worst = min(agreements, key=lambda a: a["matched_fraction"])
-    print(f"model {model.name}, {model.weights}, device {model.device}; image {args.size}x{args.size}, "
-          f"points_per_side={args.points_per_side}, {'plain random model' if args.plain else 'disk_masks'}"
-          f", params {params}; {args.repeats} interleaved run(s) each")
+    print(
+        f"model {model.name}, {model.weights}, device {model.device}; image {args.size}x{args.size}, "
+        f"points_per_side={args.points_per_side}, {'plain random model' if args.plain else 'disk_masks'}"
+        f", params {params}; {args.repeats} interleaved run(s) each"
+    )
     print(f"upstream generator: median {up:.0f} ms ({', '.join(f'{t:.0f}' for t in times['upstream'])})")
     print(f"samkit generator:   median {ours:.0f} ms ({', '.join(f'{t:.0f}' for t in times['samkit'])})")
     print(f"speed-up: {up / ours:.2f}x")
-    print(f"agreement (worst run): {worst['n_ours']} vs {worst['n_theirs']} masks "
-          f"(count difference {worst['count_diff']:.2%}), {worst['matched_fraction']:.2%} matched one to "
-          f"one at mask IoU >= 0.99, mean IoU {worst['mean_iou']:.4f}, "
-          f"max predicted-IoU difference {worst['max_score_diff']:.2e}")
+    print(
+        f"agreement (worst run): {worst['n_ours']} vs {worst['n_theirs']} masks "
+        f"(count difference {worst['count_diff']:.2%}), {worst['matched_fraction']:.2%} matched one to "
+        f"one at mask IoU >= 0.99, mean IoU {worst['mean_iou']:.4f}, "
+        f"max predicted-IoU difference {worst['max_score_diff']:.2e}"
+    )
 
 
 if __name__ == "__main__":

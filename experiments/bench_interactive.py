@@ -30,26 +30,33 @@ def main() -> None:
     model = samkit.load(args.model, weights="random", device=args.device)
     data = SyntheticDataset(num_images=args.images, size=tuple(args.size), max_shapes=3, seed=0)
     run_interactive(model, [data[0]], max_clicks=1, progress=False)  # warm everything up
-    rows, wall_ms = timed(lambda: run_interactive(model, data, max_clicks=args.clicks, warmup=False,
-                                                  progress=False), model.device)
+    rows, wall_ms = timed(
+        lambda: run_interactive(model, data, max_clicks=args.clicks, warmup=False, progress=False), model.device
+    )
     ok = rows[rows["status"] == "ok"]
     objects = ok.groupby(["image_id", "object_id"]).ngroups
     encoder = ok.drop_duplicates("image_id")["encoder_ms"]
     decoder_total = ok["decoder_ms"].sum()
     per_object = wall_ms / objects
     expected = encoder.median() + args.clicks * ok["decoder_ms"].median()
-    print(f"model {model.name}, {model.weights}, device {model.device}; {len(data)} images "
-          f"{args.size[0]}x{args.size[1]}, {objects} objects, {args.clicks} clicks each")
+    print(
+        f"model {model.name}, {model.weights}, device {model.device}; {len(data)} images "
+        f"{args.size[0]}x{args.size[1]}, {objects} objects, {args.clicks} clicks each"
+    )
     print(f"clicks per second (whole protocol, embeddings included): {len(ok) / wall_ms * 1e3:.1f}")
     print(f"encoder passes: {len(encoder)} (one per image), median {encoder.median():.0f} ms")
     print(f"decoder: median {ok['decoder_ms'].median():.1f} ms per click, {decoder_total:.0f} ms in all")
-    print(f"protocol's own work (clicks, IoU, boundary IoU): "
-          f"{wall_ms - encoder.sum() - decoder_total:.0f} ms in all, "
-          f"{(wall_ms - encoder.sum() - decoder_total) / len(ok):.1f} ms per click")
-    print(f"a {args.clicks}-click run of one object costs {per_object:.0f} ms of wall time on average; "
-          f"one encoder pass + {args.clicks} decoder passes = {expected:.0f} ms "
-          f"(objects on one image share its encoder pass, so the wall time per object is lower when "
-          f"images hold several objects)")
+    print(
+        f"protocol's own work (clicks, IoU, boundary IoU): "
+        f"{wall_ms - encoder.sum() - decoder_total:.0f} ms in all, "
+        f"{(wall_ms - encoder.sum() - decoder_total) / len(ok):.1f} ms per click"
+    )
+    print(
+        f"a {args.clicks}-click run of one object costs {per_object:.0f} ms of wall time on average; "
+        f"one encoder pass + {args.clicks} decoder passes = {expected:.0f} ms "
+        f"(objects on one image share its encoder pass, so the wall time per object is lower when "
+        f"images hold several objects)"
+    )
 
 
 if __name__ == "__main__":

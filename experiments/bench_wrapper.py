@@ -49,26 +49,31 @@ def _own_cost_ms(fn, repeats: int = 200) -> float:
     return timed(lambda: [fn() for _ in range(repeats)])[1] / repeats
 
 
-def bench_model(name: str, image: np.ndarray, device: str | None, rounds: int,
-                predict_rounds: int) -> list[dict]:
+def bench_model(name: str, image: np.ndarray, device: str | None, rounds: int, predict_rounds: int) -> list[dict]:
     model = samkit.load(name, weights="random", device=device)
     upstream = type(model._predictor)(model.model)  # the same upstream predictor class, same module
-    point = dict(point_coords=np.array([[image.shape[1] // 2, image.shape[0] // 2]]),
-                 point_labels=np.array([1]))
+    point = dict(point_coords=np.array([[image.shape[1] // 2, image.shape[0] // 2]]), point_labels=np.array([1]))
     rows = []
-    set_ours, set_theirs = _interleave(lambda: model.set_image(image), lambda: upstream.set_image(image),
-                                       rounds, model.device)
+    set_ours, set_theirs = _interleave(
+        lambda: model.set_image(image), lambda: upstream.set_image(image), rounds, model.device
+    )
     own_set = _own_cost_ms(lambda: to_rgb_uint8(image))
-    rows.append(dict(model=name, call="set_image", samkit_ms=set_ours, upstream_ms=set_theirs,
-                     own_code_ms=own_set))
-    pred_ours, pred_theirs = _interleave(lambda: model.predict(**point), lambda: upstream.predict(**point),
-                                         predict_rounds, model.device)
+    rows.append(dict(model=name, call="set_image", samkit_ms=set_ours, upstream_ms=set_theirs, own_code_ms=own_set))
+    pred_ours, pred_theirs = _interleave(
+        lambda: model.predict(**point), lambda: upstream.predict(**point), predict_rounds, model.device
+    )
     masks, scores, low = upstream.predict(**point)
-    own_pred = _own_cost_ms(lambda: (validate_prompts(image.shape[:2], **point),
-                                     np.asarray(masks).astype(bool), np.asarray(scores, np.float32),
-                                     np.asarray(low, np.float32)))
-    rows.append(dict(model=name, call="predict (1 point)", samkit_ms=pred_ours, upstream_ms=pred_theirs,
-                     own_code_ms=own_pred))
+    own_pred = _own_cost_ms(
+        lambda: (
+            validate_prompts(image.shape[:2], **point),
+            np.asarray(masks).astype(bool),
+            np.asarray(scores, np.float32),
+            np.asarray(low, np.float32),
+        )
+    )
+    rows.append(
+        dict(model=name, call="predict (1 point)", samkit_ms=pred_ours, upstream_ms=pred_theirs, own_code_ms=own_pred)
+    )
     for row in rows:
         row["difference_pct"] = 100.0 * (row["samkit_ms"] / row["upstream_ms"] - 1.0)
         row["own_code_pct"] = 100.0 * row["own_code_ms"] / row["upstream_ms"]
@@ -98,13 +103,23 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"wrapper-{datetime.now():%Y-%m-%d_%H-%M-%S}.csv"
     table.to_csv(path, index=False)
-    cols = ["model", "call", "samkit_ms", "upstream_ms", "difference_pct", "own_code_ms", "own_code_pct",
-            "within_budget"]
+    cols = [
+        "model",
+        "call",
+        "samkit_ms",
+        "upstream_ms",
+        "difference_pct",
+        "own_code_ms",
+        "own_code_pct",
+        "within_budget",
+    ]
     print(table[cols].round(3).to_string(index=False))
-    print(f"\ndevice {table['device'].iloc[0]} ({platform.processor() or platform.machine()}), "
-          f"random weights, image 512x512, medians of interleaved calls. difference_pct is end-to-end "
-          f"and includes run-to-run noise; own_code_pct is samkit's own work alone (budget "
-          f"{BUDGET_PCT}%).\nSaved {path}")
+    print(
+        f"\ndevice {table['device'].iloc[0]} ({platform.processor() or platform.machine()}), "
+        f"random weights, image 512x512, medians of interleaved calls. difference_pct is end-to-end "
+        f"and includes run-to-run noise; own_code_pct is samkit's own work alone (budget "
+        f"{BUDGET_PCT}%).\nSaved {path}"
+    )
 
 
 if __name__ == "__main__":

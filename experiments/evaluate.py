@@ -26,11 +26,13 @@ def run(cfg: DictConfig, output_dir: str) -> int:
     dataset = instantiate(cfg.dataset) if protocol.uses_dataset else None
 
     def work(model, job, run_id):
-        return protocol.run(model, dataset, run_id=run_id, out_path=job.rows_path, resume=cfg.resume,
-                            progress=cfg.progress, **params)
+        return protocol.run(
+            model, dataset, run_id=run_id, out_path=job.rows_path, resume=cfg.resume, progress=cfg.progress, **params
+        )
 
-    return run_job(output_dir, plain(cfg), protocol.name, work,
-                   capability=protocol.capability_for(protocol.make_params(**params)))
+    return run_job(
+        output_dir, plain(cfg), protocol.name, work, capability=protocol.capability_for(protocol.make_params(**params))
+    )
 
 
 @hydra.main(config_path="../conf", config_name="evaluate", version_base="1.3")

@@ -27,12 +27,13 @@ def model_files() -> dict[str, str]:
     out = {}
     for name in samkit.list_models():
         spec = REGISTRY[name]
-        params = ("no published parameter count" if spec.params_published_m is None
-                  else f"{spec.params_published_m}M params (published)")
+        params = (
+            "no published parameter count"
+            if spec.params_published_m is None
+            else f"{spec.params_published_m}M params (published)"
+        )
         out[f"{name}.yaml"] = (
-            HEADER.format(source="samkit.registry")
-            + f"# {spec.family}: {spec.checkpoint}, {params}\n"
-            f"name: {name}\n"
+            HEADER.format(source="samkit.registry") + f"# {spec.family}: {spec.checkpoint}, {params}\nname: {name}\n"
         )
     return out
 
@@ -66,10 +67,13 @@ def main() -> int:
         have = {p.name: p.read_text() for p in path.glob("*.yaml")}
         if args.check:
             if want != have:
-                print(f"conf/{folder} is out of sync with its registry: missing "
-                      f"{sorted(set(want) - set(have))}, extra {sorted(set(have) - set(want))}, changed "
-                      f"{sorted(k for k in want if k in have and want[k] != have[k])}; run "
-                      f"python experiments/gen_configs.py", file=sys.stderr)
+                print(
+                    f"conf/{folder} is out of sync with its registry: missing "
+                    f"{sorted(set(want) - set(have))}, extra {sorted(set(have) - set(want))}, changed "
+                    f"{sorted(k for k in want if k in have and want[k] != have[k])}; run "
+                    f"python experiments/gen_configs.py",
+                    file=sys.stderr,
+                )
                 stale += 1
             continue
         path.mkdir(parents=True, exist_ok=True)

@@ -67,7 +67,7 @@ def make_images(n: int, height: int, width: int, seed: int) -> list[np.ndarray]:
         for _ in range(3):
             h, w = rng.integers(height // 6, height // 2), rng.integers(width // 6, width // 2)
             y, x = rng.integers(0, height - h), rng.integers(0, width - w)
-            image[y:y + h, x:x + w] = rng.integers(0, 256, 3)
+            image[y : y + h, x : x + w] = rng.integers(0, 256, 3)
         images.append(image)
     return images
 
@@ -94,9 +94,26 @@ def free_port() -> int:
 
 def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
     port = args.port or free_port()
-    cmd = [sys.executable, "-m", "samkit.cli", "serve", "--model", args.model, "--weights", args.weights,
-           "--seed", str(args.seed), "--host", "127.0.0.1", "--port", str(port),
-           "--cache-mib", str(args.cache_mib), "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "samkit.cli",
+        "serve",
+        "--model",
+        args.model,
+        "--weights",
+        args.weights,
+        "--seed",
+        str(args.seed),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--cache-mib",
+        str(args.cache_mib),
+        "--log-level",
+        "warning",
+    ]
     if args.device:
         cmd += ["--device", args.device]
     import torch
@@ -123,8 +140,15 @@ def wait_healthy(http, server: subprocess.Popen | None, timeout_s: float = 300) 
     raise SystemExit("the server did not become healthy")
 
 
-def run_client(http, c: int, ids: list[str], files: list[bytes], sizes: list[tuple[int, int]],
-               args: argparse.Namespace, start: threading.Barrier) -> list[Click]:
+def run_client(
+    http,
+    c: int,
+    ids: list[str],
+    files: list[bytes],
+    sizes: list[tuple[int, int]],
+    args: argparse.Namespace,
+    start: threading.Barrier,
+) -> list[Click]:
     """Client ``c``: upload its image, then ``args.clicks`` clicks in sessions of ``args.session``."""
     image = c % len(files)
     rng = np.random.default_rng(args.seed * 1000 + c)
@@ -158,8 +182,9 @@ def run_client(http, c: int, ids: list[str], files: list[bytes], sizes: list[tup
     return clicks
 
 
-def verify(all_clicks: list[list[Click]], images: list[np.ndarray], args: argparse.Namespace,
-           served: dict) -> tuple[int, int]:
+def verify(
+    all_clicks: list[list[Click]], images: list[np.ndarray], args: argparse.Namespace, served: dict
+) -> tuple[int, int]:
     """Replay every client's clicks on a direct predictor of its image; ``(mismatches, checked)``."""
     import samkit
     from samkit.serve.codecs import rle_to_mask
@@ -180,18 +205,27 @@ def verify(all_clicks: list[list[Click]], images: list[np.ndarray], args: argpar
                 prev_scores = clicks[click.prev].scores
                 mask_input = low_res[click.prev][int(np.argmax(prev_scores))][None]
             masks, scores, logits = direct[click.image].predict(
-                point_coords=click.points, point_labels=click.labels, mask_input=mask_input,
-                multimask_output=args.multimask)
+                point_coords=click.points,
+                point_labels=click.labels,
+                mask_input=mask_input,
+                multimask_output=args.multimask,
+            )
             low_res.append(logits)
             got = np.stack([rle_to_mask(m) for m in click.masks])
             checked += 1
-            same = got.shape == masks.shape and np.array_equal(got, masks) and np.allclose(
-                click.scores, scores, rtol=0, atol=1e-4)
+            same = (
+                got.shape == masks.shape
+                and np.array_equal(got, masks)
+                and np.allclose(click.scores, scores, rtol=0, atol=1e-4)
+            )
             if not same:
                 mismatches += 1
                 diff = int((got != masks).sum()) if got.shape == masks.shape else -1
-                print(f"MISMATCH client {c} click {n} image {click.image}: {diff} pixels differ, "
-                      f"scores {click.scores} vs {scores.tolist()}", file=sys.stderr)
+                print(
+                    f"MISMATCH client {c} click {n} image {click.image}: {diff} pixels differ, "
+                    f"scores {click.scores} vs {scores.tolist()}",
+                    file=sys.stderr,
+                )
     return mismatches, checked
 
 
@@ -232,8 +266,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ids = [hashlib.sha256(d).hexdigest() for d in files]
     try:
-        with httpx.Client(base_url=url, timeout=600,
-                          limits=httpx.Limits(max_connections=args.clients + 4)) as http:
+        with httpx.Client(base_url=url, timeout=600, limits=httpx.Limits(max_connections=args.clients + 4)) as http:
             wait_healthy(http, server)
             served = http.get("/models").json()[0]
             if served["name"] != args.model:
@@ -242,8 +275,10 @@ def main(argv: list[str] | None = None) -> int:
             barrier = threading.Barrier(args.clients)
             t0 = time.perf_counter()
             with ThreadPoolExecutor(args.clients) as pool:
-                futures = [pool.submit(run_client, http, c, ids, files, [(height, width)] * args.images,
-                                       args, barrier) for c in range(args.clients)]
+                futures = [
+                    pool.submit(run_client, http, c, ids, files, [(height, width)] * args.images, args, barrier)
+                    for c in range(args.clients)
+                ]
                 all_clicks = [f.result() for f in futures]
             wall_s = time.perf_counter() - t0
             after = http.get("/metrics").json()
@@ -253,18 +288,28 @@ def main(argv: list[str] | None = None) -> int:
             server.wait(timeout=30)
     latencies = [c.latency_ms for clicks in all_clicks for c in clicks]
     decoder = [c.decoder_ms for clicks in all_clicks for c in clicks]
-    delta = {k: after[k] - before[k] for k in ("cache_hits", "cache_misses", "encoder_calls",
-                                                "decoder_calls", "encoder_ms_total")}
+    delta = {
+        k: after[k] - before[k]
+        for k in ("cache_hits", "cache_misses", "encoder_calls", "decoder_calls", "encoder_ms_total")
+    }
     summary = {
-        "model": args.model, "weights": served["weights"], "device": served["device"],
-        "clients": args.clients, "clicks_per_client": args.clicks, "images": args.images,
-        "image_hw": [height, width], "clicks": len(latencies), "wall_s": round(wall_s, 2),
+        "model": args.model,
+        "weights": served["weights"],
+        "device": served["device"],
+        "clients": args.clients,
+        "clicks_per_client": args.clicks,
+        "images": args.images,
+        "image_hw": [height, width],
+        "clicks": len(latencies),
+        "wall_s": round(wall_s, 2),
         "clicks_per_s": round(len(latencies) / wall_s, 2),
         "click_p50_ms": round(statistics.median(latencies), 1),
         "click_p95_ms": round(percentile(latencies, 95), 1),
         "decoder_p50_ms": round(statistics.median(decoder), 1),
         "decoder_p95_ms": round(percentile(decoder, 95), 1),
-        **delta, "cpu_count": os.cpu_count(), "omp_threads": os.environ.get("OMP_NUM_THREADS"),
+        **delta,
+        "cpu_count": os.cpu_count(),
+        "omp_threads": os.environ.get("OMP_NUM_THREADS"),
     }
     status = 0
     if args.verify:
@@ -276,8 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
     if status:
-        print(f"FAILED: {summary['mismatches']} of {summary['verified']} masks differ from a direct "
-              "predict on their image", file=sys.stderr)
+        print(
+            f"FAILED: {summary['mismatches']} of {summary['verified']} masks differ from a direct "
+            "predict on their image",
+            file=sys.stderr,
+        )
     return status
 
 

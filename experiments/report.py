@@ -26,10 +26,12 @@ def main(cfg: DictConfig) -> None:
         import pandas as pd
 
         for row in pd.read_csv(files["fast_settings_csv"]).itertuples():
-            print(f"  {row.model} on {row.device_label}: plain {row.plain_encoder_ms:.1f} ms/image, best "
-                  f"{row.best_setting} {row.best_encoder_ms:.1f} ms/image ({row.speedup:.2f}x, agreement "
-                  f"{row.best_agreement_mIoU:.3f}); fastest {row.fastest_setting} ({row.fastest_speedup:.2f}x"
-                  f"{', ' + row.fastest_flag if isinstance(row.fastest_flag, str) and row.fastest_flag else ''})")
+            print(
+                f"  {row.model} on {row.device_label}: plain {row.plain_encoder_ms:.1f} ms/image, best "
+                f"{row.best_setting} {row.best_encoder_ms:.1f} ms/image ({row.speedup:.2f}x, agreement "
+                f"{row.best_agreement_mIoU:.3f}); fastest {row.fastest_setting} ({row.fastest_speedup:.2f}x"
+                f"{', ' + row.fastest_flag if isinstance(row.fastest_flag, str) and row.fastest_flag else ''})"
+            )
 
 
 if __name__ == "__main__":

@@ -53,9 +53,9 @@ def _schema_fields(params: type) -> list[tuple[str, Any, Any]]:
 def protocol_schema(name: str) -> type:
     """The structured config of protocol ``name``: ``name`` plus its parameters."""
     protocol = get_protocol(name)
-    return dataclasses.make_dataclass(f"{name.capitalize()}ProtocolConfig",
-                                      [("name", str, field(default=name))]
-                                      + _schema_fields(protocol.params))
+    return dataclasses.make_dataclass(
+        f"{name.capitalize()}ProtocolConfig", [("name", str, field(default=name))] + _schema_fields(protocol.params)
+    )
 
 
 @dataclass
@@ -68,29 +68,30 @@ class CommonConfig:
     model: ModelConfig = MISSING
     weights: Weights = Weights.auto  # auto: official checkpoint if present and verified, else random
     seed: int = 0
-    device: str | None = None      # null: cuda if available, else cpu
+    device: str | None = None  # null: cuda if available, else cpu
     dtype: Dtype = Dtype.float32
-    compile: bool = False             # torch.compile the image encoder (compile time: compile_ms)
-    download: bool = False            # download missing official checkpoints (weights=pretrained)
-    resume: bool = True               # skip jobs whose results are complete; finish interrupted ones
+    compile: bool = False  # torch.compile the image encoder (compile time: compile_ms)
+    download: bool = False  # download missing official checkpoints (weights=pretrained)
+    resume: bool = True  # skip jobs whose results are complete; finish interrupted ones
     progress: bool = True
 
 
 # the benchmark entry point takes the benchmark protocol's parameters at the top level
 BenchmarkConfig = dataclasses.make_dataclass(
-    "BenchmarkConfig", _schema_fields(get_protocol("benchmark").params), bases=(CommonConfig,))
+    "BenchmarkConfig", _schema_fields(get_protocol("benchmark").params), bases=(CommonConfig,)
+)
 
 
 @dataclass
 class EvaluateConfig(CommonConfig):
-    dataset: Any = MISSING            # a `_target_` node: any samkit.data loader and its options
-    protocol: Any = MISSING           # conf/protocol/<name>.yaml, typed by its <name>_schema
+    dataset: Any = MISSING  # a `_target_` node: any samkit.data loader and its options
+    protocol: Any = MISSING  # conf/protocol/<name>.yaml, typed by its <name>_schema
 
 
 @dataclass
 class ReportConfig:
-    runs: Any = MISSING               # a folder of runs (searched recursively), a file, or a list
-    out: str | None = None         # default: <first run>/report
+    runs: Any = MISSING  # a folder of runs (searched recursively), a file, or a list
+    out: str | None = None  # default: <first run>/report
     title: str = "samkit report"
 
 

@@ -50,8 +50,10 @@ def _cmd_detectors(ns: argparse.Namespace) -> int:
     width = max([len(n) for n in names] + [4])
     print(f"{'name':<{width}}  {'kind':<10}  {'family':<14}  {'license':<10}  {'checkpoint':<11}  weights")
     for n, s in rows:
-        print(f"{n:<{width}}  {s.kind:<10}  {s.family:<14}  {s.license:<10}  "
-              f"{verify(s).status:<11}  {s.hub_repo or s.url}")
+        print(
+            f"{n:<{width}}  {s.kind:<10}  {s.family:<14}  {s.license:<10}  "
+            f"{verify(s).status:<11}  {s.hub_repo or s.url}"
+        )
     print(f"\ncheckpoint folder: {checkpoint_dir()}  (download with `samkit weights download NAME`)")
     return 0
 
@@ -122,8 +124,11 @@ def _cmd_verify(ns: argparse.Namespace) -> int:
         print(f"{r.name:<{width}}  {r.status:<11}  {r.path}")
     bad = [r for r in results if r.status == "mismatch"]
     if bad:
-        print(f"\n{len(bad)} checkpoint(s) do not match the published SHA-256: delete them and run "
-              "`samkit weights download NAME`.", file=sys.stderr)
+        print(
+            f"\n{len(bad)} checkpoint(s) do not match the published SHA-256: delete them and run "
+            "`samkit weights download NAME`.",
+            file=sys.stderr,
+        )
     if ns.strict and any(r.status == "missing" for r in results):
         return 1
     return 1 if bad else 0
@@ -134,12 +139,21 @@ def _cmd_serve(ns: argparse.Namespace) -> int:
     from samkit.serve import run
 
     if ns.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"samkit serve: listening on {ns.host}, not loopback: anyone who can reach it can use "
-              "the model (there is no authentication).", file=sys.stderr)
+        print(
+            f"samkit serve: listening on {ns.host}, not loopback: anyone who can reach it can use "
+            "the model (there is no authentication).",
+            file=sys.stderr,
+        )
     model = load(ns.model, weights=ns.weights, device=ns.device, dtype=ns.dtype, seed=ns.seed)
     print(f"samkit serve: {model!r} on http://{ns.host}:{ns.port} (API docs at /docs)", flush=True)
-    run(model, host=ns.host, port=ns.port, cache_mib=ns.cache_mib, max_upload_mib=ns.max_upload_mib,
-        log_level=ns.log_level)
+    run(
+        model,
+        host=ns.host,
+        port=ns.port,
+        cache_mib=ns.cache_mib,
+        max_upload_mib=ns.max_upload_mib,
+        log_level=ns.log_level,
+    )
     return 0
 
 
@@ -168,8 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_cmd_verify)
     s = sub.add_parser("serve", help="serve a model over HTTP (FastAPI + uvicorn; see samkit.serve)")
     s.add_argument("--model", required=True, help="registered model name, e.g. mobile_sam")
-    s.add_argument("--weights", choices=("auto", "pretrained", "random"), default="auto",
-                   help="auto: the checkpoint when present, else seeded random weights (see samkit.wording)")
+    s.add_argument(
+        "--weights",
+        choices=("auto", "pretrained", "random"),
+        default="auto",
+        help="auto: the checkpoint when present, else seeded random weights (see samkit.wording)",
+    )
     s.add_argument("--seed", type=int, default=0, help="seed of random weights")
     s.add_argument("--device", default=None, help="cpu, cuda, cuda:1... (default: CUDA if available)")
     s.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))

@@ -27,8 +27,7 @@ def choose_weights_kind(spec: Any, weights: str, checkpoint: str | os.PathLike |
     from samkit.weights import verify
 
     if weights not in WEIGHT_KINDS:
-        raise ValueError(f"weights must be one of {WEIGHT_KINDS}, got {weights!r} "
-                         "(pass a file with checkpoint=...).")
+        raise ValueError(f"weights must be one of {WEIGHT_KINDS}, got {weights!r} (pass a file with checkpoint=...).")
     if weights == "auto":  # "unpublished": the file is there but no checksum is published to verify it
         present = checkpoint is not None or verify(spec).status in ("ok", "unpublished")
         weights = "pretrained" if present else "random"
@@ -43,9 +42,19 @@ def ready_for_inference(model: Any, device: Any) -> Any:
     return model.eval().requires_grad_(False).to(device)
 
 
-def load_component(cls: Any, spec: Any, weights: str, *, checkpoint: str | os.PathLike | None,
-                   device: Any, seed: int, config: str, configs: tuple[str, ...], download: bool,
-                   progress: bool) -> tuple[Any, Any, WeightsInfo, Any]:
+def load_component(
+    cls: Any,
+    spec: Any,
+    weights: str,
+    *,
+    checkpoint: str | os.PathLike | None,
+    device: Any,
+    seed: int,
+    config: str,
+    configs: tuple[str, ...],
+    download: bool,
+    progress: bool,
+) -> tuple[Any, Any, WeightsInfo, Any]:
     """``(model, processor, weights_info, device)`` of ``spec`` built by its family class ``cls``.
 
     ``weights``: ``"pretrained"`` (official file or ``checkpoint``), ``"random"`` (``cls.build_random``

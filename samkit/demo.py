@@ -91,17 +91,23 @@ def _segment(model: Any, shot: SamplePhoto, repeats: int, time_call: Any) -> tup
     point = dict(point_coords=np.array([shot.point]), point_labels=np.array([1]))
     box = dict(box=np.array(shot.box))
     pt_t = time_call(lambda: model.predict(**point), model.device, warmup=1, repeats=repeats)
-    bx_t = time_call(lambda: model.predict(**box, multimask_output=False), model.device, warmup=1,
-                     repeats=repeats)
+    bx_t = time_call(lambda: model.predict(**box, multimask_output=False), model.device, warmup=1, repeats=repeats)
     pt_masks, pt_scores, _ = model.predict(**point)
     bx_masks, bx_scores, _ = model.predict(**box, multimask_output=False)
     best = int(np.argmax(pt_scores))
     row = {
-        "model": model.name, "family": model.family, "weights": model.weights.kind,
-        "weights_id": str(model.weights), "device": str(model.device), "image": shot.name,
-        "height": shot.image.shape[0], "width": shot.image.shape[1],
-        "set_image_ms": set_t.median_ms, "predict_point_ms": pt_t.median_ms,
-        "predict_box_ms": bx_t.median_ms, "point_score": float(pt_scores[best]),
+        "model": model.name,
+        "family": model.family,
+        "weights": model.weights.kind,
+        "weights_id": str(model.weights),
+        "device": str(model.device),
+        "image": shot.name,
+        "height": shot.image.shape[0],
+        "width": shot.image.shape[1],
+        "set_image_ms": set_t.median_ms,
+        "predict_point_ms": pt_t.median_ms,
+        "predict_box_ms": bx_t.median_ms,
+        "point_score": float(pt_scores[best]),
         "box_score": float(bx_scores[0]),
     }
     masks = {"point": (pt_masks[best], float(pt_scores[best])), "box": (bx_masks[0], float(bx_scores[0]))}
@@ -112,8 +118,9 @@ def summarize_timings(table: Any) -> str:
     """Median times per model as text, with device and weights named."""
     cols = ["set_image_ms", "predict_point_ms", "predict_box_ms"]
     med = table.groupby(["model", "device", "weights"], sort=False)[cols].median().round(1)
-    note = ("set_image: one timed call per photo after one warm-up; predict: median of repeats. "
-            "Medians over photos, in ms.")
+    note = (
+        "set_image: one timed call per photo after one warm-up; predict: median of repeats. Medians over photos, in ms."
+    )
     return f"{med.to_string()}\n\n{note}"
 
 
@@ -130,10 +137,14 @@ def _save_overlay(shot: SamplePhoto, panels: list[tuple[str, Any, dict]], path: 
         any_random |= weights.kind == "random"
         for ax, prompt in zip(row, ("point", "box")):
             mask, score = masks[prompt]
-            draw_prediction(ax, shot.image, mask,
-                            points=[shot.point] if prompt == "point" else None,
-                            box=shot.box if prompt == "box" else None,
-                            title=f"{name} · {prompt} · score {score:.2f}\n{weights}")
+            draw_prediction(
+                ax,
+                shot.image,
+                mask,
+                points=[shot.point] if prompt == "point" else None,
+                box=shot.box if prompt == "box" else None,
+                title=f"{name} · {prompt} · score {score:.2f}\n{weights}",
+            )
     title = f"{shot.name} ({shot.object})"
     if any_random:
         title += f"\n{RANDOM_WEIGHTS_WARNING}"

@@ -22,8 +22,7 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device={str(device)!r} was requested but CUDA is not available here; "
-                           "use device='cpu'.")
+        raise RuntimeError(f"device={str(device)!r} was requested but CUDA is not available here; use device='cpu'.")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
         raise RuntimeError(f"device={str(device)!r}: only {torch.cuda.device_count()} CUDA device(s).")
     return dev

@@ -60,8 +60,9 @@ def check_extra(module: str, extra: str, what: str) -> None:
     except (ImportError, ValueError):  # a parent package missing, or a module without a spec
         found = False
     if not found:
-        raise MissingExtraError(f"{what} needs {module}, which is not installed: pip install "
-                                f"'samkit[{extra}]'", module=module, extra=extra)
+        raise MissingExtraError(
+            f"{what} needs {module}, which is not installed: pip install 'samkit[{extra}]'", module=module, extra=extra
+        )
 
 
 def require_extra(module: str, extra: str, what: str) -> ModuleType:
@@ -80,8 +81,9 @@ def require_extra(module: str, extra: str, what: str) -> ModuleType:
         if missing.partition(".")[0] == module.partition(".")[0]:
             message = f"{what} needs {module}, which is not installed: pip install 'samkit[{extra}]'"
         else:
-            message = (f"{what} needs {module}, whose dependency {missing} is not installed: "
-                       f"pip install 'samkit[{extra}]'")
+            message = (
+                f"{what} needs {module}, whose dependency {missing} is not installed: pip install 'samkit[{extra}]'"
+            )
         raise MissingExtraError(message, module=module, extra=extra) from err
 
 
@@ -121,8 +123,10 @@ def failure_status(err: BaseException) -> str:
     """
     text = str(err).lower()
     if isinstance(err, CheckpointError):
-        missing = not isinstance(err, ChecksumError) and (isinstance(err, DownloadError) or any(
-            phrase in text for phrase in ("download", "no checkpoint", "does not exist")))
+        missing = not isinstance(err, ChecksumError) and (
+            isinstance(err, DownloadError)
+            or any(phrase in text for phrase in ("download", "no checkpoint", "does not exist"))
+        )
         return "missing_checkpoint" if missing else "bad_checkpoint"
     if isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError" or "out of memory" in text:
         return "oom"

@@ -31,8 +31,7 @@ if TYPE_CHECKING:
 
     from samkit.models.base import Segmenter
 
-__all__ = ["CompileError", "AGREEMENT_THRESHOLD", "check_dtype", "compile_encoder", "encoder_module",
-           "setting_label"]
+__all__ = ["CompileError", "AGREEMENT_THRESHOLD", "check_dtype", "compile_encoder", "encoder_module", "setting_label"]
 
 #: a fast setting whose mean mask IoU against float32 eager is below this is flagged, never a default
 AGREEMENT_THRESHOLD = 0.99
@@ -49,11 +48,13 @@ def check_dtype(dtype: str, device: torch.device) -> None:
     if dtype == "float16" and device.type == "cpu":
         raise UnsupportedError(
             "dtype='float16' on a CPU is not supported: PyTorch's CPU kernels emulate float16 "
-            "(tens of times slower than float32). Use dtype='bfloat16' on a CPU, or float16 on CUDA.")
+            "(tens of times slower than float32). Use dtype='bfloat16' on a CPU, or float16 on CUDA."
+        )
     if dtype == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise UnsupportedError(
             f"dtype='bfloat16' is not supported by {torch.cuda.get_device_name(device)} "
-            "(compute capability < 8.0); use dtype='float16'.")
+            "(compute capability < 8.0); use dtype='float16'."
+        )
 
 
 def setting_label(dtype: str, compiled: bool, image_batch: int = 1) -> str:
@@ -66,8 +67,10 @@ def encoder_module(segmenter: Segmenter) -> torch.nn.Module:
     """The image encoder module of ``segmenter`` (its family's ``encoder_path`` in ``model``)."""
     path = getattr(segmenter, "encoder_path", None)
     if not path:
-        raise UnsupportedError(f"{segmenter.name}: samkit cannot compile this family's encoder "
-                               f"({segmenter.family}); load it with compile=False.")
+        raise UnsupportedError(
+            f"{segmenter.name}: samkit cannot compile this family's encoder "
+            f"({segmenter.family}); load it with compile=False."
+        )
     module: Any = segmenter.model
     for part in path.split("."):
         module = getattr(module, part)
@@ -103,8 +106,9 @@ def compile_encoder(segmenter: Segmenter, options: dict[str, Any] | None = None)
     if opts.get("backend", "inductor") == "inductor":
         missing = _missing_compiler(segmenter.device)
         if missing:
-            raise CompileError(f"{segmenter.name}: torch.compile needs {missing} on "
-                               f"{segmenter.device.type}; load with compile=False.")
+            raise CompileError(
+                f"{segmenter.name}: torch.compile needs {missing} on {segmenter.device.type}; load with compile=False."
+            )
     side = int(getattr(segmenter.spec, "input_size", None) or 1024)
     image = np.full((side, side, 3), 128, dtype=np.uint8)
     module.compile(**opts)
@@ -112,8 +116,10 @@ def compile_encoder(segmenter: Segmenter, options: dict[str, Any] | None = None)
         _, elapsed_ms = timed(lambda: segmenter.set_image(image), segmenter.device)
     except Exception as err:
         module._compiled_call_impl = None  # back to eager: nothing half-compiled stays
-        raise CompileError(f"{segmenter.name}: torch.compile of {segmenter.encoder_path} failed "
-                           f"({_root_cause(err)}); load with compile=False.") from err
+        raise CompileError(
+            f"{segmenter.name}: torch.compile of {segmenter.encoder_path} failed "
+            f"({_root_cause(err)}); load with compile=False."
+        ) from err
     finally:
         if segmenter.is_image_set:
             segmenter.reset_image()

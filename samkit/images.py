@@ -30,8 +30,7 @@ def to_rgb_uint8(image: Any) -> np.ndarray:
         image = _pil_to_array(image)
     if not isinstance(image, np.ndarray):
         raise ImageError(
-            f"Expected an image as a numpy array (HxWx3 uint8 RGB) or a PIL image, got "
-            f"{type(image).__name__}."
+            f"Expected an image as a numpy array (HxWx3 uint8 RGB) or a PIL image, got {type(image).__name__}."
         )
     if image.ndim not in (2, 3):
         raise ImageError(
@@ -43,18 +42,22 @@ def to_rgb_uint8(image: Any) -> np.ndarray:
     if image.dtype != np.uint8:
         raise ImageError(_dtype_message(image.dtype))
     if image.ndim == 2:
-        warnings.warn("Grayscale image (HxW) converted to RGB by replicating the channel.",
-                      ImageConversionWarning, stacklevel=3)
+        warnings.warn(
+            "Grayscale image (HxW) converted to RGB by replicating the channel.", ImageConversionWarning, stacklevel=3
+        )
         image = np.repeat(image[:, :, None], 3, axis=2)
     channels = image.shape[2]
     if channels == 1:
-        warnings.warn("Grayscale image (HxWx1) converted to RGB by replicating the channel.",
-                      ImageConversionWarning, stacklevel=3)
+        warnings.warn(
+            "Grayscale image (HxWx1) converted to RGB by replicating the channel.", ImageConversionWarning, stacklevel=3
+        )
         image = np.repeat(image, 3, axis=2)
     elif channels == 4:
-        warnings.warn("RGBA image converted to RGB by dropping the alpha channel "
-                      "(transparent pixels keep their RGB values).",
-                      ImageConversionWarning, stacklevel=3)
+        warnings.warn(
+            "RGBA image converted to RGB by dropping the alpha channel (transparent pixels keep their RGB values).",
+            ImageConversionWarning,
+            stacklevel=3,
+        )
         image = image[:, :, :3]
     elif channels != 3:
         raise ImageError(
@@ -68,9 +71,11 @@ def _dtype_message(dtype: np.dtype) -> str:
     if np.issubdtype(dtype, np.floating):
         return f"Float images ({dtype}) are rejected. {_FLOAT_HINT}"
     if dtype == np.uint16:
-        return ("16-bit images (uint16) are rejected: samkit does not guess how to map them to 8 "
-                "bits. Rescale to uint8 yourself, e.g. (image // 257).astype(np.uint8) for full-range "
-                "16-bit data.")
+        return (
+            "16-bit images (uint16) are rejected: samkit does not guess how to map them to 8 "
+            "bits. Rescale to uint8 yourself, e.g. (image // 257).astype(np.uint8) for full-range "
+            "16-bit data."
+        )
     if dtype == np.bool_:
         return "Boolean arrays are masks, not images: pass an HxWx3 uint8 RGB image."
     return f"Images must be uint8 (HxWx3 RGB), got dtype {dtype}."
@@ -91,7 +96,9 @@ def _pil_to_array(image: Any) -> np.ndarray:
         )
     if mode == "1":
         raise ImageError("PIL image in mode '1' (1-bit) is a mask, not an image: pass an RGB image.")
-    warnings.warn(f"PIL image in mode {mode!r} converted to RGB by PIL"
-                  + (" (alpha dropped)." if "A" in mode else "."),
-                  ImageConversionWarning, stacklevel=4)
+    warnings.warn(
+        f"PIL image in mode {mode!r} converted to RGB by PIL" + (" (alpha dropped)." if "A" in mode else "."),
+        ImageConversionWarning,
+        stacklevel=4,
+    )
     return np.asarray(image.convert("RGB"))

@@ -42,8 +42,7 @@ class SegmentedObject:
             raise ValueError(f"SegmentedObject.box must be one XYXY box of shape (4,), got {box.shape}")
         mask = np.asarray(self.mask)
         if mask.ndim != 2 or mask.dtype != bool:
-            raise ValueError(f"SegmentedObject.mask must be an HxW bool array, got {mask.dtype} "
-                             f"of shape {mask.shape}")
+            raise ValueError(f"SegmentedObject.mask must be an HxW bool array, got {mask.dtype} of shape {mask.shape}")
         object.__setattr__(self, "label", str(self.label))
         object.__setattr__(self, "score", float(self.score))
         object.__setattr__(self, "mask_score", float(self.mask_score))
@@ -149,13 +148,15 @@ class PipelineResult:
         import pandas as pd
 
         boxes = self.boxes
-        return pd.DataFrame({
-            "label": pd.Series(self.labels, dtype=object),
-            "score": self.scores,
-            **{k: boxes[:, i] for i, k in enumerate(("x0", "y0", "x1", "y1"))},
-            "mask_score": self.mask_scores,
-            "area": np.asarray([o.area for o in self.objects], dtype=np.int64),
-        })
+        return pd.DataFrame(
+            {
+                "label": pd.Series(self.labels, dtype=object),
+                "score": self.scores,
+                **{k: boxes[:, i] for i, k in enumerate(("x0", "y0", "x1", "y1"))},
+                "mask_score": self.mask_scores,
+                "area": np.asarray([o.area for o in self.objects], dtype=np.int64),
+            }
+        )
 
     def to_coco(self, image_id: int, category_ids: dict[str, int]) -> list[dict[str, Any]]:
         """COCO results-json records, one per object: ``image_id``, ``category_id``,
@@ -173,14 +174,16 @@ class PipelineResult:
         records = []
         for obj, rle in zip(self.objects, encode_rles(self.masks)):
             x0, y0, x1, y1 = (float(v) for v in obj.box)
-            records.append({
-                "image_id": int(image_id),
-                "category_id": int(category_ids[obj.label]),
-                "segmentation": rle,
-                "bbox": [x0, y0, x1 - x0, y1 - y0],
-                "score": obj.score,
-                "mask_score": obj.mask_score,
-            })
+            records.append(
+                {
+                    "image_id": int(image_id),
+                    "category_id": int(category_ids[obj.label]),
+                    "segmentation": rle,
+                    "bbox": [x0, y0, x1 - x0, y1 - y0],
+                    "score": obj.score,
+                    "mask_score": obj.mask_score,
+                }
+            )
         return records
 
 
@@ -188,5 +191,4 @@ def check_category_ids(labels: Any, category_ids: dict[str, int]) -> None:
     """``KeyError`` naming the labels that have no COCO category id in ``category_ids``."""
     missing = sorted(set(labels) - set(category_ids))
     if missing:
-        raise KeyError(f"to_coco: no category id for label(s) {missing}; category_ids has "
-                       f"{sorted(category_ids)[:20]}")
+        raise KeyError(f"to_coco: no category id for label(s) {missing}; category_ids has {sorted(category_ids)[:20]}")

@@ -94,8 +94,14 @@ def job_key(config: Mapping[str, Any]) -> str:
     return config_hash({k: v for k, v in config.items() if k not in NOT_WORK_KEYS})
 
 
-def run_job(path: str | Path, config: Mapping[str, Any], protocol: str,
-            work: Callable[[Any, JobDir, str], pd.DataFrame], *, capability: str | None = None) -> int:
+def run_job(
+    path: str | Path,
+    config: Mapping[str, Any],
+    protocol: str,
+    work: Callable[[Any, JobDir, str], pd.DataFrame],
+    *,
+    capability: str | None = None,
+) -> int:
     """Resume check, model loading and failure rows around ``work(model, job, run_id) -> rows``.
 
     ``config``: the job's resolved config as plain data, with ``model.name``, ``weights``
@@ -121,18 +127,31 @@ def run_job(path: str | Path, config: Mapping[str, Any], protocol: str,
     run_id = new_run_id()
     weights = choose_weights(name, str(config["weights"]))
     spec = get_spec(name)
-    base = {"run_id": run_id, "model": name, "family": spec.family, "dtype": str(config["dtype"]),
-            "compile": bool(config.get("compile", False)),
-            "protocol": protocol, "weights": f"{weights}(not loaded)", "weights_kind": weights,
-            "device": str(config.get("device") or "")}
+    base = {
+        "run_id": run_id,
+        "model": name,
+        "family": spec.family,
+        "dtype": str(config["dtype"]),
+        "compile": bool(config.get("compile", False)),
+        "protocol": protocol,
+        "weights": f"{weights}(not loaded)",
+        "weights_kind": weights,
+        "device": str(config.get("device") or ""),
+    }
     seed = config.get("seed")
     if capability is not None and not spec.supports(capability):
-        return _record_failure(job, config, base, unsupported_error(name, protocol, capability), seed,
-                               complete=key)
+        return _record_failure(job, config, base, unsupported_error(name, protocol, capability), seed, complete=key)
     try:
-        model = load(name, weights=weights, device=config.get("device"), seed=seed,
-                     dtype=str(config["dtype"]), compile=bool(config.get("compile", False)),
-                     download=bool(config.get("download")), progress=bool(config.get("progress", True)))
+        model = load(
+            name,
+            weights=weights,
+            device=config.get("device"),
+            seed=seed,
+            dtype=str(config["dtype"]),
+            compile=bool(config.get("compile", False)),
+            download=bool(config.get("download")),
+            progress=bool(config.get("progress", True)),
+        )
     except Exception as err:  # noqa: BLE001 - recorded as a row; the sweep goes on
         return _record_failure(job, config, base, err, seed)
     try:
@@ -145,8 +164,15 @@ def run_job(path: str | Path, config: Mapping[str, Any], protocol: str,
     return 0
 
 
-def _record_failure(job: JobDir, config: Mapping[str, Any], base: dict[str, Any], err: BaseException,
-                    seed: Any, model: Any = None, complete: str | None = None) -> int:
+def _record_failure(
+    job: JobDir,
+    config: Mapping[str, Any],
+    base: dict[str, Any],
+    err: BaseException,
+    seed: Any,
+    model: Any = None,
+    complete: str | None = None,
+) -> int:
     """Save a failure row beside the rows already there; ``complete``: mark the job done (its
     outcome cannot change on a rerun, e.g. an unsupported protocol)."""
     from samkit.eval.protocol import failure_row
@@ -156,8 +182,7 @@ def _record_failure(job: JobDir, config: Mapping[str, Any], base: dict[str, Any]
     frame = rows_to_frame([row])
     if job.rows_path.is_file():  # keep the images an interrupted run already finished
         frame = rows_to_frame(pd.concat([pd.read_parquet(job.rows_path), frame]).to_dict("records"))
-    save_results(frame, job.rows_path, provenance([model] if model else [], dict(config), seed,
-                                                   base["run_id"]))
+    save_results(frame, job.rows_path, provenance([model] if model else [], dict(config), seed, base["run_id"]))
     if complete is not None:
         job.mark_complete(complete, len(frame))
     print(f"[samkit] {base['model']}: {row['status']}: {row['error']}", file=sys.stderr)

@@ -17,12 +17,14 @@ if TYPE_CHECKING:
 
     from samkit.models.base import Segmenter
 
-__all__ = ["load", "adapter_class", "build_random", "resolve_device", "match_checkpoint",
-           "choose_weights"]
+__all__ = ["load", "adapter_class", "build_random", "resolve_device", "match_checkpoint", "choose_weights"]
 
 #: families whose upstream code is an optional package: family -> (module, samkit extra)
-FAMILY_EXTRAS = {"fastsam": ("ultralytics", "ultralytics"), "sam3": ("transformers", "hf"),
-                 "edgetam": ("transformers", "hf")}
+FAMILY_EXTRAS = {
+    "fastsam": ("ultralytics", "ultralytics"),
+    "sam3": ("transformers", "hf"),
+    "edgetam": ("transformers", "hf"),
+}
 
 
 def choose_weights(name: str, weights: str) -> str:
@@ -60,27 +62,22 @@ def build_random(spec: ModelSpec, seed: int, **build_options: Any) -> torch.nn.M
         return adapter_class(spec).build_architecture(spec, **build_options)
 
 
-def match_checkpoint(model: torch.nn.Module, state_dict: dict[str, Any], spec: ModelSpec,
-                     path: str) -> None:
+def match_checkpoint(model: torch.nn.Module, state_dict: dict[str, Any], spec: ModelSpec, path: str) -> None:
     """Raise `CheckpointError` unless ``state_dict`` has exactly the keys and shapes of ``model``."""
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     got = {k: tuple(v.shape) for k, v in state_dict.items()}
     missing = [k for k in expected if k not in got]
     unexpected = [k for k in got if k not in expected]
-    wrong = [f"{k}: file {got[k]} vs model {expected[k]}" for k in expected
-             if k in got and got[k] != expected[k]]
+    wrong = [f"{k}: file {got[k]} vs model {expected[k]}" for k in expected if k in got and got[k] != expected[k]]
     if not (missing or unexpected or wrong):
         return
     parts = []
-    for label, items in (("missing keys", missing), ("unexpected keys", unexpected),
-                         ("shape mismatches", wrong)):
+    for label, items in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", wrong)):
         if items:
             parts.append(f"{len(items)} {label} (e.g. {items[:3]})")
     owner = guess_checkpoint_model(got, exclude=spec.name)
     hint = f" It looks like a checkpoint for {owner!r}." if owner else ""
-    raise CheckpointError(
-        f"{path} does not fit {spec.name}: {'; '.join(parts)}.{hint} Nothing was loaded."
-    )
+    raise CheckpointError(f"{path} does not fit {spec.name}: {'; '.join(parts)}.{hint} Nothing was loaded.")
 
 
 def guess_checkpoint_model(shapes: dict[str, tuple], exclude: str | None = None) -> str | None:
@@ -172,8 +169,9 @@ def load(
     if compile_options and not compile:
         raise ValueError("compile_options without compile=True")
     if compile and adapter_class(spec).encoder_path is None:
-        raise UnsupportedError(f"{spec.name}: samkit cannot compile the {spec.family} family's encoder; "
-                               "load it with compile=False.")
+        raise UnsupportedError(
+            f"{spec.name}: samkit cannot compile the {spec.family} family's encoder; load it with compile=False."
+        )
     build_options = _build_options(spec, options, weights)
     dev = resolve_device(device)
     from samkit.fast_settings import check_dtype, compile_encoder
@@ -208,8 +206,10 @@ def _check_options(spec: ModelSpec, options: dict[str, Any]) -> None:
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         offer = ", ".join(f"{k}={v!r}" for k, v in allowed.items()) or "none"
-        raise TypeError(f"load() got unknown option(s) {unknown} for {spec.name} "
-                        f"(family {spec.family}); its options (defaults): {offer}.")
+        raise TypeError(
+            f"load() got unknown option(s) {unknown} for {spec.name} "
+            f"(family {spec.family}); its options (defaults): {offer}."
+        )
 
 
 def _build_options(spec: ModelSpec, options: dict[str, Any], weights: str) -> dict[str, Any]:
@@ -221,6 +221,8 @@ def _build_options(spec: ModelSpec, options: dict[str, Any], weights: str) -> di
     defaults = getattr(adapter_class(spec), "build_options", {})
     given = {k: options.pop(k) for k in list(options) if k in defaults}
     if given and weights != "random":
-        raise ValueError(f"{', '.join(sorted(given))}= choose the architecture of weights='random' only; "
-                         f"a {spec.name} checkpoint carries its own config.")
+        raise ValueError(
+            f"{', '.join(sorted(given))}= choose the architecture of weights='random' only; "
+            f"a {spec.name} checkpoint carries its own config."
+        )
     return {**defaults, **given}

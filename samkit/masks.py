@@ -22,15 +22,27 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["encode_rle", "encode_rles", "decode_rle", "decode_rles", "rle_json", "to_pycoco_rle",
-           "rle_area", "encode_png", "decode_png", "mask_box"]
+__all__ = [
+    "encode_rle",
+    "encode_rles",
+    "decode_rle",
+    "decode_rles",
+    "rle_json",
+    "to_pycoco_rle",
+    "rle_area",
+    "encode_png",
+    "decode_png",
+    "mask_box",
+]
 
 
 def rle_json(rle: Mapping[str, Any]) -> dict[str, Any]:
     """A compressed RLE with ``counts`` as str (JSON-ready) and ``size`` as two ints."""
     counts = rle["counts"]
-    return {"size": [int(s) for s in rle["size"]],
-            "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
+    return {
+        "size": [int(s) for s in rle["size"]],
+        "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts,
+    }
 
 
 def encode_rle(mask: np.ndarray) -> dict[str, Any]:

@@ -19,8 +19,16 @@ from samkit.wording import RANDOM_WEIGHTS_WARNING, present
 __all__ = ["draw_prediction", "show_prediction", "show_instances", "show_generated", "show_video_masks"]
 
 
-def draw_prediction(ax: Any, image: np.ndarray, mask: np.ndarray, *, points: Any = None,
-                    labels: Any = None, box: Any = None, title: str = "") -> None:
+def draw_prediction(
+    ax: Any,
+    image: np.ndarray,
+    mask: np.ndarray,
+    *,
+    points: Any = None,
+    labels: Any = None,
+    box: Any = None,
+    title: str = "",
+) -> None:
     """Draw ``image``, ``mask`` (translucent), the points (green + / red x) and the box on ``ax``."""
     ax.imshow(image)
     ax.imshow(np.ma.masked_where(~mask, mask), alpha=0.5, cmap="autumn", vmin=0, vmax=1)
@@ -48,9 +56,18 @@ def _titled(fig: Any, title: str, weights: Any, weights_kind: str | None) -> Non
     fig.suptitle(text, fontsize=9, color="red" if random else "black")
 
 
-def show_prediction(image: np.ndarray, masks: np.ndarray, scores: Sequence[float], *,
-                    points: Any = None, labels: Any = None, box: Any = None, title: str = "",
-                    weights: Any = None, weights_kind: str | None = None):
+def show_prediction(
+    image: np.ndarray,
+    masks: np.ndarray,
+    scores: Sequence[float],
+    *,
+    points: Any = None,
+    labels: Any = None,
+    box: Any = None,
+    title: str = "",
+    weights: Any = None,
+    weights_kind: str | None = None,
+):
     """One panel per candidate mask (``masks`` (C, H, W)), each titled with its predicted IoU.
 
     ``weights``: ``model.weights`` (a `samkit.weights.WeightsInfo`; its ``kind`` decides the
@@ -60,20 +77,30 @@ def show_prediction(image: np.ndarray, masks: np.ndarray, scores: Sequence[float
 
     n = len(masks)
     if n == 0:
-        raise ValueError("show_prediction needs at least one mask (got 0); for detector / text "
-                         "results, which may be empty, use show_instances")
+        raise ValueError(
+            "show_prediction needs at least one mask (got 0); for detector / text "
+            "results, which may be empty, use show_instances"
+        )
     fig = Figure(figsize=(3.6 * n, 3.6 * image.shape[0] / image.shape[1] + 0.9))
     axes = fig.subplots(1, n, squeeze=False)[0]
     for i, (ax, mask) in enumerate(zip(axes, masks)):
-        draw_prediction(ax, image, mask, points=points, labels=labels, box=box,
-                        title=f"mask {i}: score {float(scores[i]):.3f}")
+        draw_prediction(
+            ax, image, mask, points=points, labels=labels, box=box, title=f"mask {i}: score {float(scores[i]):.3f}"
+        )
     _titled(fig, title, weights, weights_kind)
     fig.tight_layout()
     return fig
 
 
-def show_instances(image: np.ndarray, result: Any, *, title: str = "", weights: Any = None,
-                   weights_kind: str | None = None, seed: int = 0):
+def show_instances(
+    image: np.ndarray,
+    result: Any,
+    *,
+    title: str = "",
+    weights: Any = None,
+    weights_kind: str | None = None,
+    seed: int = 0,
+):
     """Every object of a detector -> segmenter result (`samkit.pipelines.PipelineResult`, e.g.
     ``model.predict_text(...)``) on ``image`` (HxWx3 uint8): its mask in its own colour, its box
     (XYXY) outlined and labelled ``"<phrase or class> <detector score>"``; an empty result says
@@ -94,19 +121,41 @@ def show_instances(image: np.ndarray, result: Any, *, title: str = "", weights: 
     for obj, colour in zip(result, colours):
         x0, y0, x1, y1 = (float(v) for v in obj.box)
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, linewidth=1.5))
-        ax.text(x0, y0, f"{obj.label} {obj.score:.2f}", color="white", fontsize=7, va="bottom",
-                bbox={"facecolor": colour, "alpha": 0.8, "pad": 1, "edgecolor": "none"})
+        ax.text(
+            x0,
+            y0,
+            f"{obj.label} {obj.score:.2f}",
+            color="white",
+            fontsize=7,
+            va="bottom",
+            bbox={"facecolor": colour, "alpha": 0.8, "pad": 1, "edgecolor": "none"},
+        )
     if not len(result):
-        ax.text(0.5, 0.5, "no instances found", transform=ax.transAxes, ha="center", va="center",
-                color="white", bbox={"facecolor": "black", "alpha": 0.6})
+        ax.text(
+            0.5,
+            0.5,
+            "no instances found",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color="white",
+            bbox={"facecolor": "black", "alpha": 0.6},
+        )
     ax.axis("off")
     _titled(fig, f"{title} ({len(result)} instances)", weights, weights_kind)
     fig.tight_layout()
     return fig
 
 
-def show_generated(image: np.ndarray, records: Sequence[dict], *, title: str = "",
-                   weights: Any = None, weights_kind: str | None = None, seed: int = 0):
+def show_generated(
+    image: np.ndarray,
+    records: Sequence[dict],
+    *,
+    title: str = "",
+    weights: Any = None,
+    weights_kind: str | None = None,
+    seed: int = 0,
+):
     """Automatic masks (`Segmenter.generate` records) in random colours, largest drawn first.
 
     ``weights`` / ``weights_kind`` as in `show_prediction`.
@@ -127,10 +176,17 @@ def show_generated(image: np.ndarray, records: Sequence[dict], *, title: str = "
     return fig
 
 
-def show_video_masks(frames: Any, masks: dict[int, dict[int, np.ndarray]], *,
-                     frame_indices: Sequence[int] | None = None, max_frames: int = 8,
-                     title: str = "", weights: Any = None, weights_kind: str | None = None,
-                     columns: int | None = None):
+def show_video_masks(
+    frames: Any,
+    masks: dict[int, dict[int, np.ndarray]],
+    *,
+    frame_indices: Sequence[int] | None = None,
+    max_frames: int = 8,
+    title: str = "",
+    weights: Any = None,
+    weights_kind: str | None = None,
+    columns: int | None = None,
+):
     """A strip of video frames with every object's mask in its own colour (one panel per frame).
 
     Args:
@@ -167,7 +223,7 @@ def show_video_masks(frames: Any, masks: dict[int, dict[int, np.ndarray]], *,
     aspect = first.shape[0] / first.shape[1]
     fig = Figure(figsize=(2.4 * cols, 2.4 * aspect * rows + 1.1))
     axes = fig.subplots(rows, cols, squeeze=False).reshape(-1)
-    for ax in axes[len(indices):]:
+    for ax in axes[len(indices) :]:
         ax.axis("off")
     for ax, t in zip(axes, indices):
         image = np.asarray(frames[t])
@@ -179,8 +235,13 @@ def show_video_masks(frames: Any, masks: dict[int, dict[int, np.ndarray]], *,
         ax.set_title(f"frame {t}", fontsize=8)
         ax.axis("off")
     if ids:
-        fig.legend(handles=[Patch(color=colours[oid], label=f"object {oid}") for oid in ids],
-                   loc="lower center", ncol=min(len(ids), 6), fontsize=7, frameon=False)
+        fig.legend(
+            handles=[Patch(color=colours[oid], label=f"object {oid}") for oid in ids],
+            loc="lower center",
+            ncol=min(len(ids), 6),
+            fontsize=7,
+            frameon=False,
+        )
     _titled(fig, title, weights, weights_kind)
     fig.tight_layout(rect=(0, 0.06 if ids else 0, 1, 1))
     return fig

@@ -49,8 +49,10 @@ def refuse_rows(data: Any, figure: str, table: str) -> None:
     """Raise TypeError when ``data`` is result rows rather than a table: ``figure`` (its name)
     draws the output of ``table`` (the table function's dotted name), which the message names."""
     if is_rows(data):
-        raise TypeError(f"{figure} draws tables, not result rows (this frame has a 'protocol' "
-                        f"column): call {table}(rows) first and pass its output")
+        raise TypeError(
+            f"{figure} draws tables, not result rows (this frame has a 'protocol' "
+            f"column): call {table}(rows) first and pass its output"
+        )
 
 
 _BANNER_FONT = 10.0
@@ -62,8 +64,9 @@ def _banner_lines(text: str, width: float) -> int:
     return max(1, math.ceil(text_inches / max(1.0, width - 0.6)))
 
 
-def figure_header(table: Any, title: str, *, extra: Sequence[str] = (),
-                  width: float = 8.0) -> list[tuple[str, str, float]]:
+def figure_header(
+    table: Any, title: str, *, extra: Sequence[str] = (), width: float = 8.0
+) -> list[tuple[str, str, float]]:
     """The header lines of a figure drawn from ``table``: (kind, text, inches) with kind
     ``title`` / ``line`` / ``banner``: the title, the devices and weights kinds, the ``extra``
     lines, and the random-weights banner where any row has random weights."""
@@ -71,18 +74,25 @@ def figure_header(table: Any, title: str, *, extra: Sequence[str] = (),
     devices = devices_in(table) or ["not recorded"]
     kinds = weights_kinds_in(table) or ["not recorded"]
     lines = [("title", title, 0.34)]
-    lines += [("line", t, 0.2) for t in
-              textwrap.wrap(f"device: {', '.join(devices)}  |  weights: {', '.join(kinds)}", wrap)]
+    lines += [
+        ("line", t, 0.2) for t in textwrap.wrap(f"device: {', '.join(devices)}  |  weights: {', '.join(kinds)}", wrap)
+    ]
     for text in extra:
         lines += [("line", t, 0.2) for t in textwrap.wrap(text, wrap)]
     if has_random_weights(table):
-        lines.append(("banner", RANDOM_WEIGHTS_WARNING,
-                      0.26 + 0.2 * _banner_lines(RANDOM_WEIGHTS_WARNING, width)))
+        lines.append(("banner", RANDOM_WEIGHTS_WARNING, 0.26 + 0.2 * _banner_lines(RANDOM_WEIGHTS_WARNING, width)))
     return lines
 
 
-def new_figure(width: float, body: float, header: list[tuple[str, str, float]], *, left: float = 0.8,
-               bottom: float = 0.7, right: float = 0.25):
+def new_figure(
+    width: float,
+    body: float,
+    header: list[tuple[str, str, float]],
+    *,
+    left: float = 0.8,
+    bottom: float = 0.7,
+    right: float = 0.25,
+):
     """A figure of ``width`` inches with the ``header`` (`figure_header`) on top and ``body``
     inches for the axes (margins in inches); returns (figure, axes)."""
     from matplotlib.figure import Figure
@@ -98,13 +108,24 @@ def new_figure(width: float, body: float, header: list[tuple[str, str, float]], 
         elif kind == "line":
             fig.text(0.5, pos, text, ha="center", va="top", fontsize=8.5)
         else:
-            fig.text(0.5, pos, text, ha="center", va="top", fontsize=_BANNER_FONT, fontweight="bold",
-                     color="white", wrap=True, multialignment="center",
-                     bbox=dict(facecolor="red", edgecolor="darkred", boxstyle="round,pad=0.3"))
+            fig.text(
+                0.5,
+                pos,
+                text,
+                ha="center",
+                va="top",
+                fontsize=_BANNER_FONT,
+                fontweight="bold",
+                color="white",
+                wrap=True,
+                multialignment="center",
+                bbox=dict(facecolor="red", edgecolor="darkred", boxstyle="round,pad=0.3"),
+            )
         y += inches
     ax = fig.add_subplot()
-    fig.subplots_adjust(top=1 - head / height, bottom=bottom / height, left=min(0.6, left / width),
-                        right=1 - right / width)
+    fig.subplots_adjust(
+        top=1 - head / height, bottom=bottom / height, left=min(0.6, left / width), right=1 - right / width
+    )
     return fig, ax
 
 

@@ -60,9 +60,7 @@ def validate_prompts(
             )
         bad_labels = sorted({float(v) for v in labels} - {0.0, 1.0})
         if bad_labels:
-            raise PromptError(
-                f"point_labels must be 1 (foreground) or 0 (background); got {bad_labels}."
-            )
+            raise PromptError(f"point_labels must be 1 (foreground) or 0 (background); got {bad_labels}.")
         labels = labels.astype(np.int32)
         if len(coords) == 0:
             coords = labels = None
@@ -74,19 +72,14 @@ def validate_prompts(
         if box_arr.shape == (1, 4):
             box_arr = box_arr[0]
         if box_arr.shape != (4,):
-            raise PromptError(
-                f"box must be one XYXY box of shape (4,), got shape {box_arr.shape}."
-            )
+            raise PromptError(f"box must be one XYXY box of shape (4,), got shape {box_arr.shape}.")
         x0, y0, x1, y1 = (float(v) for v in box_arr)
         if x1 < x0 or y1 < y0:
             raise PromptError(
-                f"box must be XYXY with x0 <= x1 and y0 <= y1, got {[x0, y0, x1, y1]} "
-                "(is it XYWH or YXYX?)."
+                f"box must be XYXY with x0 <= x1 and y0 <= y1, got {[x0, y0, x1, y1]} (is it XYWH or YXYX?)."
             )
         if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
-            raise PromptError(
-                f"box {[x0, y0, x1, y1]} lies outside the {width}x{height} (WxH) image."
-            )
+            raise PromptError(f"box {[x0, y0, x1, y1]} lies outside the {width}x{height} (WxH) image.")
     mask = None
     if mask_input is not None:
         mask = _numeric(mask_input, "mask_input").astype(np.float32)
@@ -137,16 +130,14 @@ def split_phrases(text: str | list[str] | tuple[str, ...]) -> list[str]:
     elif isinstance(text, (list, tuple)) and all(isinstance(t, str) for t in text):
         parts = list(text)
     else:
-        raise PromptError(f"text must be a string like 'a dog. a cat.' or a list of phrases, got "
-                          f"{type(text).__name__}")
+        raise PromptError(f"text must be a string like 'a dog. a cat.' or a list of phrases, got {type(text).__name__}")
     phrases: list[str] = []
     for part in parts:
         phrase = re.sub(r"\s+", " ", part.replace(".", " ")).strip().lower()
         if phrase and phrase not in phrases:
             phrases.append(phrase)
     if not phrases:
-        raise PromptError(f"The text prompt {text!r} is empty: give at least one phrase, e.g. "
-                          "'a dog. a cat.'")
+        raise PromptError(f"The text prompt {text!r} is empty: give at least one phrase, e.g. 'a dog. a cat.'")
     return phrases
 
 
@@ -154,7 +145,10 @@ def check_threshold(name: str, value: Any, default: float | None = None) -> floa
     """``value`` (``default`` when None) as a float; ``ValueError`` naming ``name`` unless it is a
     number in [0, 1] (a bool, a string or a percentage such as 88 is refused)."""
     value = default if value is None else value
-    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
-            or not 0.0 <= float(value) <= 1.0):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not 0.0 <= float(value) <= 1.0
+    ):
         raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
     return float(value)

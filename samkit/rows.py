@@ -40,17 +40,58 @@ __all__ = [
 
 #: the result-row columns, in order (one row per measured unit; inapplicable fields are empty)
 COLUMNS = [
-    "run_id", "model", "family", "weights", "weights_kind", "weights_seed", "weights_sha256",
-    "weights_official", "detector", "detector_weights", "detector_weights_kind", "device",
-    "device_name", "dtype", "compile", "dataset", "image_id", "object_id",
-    "protocol", "prompt", "clicks", "iou", "boundary_iou", "score", "encoder_ms", "decoder_ms",
-    "peak_mem_mib", "status", "error",
+    "run_id",
+    "model",
+    "family",
+    "weights",
+    "weights_kind",
+    "weights_seed",
+    "weights_sha256",
+    "weights_official",
+    "detector",
+    "detector_weights",
+    "detector_weights_kind",
+    "device",
+    "device_name",
+    "dtype",
+    "compile",
+    "dataset",
+    "image_id",
+    "object_id",
+    "protocol",
+    "prompt",
+    "clicks",
+    "iou",
+    "boundary_iou",
+    "score",
+    "encoder_ms",
+    "decoder_ms",
+    "peak_mem_mib",
+    "status",
+    "error",
 ]
 _FLOAT = ["iou", "boundary_iou", "score", "encoder_ms", "decoder_ms", "peak_mem_mib"]
-_STRING = ["run_id", "model", "family", "weights", "weights_kind", "weights_sha256", "detector",
-           "detector_weights", "detector_weights_kind", "device",
-           "device_name", "dtype", "dataset", "image_id", "object_id", "protocol", "prompt", "status",
-           "error"]
+_STRING = [
+    "run_id",
+    "model",
+    "family",
+    "weights",
+    "weights_kind",
+    "weights_sha256",
+    "detector",
+    "detector_weights",
+    "detector_weights_kind",
+    "device",
+    "device_name",
+    "dtype",
+    "dataset",
+    "image_id",
+    "object_id",
+    "protocol",
+    "prompt",
+    "status",
+    "error",
+]
 
 
 def weights_columns(weights: Any) -> dict[str, Any]:
@@ -59,8 +100,13 @@ def weights_columns(weights: Any) -> dict[str, Any]:
     ``weights`` (readable, e.g. ``"random(seed=0)"``), ``weights_kind``, ``weights_seed`` (random
     only), ``weights_sha256`` and ``weights_official`` (pretrained only).
     """
-    return {"weights": str(weights), "weights_kind": weights.kind, "weights_seed": weights.seed,
-            "weights_sha256": weights.sha256, "weights_official": weights.official}
+    return {
+        "weights": str(weights),
+        "weights_kind": weights.kind,
+        "weights_seed": weights.seed,
+        "weights_sha256": weights.sha256,
+        "weights_official": weights.official,
+    }
 
 
 def new_run_id() -> str:
@@ -100,19 +146,27 @@ def device_name(device: Any) -> str:
 def _git_commit() -> str | None:
     try:
         root = Path(__file__).resolve().parents[1]
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                             timeout=5)
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
         if out.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
 
 
-def provenance(models: Iterable[Any] = (), config: Mapping[str, Any] | None = None,
-               seed: int | None = None, run_id: str | None = None) -> dict[str, Any]:
+def provenance(
+    models: Iterable[Any] = (),
+    config: Mapping[str, Any] | None = None,
+    seed: int | None = None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
     """Where a run's numbers come from: versions, device, config, seeds, weights of each model."""
     import torch
 
@@ -129,7 +183,8 @@ def provenance(models: Iterable[Any] = (), config: Mapping[str, Any] | None = No
         "torch": torch.__version__,
         "cuda": torch.version.cuda if cuda else None,
         "cudnn": torch.backends.cudnn.version() if cuda else None,
-        "devices": [device_name(f"cuda:{i}") for i in range(torch.cuda.device_count())] if cuda
+        "devices": [device_name(f"cuda:{i}") for i in range(torch.cuda.device_count())]
+        if cuda
         else [device_name("cpu")],
         "driver": _nvidia_driver() if cuda else None,
         "seed": seed,
@@ -139,23 +194,31 @@ def provenance(models: Iterable[Any] = (), config: Mapping[str, Any] | None = No
     for model in models:
         w = model.weights
         record["models"][model.name] = {
-            "family": model.family, "device": str(model.device), "weights": w.kind,
-            "sha256": w.sha256, "official": w.official, "seed": w.seed, "path": w.path,
+            "family": model.family,
+            "device": str(model.device),
+            "weights": w.kind,
+            "sha256": w.sha256,
+            "official": w.official,
+            "seed": w.seed,
+            "path": w.path,
         }
     return record
 
 
 def _nvidia_driver() -> str | None:
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
     except (OSError, subprocess.SubprocessError):
         return None
 
 
-def save_results(frame: pd.DataFrame, path: str | os.PathLike,
-                 prov: Mapping[str, Any] | None = None) -> Path:
+def save_results(frame: pd.DataFrame, path: str | os.PathLike, prov: Mapping[str, Any] | None = None) -> Path:
     """Write rows to ``path`` (parquet) atomically, and the provenance beside it as ``<stem>.provenance.json``.
 
     A killed process leaves either the previous file or the complete new one, never a partial file.
@@ -178,5 +241,4 @@ def load_results(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> pd.D
         files += sorted(p.rglob("*.parquet")) if p.is_dir() else [p]
     if not files:
         raise FileNotFoundError(f"No result files (*.parquet) in {items}")
-    return rows_to_frame(pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-                         .to_dict("records"))
+    return rows_to_frame(pd.concat([pd.read_parquet(f) for f in files], ignore_index=True).to_dict("records"))

@@ -32,8 +32,9 @@ def _parts(model: Any) -> tuple[Any, Any]:
         return model.sam_prompt_encoder, model.sam_mask_decoder
     if hasattr(model, "mask_decoder") and hasattr(model, "prompt_encoder"):
         return model.prompt_encoder, model.mask_decoder
-    raise TypeError(f"disk_masks needs a SAM-style model with a prompt encoder and a mask decoder, "
-                    f"got {type(model).__name__}")
+    raise TypeError(
+        f"disk_masks needs a SAM-style model with a prompt encoder and a mask decoder, got {type(model).__name__}"
+    )
 
 
 @contextlib.contextmanager
@@ -60,8 +61,9 @@ def disk_masks(model: Any, radii: tuple[float, ...] = DISK_RADII) -> Iterator[No
 
     def positions(module: Any, args: Any, out: torch.Tensor) -> torch.Tensor:
         h, w = out.shape[-2:]
-        ys, xs = torch.meshgrid(torch.arange(h, device=out.device) + 0.5,
-                                torch.arange(w, device=out.device) + 0.5, indexing="ij")
+        ys, xs = torch.meshgrid(
+            torch.arange(h, device=out.device) + 0.5, torch.arange(w, device=out.device) + 0.5, indexing="ij"
+        )
         xs, ys = (xs - w / 2) / (w / 2), (ys - h / 2) / (h / 2)
         out = out.clone()
         out[:, 0], out[:, 1], out[:, 2], out[:, 3] = 1.0, xs, ys, xs**2 + ys**2
@@ -78,16 +80,18 @@ def disk_masks(model: Any, radii: tuple[float, ...] = DISK_RADII) -> Iterator[No
             out[:, 0] = k * (r**2 - px**2 - py**2)
             out[:, 1], out[:, 2], out[:, 3] = 2 * k * px, 2 * k * py, -k
             return out
+
         return hook
 
     def raise_iou(module: Any, args: Any, out: torch.Tensor) -> torch.Tensor:
         return out + IOU_OFFSET
 
-    hooks = [prompt_encoder.register_forward_pre_hook(read_points, with_kwargs=True),
-             decoder.output_upscaling[-1].register_forward_hook(positions),
-             decoder.iou_prediction_head.register_forward_hook(raise_iou)]
-    hooks += [mlp.register_forward_hook(hyper_hook(i))
-              for i, mlp in enumerate(decoder.output_hypernetworks_mlps)]
+    hooks = [
+        prompt_encoder.register_forward_pre_hook(read_points, with_kwargs=True),
+        decoder.output_upscaling[-1].register_forward_hook(positions),
+        decoder.iou_prediction_head.register_forward_hook(raise_iou),
+    ]
+    hooks += [mlp.register_forward_hook(hyper_hook(i)) for i, mlp in enumerate(decoder.output_hypernetworks_mlps)]
     try:
         yield
     finally:
@@ -107,8 +111,9 @@ def _coco_rles(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [to_pycoco_rle(r["segmentation"], int(h), int(w)) for r in records]
 
 
-def record_agreement(ours: list[dict[str, Any]], theirs: list[dict[str, Any]],
-                     min_iou: float = 0.99) -> dict[str, float]:
+def record_agreement(
+    ours: list[dict[str, Any]], theirs: list[dict[str, Any]], min_iou: float = 0.99
+) -> dict[str, float]:
     """How far two automatic-mask generators' records agree.
 
     Records are matched one to one by mask IoU (Hungarian assignment, pycocotools' RLE IoU).
@@ -122,15 +127,24 @@ def record_agreement(ours: list[dict[str, Any]], theirs: list[dict[str, Any]],
     from scipy.optimize import linear_sum_assignment
 
     n_ours, n_theirs = len(ours), len(theirs)
-    out = {"n_ours": n_ours, "n_theirs": n_theirs,
-           "count_diff": abs(n_ours - n_theirs) / max(n_theirs, 1)}
+    out = {"n_ours": n_ours, "n_theirs": n_theirs, "count_diff": abs(n_ours - n_theirs) / max(n_theirs, 1)}
     if not ours or not theirs:
         both_empty = not ours and not theirs
-        return {**out, "matched": 0, "matched_fraction": 1.0 if both_empty else 0.0,
-                "mean_iou": float("nan"), "max_score_diff": float("nan")}
+        return {
+            **out,
+            "matched": 0,
+            "matched_fraction": 1.0 if both_empty else 0.0,
+            "mean_iou": float("nan"),
+            "max_score_diff": float("nan"),
+        }
     ious = np.asarray(mask_utils.iou(_coco_rles(ours), _coco_rles(theirs), [0] * n_theirs))
     rows, cols = linear_sum_assignment(-ious)
     good = ious[rows, cols] >= min_iou
     diffs = [abs(ours[i]["predicted_iou"] - theirs[j]["predicted_iou"]) for i, j in zip(rows[good], cols[good])]
-    return {**out, "matched": int(good.sum()), "matched_fraction": float(good.sum()) / max(n_ours, n_theirs),
-            "mean_iou": float(ious[rows, cols].mean()), "max_score_diff": float(max(diffs, default=float("nan")))}
+    return {
+        **out,
+        "matched": int(good.sum()),
+        "matched_fraction": float(good.sum()) / max(n_ours, n_theirs),
+        "mean_iou": float(ious[rows, cols].mean()),
+        "max_score_diff": float(max(diffs, default=float("nan"))),
+    }

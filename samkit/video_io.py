@@ -43,14 +43,26 @@ import numpy as np
 from samkit.errors import ImageConversionWarning, ImageError, VideoError, require_extra
 from samkit.images import to_rgb_uint8
 
-__all__ = ["VideoFrames", "open_video", "write_video", "write_frames_folder",
-           "FRAME_EXTENSIONS", "VIDEO_EXTENSIONS"]
+__all__ = ["VideoFrames", "open_video", "write_video", "write_frames_folder", "FRAME_EXTENSIONS", "VIDEO_EXTENSIONS"]
 
 #: image files read as frames from a folder (case-insensitive)
 FRAME_EXTENSIONS = (".jpg", ".jpeg", ".png")
 #: file suffixes documented as video files; any other existing file is also tried with PyAV
-VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts",
-                    ".gif", ".wmv", ".flv", ".3gp")
+VIDEO_EXTENSIONS = (
+    ".mp4",
+    ".m4v",
+    ".mov",
+    ".avi",
+    ".mkv",
+    ".webm",
+    ".mpg",
+    ".mpeg",
+    ".ts",
+    ".gif",
+    ".wmv",
+    ".flv",
+    ".3gp",
+)
 
 
 class VideoFrames(Sequence):
@@ -67,13 +79,13 @@ class VideoFrames(Sequence):
     order. ``num_decoded`` counts frames decoded or read from disk so far (to check laziness).
     """
 
-    def __init__(self, backend: _Backend, frame_names: list[str] | None = None,
-                 indices: Sequence[int] | None = None) -> None:
+    def __init__(
+        self, backend: _Backend, frame_names: list[str] | None = None, indices: Sequence[int] | None = None
+    ) -> None:
         self._backend = backend
         self._indices = None if indices is None else list(indices)
         n = len(self._indices) if self._indices is not None else backend.length
-        self.frame_names = (list(frame_names) if frame_names is not None
-                            else [f"{i:05d}" for i in range(n)])
+        self.frame_names = list(frame_names) if frame_names is not None else [f"{i:05d}" for i in range(n)]
         if len(self.frame_names) != n:
             raise VideoError(f"{len(self.frame_names)} frame names for {n} frames")
 
@@ -102,8 +114,11 @@ class VideoFrames(Sequence):
             raise TypeError(f"frame index must be an int or a slice, got {index!r}")
         n, i = len(self), int(index)
         if not -n <= i < n:
-            raise IndexError(f"frame index {i} is out of range for a video of {n} frames "
-                             f"(valid: {-n}..{n - 1})" if n else "the video has no frames")
+            raise IndexError(
+                f"frame index {i} is out of range for a video of {n} frames (valid: {-n}..{n - 1})"
+                if n
+                else "the video has no frames"
+            )
         i %= n
         return self._indices[i] if self._indices is not None else i
 
@@ -111,8 +126,7 @@ class VideoFrames(Sequence):
         if isinstance(index, slice):
             picked = range(len(self))[index]
             base = self._indices if self._indices is not None else range(self._backend.length)
-            return VideoFrames(self._backend, [self.frame_names[i] for i in picked],
-                               [base[i] for i in picked])
+            return VideoFrames(self._backend, [self.frame_names[i] for i in picked], [base[i] for i in picked])
         return self._backend.get(self._resolve(index))
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -207,8 +221,10 @@ class _FolderBackend(_Backend):
         self.decoded += 1
         frame = _read_frame_file(self.paths[i])
         if frame.shape[:2] != self.size:
-            raise VideoError(f"Frame file {self.paths[i]} is now {frame.shape[0]}x{frame.shape[1]} "
-                             f"(HxW), not the video's {self.size[0]}x{self.size[1]}.")
+            raise VideoError(
+                f"Frame file {self.paths[i]} is now {frame.shape[0]}x{frame.shape[1]} "
+                f"(HxW), not the video's {self.size[0]}x{self.size[1]}."
+            )
         return frame
 
 
@@ -264,8 +280,9 @@ class _PyAVBackend(_Backend):
 
     # ------------------------------------------------------------------ file handling
     def _open(self) -> Any:
-        av = require_extra("av", "video", f"Reading the video file {self.path} (frame folders and "
-                           "arrays need nothing more)")
+        av = require_extra(
+            "av", "video", f"Reading the video file {self.path} (frame folders and arrays need nothing more)"
+        )
 
         try:
             container = av.open(str(self.path), mode="r")
@@ -274,9 +291,10 @@ class _PyAVBackend(_Backend):
         if not container.streams.video:
             kinds = sorted({str(s.type) for s in container.streams})
             container.close()
-            raise VideoError(f"File {self.path} has no video stream" + (
-                f" (only {', '.join(kinds)})." if kinds else
-                ": no streams at all (an empty, zero-frame video?)."))
+            raise VideoError(
+                f"File {self.path} has no video stream"
+                + (f" (only {', '.join(kinds)})." if kinds else ": no streams at all (an empty, zero-frame video?).")
+            )
         self._container, self._decoder, self._next = container, None, 0
         return container
 
@@ -288,8 +306,7 @@ class _PyAVBackend(_Backend):
 
     def __getstate__(self) -> dict:  # picklable (e.g. to DataLoader workers): reopen on first use
         state = self.__dict__.copy()
-        state.update(_container=None, _decoder=None, _next=0, _lock=None,
-                     _cache=OrderedDict())
+        state.update(_container=None, _decoder=None, _next=0, _lock=None, _cache=OrderedDict())
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -348,9 +365,11 @@ class _PyAVBackend(_Backend):
                 frame = next(self._decoder)
             except StopIteration:
                 self._decoder = None
-                raise VideoError(f"Video file {self.path}: frame {i} could not be decoded (the "
-                                 f"stream ended at frame {self._next}; the file may be "
-                                 "truncated).") from None
+                raise VideoError(
+                    f"Video file {self.path}: frame {i} could not be decoded (the "
+                    f"stream ended at frame {self._next}; the file may be "
+                    "truncated)."
+                ) from None
             except Exception as e:
                 self._decoder = None
                 raise VideoError(f"Video file {self.path}: decoding frame {i} failed: {e}") from e
@@ -373,8 +392,9 @@ class _PyAVBackend(_Backend):
             if t == i:
                 return array
             if t > i:  # frame i is missing from the stream (decoder dropped it)
-                raise VideoError(f"Video file {self.path}: frame {i} is missing from the "
-                                 "decoded stream (corrupt file?).")
+                raise VideoError(
+                    f"Video file {self.path}: frame {i} is missing from the decoded stream (corrupt file?)."
+                )
 
 
 def _stream_fps(stream: Any) -> float | None:
@@ -403,21 +423,26 @@ def open_video(source: Any, *, cache_size: int = 8) -> VideoFrames:
     if isinstance(source, (str, Path)):
         path = Path(source).expanduser()
         if not path.exists():
-            raise VideoError(f"Video source {str(source)!r} does not exist (expected a video file "
-                             "or a folder of .jpg/.png frames).")
+            raise VideoError(
+                f"Video source {str(source)!r} does not exist (expected a video file or a folder of .jpg/.png frames)."
+            )
         if path.is_dir():
             return _open_folder(path)
         if path.suffix.lower() in FRAME_EXTENSIONS:
-            raise VideoError(f"{path} is one image, not a video: pass the folder of frames "
-                             f"({path.parent}), or open_video([image]) for a one-frame video.")
+            raise VideoError(
+                f"{path} is one image, not a video: pass the folder of frames "
+                f"({path.parent}), or open_video([image]) for a one-frame video."
+            )
         return VideoFrames(_PyAVBackend(path, cache_size=cache_size))
     if isinstance(source, np.ndarray):
         return _open_array(source)
     if isinstance(source, (list, tuple)):
         return _open_list(list(source))
-    raise VideoError(f"Cannot open a video from {type(source).__name__}: pass a video file or "
-                     "frames folder path, a (T, H, W, 3) uint8 array, a list of HxWx3 uint8 arrays "
-                     "or a VideoFrames.")
+    raise VideoError(
+        f"Cannot open a video from {type(source).__name__}: pass a video file or "
+        "frames folder path, a (T, H, W, 3) uint8 array, a list of HxWx3 uint8 arrays "
+        "or a VideoFrames."
+    )
 
 
 def _frame_sort_key(names: list[str]) -> Callable[[Path], Any]:
@@ -433,15 +458,19 @@ def _frame_sort_key(names: list[str]) -> Callable[[Path], Any]:
 def _open_folder(folder: Path) -> VideoFrames:
     from PIL import Image, UnidentifiedImageError
 
-    paths = [p for p in folder.iterdir() if p.suffix.lower() in FRAME_EXTENSIONS
-             and not p.name.startswith(".") and p.is_file()]
+    paths = [
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in FRAME_EXTENSIONS and not p.name.startswith(".") and p.is_file()
+    ]
     if not paths:
         raise VideoError(f"Folder {folder} has no frames ({', '.join(FRAME_EXTENSIONS)} files).")
     stems = [p.stem for p in paths]
     if len(set(stems)) != len(stems):
         dup = sorted({s for s in stems if stems.count(s) > 1})
-        raise VideoError(f"Folder {folder}: frame name(s) {dup[:3]} appear with two extensions; "
-                         "keep one file per frame.")
+        raise VideoError(
+            f"Folder {folder}: frame name(s) {dup[:3]} appear with two extensions; keep one file per frame."
+        )
     paths.sort(key=_frame_sort_key(stems))
     size = None
     for p in paths:
@@ -453,23 +482,32 @@ def _open_folder(folder: Path) -> VideoFrames:
         if size is None:
             size, first = this, p
         elif this != size:
-            raise VideoError(f"Folder {folder}: frame {p.name} is {this[0]}x{this[1]} (HxW) but "
-                             f"{first.name} is {size[0]}x{size[1]}; all frames must have one size.")
+            raise VideoError(
+                f"Folder {folder}: frame {p.name} is {this[0]}x{this[1]} (HxW) but "
+                f"{first.name} is {size[0]}x{size[1]}; all frames must have one size."
+            )
     assert size is not None
     return VideoFrames(_FolderBackend(folder, paths, size), [p.stem for p in paths])
 
 
 def _open_array(frames: np.ndarray) -> VideoFrames:
     if frames.ndim != 4 or frames.shape[3] not in (1, 3, 4):
-        hint = (" A single HxWx3 image? Pass image[None] for a one-frame video."
-                if frames.ndim == 3 and frames.shape[2] in (3, 4) else
-                " Grayscale videos: add a channel axis, (T, H, W, 1)." if frames.ndim == 3 else "")
-        raise VideoError(f"A video array must be (T, H, W, 3) uint8 RGB, got shape "
-                         f"{tuple(frames.shape)} dtype {frames.dtype}.{hint}")
+        hint = (
+            " A single HxWx3 image? Pass image[None] for a one-frame video."
+            if frames.ndim == 3 and frames.shape[2] in (3, 4)
+            else " Grayscale videos: add a channel axis, (T, H, W, 1)."
+            if frames.ndim == 3
+            else ""
+        )
+        raise VideoError(
+            f"A video array must be (T, H, W, 3) uint8 RGB, got shape {tuple(frames.shape)} dtype {frames.dtype}.{hint}"
+        )
     if frames.dtype != np.uint8:
-        raise VideoError(f"A video array must be uint8 (T, H, W, 3), got shape {tuple(frames.shape)} "
-                         f"dtype {frames.dtype}; convert it, e.g. (frames * 255).round().clip(0, "
-                         "255).astype(np.uint8) for floats in [0, 1].")
+        raise VideoError(
+            f"A video array must be uint8 (T, H, W, 3), got shape {tuple(frames.shape)} "
+            f"dtype {frames.dtype}; convert it, e.g. (frames * 255).round().clip(0, "
+            "255).astype(np.uint8) for floats in [0, 1]."
+        )
     if frames.shape[0] == 0:
         raise VideoError(f"The video array has no frames (shape {tuple(frames.shape)}).")
     if frames.shape[1] == 0 or frames.shape[2] == 0:
@@ -483,8 +521,7 @@ def _open_array(frames: np.ndarray) -> VideoFrames:
         except ImageError as e:  # pragma: no cover - shape and dtype were checked above
             raise VideoError(f"Video array frames: {e}") from e
         for w in caught:
-            warnings.warn(f"Video of {frames.shape[0]} frames: {w.message}",
-                          ImageConversionWarning, stacklevel=4)
+            warnings.warn(f"Video of {frames.shape[0]} frames: {w.message}", ImageConversionWarning, stacklevel=4)
     return VideoFrames(_ArrayBackend(frames, convert))
 
 
@@ -496,13 +533,17 @@ def _open_list(frames: list[Any]) -> VideoFrames:
         try:
             rgb = to_rgb_uint8(frame)
         except ImageError as e:
-            raise VideoError(f"Frame {t} of the list: {e} (got shape "
-                             f"{getattr(frame, 'shape', None)}, dtype "
-                             f"{getattr(frame, 'dtype', None)})") from e
+            raise VideoError(
+                f"Frame {t} of the list: {e} (got shape "
+                f"{getattr(frame, 'shape', None)}, dtype "
+                f"{getattr(frame, 'dtype', None)})"
+            ) from e
         if converted and rgb.shape != converted[0].shape:
-            raise VideoError(f"Frame {t} of the list is {rgb.shape[0]}x{rgb.shape[1]} (HxW) but "
-                             f"frame 0 is {converted[0].shape[0]}x{converted[0].shape[1]}; all "
-                             "frames must have one size.")
+            raise VideoError(
+                f"Frame {t} of the list is {rgb.shape[0]}x{rgb.shape[1]} (HxW) but "
+                f"frame 0 is {converted[0].shape[0]}x{converted[0].shape[1]}; all "
+                "frames must have one size."
+            )
         converted.append(rgb)
     return VideoFrames(_ArrayBackend(converted, convert=False))
 
@@ -520,8 +561,15 @@ def _default_codec() -> str:
     raise VideoError("PyAV's ffmpeg has neither the libx264 nor the mpeg4 encoder.")
 
 
-def write_video(path: str | Path, frames: Any, fps: float = 24, codec: str | None = None, *,
-                crf: int = 18, keyframe_interval: int | None = None) -> Path:
+def write_video(
+    path: str | Path,
+    frames: Any,
+    fps: float = 24,
+    codec: str | None = None,
+    *,
+    crf: int = 18,
+    keyframe_interval: int | None = None,
+) -> Path:
     """Write ``frames`` (any `open_video` source) to a video file (mp4) with PyAV; returns the path.
 
     Args:
@@ -542,11 +590,13 @@ def write_video(path: str | Path, frames: Any, fps: float = 24, codec: str | Non
     video = open_video(frames)
     h, w = video.size
     if h % 2 or w % 2:
-        raise VideoError(f"write_video needs even frame sizes (yuv420p), got {h}x{w} (HxW); crop or "
-                         "pad the frames to even H and W, or write a frames folder instead.")
-    if keyframe_interval is not None and (isinstance(keyframe_interval, bool)
-                                          or not isinstance(keyframe_interval, int)
-                                          or keyframe_interval < 1):
+        raise VideoError(
+            f"write_video needs even frame sizes (yuv420p), got {h}x{w} (HxW); crop or "
+            "pad the frames to even H and W, or write a frames folder instead."
+        )
+    if keyframe_interval is not None and (
+        isinstance(keyframe_interval, bool) or not isinstance(keyframe_interval, int) or keyframe_interval < 1
+    ):
         raise VideoError(f"keyframe_interval must be an int >= 1, got {keyframe_interval!r}")
     if not fps or fps <= 0:
         raise VideoError(f"fps must be > 0, got {fps!r}")
@@ -576,8 +626,9 @@ def write_video(path: str | Path, frames: Any, fps: float = 24, codec: str | Non
     return path
 
 
-def write_frames_folder(folder: str | Path, frames: Any, ext: str = "jpg", *, quality: int = 95,
-                        overwrite: bool = False) -> Path:
+def write_frames_folder(
+    folder: str | Path, frames: Any, ext: str = "jpg", *, quality: int = 95, overwrite: bool = False
+) -> Path:
     """Write ``frames`` (any `open_video` source) as ``folder/00000.<ext>``, ``00001.<ext>``, ...
     (sam2's frames-folder layout); returns the folder.
 
@@ -597,9 +648,10 @@ def write_frames_folder(folder: str | Path, frames: Any, ext: str = "jpg", *, qu
     existing = {p.name for p in folder.iterdir() if p.suffix.lower() in FRAME_EXTENSIONS}
     stale = existing - names if overwrite else existing
     if stale:
-        raise VideoError(f"Folder {folder} already holds frame files ({sorted(stale)[:3]}...); "
-                         "write to an empty folder" + ("." if overwrite else
-                                                        " or pass overwrite=True."))
+        raise VideoError(
+            f"Folder {folder} already holds frame files ({sorted(stale)[:3]}...); "
+            "write to an empty folder" + ("." if overwrite else " or pass overwrite=True.")
+        )
     options = {"quality": int(quality), "subsampling": 0} if ext in ("jpg", "jpeg") else {}
     for t, frame in enumerate(video):
         Image.fromarray(frame).save(folder / f"{t:05d}.{ext}", **options)

@@ -65,8 +65,11 @@ class WeightsInfo:
 
     def __str__(self) -> str:
         if self.kind == "random":
-            return (f"random(seed={self.seed})" if self.config is None
-                    else f"random(seed={self.seed}, config={self.config})")
+            return (
+                f"random(seed={self.seed})"
+                if self.config is None
+                else f"random(seed={self.seed}, config={self.config})"
+            )
         tag = {True: "", None: ", no published sha256"}.get(self.official, ", unofficial file")
         return f"pretrained(sha256={(self.sha256 or '?')[:12]}{tag})"
 
@@ -114,8 +117,9 @@ def find_checkpoint(spec: ModelSpec, checkpoint: str | os.PathLike | None = None
     return path if path.is_file() else None
 
 
-def download(spec: ModelSpec, dest: str | os.PathLike | None = None, *, progress: bool = True,
-             timeout: float = 30.0) -> Path:
+def download(
+    spec: ModelSpec, dest: str | os.PathLike | None = None, *, progress: bool = True, timeout: float = 30.0
+) -> Path:
     """Download the official checkpoint of ``spec`` to ``dest`` (default: `default_path`).
 
     The file is streamed into a temporary file beside ``dest``, checked against the registry's
@@ -137,16 +141,25 @@ def download(spec: ModelSpec, dest: str | os.PathLike | None = None, *, progress
         try:
             with os.fdopen(fd, "wb") as out, urllib.request.urlopen(spec.url, timeout=timeout) as resp:
                 total = int(resp.headers.get("Content-Length") or 0) or spec.size_bytes or 0
-                with tqdm(total=total or None, unit="B", unit_scale=True, unit_divisor=1024,
-                          desc=f"{spec.name}: {dest.name}", disable=not progress) as bar:
+                with tqdm(
+                    total=total or None,
+                    unit="B",
+                    unit_scale=True,
+                    unit_divisor=1024,
+                    desc=f"{spec.name}: {dest.name}",
+                    disable=not progress,
+                ) as bar:
                     while chunk := resp.read(_CHUNK):
                         out.write(chunk)
                         digest.update(chunk)
                         received += len(chunk)
                         bar.update(len(chunk))
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
-            reason = (f"HTTP {err.code} {err.reason}" if isinstance(err, urllib.error.HTTPError)
-                      else getattr(err, "reason", err))
+            reason = (
+                f"HTTP {err.code} {err.reason}"
+                if isinstance(err, urllib.error.HTTPError)
+                else getattr(err, "reason", err)
+            )
             raise DownloadError(
                 f"Could not download the {spec.name} checkpoint from {spec.url} ({reason}). "
                 f"If this machine is offline, fetch that file elsewhere"
@@ -185,20 +198,21 @@ def _extract_from_zip(archive: Path, spec: ModelSpec, dest: Path) -> tuple[Path,
     out_path, digest = Path(out_name), hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as out, zipfile.ZipFile(archive) as zf:
-            members = [m for m in zf.namelist()
-                       if Path(m).name == spec.checkpoint and not m.startswith("__MACOSX/")]
+            members = [m for m in zf.namelist() if Path(m).name == spec.checkpoint and not m.startswith("__MACOSX/")]
             if not members:
                 raise DownloadError(
                     f"The zip downloaded from {spec.url} holds no {spec.checkpoint} (it has "
-                    f"{zf.namelist()[:5]}). Nothing was saved.")
+                    f"{zf.namelist()[:5]}). Nothing was saved."
+                )
             with zf.open(members[0]) as src:
                 while chunk := src.read(_CHUNK):
                     out.write(chunk)
                     digest.update(chunk)
     except zipfile.BadZipFile as err:
         out_path.unlink(missing_ok=True)
-        raise DownloadError(f"The file downloaded from {spec.url} is not a valid zip archive "
-                            f"({err}). Nothing was saved; try again.") from None
+        raise DownloadError(
+            f"The file downloaded from {spec.url} is not a valid zip archive ({err}). Nothing was saved; try again."
+        ) from None
     except BaseException:
         out_path.unlink(missing_ok=True)
         raise
@@ -212,14 +226,14 @@ def _download_hf(spec: ModelSpec, dest: str | os.PathLike | None, progress: bool
     from samkit.backends.transformers import download_snapshot
 
     dest = Path(dest) if dest is not None else default_path(spec)
-    folder = download_snapshot(spec.hub_repo, spec.revision, dest, name=spec.name, gated=spec.gated,
-                               progress=progress)
+    folder = download_snapshot(spec.hub_repo, spec.revision, dest, name=spec.name, gated=spec.gated, progress=progress)
     sha = sha256_file(weights_file(spec, folder))
     if spec.sha256 is not None and sha != spec.sha256:
         raise ChecksumError(
             f"{weights_file(spec, folder)} (downloaded from {spec.hub_repo}@{spec.revision}) has "
             f"SHA-256 {sha}, not the published {spec.sha256} for {spec.name}; delete the folder "
-            "and download again.")
+            "and download again."
+        )
     return folder
 
 
@@ -272,8 +286,13 @@ def verify(spec: ModelSpec, path: str | os.PathLike | None = None) -> VerifyResu
     return VerifyResult(spec.name, str(file), status, sha)
 
 
-def resolve_checkpoint(spec: ModelSpec, checkpoint: str | os.PathLike | None = None, *,
-                       download_missing: bool = True, progress: bool = True) -> WeightsInfo:
+def resolve_checkpoint(
+    spec: ModelSpec,
+    checkpoint: str | os.PathLike | None = None,
+    *,
+    download_missing: bool = True,
+    progress: bool = True,
+) -> WeightsInfo:
     """Find (or download) the checkpoint of ``spec`` and describe it as a `WeightsInfo`.
 
     A file at the default location must match the published SHA-256 (else `ChecksumError`: a
@@ -284,10 +303,12 @@ def resolve_checkpoint(spec: ModelSpec, checkpoint: str | os.PathLike | None = N
     path = find_checkpoint(spec, checkpoint)
     if path is None:
         if not download_missing:
-            gated = (f" The repo is gated: accept its license at {spec.url} and run `hf auth login` "
-                     "first." if spec.gated else "")
-            what = ("the Hugging Face folder (config.json + model.safetensors)" if spec.layout == "hf"
-                    else "it")
+            gated = (
+                f" The repo is gated: accept its license at {spec.url} and run `hf auth login` first."
+                if spec.gated
+                else ""
+            )
+            what = "the Hugging Face folder (config.json + model.safetensors)" if spec.layout == "hf" else "it"
             raise CheckpointError(
                 f"No checkpoint for {spec.name} at {default_path(spec)}. Download {what} with "
                 f"`samkit weights download {spec.name}` (from {spec.url}), pass checkpoint=..., or "
@@ -333,8 +354,7 @@ def read_state_dict(path: str | os.PathLike, spec: ModelSpec) -> dict[str, Any]:
             )
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(
-            f"{path} is not in the {spec.family} layout: expected a state dict of tensors, got "
-            f"{_describe(obj)}."
+            f"{path} is not in the {spec.family} layout: expected a state dict of tensors, got {_describe(obj)}."
         )
     return obj
 

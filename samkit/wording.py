@@ -31,8 +31,9 @@ __all__ = [
     "with_random_warning",
 ]
 
-RANDOM_WEIGHTS_WARNING = ("RANDOM WEIGHTS: accuracy and masks are meaningless "
-                          "(latency, memory, FLOPs and parameter counts are real)")
+RANDOM_WEIGHTS_WARNING = (
+    "RANDOM WEIGHTS: accuracy and masks are meaningless (latency, memory, FLOPs and parameter counts are real)"
+)
 """The one wording of the random-weights warning, on every table, figure, overlay and widget."""
 
 
@@ -92,8 +93,7 @@ def weights_labels(frame: Any) -> list[str]:
     """The `weights_label` of every row of a frame (rows or a table), from its typed columns."""
     if frame is None or len(frame) == 0:
         return []
-    return [weights_label(k, o) for k, o in zip(_column(frame, "weights_kind"),
-                                                _column(frame, "weights_official"))]
+    return [weights_label(k, o) for k, o in zip(_column(frame, "weights_kind"), _column(frame, "weights_official"))]
 
 
 def device_label(device: Any, device_name: Any = None) -> str:
@@ -122,8 +122,7 @@ def devices_in(frame: Any) -> list[str]:
         return distinct(str(d) for d in frame["device_label"])
     if "device" not in frame.columns and "device_name" not in frame.columns:
         return []
-    return distinct(device_label(d, n) for d, n in zip(_column(frame, "device"),
-                                                       _column(frame, "device_name")))
+    return distinct(device_label(d, n) for d, n in zip(_column(frame, "device"), _column(frame, "device_name")))
 
 
 def weights_kinds_in(frame: Any) -> list[str]:
@@ -139,17 +138,19 @@ def has_random_weights(frame: Any) -> bool:
     detector's (``detector_weights_kind``)."""
     if "random" in weights_kinds_in(frame):
         return True
-    return (frame is not None and len(frame) > 0 and "detector_weights_kind" in frame.columns
-            and bool((frame["detector_weights_kind"].astype("string") == "random").any()))
+    return (
+        frame is not None
+        and len(frame) > 0
+        and "detector_weights_kind" in frame.columns
+        and bool((frame["detector_weights_kind"].astype("string") == "random").any())
+    )
 
 
 def random_models(frame: Any) -> list[str]:
     """The distinct ``model`` values of the rows with random weights."""
-    if frame is None or len(frame) == 0 or "model" not in frame.columns \
-            or "weights_kind" not in frame.columns:
+    if frame is None or len(frame) == 0 or "model" not in frame.columns or "weights_kind" not in frame.columns:
         return []
-    return distinct(str(m) for m, kind in zip(frame["model"], weights_labels(frame))
-                    if kind == "random")
+    return distinct(str(m) for m, kind in zip(frame["model"], weights_labels(frame)) if kind == "random")
 
 
 def group_weights_kind(rows: Any) -> str:

@@ -36,10 +36,14 @@ BATCHED_ENCODER = {"mobile_sam", "sam2", "sam_hq", "efficientvit_sam", "efficien
 
 RNG = np.random.default_rng(0)
 IMAGES = [RNG.integers(0, 255, (64, 80, 3), dtype=np.uint8), RNG.integers(0, 255, (48, 72, 3), dtype=np.uint8)]
-BOXES = [np.array([[5, 5, 40, 30], [20, 10, 70, 60], [0, 0, 80, 64]], float),
-         np.array([[3, 4, 30, 40], [10, 10, 70, 45]], float)]
-POINTS = [np.array([[[10, 20], [30, 40]], [[50, 10], [5, 5]]], float),
-          np.array([[[10, 20], [30, 40]], [[50, 10], [5, 5]], [[70, 40], [20, 30]]], float)]
+BOXES = [
+    np.array([[5, 5, 40, 30], [20, 10, 70, 60], [0, 0, 80, 64]], float),
+    np.array([[3, 4, 30, 40], [10, 10, 70, 45]], float),
+]
+POINTS = [
+    np.array([[[10, 20], [30, 40]], [[50, 10], [5, 5]]], float),
+    np.array([[[10, 20], [30, 40]], [[50, 10], [5, 5]], [[70, 40], [20, 30]]], float),
+]
 LABELS = [np.array([[1, 0], [1, 1]]), np.array([[1, 0], [1, 1], [1, 0]])]
 
 _LOADED: dict[str, samkit.models.Segmenter] = {}
@@ -67,15 +71,20 @@ def _close(got: tuple, want: tuple, atol: float = 1e-4) -> None:
 SLOW_FAMILIES = {"sam2", "sam_hq", "efficient_sam"}
 
 
-@pytest.fixture(scope="module", params=[pytest.param(f, marks=pytest.mark.slow) if f in SLOW_FAMILIES else f
-                                        for f in FAMILIES])
+@pytest.fixture(
+    scope="module", params=[pytest.param(f, marks=pytest.mark.slow) if f in SLOW_FAMILIES else f for f in FAMILIES]
+)
 def runs(request, random_model):
     """Per family: predict_batch after set_images, and the same prompts after set_image of each image."""
     family = request.param
     model = _load(family, random_model)
     model.set_images(IMAGES)
-    state = {"num_images": model.num_images, "sizes": model.image_sizes,
-             "selected": model.selected_image, "hw": model.original_size}
+    state = {
+        "num_images": model.num_images,
+        "sizes": model.image_sizes,
+        "selected": model.selected_image,
+        "hw": model.original_size,
+    }
     batch_boxes = model.predict_batch(boxes=BOXES)
     batch_points = model.predict_batch(point_coords=POINTS, point_labels=LABELS)
     model.select_image(1)
@@ -87,10 +96,14 @@ def runs(request, random_model):
         state[f"num_images_after_set_image_{i}"] = model.num_images
         # FastSAM's predict_points gives one mask per set, as predict(multimask_output=False)
         multi = family != "fastsam"
-        single[i] = {"boxes": model.predict_boxes(BOXES[i]),
-                     "points": model.predict_points(POINTS[i], LABELS[i]),
-                     "loop": [model.predict(point_coords=c, point_labels=lab, multimask_output=multi)
-                              for c, lab in zip(POINTS[i], LABELS[i])]}
+        single[i] = {
+            "boxes": model.predict_boxes(BOXES[i]),
+            "points": model.predict_points(POINTS[i], LABELS[i]),
+            "loop": [
+                model.predict(point_coords=c, point_labels=lab, multimask_output=multi)
+                for c, lab in zip(POINTS[i], LABELS[i])
+            ],
+        }
     return family, model, state, batch_boxes, batch_points, after_select, single
 
 
@@ -200,8 +213,16 @@ def _same_rows(a, b) -> None:
     """The rows of two runs agree, timings, memory and the batching columns aside."""
     import pandas as pd
 
-    skip = {"encoder_ms", "decoder_ms", "peak_mem_mib", "detect_ms", "total_ms", "image_batch",
-            "mem_method", "detections"}
+    skip = {
+        "encoder_ms",
+        "decoder_ms",
+        "peak_mem_mib",
+        "detect_ms",
+        "total_ms",
+        "image_batch",
+        "mem_method",
+        "detections",
+    }
     cols = [c for c in a.columns if c not in skip]
     assert sorted(cols) == sorted(c for c in b.columns if c not in skip)
     assert (a["status"] == "ok").any(), a["error"].dropna().tolist()
@@ -236,8 +257,10 @@ def test_box_protocol_with_an_image_batch_gives_the_same_rows(edgetam_tiny, coco
     from samkit.eval import get_protocol
 
     dataset, _ = coco
-    runs = [get_protocol("box").run(edgetam_tiny, dataset, run_id="r", progress=False, warmup=False,
-                                    image_batch=n) for n in (1, 2)]
+    runs = [
+        get_protocol("box").run(edgetam_tiny, dataset, run_id="r", progress=False, warmup=False, image_batch=n)
+        for n in (1, 2)
+    ]
     _same_rows(*runs)
     ok = runs[1][runs[1]["status"] == "ok"]
     assert set(ok["image_batch"]) == {1, 2}  # 3 images: a pass of 2, then 1
@@ -249,12 +272,23 @@ def test_detector_boxes_protocol_with_an_image_batch_gives_the_same_rows(edgetam
 
     dataset, path = coco
     data = json.loads(path.read_text())
-    records = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"],
-                "score": 0.5 + 0.01 * (a["id"] % 10)} for a in data["annotations"]]
+    records = [
+        {
+            "image_id": a["image_id"],
+            "category_id": a["category_id"],
+            "bbox": a["bbox"],
+            "score": 0.5 + 0.01 * (a["id"] % 10),
+        }
+        for a in data["annotations"]
+    ]
     file = tmp_path / "detections.json"
     file.write_text(json.dumps(records))
-    runs = [run_detector_boxes(edgetam_tiny, dataset, detections=str(file), run_id="r", warmup=False,
-                               progress=False, image_batch=n) for n in (1, 3)]
+    runs = [
+        run_detector_boxes(
+            edgetam_tiny, dataset, detections=str(file), run_id="r", warmup=False, progress=False, image_batch=n
+        )
+        for n in (1, 3)
+    ]
     _same_rows(*runs)
     assert (runs[1]["image_batch"] == 3).all()
 
@@ -263,8 +297,20 @@ def test_text_protocol_with_an_image_batch_gives_the_same_rows(sam3_tiny, coco):
     from samkit.eval.text import run_text
 
     dataset, _ = coco
-    runs = [run_text(sam3_tiny, dataset, detector="native", box_threshold=0.0, max_detections=5,
-                     run_id="r", warmup=False, progress=False, image_batch=n) for n in (1, 2)]
+    runs = [
+        run_text(
+            sam3_tiny,
+            dataset,
+            detector="native",
+            box_threshold=0.0,
+            max_detections=5,
+            run_id="r",
+            warmup=False,
+            progress=False,
+            image_batch=n,
+        )
+        for n in (1, 2)
+    ]
     _same_rows(*runs)
     assert runs[1]["num_detections"].between(1, 5).all()
 

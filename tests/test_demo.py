@@ -48,8 +48,15 @@ def test_run_demo_writes_overlays_and_timings(tmp_path):
 
 
 def test_demo_entry_point_runs_with_hydra_overrides(tmp_path):
-    cmd = [sys.executable, str(ROOT / "experiments" / "demo.py"), "models=[mobile_sam]",
-           "photos=[astronaut]", "repeats=1", "progress=false", f"hydra.run.dir={tmp_path}"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "experiments" / "demo.py"),
+        "models=[mobile_sam]",
+        "photos=[astronaut]",
+        "repeats=1",
+        "progress=false",
+        f"hydra.run.dir={tmp_path}",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert f"Overlays, timings.csv and summary.txt in {tmp_path}" in out.stdout

@@ -59,12 +59,26 @@ def _sorted_ref(boxes, scores, h, w):
 
 # ---------------------------------------------------------------------- registry
 def test_registry_names_and_kinds():
-    assert list_detectors() == ["grounding_dino_tiny", "grounding_dino_base", "owlv2_base",
-                                "yolo11n", "yolo11s", "yolo11m", "yolo11l", "yolo11x",
-                                "yoloe_11s", "yoloe_11l"]
+    assert list_detectors() == [
+        "grounding_dino_tiny",
+        "grounding_dino_base",
+        "owlv2_base",
+        "yolo11n",
+        "yolo11s",
+        "yolo11m",
+        "yolo11l",
+        "yolo11x",
+        "yoloe_11s",
+        "yoloe_11l",
+    ]
     assert list_detectors("yolo11*") == [f"yolo11{s}" for s in "nsmlx"]
-    assert list_detectors(kind="open_vocab") == ["grounding_dino_tiny", "grounding_dino_base", "owlv2_base",
-                                                 "yoloe_11s", "yoloe_11l"]
+    assert list_detectors(kind="open_vocab") == [
+        "grounding_dino_tiny",
+        "grounding_dino_base",
+        "owlv2_base",
+        "yoloe_11s",
+        "yoloe_11l",
+    ]
     spec = get_detector_spec("grounding_dino_tiny")
     assert spec.hub_repo == "IDEA-Research/grounding-dino-tiny" and spec.layout == "hf"
     assert get_detector_spec("owlv2_base").hub_repo == "google/owlv2-base-patch16-ensemble"
@@ -85,8 +99,7 @@ def test_detections_record_dataframe_and_coco():
     df = d.to_dataframe()
     assert list(df.columns) == ["label", "score", "x0", "y0", "x1", "y1"] and len(df) == 2
     coco = d.to_coco(7, {"a dog": 18, "a cat": 17})
-    assert coco[0] == {"image_id": 7, "category_id": 18, "bbox": [1.0, 2.0, 10.0, 20.0],
-                       "score": pytest.approx(0.9)}
+    assert coco[0] == {"image_id": 7, "category_id": 18, "bbox": [1.0, 2.0, 10.0, 20.0], "score": pytest.approx(0.9)}
     json.dumps(coco)
     with pytest.raises(KeyError, match="a cat"):
         d.to_coco(7, {"a dog": 18})
@@ -126,8 +139,23 @@ def test_grounding_dino_long_prompts_are_queried_in_groups(photo):
     of phrases that fits, the detections of all groups together; a phrase that alone does not fit
     is a clear error."""
     det = _det("grounding_dino_tiny")
-    phrases = [f"{w} thing" for w in ("red", "blue", "green", "tall", "small", "round", "shiny",
-                                      "wooden", "striped", "fluffy", "metal", "old")]
+    phrases = [
+        f"{w} thing"
+        for w in (
+            "red",
+            "blue",
+            "green",
+            "tall",
+            "small",
+            "round",
+            "shiny",
+            "wooden",
+            "striped",
+            "fluffy",
+            "metal",
+            "old",
+        )
+    ]
     groups = det._chunks(phrases)
     assert len(groups) > 1 and sum(groups, []) == phrases
     assert all(len(det.processor.tokenizer(" ".join(f"{p}." for p in g))["input_ids"]) <= 32 for g in groups)
@@ -157,7 +185,8 @@ def test_grounding_dino_parity_with_transformers(photo, tmp_path):
     with torch.inference_mode():
         out = model.eval()(**inputs)
     ref = processor.post_process_grounded_object_detection(
-        out, inputs.input_ids, threshold=0.3, text_threshold=0.0, target_sizes=[photo.shape[:2]])[0]
+        out, inputs.input_ids, threshold=0.3, text_threshold=0.0, target_sizes=[photo.shape[:2]]
+    )[0]
     boxes, scores = _sorted_ref(ref["boxes"].numpy(), ref["scores"].numpy(), *photo.shape[:2])
     assert len(ours) == len(scores) > 0
     np.testing.assert_allclose(ours.scores, scores, rtol=1e-5, atol=1e-6)
@@ -178,12 +207,14 @@ def test_owlv2_parity_with_transformers(photo, tmp_path):
 
     processor = T.AutoProcessor.from_pretrained(str(tmp_path / "owl"), local_files_only=True)
     model = T.Owlv2ForObjectDetection.from_pretrained(str(tmp_path / "owl"), local_files_only=True)
-    inputs = processor(images=photo, text=[PHRASES], return_tensors="pt", padding="max_length",
-                       truncation=True, max_length=16)
+    inputs = processor(
+        images=photo, text=[PHRASES], return_tensors="pt", padding="max_length", truncation=True, max_length=16
+    )
     with torch.inference_mode():
         out = model.eval()(**inputs)
     ref = processor.post_process_grounded_object_detection(
-        out, threshold=0.0, target_sizes=[photo.shape[:2]], text_labels=[PHRASES])[0]
+        out, threshold=0.0, target_sizes=[photo.shape[:2]], text_labels=[PHRASES]
+    )[0]
     boxes, scores = _sorted_ref(ref["boxes"].numpy(), ref["scores"].numpy(), *photo.shape[:2])
     order = np.argsort(-ref["scores"].numpy(), kind="stable")
     assert len(ours) == len(scores) > 0
@@ -217,8 +248,9 @@ def test_yolo_parity_with_ultralytics(photo, tmp_path):
     det.imgsz = 160
     ours = det.detect(photo, box_threshold=0.0)
     ultralytics = import_ultralytics()
-    ref = ultralytics.YOLO(str(path))(np.ascontiguousarray(photo[..., ::-1]), conf=0.0, iou=0.7,
-                                      imgsz=160, device="cpu", verbose=False)[0]
+    ref = ultralytics.YOLO(str(path))(
+        np.ascontiguousarray(photo[..., ::-1]), conf=0.0, iou=0.7, imgsz=160, device="cpu", verbose=False
+    )[0]
     boxes, scores = _sorted_ref(ref.boxes.xyxy.numpy(), ref.boxes.conf.numpy(), *photo.shape[:2])
     assert len(ours) == len(scores) > 0
     np.testing.assert_allclose(ours.scores, scores, rtol=1e-5, atol=1e-7)
@@ -278,8 +310,7 @@ def test_full_random_transformers_detectors_run(name, photo):
 #: their `params_source`): hub model.safetensors 689 MB / 933 MB (IDEA-Research/grounding-dino-tiny,
 #: -base), 620 MB (google/owlv2-base-patch16-ensemble), and "Size 590 MiB" for OWLv2 CLIP B/16 in
 #: the google-research/scenic owl_vit README
-_OFFICIAL_BYTES = {"grounding_dino_tiny": [689e6], "grounding_dino_base": [933e6],
-                   "owlv2_base": [620e6, 590 * 2**20]}
+_OFFICIAL_BYTES = {"grounding_dino_tiny": [689e6], "grounding_dino_base": [933e6], "owlv2_base": [620e6, 590 * 2**20]}
 
 
 @pytest.mark.slow

@@ -46,8 +46,7 @@ def _reference(theirs, image, multimask, **prompts):
     model, processor = theirs
     inputs = processor(images=image, return_tensors="pt", **prompts)
     with torch.inference_mode():
-        out = model(**{k: v for k, v in inputs.items() if k != "original_sizes"},
-                    multimask_output=multimask)
+        out = model(**{k: v for k, v in inputs.items() if k != "original_sizes"}, multimask_output=multimask)
     masks = processor.post_process_masks(out.pred_masks, inputs["original_sizes"])[0]
     return masks.numpy(), out.iou_scores[0].numpy()
 
@@ -63,10 +62,8 @@ def test_registry_entry():
 def test_points_match_transformers(ours, theirs, photo, multimask):
     ours.set_image(photo)
     points, labels = [[90, 60], [30, 100]], [1, 0]
-    masks, scores, low_res = ours.predict(point_coords=points, point_labels=labels,
-                                          multimask_output=multimask)
-    ref_masks, ref_scores = _reference(theirs, photo, multimask, input_points=[[points]],
-                                       input_labels=[[labels]])
+    masks, scores, low_res = ours.predict(point_coords=points, point_labels=labels, multimask_output=multimask)
+    ref_masks, ref_scores = _reference(theirs, photo, multimask, input_points=[[points]], input_labels=[[labels]])
     n = 3 if multimask else 1
     assert masks.shape == (n, 120, 180) and masks.dtype == bool and low_res.shape == (n, 32, 32)
     np.testing.assert_array_equal(masks, ref_masks[0])
@@ -89,8 +86,9 @@ def test_boxes_match_transformers(ours, theirs, photo, multimask):
 def test_mask_input_and_batched_logits(ours, photo):
     ours.set_image(photo)
     _, _, low_res = ours.predict(point_coords=[[90, 60]], point_labels=[1], multimask_output=False)
-    masks, scores, _ = ours.predict(point_coords=[[90, 60]], point_labels=[1], mask_input=low_res,
-                                    multimask_output=False)
+    masks, scores, _ = ours.predict(
+        point_coords=[[90, 60]], point_labels=[1], mask_input=low_res, multimask_output=False
+    )
     assert masks.shape == (1, 120, 180) and scores.shape == (1,)
     coords = np.array([[[90, 60]], [[30, 100]]], dtype=float)
     logits, batch_scores = ours._predict_logits_batch(coords, np.ones((2, 1)), multimask_output=True)
@@ -114,8 +112,9 @@ def test_random_tiny_records_config_and_no_text(photo):
     model.set_image(photo)
     with pytest.raises(UnsupportedError, match="text"):
         model.require("text", "text prompts")
-    records = model.generate(photo, points_per_side=2, pred_iou_thresh=0.0,
-                             stability_score_thresh=0.0, box_nms_thresh=1.0)
+    records = model.generate(
+        photo, points_per_side=2, pred_iou_thresh=0.0, stability_score_thresh=0.0, box_nms_thresh=1.0
+    )
     assert records and records[0]["segmentation"].shape == (120, 180)
 
 

@@ -55,8 +55,7 @@ def golden() -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def vitt_file(tmp_path_factory) -> Path:
-    return save_checkpoint(_shapes("efficient_sam_vitt"),
-                           tmp_path_factory.mktemp("esam") / "efficient_sam_vitt.pt")
+    return save_checkpoint(_shapes("efficient_sam_vitt"), tmp_path_factory.mktemp("esam") / "efficient_sam_vitt.pt")
 
 
 @pytest.fixture(scope="module")
@@ -67,15 +66,18 @@ def vitt(vitt_file, golden):
     return model
 
 
-def _check(name: str, g: dict, low_res: np.ndarray, logits: np.ndarray, scores: np.ndarray,
-           s: int = 4, t: int = 2) -> None:
+def _check(
+    name: str, g: dict, low_res: np.ndarray, logits: np.ndarray, scores: np.ndarray, s: int = 4, t: int = 2
+) -> None:
     """Compare (Q, 3, ...) outputs with the golden prompt ``name`` (strided subsets and sums)."""
     np.testing.assert_allclose(scores, g[f"{name}_scores"], atol=ATOL, rtol=RTOL)
     np.testing.assert_allclose(low_res[..., ::s, ::s], g[f"{name}_lowres"], atol=ATOL, rtol=RTOL)
-    np.testing.assert_allclose(low_res.astype(np.float64).sum(axis=(-2, -1)), g[f"{name}_lowres_sum"],
-                               rtol=1e-5, atol=1e-2)
-    np.testing.assert_allclose(np.abs(low_res.astype(np.float64)).sum(axis=(-2, -1)),
-                               g[f"{name}_lowres_abs"], rtol=1e-5, atol=1e-2)
+    np.testing.assert_allclose(
+        low_res.astype(np.float64).sum(axis=(-2, -1)), g[f"{name}_lowres_sum"], rtol=1e-5, atol=1e-2
+    )
+    np.testing.assert_allclose(
+        np.abs(low_res.astype(np.float64)).sum(axis=(-2, -1)), g[f"{name}_lowres_abs"], rtol=1e-5, atol=1e-2
+    )
     np.testing.assert_allclose(logits[..., ::t, ::t], g[f"{name}_logits"], atol=ATOL, rtol=RTOL)
 
 
@@ -124,16 +126,17 @@ def test_predict_matches_official(vitt, golden, name):
 def test_single_mask_is_the_official_best_candidate(vitt, golden, name):
     """multimask_output=False = the first mask after the official notebook's sort by IoU."""
     coords = golden[f"{name}_coords"][0]
-    kwargs = ({"box": coords.reshape(4)} if name == "box"
-              else {"point_coords": coords, "point_labels": golden[f"{name}_labels"][0]})
+    kwargs = (
+        {"box": coords.reshape(4)}
+        if name == "box"
+        else {"point_coords": coords, "point_labels": golden[f"{name}_labels"][0]}
+    )
     logits, scores, low_res = vitt.predict(**kwargs, multimask_output=False, return_logits=True)
     best = int(golden[f"{name}_order"][0, 0])
     assert logits.shape == (1, 120, 180) and scores.shape == (1,) and low_res.shape == (1, 256, 256)
     np.testing.assert_allclose(scores[0], golden[f"{name}_scores"][0, best], atol=ATOL)
-    np.testing.assert_allclose(low_res[0, ::4, ::4], golden[f"{name}_lowres"][0, best], atol=ATOL,
-                               rtol=RTOL)
-    np.testing.assert_allclose(logits[0, ::2, ::2], golden[f"{name}_logits"][0, best], atol=ATOL,
-                               rtol=RTOL)
+    np.testing.assert_allclose(low_res[0, ::4, ::4], golden[f"{name}_lowres"][0, best], atol=ATOL, rtol=RTOL)
+    np.testing.assert_allclose(logits[0, ::2, ::2], golden[f"{name}_logits"][0, best], atol=ATOL, rtol=RTOL)
 
 
 def test_predict_boxes_is_batched_and_matches_official(vitt, golden):
@@ -156,8 +159,7 @@ def test_predict_logits_batch_matches_official(vitt, golden):
     assert isinstance(logits, torch.Tensor) and logits.dtype == torch.float32
     assert logits.shape == (4, 3, 120, 180) and scores.shape == (4, 3)
     np.testing.assert_allclose(scores.numpy(), golden["grid_scores"], atol=ATOL, rtol=RTOL)
-    np.testing.assert_allclose(logits.numpy()[..., ::2, ::2], golden["grid_logits"], atol=ATOL,
-                               rtol=RTOL)
+    np.testing.assert_allclose(logits.numpy()[..., ::2, ::2], golden["grid_logits"], atol=ATOL, rtol=RTOL)
     _, best = vitt._predict_logits_batch(golden["grid_coords"], golden["grid_labels"], False)
     np.testing.assert_allclose(best.numpy()[:, 0], golden["grid_scores"].max(axis=1), atol=ATOL)
 
@@ -188,8 +190,7 @@ def test_points_and_box_together(vitt):
 # ----------------------------------------------------------------------------- errors
 def test_mask_input_is_unsupported(vitt):
     with pytest.raises(UnsupportedError, match="efficient_sam_vitt does not support mask_input"):
-        vitt.predict(point_coords=[[10, 10]], point_labels=[1],
-                     mask_input=np.zeros((1, 256, 256), np.float32))
+        vitt.predict(point_coords=[[10, 10]], point_labels=[1], mask_input=np.zeros((1, 256, 256), np.float32))
 
 
 def test_bad_prompts_are_clear_errors(vitt):
@@ -241,8 +242,7 @@ def test_zipped_checkpoint_is_extracted_on_download(tmp_path, isolated_checkpoin
     assert spec.archive == "zip" and spec.url.endswith("efficient_sam_vits.pt.zip")
     payload = b"not really a checkpoint, but bytes to extract" * 100
     archive = tmp_path / "efficient_sam_vits.pt.zip"
-    archive.write_bytes(_zip_with({"__MACOSX/._efficient_sam_vits.pt": b"junk",
-                                   "efficient_sam_vits.pt": payload}))
+    archive.write_bytes(_zip_with({"__MACOSX/._efficient_sam_vits.pt": b"junk", "efficient_sam_vits.pt": payload}))
     local = spec.with_files(url=archive.as_uri())
     dest = download(local, progress=False)
     assert dest == isolated_checkpoints / "efficient_sam_vits.pt"
@@ -251,10 +251,13 @@ def test_zipped_checkpoint_is_extracted_on_download(tmp_path, isolated_checkpoin
     assert sha256_file(dest) == hashlib.sha256(payload).hexdigest()
 
 
-@pytest.mark.parametrize("content, match", [
-    (b"this is no zip file", "not a valid zip archive"),
-    (_zip_with({"other.pt": b"x"}), "holds no efficient_sam_vits.pt"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"this is no zip file", "not a valid zip archive"),
+        (_zip_with({"other.pt": b"x"}), "holds no efficient_sam_vits.pt"),
+    ],
+)
 def test_bad_zip_downloads_save_nothing(tmp_path, isolated_checkpoints, content, match):
     archive = tmp_path / "download.zip"
     archive.write_bytes(content)
@@ -267,10 +270,18 @@ def test_bad_zip_downloads_save_nothing(tmp_path, isolated_checkpoints, content,
 # ----------------------------------------------------------------------------- generate
 def test_generate_records_are_the_decoder_outputs_at_their_points(vitt, golden):
     """GridMaskGenerator through the batched hook; open thresholds (random-like weights)."""
-    records = vitt.generate(golden["image"], points_per_side=2, pred_iou_thresh=0.0,
-                            stability_score_thresh=0.0, box_nms_thresh=1.0)
-    assert records and set(records[0]) >= {"segmentation", "area", "bbox", "predicted_iou",
-                                           "point_coords", "stability_score", "crop_box"}
+    records = vitt.generate(
+        golden["image"], points_per_side=2, pred_iou_thresh=0.0, stability_score_thresh=0.0, box_nms_thresh=1.0
+    )
+    assert records and set(records[0]) >= {
+        "segmentation",
+        "area",
+        "bbox",
+        "predicted_iou",
+        "point_coords",
+        "stability_score",
+        "crop_box",
+    }
     assert vitt.original_size == (120, 180)  # generate leaves the set image alone
     for rec in records:
         seg = rec["segmentation"]
@@ -291,8 +302,7 @@ def test_vits_matches_official(tmp_path):
     path = save_checkpoint(_shapes("efficient_sam_vits"), tmp_path / "efficient_sam_vits.pt")
     model = samkit.load("efficient_sam_vits", checkpoint=path, device="cpu")
     model.set_image(g["image"])
-    logits, scores, low_res = model.predict(g["point_coords"][0], g["point_labels"][0],
-                                            return_logits=True)
+    logits, scores, low_res = model.predict(g["point_coords"][0], g["point_labels"][0], return_logits=True)
     _check("point", g, low_res[None], logits[None], scores[None], s=8, t=4)
     logits, scores, low_res = model.predict(box=g["box_coords"][0].reshape(4), return_logits=True)
     _check("box", g, low_res[None], logits[None], scores[None], s=8, t=4)
@@ -303,8 +313,7 @@ def test_bfloat16_autocast_on_cpu(vitt_file, golden):
     """dtype="bfloat16": autocast inside, float32 / bool numpy outside, close to the float32 run."""
     model = samkit.load("efficient_sam_vitt", checkpoint=vitt_file, device="cpu", dtype="bfloat16")
     model.set_image(golden["image"])
-    logits, scores, low_res = model.predict(golden["point_coords"][0], golden["point_labels"][0],
-                                            return_logits=True)
+    logits, scores, low_res = model.predict(golden["point_coords"][0], golden["point_labels"][0], return_logits=True)
     assert logits.dtype == scores.dtype == low_res.dtype == np.float32
     np.testing.assert_allclose(scores, golden["point_scores"][0], atol=0.05)
     np.testing.assert_allclose(low_res[:, ::4, ::4], golden["point_lowres"][0], atol=0.1)
@@ -321,8 +330,7 @@ def test_cuda_matches_official(vitt_file, golden):
     torch.backends.cudnn.allow_tf32 = False
     model = samkit.load("efficient_sam_vitt", checkpoint=vitt_file, device="cuda")
     model.set_image(golden["image"])
-    logits, scores, low_res = model.predict(golden["point_coords"][0], golden["point_labels"][0],
-                                            return_logits=True)
+    logits, scores, low_res = model.predict(golden["point_coords"][0], golden["point_labels"][0], return_logits=True)
     np.testing.assert_allclose(scores, golden["point_scores"][0], atol=1e-3)
     np.testing.assert_allclose(low_res[:, ::4, ::4], golden["point_lowres"][0], atol=2e-3)
     np.testing.assert_allclose(logits[:, ::2, ::2], golden["point_logits"][0], atol=2e-3)
@@ -330,6 +338,5 @@ def test_cuda_matches_official(vitt_file, golden):
     np.testing.assert_allclose(box_scores, golden["boxes_scores"], atol=1e-3)
     half = samkit.load("efficient_sam_vitt", checkpoint=vitt_file, device="cuda", dtype="bfloat16")
     half.set_image(golden["image"])
-    hl, hs, hlow = half.predict(golden["point_coords"][0], golden["point_labels"][0],
-                                return_logits=True)
+    hl, hs, hlow = half.predict(golden["point_coords"][0], golden["point_labels"][0], return_logits=True)
     assert hl.dtype == np.float32 and hs.dtype == np.float32 and np.isfinite(hl).all()

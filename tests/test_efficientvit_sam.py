@@ -15,11 +15,21 @@ from samkit.errors import CheckpointError
 from samkit.loading import build_random
 from samkit.registry import REGISTRY
 
-NAMES = ["efficientvit_sam_l0", "efficientvit_sam_l1", "efficientvit_sam_l2",
-         "efficientvit_sam_xl0", "efficientvit_sam_xl1"]
+NAMES = [
+    "efficientvit_sam_l0",
+    "efficientvit_sam_l1",
+    "efficientvit_sam_l2",
+    "efficientvit_sam_xl0",
+    "efficientvit_sam_xl1",
+]
 PARAMS = [pytest.param(NAMES[0])] + [pytest.param(n, marks=pytest.mark.slow) for n in NAMES[1:]]
-INPUT_SIZE = {"efficientvit_sam_l0": 512, "efficientvit_sam_l1": 512, "efficientvit_sam_l2": 512,
-              "efficientvit_sam_xl0": 1024, "efficientvit_sam_xl1": 1024}
+INPUT_SIZE = {
+    "efficientvit_sam_l0": 512,
+    "efficientvit_sam_l1": 512,
+    "efficientvit_sam_l2": 512,
+    "efficientvit_sam_xl0": 1024,
+    "efficientvit_sam_xl1": 1024,
+}
 
 
 def _upstream(spec, **kwargs):
@@ -35,8 +45,9 @@ def test_family_specs():
         assert spec.url == f"https://huggingface.co/mit-han-lab/efficientvit-sam/resolve/main/{name}.pt"
         assert spec.layout == "state_dict" and spec.input_size == INPUT_SIZE[name]
         assert spec.capabilities == {"points", "box", "mask_input", "multimask", "automatic"}
-    assert {s.input_size for s in REGISTRY.values()
-            if s.family not in ("efficientvit_sam", "sam3")} == {1024}  # SAM 3: 1008
+    assert {s.input_size for s in REGISTRY.values() if s.family not in ("efficientvit_sam", "sam3")} == {
+        1024
+    }  # SAM 3: 1008
 
 
 @pytest.mark.parametrize("name", PARAMS)
@@ -79,8 +90,7 @@ def test_missing_pretrained_checkpoint_names_url_and_folder(isolated_checkpoints
 
 def test_bfloat16_generate_returns_the_generator_records(photo):
     model = samkit.load("efficientvit_sam_l0", weights="random", device="cpu", dtype="bfloat16")
-    records = model.generate(photo, points_per_side=4, pred_iou_thresh=0.0,
-                             stability_score_thresh=0.0)
+    records = model.generate(photo, points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0)
     assert len(records) > 0
     for record in records:
         assert record["segmentation"].shape == (120, 180) and record["segmentation"].dtype == bool

@@ -24,8 +24,7 @@ from samkit.rows import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ROOT / "experiments"
-SMALL = ["dataset.num_images=3", "dataset.size=[64,80]", "dataset.max_shapes=2", "weights=random",
-         "progress=false"]
+SMALL = ["dataset.num_images=3", "dataset.size=[64,80]", "dataset.max_shapes=2", "weights=random", "progress=false"]
 
 sys.path.insert(0, str(EXPERIMENTS))
 import benchmark  # noqa: E402
@@ -35,8 +34,14 @@ import schemas  # noqa: E402
 
 
 def _run(script: str, *args: str, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(EXPERIMENTS / script), *args], cwd=ROOT, text=True,
-                          capture_output=True, timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, str(EXPERIMENTS / script), *args],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def _compose(name: str, overrides: list[str]):
@@ -71,24 +76,30 @@ def test_configs_compose_with_typed_defaults():
         assert schemas.plain(_compose("evaluate", [f"protocol={name}"]).protocol)["name"] == name
 
 
-@pytest.mark.parametrize("override, error", [
-    ("imag_size=512", "imag_size"),               # a typo in a key
-    ("dtype=float33", "float33"),                  # a value outside the enum
-    ("weights=imagenet", "imagenet"),
-    ("image_size=big", "big"),                     # wrong type
-    ("phases=[set_image,encode]", "encode"),
-])
+@pytest.mark.parametrize(
+    "override, error",
+    [
+        ("imag_size=512", "imag_size"),  # a typo in a key
+        ("dtype=float33", "float33"),  # a value outside the enum
+        ("weights=imagenet", "imagenet"),
+        ("image_size=big", "big"),  # wrong type
+        ("phases=[set_image,encode]", "encode"),
+    ],
+)
 def test_bad_benchmark_configs_fail_at_compose_time(override, error):
     with pytest.raises((ConfigCompositionException, ValidationError)) as info:
         _compose("benchmark", [override])
     assert error in str(info.value) or error in str(info.value.__cause__)
 
 
-@pytest.mark.parametrize("override, error", [
-    ("protocol.max_clik=3", "max_clik"),           # a typo in a protocol parameter
-    ("protocol.feedback=masks", "masks"),          # a value outside the protocol's choices
-    ("protocol=boxes", "boxes"),                   # an unknown protocol
-])
+@pytest.mark.parametrize(
+    "override, error",
+    [
+        ("protocol.max_clik=3", "max_clik"),  # a typo in a protocol parameter
+        ("protocol.feedback=masks", "masks"),  # a value outside the protocol's choices
+        ("protocol=boxes", "boxes"),  # an unknown protocol
+    ],
+)
 def test_bad_evaluate_configs_fail_at_compose_time(override, error):
     with pytest.raises((ConfigCompositionException, ValidationError)) as info:
         _compose("evaluate", [override])
@@ -159,8 +170,7 @@ def test_complete_job_is_skipped_and_a_changed_config_reruns(tmp_path, capsys):
 
 
 def test_missing_checkpoint_is_a_row_and_the_job_is_retried(tmp_path):
-    rows = _evaluate(tmp_path, "model=mobile_sam", "protocol=box", "weights=pretrained", *SMALL[:3],
-                     "progress=false")
+    rows = _evaluate(tmp_path, "model=mobile_sam", "protocol=box", "weights=pretrained", *SMALL[:3], "progress=false")
     assert rows["status"].tolist() == ["missing_checkpoint"]
     assert "samkit weights download mobile_sam" in rows.iloc[0]["error"]
     assert rows.iloc[0]["weights_kind"] == "pretrained"
@@ -181,9 +191,19 @@ def test_protocol_a_model_cannot_run_is_an_unsupported_row(tmp_path, monkeypatch
 
 
 def test_benchmark_job_writes_phase_rows(tmp_path):
-    cfg = _compose("benchmark", ["model=mobile_sam", "weights=random", "image_size=128", "repeats=2",
-                                 "warmup=1", "batch=3", "phases=[set_image,predict_point,predict_boxes_batch]",
-                                 "progress=false"])
+    cfg = _compose(
+        "benchmark",
+        [
+            "model=mobile_sam",
+            "weights=random",
+            "image_size=128",
+            "repeats=2",
+            "warmup=1",
+            "batch=3",
+            "phases=[set_image,predict_point,predict_boxes_batch]",
+            "progress=false",
+        ],
+    )
     assert benchmark.run(cfg, str(tmp_path)) == 0
     rows = load_results(tmp_path)
     assert list(rows["phase"]) == ["set_image", "predict_point", "predict_boxes_batch"]
@@ -215,8 +235,9 @@ def test_scripts_sweep_through_the_basic_and_submitit_launchers_then_benchmark_a
     process); a benchmark job and a report over both finish the pipeline."""
     job_args = ["model=mobile_sam", "protocol=box", *SMALL[1:], "dataset.num_images=2"]
     basic, submitit = tmp_path / "basic", tmp_path / "submitit"
-    out = _run("evaluate.py", "-m", *job_args, "dataset.seed=0,1", f"hydra.sweep.dir={submitit}",
-               "hydra/launcher=submitit_cpu")
+    out = _run(
+        "evaluate.py", "-m", *job_args, "dataset.seed=0,1", f"hydra.sweep.dir={submitit}", "hydra/launcher=submitit_cpu"
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert list(submitit.glob(".submitit/*/*_result.pkl")), "the jobs did not go through submitit"
     jobs = sorted(p.parent for p in submitit.rglob("done.json"))
@@ -229,9 +250,19 @@ def test_scripts_sweep_through_the_basic_and_submitit_launchers_then_benchmark_a
         assert len(a) > 1 and (a["status"] == "ok").any()
         pd.testing.assert_frame_equal(a[columns], b[columns])
 
-    out = _run("benchmark.py", "model=mobile_sam", "weights=random", "image_size=64", "repeats=1",
-               "warmup=0", "phases=[predict_point]", "flops=false", "memory=false", "progress=false",
-               f"hydra.run.dir={basic / 'bench'}")
+    out = _run(
+        "benchmark.py",
+        "model=mobile_sam",
+        "weights=random",
+        "image_size=64",
+        "repeats=1",
+        "warmup=0",
+        "phases=[predict_point]",
+        "flops=false",
+        "memory=false",
+        "progress=false",
+        f"hydra.run.dir={basic / 'bench'}",
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     out = _run("report.py", f"runs={basic}", f"out={tmp_path / 'report'}", env={"MPLBACKEND": "Agg"})
     assert out.returncode == 0, out.stderr[-3000:]
@@ -241,10 +272,22 @@ def test_scripts_sweep_through_the_basic_and_submitit_launchers_then_benchmark_a
 
 def test_killed_sweep_resumes_without_loss_or_duplicates(tmp_path):
     sweep = tmp_path / "sweep"
-    args = ["-m", "model=mobile_sam", "dataset.seed=0,1", "protocol=interactive", "protocol.max_clicks=2",
-            *SMALL, f"hydra.sweep.dir={sweep}"]
-    proc = subprocess.Popen([sys.executable, str(EXPERIMENTS / "evaluate.py"), *args], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    args = [
+        "-m",
+        "model=mobile_sam",
+        "dataset.seed=0,1",
+        "protocol=interactive",
+        "protocol.max_clicks=2",
+        *SMALL,
+        f"hydra.sweep.dir={sweep}",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, str(EXPERIMENTS / "evaluate.py"), *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 300
     second_job = None
     while time.time() < deadline and proc.poll() is None:
@@ -304,15 +347,20 @@ def test_detector_experiments_compose_and_name_registered_detectors():
 def test_text_jobs_record_the_detector_and_skip_native_text_without_loading(tmp_path):
     """A text job through a tiny random detector gives rows naming it; detector=native on a model
     without native text is one unsupported row, written without loading the model."""
-    common = ["model=mobile_sam", "weights=random", "dataset=synthetic", "dataset.num_images=1",
-              "dataset.size=[48,64]", "protocol=text", "progress=false"]
-    assert evaluate.run(_compose("evaluate", common + ["protocol.detector_config=tiny"]),
-                        str(tmp_path / "dino")) == 0
+    common = [
+        "model=mobile_sam",
+        "weights=random",
+        "dataset=synthetic",
+        "dataset.num_images=1",
+        "dataset.size=[48,64]",
+        "protocol=text",
+        "progress=false",
+    ]
+    assert evaluate.run(_compose("evaluate", common + ["protocol.detector_config=tiny"]), str(tmp_path / "dino")) == 0
     rows = pd.read_parquet(tmp_path / "dino" / "rows.parquet")
     assert rows["status"].tolist() == ["ok"] and rows["detector"].tolist() == ["grounding_dino_tiny"]
     assert rows["detector_weights"].tolist() == ["random(seed=0, config=tiny)"]
-    assert evaluate.run(_compose("evaluate", common + ["protocol.detector=native"]),
-                        str(tmp_path / "native")) == 0
+    assert evaluate.run(_compose("evaluate", common + ["protocol.detector=native"]), str(tmp_path / "native")) == 0
     rows = pd.read_parquet(tmp_path / "native" / "rows.parquet")
     assert rows["status"].tolist() == ["unsupported"] and "sam3" in rows["error"].iloc[0]
     assert rows["weights"].iloc[0].endswith("(not loaded)")
@@ -333,7 +381,14 @@ def test_video_job_on_davis_layout(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sam2_adapter, "model_config", small)
     write_davis(tmp_path / "davis", sequences=1, num_frames=3, size=(32, 48), num_objects=1, seed=1)
-    rows = _evaluate(tmp_path / "job", "model=sam2.1_hiera_tiny", "weights=random", "dataset=davis",
-                     f"dataset.root={tmp_path / 'davis'}", "protocol=video", "progress=false")
+    rows = _evaluate(
+        tmp_path / "job",
+        "model=sam2.1_hiera_tiny",
+        "weights=random",
+        "dataset=davis",
+        f"dataset.root={tmp_path / 'davis'}",
+        "protocol=video",
+        "progress=false",
+    )
     assert rows["status"].tolist() == ["ok"] and rows["protocol"].tolist() == ["video"]
     assert rows["frames"].tolist() == [3] and rows["J&F-Mean"].between(0, 1).all()  # frame 1 scored

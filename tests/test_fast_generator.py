@@ -23,15 +23,17 @@ def astronaut() -> np.ndarray:
     import skimage.data
     import skimage.transform
 
-    small = skimage.transform.resize(skimage.data.astronaut(), (120, 180), anti_aliasing=True,
-                                     preserve_range=True)
+    small = skimage.transform.resize(skimage.data.astronaut(), (120, 180), anti_aliasing=True, preserve_range=True)
     return small.round().astype(np.uint8)
 
 
 def _decoder(model):
     m = model.model
-    return (m.sam_mask_decoder, m.sam_prompt_encoder) if hasattr(m, "sam_mask_decoder") else \
-        (m.mask_decoder, m.prompt_encoder)
+    return (
+        (m.sam_mask_decoder, m.sam_prompt_encoder)
+        if hasattr(m, "sam_mask_decoder")
+        else (m.mask_decoder, m.prompt_encoder)
+    )
 
 
 @pytest.mark.parametrize("name", ["mobile_sam", "sam2.1_hiera_tiny"])
@@ -52,8 +54,9 @@ def test_two_way_transformer_equals_upstream_on_a_repeated_image(random_model, n
 def test_requested_masks_equal_the_upstream_predictors_logits(random_model, astronaut, name):
     model = random_model(name)
     model.set_image(astronaut)
-    points = np.array([[10.5, 20.0], [90.0, 60.0], [170.0, 110.0], [5.0, 115.0], [60.0, 30.0],
-                       [120.0, 90.0]])  # more than a transformer chunk (4 prompts on a CPU)
+    points = np.array(
+        [[10.5, 20.0], [90.0, 60.0], [170.0, 110.0], [5.0, 115.0], [60.0, 30.0], [120.0, 90.0]]
+    )  # more than a transformer chunk (4 prompts on a CPU)
     with torch.no_grad():
         logits, scores = model._predict_logits_batch(points[:, None], np.ones((6, 1), np.int32), True)
         fast = model._grid_decode(points, True)
@@ -63,8 +66,9 @@ def test_requested_masks_equal_the_upstream_predictors_logits(random_model, astr
     torch.testing.assert_close(fast.scores, scores, atol=1e-5, rtol=1e-5)
     expected = logits.flatten(0, 1)[index]
     assert ours.shape == expected.shape == (6, 120, 180)
-    torch.testing.assert_close(in_order, logits.flatten(0, 1)[index.sort().values],
-                               atol=2e-3 * float(expected.abs().max()), rtol=0)
+    torch.testing.assert_close(
+        in_order, logits.flatten(0, 1)[index.sort().values], atol=2e-3 * float(expected.abs().max()), rtol=0
+    )
     torch.testing.assert_close(ours, expected, atol=2e-3 * float(expected.abs().max()), rtol=0)
     assert fast.logits(torch.zeros(0, dtype=torch.long)).shape == (0, 120, 180)
 
@@ -114,7 +118,7 @@ def test_sam2_generator_has_sam2s_parameters_and_defaults(random_model):
 def test_record_agreement_counts_matches_and_misses():
     def rec(x0: int, score: float = 0.5) -> dict:
         mask = np.zeros((20, 30), bool)
-        mask[5:15, x0:x0 + 6] = True
+        mask[5:15, x0 : x0 + 6] = True
         return {"segmentation": mask, "predicted_iou": score}
 
     theirs = [rec(0), rec(10), rec(20)]

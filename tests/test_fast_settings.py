@@ -52,8 +52,9 @@ def test_compiled_encoder_gives_the_eager_masks(image, reference):
     got, want = model.predict(**POINT), reference.predict(**POINT)
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_allclose(got[1], want[1], atol=1e-6)
-    rows = get_protocol("benchmark").run(model, image_size=64, repeats=1, warmup=0,
-                                         phases=["set_image"], flops=False, memory=False)
+    rows = get_protocol("benchmark").run(
+        model, image_size=64, repeats=1, warmup=0, phases=["set_image"], flops=False, memory=False
+    )
     assert bool(rows["compile"].iloc[0]) and rows["compile_ms"].iloc[0] == model.compile_ms
 
 
@@ -76,8 +77,9 @@ def test_a_failing_compile_leaves_the_model_eager(monkeypatch):
 
 def test_agreement_of_float32_eager_with_itself_is_exact():
     model = samkit.load("sam3", **TINY)
-    rows = get_protocol("agreement").run(model, synthetic_images=1, synthetic_size=[64, 80],
-                                         photos=["coffee"], max_objects=2)
+    rows = get_protocol("agreement").run(
+        model, synthetic_images=1, synthetic_size=[64, 80], photos=["coffee"], max_objects=2
+    )
     assert (rows["status"] == "ok").all() and set(rows["prompt"]) == {"point", "box"}
     assert set(rows["dataset"]) == {"synthetic", "photo"}
     assert (rows["iou"] == 1.0).all() and (rows["score_diff"] == 0.0).all()
@@ -89,46 +91,83 @@ def test_agreement_of_float32_eager_with_itself_is_exact():
 
 def test_agreement_of_bfloat16_is_measured_not_assumed(image):
     model = samkit.load("sam3", **TINY, dtype="bfloat16")
-    rows = get_protocol("agreement").run(model, synthetic_images=1, synthetic_size=[64, 80], photos=[],
-                                         max_objects=1)
+    rows = get_protocol("agreement").run(model, synthetic_images=1, synthetic_size=[64, 80], photos=[], max_objects=1)
     assert (rows["dtype"] == "bfloat16").all()
     # the rows' numbers are the masks' own IoU, recomputed here from both models
     ref = samkit.load("sam3", **TINY)
     from samkit.eval.agreement import agreement_inputs
 
-    (_, img, prompts), = agreement_inputs(1, (64, 80), [], 1)
+    ((_, img, prompts),) = agreement_inputs(1, (64, 80), [], 1)
     model.set_image(img)
     ref.set_image(img)
     for (_obj, _prompt, kwargs), iou in zip(prompts, rows["iou"]):
         a, b = model.predict(**kwargs)[0], ref.predict(**kwargs)[0]
-        want = np.mean([(x & y).sum() / max((x | y).sum(), 1) if (x | y).any() else 1.0
-                        for x, y in zip(a, b)])
+        want = np.mean([(x & y).sum() / max((x | y).sum(), 1) if (x | y).any() else 1.0 for x, y in zip(a, b)])
         assert iou == pytest.approx(want)
 
 
-def _bench(model: str, dtype: str, compiled: bool, batch: int, set_image_ms: float,
-           per_image_ms: float | None = None) -> list[dict]:
-    base = dict(protocol="benchmark", model=model, family="sam", weights="random(seed=0)",
-                weights_kind="random", device="cpu", device_name="cpu: x86_64 x2", dtype=dtype,
-                compile=compiled, image_batch=batch, image_size=1024, batch=8, status="ok", repeats=5)
-    rows = [dict(base, phase="set_image", median_ms=set_image_ms, p95_ms=set_image_ms),
-            dict(base, phase="predict_point", median_ms=10.0, p95_ms=11.0)]
+def _bench(
+    model: str, dtype: str, compiled: bool, batch: int, set_image_ms: float, per_image_ms: float | None = None
+) -> list[dict]:
+    base = dict(
+        protocol="benchmark",
+        model=model,
+        family="sam",
+        weights="random(seed=0)",
+        weights_kind="random",
+        device="cpu",
+        device_name="cpu: x86_64 x2",
+        dtype=dtype,
+        compile=compiled,
+        image_batch=batch,
+        image_size=1024,
+        batch=8,
+        status="ok",
+        repeats=5,
+    )
+    rows = [
+        dict(base, phase="set_image", median_ms=set_image_ms, p95_ms=set_image_ms),
+        dict(base, phase="predict_point", median_ms=10.0, p95_ms=11.0),
+    ]
     if per_image_ms is not None:
-        rows.append(dict(base, phase="set_images", median_ms=per_image_ms * batch, per_image_ms=per_image_ms,
-                         p95_ms=per_image_ms * batch))
+        rows.append(
+            dict(
+                base,
+                phase="set_images",
+                median_ms=per_image_ms * batch,
+                per_image_ms=per_image_ms,
+                p95_ms=per_image_ms * batch,
+            )
+        )
     return rows
 
 
 def _agree(model: str, dtype: str, compiled: bool, iou: float) -> dict:
-    return dict(protocol="agreement", model=model, weights="random(seed=0)", weights_kind="random",
-                device="cpu", device_name="cpu: x86_64 x2", dtype=dtype, compile=compiled,
-                dataset="synthetic", iou=iou, min_iou=iou, score_diff=0.01, max_score_diff=0.02,
-                status="ok")
+    return dict(
+        protocol="agreement",
+        model=model,
+        weights="random(seed=0)",
+        weights_kind="random",
+        device="cpu",
+        device_name="cpu: x86_64 x2",
+        dtype=dtype,
+        compile=compiled,
+        dataset="synthetic",
+        iou=iou,
+        min_iou=iou,
+        score_diff=0.01,
+        max_score_diff=0.02,
+        status="ok",
+    )
 
 
 def test_plain_vs_best_never_picks_a_setting_below_the_threshold():
-    bench = pd.DataFrame(_bench("m", "float32", False, 1, 100.0) + _bench("m", "bfloat16", False, 1, 50.0)
-                         + _bench("m", "bfloat16", True, 1, 20.0) + _bench("m", "float32", True, 8, 90.0, 40.0))
+    bench = pd.DataFrame(
+        _bench("m", "float32", False, 1, 100.0)
+        + _bench("m", "bfloat16", False, 1, 50.0)
+        + _bench("m", "bfloat16", True, 1, 20.0)
+        + _bench("m", "float32", True, 8, 90.0, 40.0)
+    )
     agree = pd.DataFrame([_agree("m", "bfloat16", False, 0.995), _agree("m", "bfloat16", True, 0.95)])
     settings = settings_table(bench, agree)
     by = settings.set_index("setting")
@@ -144,8 +183,15 @@ def test_plain_vs_best_never_picks_a_setting_below_the_threshold():
 
 
 def test_flag_agreement_marks_every_setting():
-    table = pd.DataFrame({"model": ["m", "m", "m"], "weights": ["w"] * 3, "device": ["cpu"] * 3,
-                          "dtype": ["float32", "bfloat16", "float32"], "compile": [False, False, True]})
+    table = pd.DataFrame(
+        {
+            "model": ["m", "m", "m"],
+            "weights": ["w"] * 3,
+            "device": ["cpu"] * 3,
+            "dtype": ["float32", "bfloat16", "float32"],
+            "compile": [False, False, True],
+        }
+    )
     agree = pd.DataFrame([_agree("m", "bfloat16", False, AGREEMENT_THRESHOLD - 0.001)]).assign(weights="w")
     flagged = flag_agreement(table, agreement_table(agree))
     assert flagged["agreement_flag"].tolist() == ["", BELOW, UNMEASURED]
@@ -168,8 +214,11 @@ def test_report_shows_plain_and_best_settings_with_agreement(tmp_path):
     from samkit.results import write_report
     from samkit.rows import rows_to_frame
 
-    rows = rows_to_frame(_bench("m", "float32", False, 1, 100.0) + _bench("m", "bfloat16", False, 1, 50.0)
-                         + [_agree("m", "bfloat16", False, 0.9)])
+    rows = rows_to_frame(
+        _bench("m", "float32", False, 1, 100.0)
+        + _bench("m", "bfloat16", False, 1, 50.0)
+        + [_agree("m", "bfloat16", False, 0.9)]
+    )
     written = write_report(rows, tmp_path)
     assert {"fast_settings_md", "agreement_md", "benchmark_md"} <= set(written)
     bench = pd.read_csv(tmp_path / "benchmark.csv")
@@ -182,8 +231,16 @@ def test_report_shows_plain_and_best_settings_with_agreement(tmp_path):
 
 def test_benchmark_image_batch_axis():
     model = samkit.load("sam3", **TINY)
-    rows = get_protocol("benchmark").run(model, image_size=64, repeats=1, warmup=0, image_batch=3,
-                                         phases=["set_image", "set_images"], flops=False, memory=False)
+    rows = get_protocol("benchmark").run(
+        model,
+        image_size=64,
+        repeats=1,
+        warmup=0,
+        image_batch=3,
+        phases=["set_image", "set_images"],
+        flops=False,
+        memory=False,
+    )
     assert (rows["status"] == "ok").all() and (rows["image_batch"] == 3).all()
     batch = rows[rows["phase"] == "set_images"].iloc[0]
     assert batch["per_image_ms"] == pytest.approx(batch["median_ms"] / 3)

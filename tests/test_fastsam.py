@@ -71,8 +71,9 @@ def _upstream(theirs, photo, everything=EVERYTHING, **prompts):
     """ultralytics' own answer: (N, H, W) bool masks at the image size and (N,) confidences."""
     from ultralytics.utils.ops import scale_masks
 
-    result = theirs(np.ascontiguousarray(photo[..., ::-1]), verbose=False, **everything,
-                    **prompts)[0]  # ultralytics reads numpy images as BGR
+    result = theirs(np.ascontiguousarray(photo[..., ::-1]), verbose=False, **everything, **prompts)[
+        0
+    ]  # ultralytics reads numpy images as BGR
     if len(result) == 0:
         return np.zeros((0, *photo.shape[:2]), bool), np.zeros(0, np.float32)
     masks = result.masks.data
@@ -154,8 +155,15 @@ def test_generate_is_ultralytics_everything_mode(ours_s, theirs_s, photo):
     keep = up_masks.any((1, 2))
     assert len(records) == keep.sum() >= 10
     for record, mask, score in zip(records, up_masks[keep], up_scores[keep]):
-        assert set(record) == {"segmentation", "area", "bbox", "predicted_iou", "point_coords",
-                               "stability_score", "crop_box"}
+        assert set(record) == {
+            "segmentation",
+            "area",
+            "bbox",
+            "predicted_iou",
+            "point_coords",
+            "stability_score",
+            "crop_box",
+        }
         np.testing.assert_array_equal(record["segmentation"], mask)
         assert record["predicted_iou"] == pytest.approx(float(score))
         assert record["area"] == int(mask.sum())
@@ -173,8 +181,7 @@ def test_generate_params_and_rle(ours_s, photo):
     assert all(r["predicted_iou"] >= 0.6 for r in strict)
     rle = ours_s.generate(photo, conf=0.6, output_mode="coco_rle")
     for a, b in zip(strict, rle):
-        np.testing.assert_array_equal(mask_utils.decode(b["segmentation"]).astype(bool),
-                                      a["segmentation"])
+        np.testing.assert_array_equal(mask_utils.decode(b["segmentation"]).astype(bool), a["segmentation"])
     with pytest.raises(TypeError, match="points_per_side.*imgsz, conf, iou"):
         ours_s.generate(photo, points_per_side=8)
     with pytest.raises(ValueError, match="conf must be in"):
@@ -283,8 +290,7 @@ def test_load_options_are_checked(ckpt_s):
         samkit.load("fastsam_s", weights="random", device="cpu", dtype="bfloat16")
     model = samkit.load("fastsam_s", weights="random", device="cpu", imgsz=320, conf=0.1)
     assert (model.imgsz, model.conf, model.iou, model.retina_masks) == (320, 0.1, 0.9, True)
-    assert REGISTRY["fastsam_s"].input_size == 1024 == samkit.load(
-        "fastsam_s", weights="random", device="cpu").imgsz
+    assert REGISTRY["fastsam_s"].input_size == 1024 == samkit.load("fastsam_s", weights="random", device="cpu").imgsz
 
 
 _OFFLINE_SCRIPT = r"""
@@ -323,10 +329,15 @@ print(json.dumps({"calls": calls, "online": utils.ONLINE, "autoinstall": checks.
 def test_ultralytics_is_used_offline_without_installs(tmp_path):
     """In a fresh process: no DNS look-up or connection, no pip/uv/apt/git process, a private settings file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("YOLO_")}
-    env.update(HOME=str(tmp_path / "home"), XDG_CACHE_HOME=str(tmp_path / "cache"),
-               XDG_CONFIG_HOME=str(tmp_path / "config"), OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", _OFFLINE_SCRIPT, str(tmp_path)], env=env,
-                         capture_output=True, text=True, timeout=300)
+    env.update(
+        HOME=str(tmp_path / "home"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        OMP_NUM_THREADS="1",
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", _OFFLINE_SCRIPT, str(tmp_path)], env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert [c for c in report["calls"] if c[0] == "network"] == []

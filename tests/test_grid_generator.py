@@ -31,15 +31,20 @@ from samkit.testing import disk_masks
 
 amg = pytest.importorskip("segment_anything.utils.amg")
 
-AMG_KEYS = {"segmentation", "area", "bbox", "predicted_iou", "point_coords", "stability_score",
-            "crop_box"}
+AMG_KEYS = {"segmentation", "area", "bbox", "predicted_iou", "point_coords", "stability_score", "crop_box"}
 #: random weights: every mask survives the quality filters and box_nms_thresh=1 keeps all of them
 OPEN = dict(points_per_side=2, pred_iou_thresh=0.0, stability_score_thresh=0.0, box_nms_thresh=1.0)
 #: disk masks (see `disk_masks`): every candidate passes, box NMS keeps about one disk per point
 DISKS = dict(points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0, box_nms_thresh=0.1)
 #: crops (edge filter, NMS across crops), quality filters, small-region clean-up and COCO RLE
-CROPPED = dict(points_per_side=2, pred_iou_thresh=0.05, stability_score_thresh=0.6, crop_n_layers=1,
-               min_mask_region_area=30, output_mode="coco_rle")
+CROPPED = dict(
+    points_per_side=2,
+    pred_iou_thresh=0.05,
+    stability_score_thresh=0.6,
+    crop_n_layers=1,
+    min_mask_region_area=30,
+    output_mode="coco_rle",
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +53,7 @@ def astronaut() -> np.ndarray:
     import skimage.data
     import skimage.transform
 
-    small = skimage.transform.resize(skimage.data.astronaut(), (120, 180), anti_aliasing=True,
-                                     preserve_range=True)
+    small = skimage.transform.resize(skimage.data.astronaut(), (120, 180), anti_aliasing=True, preserve_range=True)
     return small.round().astype(np.uint8)
 
 
@@ -102,8 +106,7 @@ def test_random_weights_match_the_upstream_generator(mobile, astronaut):
 def disk_records(mobile, astronaut):
     """Batched-hook and upstream records of the disk-structured model with `DISKS`."""
     with disk_masks(mobile.model):
-        return (GridMaskGenerator(mobile, **DISKS).generate(astronaut),
-                _upstream(mobile, astronaut, **DISKS))
+        return (GridMaskGenerator(mobile, **DISKS).generate(astronaut), _upstream(mobile, astronaut, **DISKS))
 
 
 def test_disk_masks_match_the_upstream_generator(disk_records):
@@ -124,8 +127,7 @@ def test_crops_filters_small_regions_and_coco_rle_match_upstream(mobile, astrona
     assert all(r["segmentation"]["size"] == [120, 180] for r in ours)
 
 
-def test_the_batched_and_looping_hooks_give_the_fast_decoders_records(mobile, astronaut, disk_records,
-                                                                       monkeypatch):
+def test_the_batched_and_looping_hooks_give_the_fast_decoders_records(mobile, astronaut, disk_records, monkeypatch):
     """Families without a fast grid decoder go through ``_predict_logits_batch`` (one batched
     predict, or the default loop of `predict`): the same records."""
     monkeypatch.setattr(MobileSamSegmenter, "_grid_decode", lambda self, points, multimask: None)
@@ -164,9 +166,15 @@ def test_generate_passes_the_segmenter_and_leaves_the_image_alone(grid_mobile, p
     grid_mobile.set_image(photo)
     before = grid_mobile.predict(point_coords=[[90, 60]], point_labels=[1])
     # layer-1 crops get int(1 / 2) = 0 points: skipped (upstream's generator fails on them)
-    records = grid_mobile.generate(astronaut[:64, :96], points_per_side=1, pred_iou_thresh=0.0,
-                                   stability_score_thresh=0.0, output_mode="uncompressed_rle",
-                                   crop_n_layers=1, crop_n_points_downscale_factor=2)
+    records = grid_mobile.generate(
+        astronaut[:64, :96],
+        points_per_side=1,
+        pred_iou_thresh=0.0,
+        stability_score_thresh=0.0,
+        output_mode="uncompressed_rle",
+        crop_n_layers=1,
+        crop_n_points_downscale_factor=2,
+    )
     assert len(records) > 0 and set(records[0]) == AMG_KEYS
     assert all(r["crop_box"] == [0, 0, 96, 64] for r in records)
     assert records[0]["segmentation"]["size"] == [64, 96]
@@ -178,22 +186,27 @@ def test_generate_passes_the_segmenter_and_leaves_the_image_alone(grid_mobile, p
 
 
 def test_generate_rejects_unknown_parameters_naming_the_accepted_ones(grid_mobile, photo):
-    with pytest.raises(TypeError, match=r"\['points_per_sid'\].*GridMaskGenerator parameters are: "
-                                        r"points_per_side, points_per_batch"):
+    with pytest.raises(
+        TypeError,
+        match=r"\['points_per_sid'\].*GridMaskGenerator parameters are: "
+        r"points_per_side, points_per_batch",
+    ):
         grid_mobile.generate(photo, points_per_sid=4)
     with pytest.raises(TypeError, match="segmenter"):
         grid_mobile.generate(photo, segmenter=None)
 
 
-@pytest.mark.parametrize("params, message", [
-    (dict(points_per_side=None), "exactly one of points_per_side and point_grids"),
-    (dict(point_grids=[np.full((4, 2), 0.5)]), "exactly one of points_per_side and point_grids"),
-    (dict(points_per_side=None, point_grids=[np.full((4, 2), 0.5)], crop_n_layers=1),
-     "needs one per layer"),
-    (dict(points_per_side=None, point_grids=[np.ones((4, 3))]), r"\(N, 2\) array"),
-    (dict(output_mode="png"), "output_mode must be one of"),
-    (dict(points_per_batch=0), "points_per_batch"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(points_per_side=None), "exactly one of points_per_side and point_grids"),
+        (dict(point_grids=[np.full((4, 2), 0.5)]), "exactly one of points_per_side and point_grids"),
+        (dict(points_per_side=None, point_grids=[np.full((4, 2), 0.5)], crop_n_layers=1), "needs one per layer"),
+        (dict(points_per_side=None, point_grids=[np.ones((4, 3))]), r"\(N, 2\) array"),
+        (dict(output_mode="png"), "output_mode must be one of"),
+        (dict(points_per_batch=0), "points_per_batch"),
+    ],
+)
 def test_bad_parameters_are_clear_errors(mobile, params, message):
     with pytest.raises(ValueError, match=message):
         GridMaskGenerator(mobile, **params)
@@ -232,8 +245,9 @@ def test_mask_helpers_match_upstream():
         assert rle_area(rle) == amg.area_from_rle(rle) == mask.sum()
     torch.testing.assert_close(mask_boxes(masks), amg.batched_mask_to_box(masks).to(torch.int64))
     logits = torch.randn(6, 13, 17, generator=gen) * 2
-    torch.testing.assert_close(stability_score(logits, 1.0), amg.calculate_stability_score(logits, 0.0, 1.0),
-                               equal_nan=True)
+    torch.testing.assert_close(
+        stability_score(logits, 1.0), amg.calculate_stability_score(logits, 0.0, 1.0), equal_nan=True
+    )
 
 
 def test_remove_small_regions_matches_upstream():

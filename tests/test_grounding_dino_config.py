@@ -14,10 +14,12 @@ import pytest
 from samkit.detectors import get_detector_spec
 
 SWIN = {
-    "grounding_dino_base": dict(embed_dim=128, depths=[2, 2, 18, 2], num_heads=[4, 8, 16, 32],
-                                window_size=12, image_size=384, hidden_size=1024),
-    "grounding_dino_tiny": dict(embed_dim=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24],
-                                window_size=7, image_size=224, hidden_size=768),
+    "grounding_dino_base": dict(
+        embed_dim=128, depths=[2, 2, 18, 2], num_heads=[4, 8, 16, 32], window_size=12, image_size=384, hidden_size=1024
+    ),
+    "grounding_dino_tiny": dict(
+        embed_dim=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24], window_size=7, image_size=224, hidden_size=768
+    ),
 }
 
 

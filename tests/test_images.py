@@ -41,24 +41,30 @@ def test_rgba_is_converted_by_dropping_alpha():
     np.testing.assert_array_equal(out, RGB)
 
 
-@pytest.mark.parametrize("dtype, message", [
-    (np.float32, "Float images .* rejected"),
-    (np.float64, "Float images .* rejected"),
-    (np.uint16, "16-bit images .* rejected"),
-    (np.bool_, "masks, not images"),
-    (np.int32, "must be uint8"),
-])
+@pytest.mark.parametrize(
+    "dtype, message",
+    [
+        (np.float32, "Float images .* rejected"),
+        (np.float64, "Float images .* rejected"),
+        (np.uint16, "16-bit images .* rejected"),
+        (np.bool_, "masks, not images"),
+        (np.int32, "must be uint8"),
+    ],
+)
 def test_other_dtypes_are_rejected(dtype, message):
     with pytest.raises(ImageError, match=message):
         to_rgb_uint8(RGB.astype(dtype))
 
 
-@pytest.mark.parametrize("shape, message", [
-    ((4, 5, 2), "Expected 3 colour channels"),
-    ((3, 4, 5), "Expected 3 colour channels"),
-    ((2, 4, 5, 3), "Batches are not accepted"),
-    ((0, 5, 3), "empty"),
-])
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        ((4, 5, 2), "Expected 3 colour channels"),
+        ((3, 4, 5), "Expected 3 colour channels"),
+        ((2, 4, 5, 3), "Batches are not accepted"),
+        ((0, 5, 3), "empty"),
+    ],
+)
 def test_bad_shapes_are_rejected(shape, message):
     with pytest.raises(ImageError, match=message):
         to_rgb_uint8(np.zeros(shape, np.uint8))

@@ -79,7 +79,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         path.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                cycle = path[path.index(nxt):] + [nxt]
+                cycle = path[path.index(nxt) :] + [nxt]
                 key = frozenset(cycle)
                 if key not in seen:
                     seen.add(key)
@@ -156,18 +156,24 @@ def test_the_walk_sees_function_level_and_relative_imports(tmp_path):
 def test_samkit_has_no_import_cycle():
     graph = import_graph()
     found = cycles(graph)
-    assert not found, ("import cycles:\n" + "\n".join(" -> ".join(c) for c in found)
-                       + "\nmodules that import each other:\n"
-                       + "\n".join(", ".join(group) for group in tangles(graph)))
+    assert not found, (
+        "import cycles:\n"
+        + "\n".join(" -> ".join(c) for c in found)
+        + "\nmodules that import each other:\n"
+        + "\n".join(", ".join(group) for group in tangles(graph))
+    )
 
 
 def protocol_imports(graph: dict[str, set[str]]) -> list[str]:
     """``"<module> imports <target>"`` for every import by a samkit.results module of a samkit.eval
     module other than `RESULTS_MAY_IMPORT` (a protocol module, or one named beside them)."""
-    return sorted(f"{name} imports {target}" for name, targets in graph.items()
-                  if name == "samkit.results" or name.startswith("samkit.results.")
-                  for target in targets
-                  if target.startswith("samkit.eval.") and target not in RESULTS_MAY_IMPORT)
+    return sorted(
+        f"{name} imports {target}"
+        for name, targets in graph.items()
+        if name == "samkit.results" or name.startswith("samkit.results.")
+        for target in targets
+        if target.startswith("samkit.eval.") and target not in RESULTS_MAY_IMPORT
+    )
 
 
 def test_the_protocol_check_sees_a_protocol_named_by_results(tmp_path):
@@ -180,7 +186,8 @@ def test_the_protocol_check_sees_a_protocol_named_by_results(tmp_path):
     (pkg / "eval" / "box.py").write_text("")
     (pkg / "results" / "report.py").write_text(
         "from samkit.eval import get_protocol\nfrom samkit.eval.protocol import Section\n"
-        "def f():\n    from samkit.eval.box import PROTOCOL\n")
+        "def f():\n    from samkit.eval.box import PROTOCOL\n"
+    )
     files = module_files(pkg)
     graph = {n: imports_of(n, p, set(files)) for n, p in files.items()}
     assert protocol_imports(graph) == ["samkit.results.report imports samkit.eval.box"]
@@ -189,7 +196,8 @@ def test_the_protocol_check_sees_a_protocol_named_by_results(tmp_path):
 def test_results_never_imports_a_protocol_module_by_name():
     graph = import_graph()
     named = protocol_imports(graph)
-    assert not named, ("samkit.results must find protocols through samkit.eval's registry, not by "
-                       "name:\n" + "\n".join(named))
+    assert not named, "samkit.results must find protocols through samkit.eval's registry, not by name:\n" + "\n".join(
+        named
+    )
     results = [name for name in graph if name == "samkit.results" or name.startswith("samkit.results.")]
     assert any("samkit.eval" in graph[name] for name in results)  # it does use the registry

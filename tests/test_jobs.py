@@ -12,8 +12,17 @@ from samkit.errors import CheckpointError
 from samkit.jobs import JobDir, config_hash, job_key, run_job
 from samkit.rows import rows_to_frame, save_results
 
-CONFIG = {"model": {"name": "mobile_sam"}, "weights": "random", "device": "cpu", "seed": 0,
-          "dtype": "float32", "download": False, "progress": False, "resume": True, "x": 1}
+CONFIG = {
+    "model": {"name": "mobile_sam"},
+    "weights": "random",
+    "device": "cpu",
+    "seed": 0,
+    "dtype": "float32",
+    "download": False,
+    "progress": False,
+    "resume": True,
+    "x": 1,
+}
 
 
 def test_config_hash_is_canonical_and_job_key_ignores_what_does_not_change_numbers():
@@ -48,6 +57,7 @@ def _work(calls):
     def work(model, job, run_id):
         calls.append(run_id)
         return rows_to_frame([{"run_id": run_id, "model": model.name, "image_id": "0", "status": "ok"}])
+
     return work
 
 
@@ -68,8 +78,12 @@ def fake_load(monkeypatch):
 def test_run_job_writes_rows_provenance_and_done_then_skips(tmp_path, fake_load, capsys):
     calls: list[str] = []
     assert run_job(tmp_path, CONFIG, "box", _work(calls)) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["done.json", "rows.parquet",
-                                                         "rows.provenance.json", "started.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "done.json",
+        "rows.parquet",
+        "rows.provenance.json",
+        "started.json",
+    ]
     assert fake_load[0][:2] == ("mobile_sam", "random") and fake_load[0][2]["seed"] == 0
     assert run_job(tmp_path, {**CONFIG, "progress": True}, "box", _work(calls)) == 0
     assert len(calls) == 1 and "skipped (resume=true)" in capsys.readouterr().out
@@ -79,8 +93,9 @@ def test_run_job_writes_rows_provenance_and_done_then_skips(tmp_path, fake_load,
 
 def test_a_failing_run_keeps_saved_rows_and_adds_a_failure_row(tmp_path, fake_load):
     def work(model, job, run_id):
-        save_results(rows_to_frame([{"run_id": run_id, "model": "mobile_sam", "image_id": "0",
-                                     "status": "ok"}]), job.rows_path)  # image 0 finished
+        save_results(
+            rows_to_frame([{"run_id": run_id, "model": "mobile_sam", "image_id": "0", "status": "ok"}]), job.rows_path
+        )  # image 0 finished
         raise RuntimeError("CUDA out of memory. Tried to allocate 2 GiB")
 
     assert run_job(tmp_path, CONFIG, "box", work) == 0

@@ -17,9 +17,22 @@ from test_imports import SAMKIT, _nearest, module_files
 
 #: bottom to top: (layer, the modules and packages in it). A package entry covers its submodules.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundations", ("samkit.version", "samkit.errors", "samkit.wording", "samkit.plotting",
-                     "samkit.devices", "samkit.atomic", "samkit.masks", "samkit.images",
-                     "samkit.video_io", "samkit.prompts", "samkit.instances")),
+    (
+        "foundations",
+        (
+            "samkit.version",
+            "samkit.errors",
+            "samkit.wording",
+            "samkit.plotting",
+            "samkit.devices",
+            "samkit.atomic",
+            "samkit.masks",
+            "samkit.images",
+            "samkit.video_io",
+            "samkit.prompts",
+            "samkit.instances",
+        ),
+    ),
     ("metrics", ("samkit.metrics", "samkit.testing")),
     ("backends", ("samkit.backends",)),
     ("registry and weights", ("samkit.registry", "samkit.weights", "samkit.components")),
@@ -65,8 +78,7 @@ def runtime_imports(name: str, path: Path, modules: set[str]) -> list[tuple[str,
         if id(node) in skip:
             continue
         if isinstance(node, ast.Import):
-            found += [(_nearest(a.name, modules), node.lineno) for a in node.names
-                      if a.name.split(".")[0] == "samkit"]
+            found += [(_nearest(a.name, modules), node.lineno) for a in node.names if a.name.split(".")[0] == "samkit"]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
@@ -113,7 +125,8 @@ def test_the_layer_check_sees_upward_private_and_function_level_imports(tmp_path
     (pkg / "models" / "_private.py").write_text("")
     (pkg / "models" / "base.py").write_text(
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from samkit.pipelines import x\n"
-        "def f():\n    from samkit.pipelines.text import y\n")
+        "def f():\n    from samkit.pipelines.text import y\n"
+    )
     (pkg / "pipelines" / "__init__.py").write_text("")
     (pkg / "pipelines" / "text.py").write_text("from samkit.models._private import z\nfrom samkit.models import base\n")
     (pkg / "stray.py").write_text("")

@@ -126,8 +126,7 @@ def test_auto_weights(tmp_path, random_model):
     assert samkit.load("mobile_sam", weights="auto", checkpoint=path).weights.kind == "pretrained"
 
 
-def test_auto_takes_a_present_file_that_has_no_published_checksum(isolated_checkpoints, random_model,
-                                                                  monkeypatch):
+def test_auto_takes_a_present_file_that_has_no_published_checksum(isolated_checkpoints, random_model, monkeypatch):
     """Some authors publish no SHA-256 (FastSAM, EfficientSAM): a file in the default place is used,
     and its weights say that it could not be verified."""
 

@@ -17,12 +17,19 @@ PRETRAINED = WeightsInfo(kind="pretrained", sha256="abc" + "0" * 61, official=Tr
 
 
 def test_show_prediction_labels_scores_and_random_weights():
-    fig = show_prediction(IMAGE, MASKS, [0.9, 0.5, 0.1], points=[[15, 12]], labels=[1],
-                          box=[5, 5, 40, 30], title="mobile_sam", weights=RANDOM)
+    fig = show_prediction(
+        IMAGE,
+        MASKS,
+        [0.9, 0.5, 0.1],
+        points=[[15, 12]],
+        labels=[1],
+        box=[5, 5, 40, 30],
+        title="mobile_sam",
+        weights=RANDOM,
+    )
     text = fig._suptitle.get_text()
     assert "mobile_sam" in text and "random(seed=0)" in text and RANDOM_WEIGHTS_WARNING in text
-    assert [ax.get_title() for ax in fig.axes] == ["mask 0: score 0.900", "mask 1: score 0.500",
-                                                   "mask 2: score 0.100"]
+    assert [ax.get_title() for ax in fig.axes] == ["mask 0: score 0.900", "mask 1: score 0.500", "mask 2: score 0.100"]
     fig = show_prediction(IMAGE, MASKS[:1], [0.9], weights=PRETRAINED)
     assert RANDOM_WEIGHTS_WARNING not in fig._suptitle.get_text()
     assert "pretrained(sha256=abc" in fig._suptitle.get_text()
@@ -44,11 +51,26 @@ def test_show_generated_counts_masks():
 
 
 def test_click_curves_has_one_line_per_model_and_the_random_banner():
-    rows = rows_to_frame([
-        dict(model=m, **weights_columns(RANDOM), device="cpu", dtype="float32", dataset="d",
-             image_id="i", object_id=o, protocol="interactive", clicks=k, iou=0.1 * k + shift,
-             status="ok")
-        for m in ("a", "b") for k in (3, 1, 2) for o, shift in (("o", 0.0), ("p", 0.2))])
+    rows = rows_to_frame(
+        [
+            dict(
+                model=m,
+                **weights_columns(RANDOM),
+                device="cpu",
+                dtype="float32",
+                dataset="d",
+                image_id="i",
+                object_id=o,
+                protocol="interactive",
+                clicks=k,
+                iou=0.1 * k + shift,
+                status="ok",
+            )
+            for m in ("a", "b")
+            for k in (3, 1, 2)
+            for o, shift in (("o", 0.0), ("p", 0.2))
+        ]
+    )
     table = click_curve_table(rows)
     assert list(table["model"]) == ["a"] * 3 + ["b"] * 3
     assert list(table["clicks"]) == [1, 2, 3, 1, 2, 3]  # sorted by clicks within a configuration
@@ -70,8 +92,10 @@ def test_show_instances_draws_boxes_labels_and_says_when_empty():
     from samkit.overlays import show_instances
     from samkit.pipelines import PipelineResult, SegmentedObject
 
-    objects = [SegmentedObject("a dog", 0.9, [10, 10, 30, 20], MASKS[0], 0.8),
-               SegmentedObject("a cat", 0.4, [2, 2, 8, 8], MASKS[1], 0.7)]
+    objects = [
+        SegmentedObject("a dog", 0.9, [10, 10, 30, 20], MASKS[0], 0.8),
+        SegmentedObject("a cat", 0.4, [2, 2, 8, 8], MASKS[1], 0.7),
+    ]
     fig = show_instances(IMAGE, PipelineResult(objects, (40, 60), 1.0, 2.0, 3.0), title="t", weights=RANDOM)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.texts] == ["a dog 0.90", "a cat 0.40"]

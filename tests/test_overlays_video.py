@@ -13,8 +13,9 @@ MASKS = {t: {1: VIDEO.masks[0, t], 2: VIDEO.masks[1, t]} for t in range(6)}
 
 
 def test_strip_of_evenly_spaced_frames_with_random_warning():
-    fig = show_video_masks(VIDEO.frames, MASKS, max_frames=3, title="sam2.1_hiera_tiny",
-                           weights=WeightsInfo(kind="random", seed=0))
+    fig = show_video_masks(
+        VIDEO.frames, MASKS, max_frames=3, title="sam2.1_hiera_tiny", weights=WeightsInfo(kind="random", seed=0)
+    )
     panels = [ax for ax in fig.axes if ax.get_title()]
     assert [ax.get_title() for ax in panels] == ["frame 0", "frame 2", "frame 5"]
     text = fig._suptitle.get_text()

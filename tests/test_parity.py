@@ -16,8 +16,17 @@ from samkit.registry import REGISTRY
 
 DEFAULT = ["mobile_sam", "sam2.1_hiera_tiny", "sam_vit_b"]
 #: SAM 2.0 tiny shares SAM 2.1's code path (only the config differs): slow, with the larger ones
-HEAVY = ["sam2_hiera_tiny", "sam_vit_l", "sam_vit_h", "sam2_hiera_small", "sam2_hiera_base_plus", "sam2_hiera_large",
-         "sam2.1_hiera_small", "sam2.1_hiera_base_plus", "sam2.1_hiera_large"]
+HEAVY = [
+    "sam2_hiera_tiny",
+    "sam_vit_l",
+    "sam_vit_h",
+    "sam2_hiera_small",
+    "sam2_hiera_base_plus",
+    "sam2_hiera_large",
+    "sam2.1_hiera_small",
+    "sam2.1_hiera_base_plus",
+    "sam2.1_hiera_large",
+]
 DEFAULT += ["efficientvit_sam_l0"]
 HEAVY += ["efficientvit_sam_l1", "efficientvit_sam_l2", "efficientvit_sam_xl0", "efficientvit_sam_xl1"]
 DEFAULT += ["sam_hq_vit_tiny"]
@@ -70,11 +79,13 @@ def save_official_layout(name: str, model: torch.nn.Module, path) -> None:
 
 PROMPTS = {
     "one point, multimask": dict(point_coords=np.array([[90, 60]]), point_labels=np.array([1])),
-    "two points, single": dict(point_coords=np.array([[90.5, 60.25], [20, 100]]),
-                               point_labels=np.array([1, 0]), multimask_output=False),
+    "two points, single": dict(
+        point_coords=np.array([[90.5, 60.25], [20, 100]]), point_labels=np.array([1, 0]), multimask_output=False
+    ),
     "box": dict(box=np.array([40, 20, 150, 110]), multimask_output=False),
-    "box and point": dict(point_coords=np.array([[100, 70]]), point_labels=np.array([0]),
-                          box=np.array([40, 20, 150, 110])),
+    "box and point": dict(
+        point_coords=np.array([[100, 70]]), point_labels=np.array([0]), box=np.array([40, 20, 150, 110])
+    ),
 }
 
 
@@ -108,8 +119,9 @@ def _set_image_with_one_encoder_pass(ours, theirs, photo) -> None:
     """``set_image`` on both with the encoder replaced by one stand-in embedding, inputs compared."""
     seen = {}
     ours_encoder, theirs_encoder = ours.model.image_encoder, theirs.model.image_encoder
-    for (key, a), (their_key, b) in zip(ours_encoder.state_dict().items(),
-                                        theirs_encoder.state_dict().items(), strict=True):
+    for (key, a), (their_key, b) in zip(
+        ours_encoder.state_dict().items(), theirs_encoder.state_dict().items(), strict=True
+    ):
         assert key == their_key and torch.equal(a, b), key
     generator = torch.Generator().manual_seed(0)
     embedding = torch.randn(1, ours_encoder.neck[0].out_channels, 64, 64, generator=generator)
@@ -118,6 +130,7 @@ def _set_image_with_one_encoder_pass(ours, theirs, photo) -> None:
         def forward(x):
             seen[key] = x.clone()
             return embedding.clone()
+
         return forward
 
     ours_encoder.forward, theirs_encoder.forward = record("ours"), record("theirs")
@@ -151,8 +164,12 @@ def test_mask_feedback_and_logits_match_upstream(pair):
     first = dict(point_coords=np.array([[90, 60]]), point_labels=np.array([1]))
     _, scores, low = ours.predict(**first)
     best = low[np.argmax(scores)][None]
-    second = dict(point_coords=np.array([[90, 60], [30, 30]]), point_labels=np.array([1, 0]),
-                  mask_input=best, multimask_output=False)
+    second = dict(
+        point_coords=np.array([[90, 60], [30, 30]]),
+        point_labels=np.array([1, 0]),
+        mask_input=best,
+        multimask_output=False,
+    )
     _assert_same(ours.predict(**second), theirs.predict(**second))
     logits, _, _ = ours.predict(**second, return_logits=True)
     t_logits, _, _ = theirs.predict(**second, return_logits=True)
@@ -176,11 +193,9 @@ def test_sam_hq_token_only_matches_upstream(pair, photo):
     ours, theirs = pair
     for hq in (False, True):
         for kwargs in PROMPTS.values():
-            _assert_same(ours.predict(**kwargs, hq_token_only=hq),
-                         theirs.predict(**kwargs, hq_token_only=hq))
+            _assert_same(ours.predict(**kwargs, hq_token_only=hq), theirs.predict(**kwargs, hq_token_only=hq))
     boxes = np.array([[40, 20, 150, 110], [5, 5, 60, 50]])
-    t_boxes = theirs.transform.apply_boxes_torch(torch.as_tensor(boxes, dtype=torch.float),
-                                                 theirs.original_size)
+    t_boxes = theirs.transform.apply_boxes_torch(torch.as_tensor(boxes, dtype=torch.float), theirs.original_size)
     for hq in (False, True):
         t_out = theirs.predict_torch(None, None, t_boxes, multimask_output=False, hq_token_only=hq)
         _assert_same(ours.predict_boxes(boxes, hq_token_only=hq), [t.numpy() for t in t_out])

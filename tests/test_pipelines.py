@@ -38,7 +38,7 @@ def _threshold_for_few(scores: np.ndarray, k: int = 3, most: int = 8) -> float:
     (random weights find many boxes; few keep the decoder cheap)."""
     s = np.sort(np.asarray(scores, np.float64))[::-1]
     cuts = [i for i in range(k, len(s)) if s[i - 1] > s[i]]
-    assert cuts and cuts[0] <= most, f"no cut keeping {k}..{most} of the scores {s[:most + 1]}"
+    assert cuts and cuts[0] <= most, f"no cut keeping {k}..{most} of the scores {s[: most + 1]}"
     i = cuts[0]
     return float((s[i - 1] + s[i]) / 2)
 
@@ -101,8 +101,7 @@ def _check_coco_round_trip(result: PipelineResult, category_ids: dict[str, int])
 
 # ---------------------------------------------------------------------- records
 def _result(masks, labels, image_size=(6, 8)):
-    objs = [SegmentedObject(lab, 0.9 - 0.1 * i, [1, 1, 4, 5], m, 0.5) for i, (lab, m) in
-            enumerate(zip(labels, masks))]
+    objs = [SegmentedObject(lab, 0.9 - 0.1 * i, [1, 1, 4, 5], m, 0.5) for i, (lab, m) in enumerate(zip(labels, masks))]
     return PipelineResult(objs, image_size, 1.0, 2.0, 3.0, "det", "seg", "x")
 
 
@@ -131,11 +130,23 @@ def test_records_dataframe_coco_and_cocoeval():
     for i, (m, cat) in enumerate(zip(masks, (18, 17))):
         rle = mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
         rle["counts"] = rle["counts"].decode()
-        anns.append({"id": i + 1, "image_id": 3, "category_id": cat, "segmentation": rle,
-                     "area": float(m.sum()), "bbox": list(mask_utils.toBbox(rle)), "iscrowd": 0})
+        anns.append(
+            {
+                "id": i + 1,
+                "image_id": 3,
+                "category_id": cat,
+                "segmentation": rle,
+                "area": float(m.sum()),
+                "bbox": list(mask_utils.toBbox(rle)),
+                "iscrowd": 0,
+            }
+        )
     gt = COCO()
-    gt.dataset = {"images": [{"id": 3, "height": 6, "width": 8}], "annotations": anns,
-                  "categories": [{"id": 17, "name": "cat"}, {"id": 18, "name": "dog"}]}
+    gt.dataset = {
+        "images": [{"id": 3, "height": 6, "width": 8}],
+        "annotations": anns,
+        "categories": [{"id": 17, "name": "cat"}, {"id": 18, "name": "dog"}],
+    }
     gt.createIndex()
     ev = COCOeval(gt, gt.loadRes(res.to_coco(3, {"dog": 18, "cat": 17})), "segm")
     ev.params.areaRng = [[0, 1e5]] * 4  # tiny test masks: judge them all as one range
@@ -209,12 +220,12 @@ def test_grounded_bad_input(photo, random_model):
 
 
 def test_pipelines_load_components_by_name(random_model):
-    pipe = GroundedSegmenter("owlv2_base", random_model(SEGMENTER), weights="random", device="cpu",
-                             detector_options={"config": "tiny"})
+    pipe = GroundedSegmenter(
+        "owlv2_base", random_model(SEGMENTER), weights="random", device="cpu", detector_options={"config": "tiny"}
+    )
     assert pipe.detector.name == "owlv2_base" and pipe.detector.weights.kind == "random"
     assert pipe.detector.weights.config == "tiny" and pipe.segmenter is random_model(SEGMENTER)
-    dts = DetectThenSegment(_det("yolo11n"), SEGMENTER, weights="random", device="cpu",
-                            segmenter_options={"seed": 1})
+    dts = DetectThenSegment(_det("yolo11n"), SEGMENTER, weights="random", device="cpu", segmenter_options={"seed": 1})
     assert dts.segmenter.name == SEGMENTER and dts.segmenter.weights.kind == "random"
     assert dts.segmenter.weights.seed == 1 and dts.detector is _det("yolo11n")
     assert "yolo11n" in repr(dts) and "owlv2_base" in repr(pipe)

@@ -8,8 +8,7 @@ HW = (100, 200)  # H, W
 
 
 def test_valid_prompts_are_normalised():
-    p = validate_prompts(HW, [[0, 0], [199.5, 99.9]], [1, 0], [0, 0, 200, 100],
-                         np.zeros((256, 256)))
+    p = validate_prompts(HW, [[0, 0], [199.5, 99.9]], [1, 0], [0, 0, 200, 100], np.zeros((256, 256)))
     assert p.point_coords.shape == (2, 2) and p.point_labels.tolist() == [1, 0]
     assert p.point_labels.dtype == np.int32
     assert p.box.shape == (4,) and p.mask_input.shape == (1, 256, 256)
@@ -35,22 +34,25 @@ def test_labels_must_be_zero_or_one(labels):
         validate_prompts(HW, [[5, 5]], labels)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(point_coords=[[1, 2]]), "given together"),
-    (dict(point_labels=[1]), "given together"),
-    (dict(point_coords=[[1, 2]], point_labels=[1, 0]), "must have shape \\(1,\\)"),
-    (dict(point_coords=[[1, 2, 3]], point_labels=[1]), "shape \\(N, 2\\)"),
-    (dict(point_coords=[[np.nan, 2]], point_labels=[1]), "NaN"),
-    (dict(point_coords=[["a", "b"]], point_labels=[1]), "numeric"),
-    (dict(box=[50, 10, 40, 20]), "x0 <= x1"),
-    (dict(box=[10, 50, 40, 20]), "y0 <= y1"),
-    (dict(box=[10, 10, 250, 20]), "outside the 200x100"),
-    (dict(box=[-1, 10, 20, 20]), "outside the 200x100"),
-    (dict(box=[1, 2, 3]), "shape \\(4,\\)"),
-    (dict(box=[[1, 2, 3, 4], [1, 2, 3, 4]]), "one XYXY box"),
-    (dict(mask_input=np.zeros((1, 64, 64))), "\\(1, 256, 256\\)"),
-    ({}, "needs a prompt"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(point_coords=[[1, 2]]), "given together"),
+        (dict(point_labels=[1]), "given together"),
+        (dict(point_coords=[[1, 2]], point_labels=[1, 0]), "must have shape \\(1,\\)"),
+        (dict(point_coords=[[1, 2, 3]], point_labels=[1]), "shape \\(N, 2\\)"),
+        (dict(point_coords=[[np.nan, 2]], point_labels=[1]), "NaN"),
+        (dict(point_coords=[["a", "b"]], point_labels=[1]), "numeric"),
+        (dict(box=[50, 10, 40, 20]), "x0 <= x1"),
+        (dict(box=[10, 50, 40, 20]), "y0 <= y1"),
+        (dict(box=[10, 10, 250, 20]), "outside the 200x100"),
+        (dict(box=[-1, 10, 20, 20]), "outside the 200x100"),
+        (dict(box=[1, 2, 3]), "shape \\(4,\\)"),
+        (dict(box=[[1, 2, 3, 4], [1, 2, 3, 4]]), "one XYXY box"),
+        (dict(mask_input=np.zeros((1, 64, 64))), "\\(1, 256, 256\\)"),
+        ({}, "needs a prompt"),
+    ],
+)
 def test_bad_prompts(kwargs, message):
     with pytest.raises(PromptError, match=message):
         validate_prompts(HW, **kwargs)

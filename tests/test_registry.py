@@ -7,16 +7,33 @@ import samkit
 from samkit.registry import REGISTRY, UnknownModelError, get_spec
 
 PUBLIC_NAMES = [
-    "sam_vit_b", "sam_vit_l", "sam_vit_h",
-    "sam2_hiera_tiny", "sam2_hiera_small", "sam2_hiera_base_plus", "sam2_hiera_large",
-    "sam2.1_hiera_tiny", "sam2.1_hiera_small", "sam2.1_hiera_base_plus", "sam2.1_hiera_large",
+    "sam_vit_b",
+    "sam_vit_l",
+    "sam_vit_h",
+    "sam2_hiera_tiny",
+    "sam2_hiera_small",
+    "sam2_hiera_base_plus",
+    "sam2_hiera_large",
+    "sam2.1_hiera_tiny",
+    "sam2.1_hiera_small",
+    "sam2.1_hiera_base_plus",
+    "sam2.1_hiera_large",
     "mobile_sam",
-    "efficientvit_sam_l0", "efficientvit_sam_l1", "efficientvit_sam_l2",
-    "efficientvit_sam_xl0", "efficientvit_sam_xl1",
-    "sam_hq_vit_tiny", "sam_hq_vit_b", "sam_hq_vit_l", "sam_hq_vit_h",
-    "fastsam_s", "fastsam_x",
-    "sam3", "edgetam",
-    "efficient_sam_vitt", "efficient_sam_vits",
+    "efficientvit_sam_l0",
+    "efficientvit_sam_l1",
+    "efficientvit_sam_l2",
+    "efficientvit_sam_xl0",
+    "efficientvit_sam_xl1",
+    "sam_hq_vit_tiny",
+    "sam_hq_vit_b",
+    "sam_hq_vit_l",
+    "sam_hq_vit_h",
+    "fastsam_s",
+    "fastsam_x",
+    "sam3",
+    "edgetam",
+    "efficient_sam_vitt",
+    "efficient_sam_vits",
 ]
 
 
@@ -44,8 +61,13 @@ def test_every_spec_is_complete():
             assert spec.capabilities == {"points", "box", "multimask", "automatic"}
         else:
             assert {"points", "box", "mask_input", "multimask", "automatic"} <= spec.capabilities
-        layouts = {"sam2": "model_key", "fastsam": "ultralytics", "efficient_sam": "model_key",
-                   "sam3": "hf", "edgetam": "hf"}
+        layouts = {
+            "sam2": "model_key",
+            "fastsam": "ultralytics",
+            "efficient_sam": "model_key",
+            "sam3": "hf",
+            "edgetam": "hf",
+        }
         assert spec.layout == layouts.get(spec.family, "state_dict")
     shas = [s.sha256 for s in REGISTRY.values() if s.sha256 is not None]
     assert len(set(shas)) == len(shas)
@@ -53,13 +75,12 @@ def test_every_spec_is_complete():
 
 def test_list_models_filters():
     assert samkit.list_models("sam2.1*") == [n for n in PUBLIC_NAMES if n.startswith("sam2.1")]
-    assert samkit.list_models(["mobile*", "sam_vit_?"]) == ["sam_vit_b", "sam_vit_l", "sam_vit_h",
-                                                            "mobile_sam"]
+    assert samkit.list_models(["mobile*", "sam_vit_?"]) == ["sam_vit_b", "sam_vit_l", "sam_vit_h", "mobile_sam"]
     assert samkit.list_models(family="sam") == ["sam_vit_b", "sam_vit_l", "sam_vit_h"]
-    assert samkit.list_models(capability="video") == [n for n in PUBLIC_NAMES
-                                                      if n.startswith(("sam2", "sam3", "edgetam"))]
-    assert samkit.list_models(default_only=True) == ["sam_vit_b", "sam2_hiera_tiny",
-                                                     "sam2.1_hiera_tiny", "mobile_sam"]
+    assert samkit.list_models(capability="video") == [
+        n for n in PUBLIC_NAMES if n.startswith(("sam2", "sam3", "edgetam"))
+    ]
+    assert samkit.list_models(default_only=True) == ["sam_vit_b", "sam2_hiera_tiny", "sam2.1_hiera_tiny", "mobile_sam"]
     assert samkit.list_models(capability="text") == ["sam3"]
     with pytest.raises(ValueError, match="Unknown family 'sam4'"):
         samkit.list_models(family="sam4")
@@ -67,9 +88,14 @@ def test_list_models_filters():
         samkit.list_models(capability="teleport")
 
 
-@pytest.mark.parametrize("typo, suggestion", [
-    ("sam_vitb", "sam_vit_b"), ("sam2.1_hiera_t", "sam2.1_hiera_tiny"), ("mobilesam", "mobile_sam"),
-])
+@pytest.mark.parametrize(
+    "typo, suggestion",
+    [
+        ("sam_vitb", "sam_vit_b"),
+        ("sam2.1_hiera_t", "sam2.1_hiera_tiny"),
+        ("mobilesam", "mobile_sam"),
+    ],
+)
 def test_unknown_name_suggests_closest(typo, suggestion):
     with pytest.raises(UnknownModelError) as info:
         get_spec(typo)

@@ -25,24 +25,49 @@ H100 = "NVIDIA H100 80GB HBM3"
 CPU = "cpu: x86_64 x2"
 PRE = "pretrained(sha256=ec2df6273261)"
 RND = "random(seed=0)"
-PRETRAINED = weights_columns(WeightsInfo(kind="pretrained", sha256="ec2df6273261" + "0" * 52,
-                                         official=True))
+PRETRAINED = weights_columns(WeightsInfo(kind="pretrained", sha256="ec2df6273261" + "0" * 52, official=True))
 RANDOM = weights_columns(WeightsInfo(kind="random", seed=0))
-SAM2_WEIGHTS = weights_columns(WeightsInfo(kind="pretrained", sha256="65b50056e05b" + "0" * 52,
-                                           official=True))
+SAM2_WEIGHTS = weights_columns(WeightsInfo(kind="pretrained", sha256="65b50056e05b" + "0" * 52, official=True))
 
-SAM = dict(model="sam_vit_b", family="sam", **PRETRAINED, device="cuda:0", device_name=H100,
-           dtype="float32")
-MOBILE = dict(model="mobile_sam", family="mobile_sam", **RANDOM, device="cpu", device_name=CPU,
-              dtype="float32")
+SAM = dict(model="sam_vit_b", family="sam", **PRETRAINED, device="cuda:0", device_name=H100, dtype="float32")
+MOBILE = dict(model="mobile_sam", family="mobile_sam", **RANDOM, device="cpu", device_name=CPU, dtype="float32")
 
 
-def bench(base, phase, median, p95, peak, *, flops=None, params=None, batch=1, image_size=1024,
-          status="ok", mem_method="cuda_max_memory_allocated", run_id="b1", **extra):
-    return dict(base, run_id=run_id, protocol="benchmark", dataset=pd.NA, phase=phase,
-                median_ms=median, p95_ms=p95, mean_ms=median + 0.5, repeats=20, peak_mem_mib=peak,
-                mem_method=mem_method, params=params, flops=flops, image_size=image_size,
-                batch=batch, status=status, **extra)
+def bench(
+    base,
+    phase,
+    median,
+    p95,
+    peak,
+    *,
+    flops=None,
+    params=None,
+    batch=1,
+    image_size=1024,
+    status="ok",
+    mem_method="cuda_max_memory_allocated",
+    run_id="b1",
+    **extra,
+):
+    return dict(
+        base,
+        run_id=run_id,
+        protocol="benchmark",
+        dataset=pd.NA,
+        phase=phase,
+        median_ms=median,
+        p95_ms=p95,
+        mean_ms=median + 0.5,
+        repeats=20,
+        peak_mem_mib=peak,
+        mem_method=mem_method,
+        params=params,
+        flops=flops,
+        image_size=image_size,
+        batch=batch,
+        status=status,
+        **extra,
+    )
 
 
 def bench_rows():
@@ -55,23 +80,40 @@ def bench_rows():
         bench(MOBILE, "set_image", 300.0, 330.0, 900.0, flops=38e9, params=10_130_092, **cpu),
         bench(MOBILE, "predict_point", 10.0, 12.0, 950.0, flops=2e9, params=10_130_092, **cpu),
         bench(MOBILE, "end_to_end", 315.0, 340.0, 960.0, params=10_130_092, **cpu),
-        dict(bench(MOBILE, "generate", np.nan, np.nan, np.nan, status="error", **cpu),
-             error="RuntimeError: out of memory"),
+        dict(
+            bench(MOBILE, "generate", np.nan, np.nan, np.nan, status="error", **cpu),
+            error="RuntimeError: out of memory",
+        ),
     ]
 
 
 def eval_rows():
     rows = []
-    for base, ious, enc in ((SAM, [0.9, 0.7], 120.0), (MOBILE, [0.1, 0.3], 900.0),
-                            (dict(SAM, model="sam2_hiera_tiny", family="sam2", **SAM2_WEIGHTS),
-                             [0.8, 0.6], 60.0)):
+    for base, ious, enc in (
+        (SAM, [0.9, 0.7], 120.0),
+        (MOBILE, [0.1, 0.3], 900.0),
+        (dict(SAM, model="sam2_hiera_tiny", family="sam2", **SAM2_WEIGHTS), [0.8, 0.6], 60.0),
+    ):
         for obj, iou in enumerate(ious):
             row = {k: v for k, v in base.items() if k != "device_name"}  # runners don't write it
-            rows.append(dict(row, run_id="e1", dataset="synthetic", image_id="img0",
-                             object_id=str(obj), protocol="interactive", prompt="points", clicks=1,
-                             iou=iou, encoder_ms=enc, decoder_ms=5.0 + obj, peak_mem_mib=700.0,
-                             status="ok", mem_method=base is MOBILE and "cpu_process_peak_rss"
-                             or "cuda_max_memory_allocated"))
+            rows.append(
+                dict(
+                    row,
+                    run_id="e1",
+                    dataset="synthetic",
+                    image_id="img0",
+                    object_id=str(obj),
+                    protocol="interactive",
+                    prompt="points",
+                    clicks=1,
+                    iou=iou,
+                    encoder_ms=enc,
+                    decoder_ms=5.0 + obj,
+                    peak_mem_mib=700.0,
+                    status="ok",
+                    mem_method=base is MOBILE and "cpu_process_peak_rss" or "cuda_max_memory_allocated",
+                )
+            )
     return rows
 
 
@@ -100,10 +142,18 @@ def test_typed_weights_columns_and_the_readable_string():
 def test_benchmark_table_pivots_phases_exactly():
     table = benchmark_table(frame(bench_rows() + eval_rows()))
     assert len(table) == 3  # sam batch 1, sam batch 16, mobile_sam batch 1; eval rows ignored
-    phase_cols = [c for c in table.columns if c.endswith("_ms") and not c.endswith("p95_ms")
-                  and c not in ("compile_ms", "set_images_per_image_ms")]
-    assert phase_cols == ["set_image_ms", "predict_point_ms", "predict_boxes_batch_ms",
-                          "end_to_end_ms", "generate_ms"]  # PHASES order
+    phase_cols = [
+        c
+        for c in table.columns
+        if c.endswith("_ms") and not c.endswith("p95_ms") and c not in ("compile_ms", "set_images_per_image_ms")
+    ]
+    assert phase_cols == [
+        "set_image_ms",
+        "predict_point_ms",
+        "predict_boxes_batch_ms",
+        "end_to_end_ms",
+        "generate_ms",
+    ]  # PHASES order
     sam = table[(table["model"] == "sam_vit_b") & (table["batch"] == 1)].iloc[0]
     assert sam["set_image_ms"] == 40.0 and sam["set_image_p95_ms"] == 44.0
     assert sam["predict_point_ms"] == 2.0 and sam["predict_point_p95_ms"] == 3.0
@@ -183,18 +233,16 @@ def test_accuracy_table_warns_from_the_typed_kind():
 
 
 def test_merge_runs_fills_device_name_from_provenance(tmp_path):
-    save_results(frame(eval_rows()), tmp_path / "eval" / "rows.parquet",
-                 {"run_id": "e1", "devices": [H100]})
-    save_results(frame(bench_rows()), tmp_path / "bench" / "rows.parquet",
-                 {"run_id": "b1", "devices": [H100]})
+    save_results(frame(eval_rows()), tmp_path / "eval" / "rows.parquet", {"run_id": "e1", "devices": [H100]})
+    save_results(frame(bench_rows()), tmp_path / "bench" / "rows.parquet", {"run_id": "b1", "devices": [H100]})
     rows = merge_runs(tmp_path)
     assert report_merge_runs is merge_runs  # experiments/report.py imports it from samkit.results
     assert len(rows) == len(eval_rows()) + len(bench_rows())
     assert set(rows["weights_kind"].dropna()) == {"pretrained", "random"}  # typed columns kept
     names = rows.groupby(["run_id", "device"])["device_name"].agg(lambda s: sorted(s.dropna().unique()))
     assert names[("e1", "cuda:0")] == [H100]  # from the provenance
-    assert names[("e1", "cpu")] == []          # that run's provenance names no CPU: left empty
-    assert names[("b1", "cpu")] == [CPU]       # rows that carry a name keep it
+    assert names[("e1", "cpu")] == []  # that run's provenance names no CPU: left empty
+    assert names[("b1", "cpu")] == [CPU]  # rows that carry a name keep it
     table = accuracy_table(rows).set_index("model")
     assert table.loc["sam_vit_b", "device_label"] == f"{H100} (cuda:0)"
     assert table.loc["mobile_sam", "device_label"] == "cpu"
@@ -213,7 +261,7 @@ def test_to_markdown_caption_and_cells():
     assert any(RANDOM_WEIGHTS_WARNING in line and "mobile_sam" in line for line in lines)
     header = next(i for i, line in enumerate(lines) if line.startswith("| model |"))
     assert lines[header + 1].startswith("|---|")
-    body = lines[header + 2:]
+    body = lines[header + 2 :]
     assert len(body) == len(table)
     cells = [c.strip() for c in body[0].strip("|").split("|")]
     row = dict(zip(table.columns, cells))
@@ -223,8 +271,9 @@ def test_to_markdown_caption_and_cells():
 
 
 def test_to_markdown_pretrained_only_has_no_warning_and_escapes_pipes():
-    df = pd.DataFrame({"model": ["a|b"], "weights": [PRE], "weights_kind": ["pretrained"],
-                       "device": ["cpu"], "mIoU@1": [0.81234]})
+    df = pd.DataFrame(
+        {"model": ["a|b"], "weights": [PRE], "weights_kind": ["pretrained"], "device": ["cpu"], "mIoU@1": [0.81234]}
+    )
     md = to_markdown(df, "Accuracy")
     assert "RANDOM" not in md and "- Device(s): cpu" in md and "- Weights: pretrained" in md
     assert "| a\\|b | pretrained(sha256=ec2df6273261) | pretrained | cpu | 0.812 |" in md
@@ -269,11 +318,28 @@ def test_write_report_writes_tables_figures_and_index(tmp_path):
     rows = frame(bench_rows() + eval_rows())
     published = pd.DataFrame({"model": ["sam_vit_b"], "params_M": [91.0], "source": ["SAM paper"]})
     files = write_report(rows, tmp_path / "report", published=published, title="Test report")
-    assert set(files) == {"accuracy_md", "accuracy_csv", "benchmark_md", "benchmark_csv",
-                          "pareto_png", "latency_png", "memory_png", "index_md"}
+    assert set(files) == {
+        "accuracy_md",
+        "accuracy_csv",
+        "benchmark_md",
+        "benchmark_csv",
+        "pareto_png",
+        "latency_png",
+        "memory_png",
+        "index_md",
+    }
     assert sorted(p.name for p in (tmp_path / "report").iterdir()) == sorted(
-        ["accuracy.md", "accuracy.csv", "benchmark.md", "benchmark.csv", "pareto.png",
-         "latency.png", "memory.png", "index.md"])
+        [
+            "accuracy.md",
+            "accuracy.csv",
+            "benchmark.md",
+            "benchmark.csv",
+            "pareto.png",
+            "latency.png",
+            "memory.png",
+            "index.md",
+        ]
+    )
     for key in ("pareto_png", "latency_png", "memory_png"):
         assert files[key].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bench_md = files["benchmark_md"].read_text()
@@ -289,8 +355,15 @@ def test_write_report_writes_tables_figures_and_index(tmp_path):
     assert sam["set_image_ms"] == 40.0 and sam["published_params_M"] == 91.0
     index = files["index_md"].read_text()
     assert index.startswith("# Test report")
-    for name in ("accuracy.md", "accuracy.csv", "benchmark.md", "benchmark.csv", "pareto.png",
-                 "latency.png", "memory.png"):
+    for name in (
+        "accuracy.md",
+        "accuracy.csv",
+        "benchmark.md",
+        "benchmark.csv",
+        "pareto.png",
+        "latency.png",
+        "memory.png",
+    ):
         assert f"]({name})" in index
     assert RANDOM_WEIGHTS_WARNING in index and H100 in index
 
@@ -330,10 +403,21 @@ def test_table_files_captions_name_the_weights(tmp_path):
     from samkit.rows import rows_to_frame, weights_columns
     from samkit.weights import WeightsInfo
 
-    row = {"run_id": "r", "model": "mobile_sam", "family": "mobile_sam",
-           **weights_columns(WeightsInfo("random", seed=0)), "device": "cpu", "dtype": "float32",
-           "dataset": "synthetic", "image_id": "0", "object_id": "1", "protocol": "box",
-           "prompt": "box", "iou": 0.5, "status": "ok"}
+    row = {
+        "run_id": "r",
+        "model": "mobile_sam",
+        "family": "mobile_sam",
+        **weights_columns(WeightsInfo("random", seed=0)),
+        "device": "cpu",
+        "dtype": "float32",
+        "dataset": "synthetic",
+        "image_id": "0",
+        "object_id": "1",
+        "protocol": "box",
+        "prompt": "box",
+        "iou": 0.5,
+        "status": "ok",
+    }
     written = write_report(rows_to_frame([row]), tmp_path)
     md = written["accuracy_md"].read_text()
     assert "- Weights: random" in md and "- Weights: not recorded" not in md
@@ -356,8 +440,7 @@ def test_a_protocols_table_and_figure_reach_the_report_through_the_registry(tmp_
 
     def toy_table(rows):
         mine = rows[rows["protocol"].astype("string") == "toy"]
-        return (mine.groupby(["model", "weights", "weights_kind", "device"], as_index=False, sort=False)
-                ["iou"].mean())
+        return mine.groupby(["model", "weights", "weights_kind", "device"], as_index=False, sort=False)["iou"].mean()
 
     def sections(rows, published):
         table = toy_table(rows)
@@ -369,15 +452,23 @@ def test_a_protocols_table_and_figure_reach_the_report_through_the_registry(tmp_
             fig.add_subplot().bar(table["model"], table["iou"])
             return fig
 
-        return [Section("toy", "Toy: mean IoU", table=table, order=45),
-                Section("toy_bars", "Toy: mean IoU bars", figure=draw)]
+        return [
+            Section("toy", "Toy: mean IoU", table=table, order=45),
+            Section("toy_bars", "Toy: mean IoU bars", figure=draw),
+        ]
 
-    toy = Protocol(name="toy", description="a toy", capability=None, params=NoParams,
-                   runner=lambda *args, **kwargs: None, summarizer=lambda rows: {"toy_mIoU": 1.0},
-                   accuracy=False, report_sections=sections)
+    toy = Protocol(
+        name="toy",
+        description="a toy",
+        capability=None,
+        params=NoParams,
+        runner=lambda *args, **kwargs: None,
+        summarizer=lambda rows: {"toy_mIoU": 1.0},
+        accuracy=False,
+        report_sections=sections,
+    )
     monkeypatch.setitem(registry._discover(), "toy", toy)
-    toy_rows = [dict(SAM, run_id="t", protocol="toy", dataset="d", image_id="0", object_id="1", iou=0.25,
-                     status="ok")]
+    toy_rows = [dict(SAM, run_id="t", protocol="toy", dataset="d", image_id="0", object_id="1", iou=0.25, status="ok")]
     rows = frame(eval_rows() + toy_rows)
     files = write_report(rows, tmp_path)
     names = list(files)
@@ -386,9 +477,15 @@ def test_a_protocols_table_and_figure_reach_the_report_through_the_registry(tmp_
     assert "Toy: mean IoU" in files["toy_md"].read_text() and "[toy.md](toy.md)" in files["index_md"].read_text()
     assert pd.read_csv(files["toy_csv"])["iou"].tolist() == [0.25]
     assert "toy_mIoU" not in accuracy_table(rows).columns  # accuracy=False: not in the accuracy table
-    clash = Protocol(name="toy", description="a toy", capability=None, params=NoParams,
-                     runner=toy.runner, summarizer=toy.summarizer,
-                     report_sections=lambda rows, published: [Section("accuracy", "x", table=rows)])
+    clash = Protocol(
+        name="toy",
+        description="a toy",
+        capability=None,
+        params=NoParams,
+        runner=toy.runner,
+        summarizer=toy.summarizer,
+        report_sections=lambda rows, published: [Section("accuracy", "x", table=rows)],
+    )
     monkeypatch.setitem(registry._discover(), "toy", clash)
     with pytest.raises(ValueError, match="accuracy"):
         write_report(rows, tmp_path / "clash")

@@ -18,11 +18,25 @@ def _interactive(model, weights, curves):
     rows = []
     for obj, curve in enumerate(curves):
         for k, iou in enumerate(curve, start=1):
-            rows.append(dict(model=model, **weights_columns(weights), device="cpu", dtype="float32",
-                             dataset="d", image_id="img", object_id=str(obj), protocol="interactive",
-                             prompt="points", clicks=k, iou=iou, decoder_ms=10.0 + k,
-                             encoder_ms=100.0, status="ok",
-                             oracle_iou=(min(1.0, iou + 0.1) if k == 1 else np.nan)))
+            rows.append(
+                dict(
+                    model=model,
+                    **weights_columns(weights),
+                    device="cpu",
+                    dtype="float32",
+                    dataset="d",
+                    image_id="img",
+                    object_id=str(obj),
+                    protocol="interactive",
+                    prompt="points",
+                    clicks=k,
+                    iou=iou,
+                    decoder_ms=10.0 + k,
+                    encoder_ms=100.0,
+                    status="ok",
+                    oracle_iou=(min(1.0, iou + 0.1) if k == 1 else np.nan),
+                )
+            )
     return rows
 
 
@@ -35,8 +49,8 @@ def test_rows_to_frame_orders_columns_and_leaves_missing_empty():
 
 def test_summarize_interactive_known_values():
     curves = [
-        [0.5, 0.86, 0.95] + [0.95] * 6,   # NoC@85 = 2, NoC@90 = 3
-        [0.2, 0.3, 0.4] + [0.5] * 6,      # never: NoC = max_clicks (9), a failure
+        [0.5, 0.86, 0.95] + [0.95] * 6,  # NoC@85 = 2, NoC@90 = 3
+        [0.2, 0.3, 0.4] + [0.5] * 6,  # never: NoC = max_clicks (9), a failure
     ]
     frame = rows_to_frame(_interactive("m", WeightsInfo("random", seed=0), curves))
     row = summarize(frame).iloc[0]
@@ -64,19 +78,57 @@ def test_rows_carry_typed_weights_columns():
 def test_summarize_pools_automatic_recall_and_separates_models():
     pretrained = weights_columns(WeightsInfo("pretrained", sha256="abc", official=True))
     rows = [
-        dict(model="a", **pretrained, device="cpu", dtype="float32", dataset="d",
-             image_id="1", protocol="automatic", status="ok", n_gt=2, **{"ar_hits@100": 2.0,
-                                                                          "ar_hits@1000": 2.0}),
-        dict(model="a", **pretrained, device="cpu", dtype="float32", dataset="d",
-             image_id="2", protocol="automatic", status="ok", n_gt=6, **{"ar_hits@100": 0.0,
-                                                                          "ar_hits@1000": 3.0}),
-        dict(model="b", **pretrained, device="cpu", dtype="float32", dataset="d",
-             image_id="1", object_id="1", protocol="box", status="ok", iou=0.25),
-        dict(model="b", **pretrained, device="cpu", dtype="float32", dataset="d",
-             image_id="1", object_id="2", protocol="box", status="error", error="boom"),
+        dict(
+            model="a",
+            **pretrained,
+            device="cpu",
+            dtype="float32",
+            dataset="d",
+            image_id="1",
+            protocol="automatic",
+            status="ok",
+            n_gt=2,
+            **{"ar_hits@100": 2.0, "ar_hits@1000": 2.0},
+        ),
+        dict(
+            model="a",
+            **pretrained,
+            device="cpu",
+            dtype="float32",
+            dataset="d",
+            image_id="2",
+            protocol="automatic",
+            status="ok",
+            n_gt=6,
+            **{"ar_hits@100": 0.0, "ar_hits@1000": 3.0},
+        ),
+        dict(
+            model="b",
+            **pretrained,
+            device="cpu",
+            dtype="float32",
+            dataset="d",
+            image_id="1",
+            object_id="1",
+            protocol="box",
+            status="ok",
+            iou=0.25,
+        ),
+        dict(
+            model="b",
+            **pretrained,
+            device="cpu",
+            dtype="float32",
+            dataset="d",
+            image_id="1",
+            object_id="2",
+            protocol="box",
+            status="error",
+            error="boom",
+        ),
     ]
     table = summarize(rows_to_frame(rows)).set_index("model")
-    assert table.loc["a", "AR@100"] == pytest.approx(2 / 8)   # pooled, not the mean of 1.0 and 0.0
+    assert table.loc["a", "AR@100"] == pytest.approx(2 / 8)  # pooled, not the mean of 1.0 and 0.0
     assert table.loc["a", "AR@1000"] == pytest.approx(5 / 8)
     assert table.loc["b", "box_mIoU"] == 0.25 and table.loc["b", "errors"] == 1
     assert table.loc["a", "note"] == ""

@@ -33,8 +33,9 @@ def _save_hub_folder(folder, seed=5):
     model = seeded_build(lambda: tf.Sam3VideoModel(hub_config("tiny")), seed=seed)
     model.save_pretrained(folder)
     image_processor = tf.Sam3ImageProcessor(size={"height": SIDE, "width": SIDE})
-    tf.Sam3Processor(image_processor=image_processor, tokenizer=stand_in_tokenizer(),
-                     target_size=SIDE).save_pretrained(folder)
+    tf.Sam3Processor(image_processor=image_processor, tokenizer=stand_in_tokenizer(), target_size=SIDE).save_pretrained(
+        folder
+    )
     return folder
 
 
@@ -77,8 +78,7 @@ def _reference(tracker, image, multimask, **prompts):
     model, processor = tracker
     inputs = processor(images=image, return_tensors="pt", **prompts)
     with torch.inference_mode():
-        out = model(**{k: v for k, v in inputs.items() if k != "original_sizes"},
-                    multimask_output=multimask)
+        out = model(**{k: v for k, v in inputs.items() if k != "original_sizes"}, multimask_output=multimask)
     masks = processor.post_process_masks(out.pred_masks, inputs["original_sizes"])[0]
     return masks.numpy(), out.iou_scores[0].numpy()
 
@@ -86,8 +86,7 @@ def _reference(tracker, image, multimask, **prompts):
 def test_registry_entry():
     spec = REGISTRY["sam3"]
     assert spec.layout == "hf" and spec.hub_repo == "facebook/sam3" and spec.gated
-    assert spec.capabilities == {"points", "box", "mask_input", "multimask", "automatic", "text",
-                                 "video"}
+    assert spec.capabilities == {"points", "box", "mask_input", "multimask", "automatic", "text", "video"}
     assert spec.input_size == 1008 and spec.url.endswith(spec.checkpoint)
 
 
@@ -95,10 +94,8 @@ def test_registry_entry():
 def test_points_match_transformers(ours, tracker, photo, multimask):
     ours.set_image(photo)
     points, labels = [[90, 60], [30, 100]], [1, 0]
-    masks, scores, low_res = ours.predict(point_coords=points, point_labels=labels,
-                                          multimask_output=multimask)
-    ref_masks, ref_scores = _reference(tracker, photo, multimask, input_points=[[points]],
-                                       input_labels=[[labels]])
+    masks, scores, low_res = ours.predict(point_coords=points, point_labels=labels, multimask_output=multimask)
+    ref_masks, ref_scores = _reference(tracker, photo, multimask, input_points=[[points]], input_labels=[[labels]])
     n = 3 if multimask else 1
     assert masks.shape == (n, 120, 180) and low_res.shape == (n, 32, 32)  # tiny: 4 * 112 / 14
     np.testing.assert_array_equal(masks, ref_masks[0])
@@ -124,7 +121,8 @@ def test_text_matches_transformers(ours, detector, photo):
     with torch.inference_mode():
         raw = model(**{k: v for k, v in inputs.items() if k != "original_sizes"})
     ref = processor.post_process_instance_segmentation(
-        raw, threshold=threshold, mask_threshold=0.5, target_sizes=inputs["original_sizes"].tolist())[0]
+        raw, threshold=threshold, mask_threshold=0.5, target_sizes=inputs["original_sizes"].tolist()
+    )[0]
     order = torch.argsort(ref["scores"], descending=True, stable=True)
     assert len(out.scores) == len(order) > 0 and out.labels == ["a cat"] * len(order)
     np.testing.assert_array_equal(out.masks, ref["masks"][order].numpy().astype(bool))
@@ -175,8 +173,9 @@ def test_random_tiny_generate_and_text(photo):
     model.set_image(photo)
     masks, scores, _ = model.predict(text="dog", box_threshold=0.0)
     assert len(masks) == len(scores) == 8  # every query of the tiny detector
-    records = model.generate(photo, points_per_side=2, pred_iou_thresh=0.0,
-                             stability_score_thresh=0.0, box_nms_thresh=1.0)
+    records = model.generate(
+        photo, points_per_side=2, pred_iou_thresh=0.0, stability_score_thresh=0.0, box_nms_thresh=1.0
+    )
     assert records and records[0]["segmentation"].shape == (120, 180)
 
 

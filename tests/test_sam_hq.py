@@ -31,8 +31,7 @@ def _upstream_generator(model, hq_token_only=False, **params):
 
     generator = SamAutomaticMaskGenerator(model, **params)
     if hq_token_only:  # upstream's generator has no such option: bind it on its predictor
-        generator.predictor.predict_torch = functools.partial(generator.predictor.predict_torch,
-                                                              hq_token_only=True)
+        generator.predictor.predict_torch = functools.partial(generator.predictor.predict_torch, hq_token_only=True)
     return generator
 
 
@@ -48,16 +47,14 @@ def _assert_same_records(ours, theirs):
 
 def test_generate_matches_the_upstream_generator(random_model, photo):
     model = random_model("sam_hq_vit_tiny")
-    _assert_same_records(model.generate(photo, **LOOSE),
-                         _upstream_generator(model.model, **LOOSE).generate(photo))
+    _assert_same_records(model.generate(photo, **LOOSE), _upstream_generator(model.model, **LOOSE).generate(photo))
 
 
 def test_generate_options_match_upstream(random_model, photo):
     """multimask_output=False (upstream generate's argument) and hq_token_only=True."""
     model = random_model("sam_hq_vit_tiny")
     ours = model.generate(photo, multimask_output=False, hq_token_only=True, **LOOSE)
-    theirs = _upstream_generator(model.model, hq_token_only=True, **LOOSE).generate(
-        photo, multimask_output=False)
+    theirs = _upstream_generator(model.model, hq_token_only=True, **LOOSE).generate(photo, multimask_output=False)
     _assert_same_records(ours, theirs)
     assert model.hq_token_only is False  # a per-call option leaves the model's default alone
 
@@ -143,9 +140,6 @@ def test_parameter_count_equals_upstream_and_published(name):
 
 
 def test_loading_prints_and_warns_nothing():
-    code = ("import samkit\n"
-            "samkit.load('sam_hq_vit_tiny', weights='random', device='cpu')\n"
-            "print('loaded')\n")
-    out = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True,
-                         text=True, check=True)
+    code = "import samkit\nsamkit.load('sam_hq_vit_tiny', weights='random', device='cpu')\nprint('loaded')\n"
+    out = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "loaded\n" and out.stderr == ""

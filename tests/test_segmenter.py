@@ -8,15 +8,19 @@ import pytest
 from samkit.errors import ImageConversionWarning, ImageError
 from samkit.metrics.masks import mask_iou
 
-AMG_KEYS = {"segmentation", "area", "bbox", "predicted_iou", "point_coords", "stability_score",
-            "crop_box"}
+AMG_KEYS = {"segmentation", "area", "bbox", "predicted_iou", "point_coords", "stability_score", "crop_box"}
 LOOSE = dict(points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0)
 
 
 #: SAM, MobileSAM and SAM 2 (samkit's fast generator) against upstream: tests/test_fast_generator.py
-@pytest.mark.parametrize("name", ["efficientvit_sam_l0",
-                                  pytest.param("mobile_sam", marks=pytest.mark.slow),
-                                  pytest.param("sam2.1_hiera_tiny", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "efficientvit_sam_l0",
+        pytest.param("mobile_sam", marks=pytest.mark.slow),
+        pytest.param("sam2.1_hiera_tiny", marks=pytest.mark.slow),
+    ],
+)
 def test_generate_matches_upstream_generator(random_model, photo, name):
     """The default generator against engine='upstream' on the plain random model: the same
     records up to float rounding (EfficientViT-SAM: the upstream generator itself)."""
@@ -43,8 +47,7 @@ def test_generate_engine_is_samkit_or_upstream(random_model, photo, monkeypatch)
     with pytest.raises(TypeError, match="points_per_sid"):  # upstream's parameters are checked too
         model.generate(photo, engine="upstream", points_per_sid=4)
     # as a family with only samkit's generator (EfficientSAM, SAM 3, EdgeTAM)
-    monkeypatch.setattr(MobileSamSegmenter, "_upstream_mask_generator_class",
-                        Segmenter._upstream_mask_generator_class)
+    monkeypatch.setattr(MobileSamSegmenter, "_upstream_mask_generator_class", Segmenter._upstream_mask_generator_class)
     with pytest.raises(UnsupportedError, match="no upstream automatic mask generator"):
         model.generate(photo, engine="upstream")
 
@@ -109,8 +112,7 @@ def test_num_parameters_matches_the_architecture(random_model):
     assert 9_000_000 < model.num_parameters() < 11_000_000
 
 
-@pytest.mark.parametrize("name", ["mobile_sam", "sam2.1_hiera_tiny", "efficientvit_sam_l0",
-                                  "sam_hq_vit_tiny"])
+@pytest.mark.parametrize("name", ["mobile_sam", "sam2.1_hiera_tiny", "efficientvit_sam_l0", "sam_hq_vit_tiny"])
 def test_predict_boxes_matches_one_box_at_a_time(random_model, photo, name):
     model = random_model(name)
     model.set_image(photo)
@@ -138,9 +140,14 @@ def test_predict_boxes_rejects_bad_boxes(random_model, photo):
         model.predict_boxes([[5, 5, 60, 50], [50, 5, 10, 50]])
 
 
-@pytest.mark.parametrize("name", ["mobile_sam",  # the SAM-style path through predict_torch
-                                  "efficientvit_sam_l0",  # float32-output predictor subclass
-                                  pytest.param("sam2.1_hiera_tiny", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mobile_sam",  # the SAM-style path through predict_torch
+        "efficientvit_sam_l0",  # float32-output predictor subclass
+        pytest.param("sam2.1_hiera_tiny", marks=pytest.mark.slow),
+    ],
+)
 def test_bfloat16_autocast_gives_float32_outputs_close_to_float32(photo, name):
     import samkit
 

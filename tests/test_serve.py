@@ -43,7 +43,7 @@ def make_image(i: int) -> np.ndarray:
     rng = np.random.default_rng(100 + i)
     image = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
     y, x = 8 + 10 * i, 6 + 18 * i
-    image[y:y + 20, x:x + 24] = (250, 240 - 50 * i, 30 + 50 * i)  # i < 4
+    image[y : y + 20, x : x + 24] = (250, 240 - 50 * i, 30 + 50 * i)  # i < 4
     return image
 
 
@@ -55,8 +55,7 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 def direct_kwargs(prompt: dict) -> dict:
     """A request's prompt as `Segmenter.predict` keyword arguments."""
-    return {"point_coords": prompt.get("points"), "point_labels": prompt.get("labels"),
-            "box": prompt.get("box")}
+    return {"point_coords": prompt.get("points"), "point_labels": prompt.get("labels"), "box": prompt.get("box")}
 
 
 def decode(response: dict) -> np.ndarray:
@@ -232,9 +231,11 @@ def test_embedding_bytes_of_a_cached_image(client, ids, images):
 
 
 def test_import_samkit_and_cli_stay_light():
-    code = ("import sys, samkit, samkit.cli, samkit.serve; "
-            "heavy = [m for m in ('fastapi', 'uvicorn', 'torch') if m in sys.modules]; "
-            "assert not heavy, heavy")
+    code = (
+        "import sys, samkit, samkit.cli, samkit.serve; "
+        "heavy = [m for m in ('fastapi', 'uvicorn', 'torch') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
@@ -243,8 +244,21 @@ def test_cli_serve_options():
 
     ns = build_parser().parse_args(["serve", "--model", "mobile_sam"])
     assert (ns.host, ns.port, ns.cache_mib, ns.weights, ns.device) == ("127.0.0.1", 8000, 2048, "auto", None)
-    ns = build_parser().parse_args(["serve", "--model", "sam_vit_b", "--device", "cuda", "--port", "9000",
-                                    "--cache-mib", "512", "--weights", "random"])
+    ns = build_parser().parse_args(
+        [
+            "serve",
+            "--model",
+            "sam_vit_b",
+            "--device",
+            "cuda",
+            "--port",
+            "9000",
+            "--cache-mib",
+            "512",
+            "--weights",
+            "random",
+        ]
+    )
     assert (ns.device, ns.port, ns.cache_mib, ns.weights) == ("cuda", 9000, 512, "random")
 
 
@@ -275,8 +289,7 @@ def test_predict_equals_direct_predict_on_every_image(client, ids, direct, k):
 
 def test_png_masks_and_single_mask_output(client, ids, direct):
     sibling, _ = direct[1]
-    r = client.post(f"/images/{ids[1]}/predict", json={**PROMPTS[0], "multimask": False,
-                                                        "mask_format": "png"})
+    r = client.post(f"/images/{ids[1]}/predict", json={**PROMPTS[0], "multimask": False, "mask_format": "png"})
     assert r.status_code == 200, r.text
     assert r.json()["mask_format"] == "png"
     assert_same_prediction(r.json(), sibling.predict(**direct_kwargs(PROMPTS[0]), multimask_output=False))
@@ -303,13 +316,20 @@ def test_logits_id_feeds_the_previous_mask_back(client, ids, direct):
     r = client.post(f"/images/{ids[0]}/predict", json={**click, "logits_id": first["logits_id"]})
     assert r.status_code == 200, r.text
     low_res = refs[0][2]
-    expected = sibling.predict(point_coords=click["points"], point_labels=click["labels"],
-                               mask_input=low_res[best][None], multimask_output=True)
+    expected = sibling.predict(
+        point_coords=click["points"],
+        point_labels=click["labels"],
+        mask_input=low_res[best][None],
+        multimask_output=True,
+    )
     assert_same_prediction(r.json(), expected)
-    r = client.post(f"/images/{ids[0]}/predict", json={**click, "logits_id": first["logits_id"],
-                                                        "logits_index": 2, "multimask": False})
-    expected = sibling.predict(point_coords=click["points"], point_labels=click["labels"],
-                               mask_input=low_res[2][None], multimask_output=False)
+    r = client.post(
+        f"/images/{ids[0]}/predict",
+        json={**click, "logits_id": first["logits_id"], "logits_index": 2, "multimask": False},
+    )
+    expected = sibling.predict(
+        point_coords=click["points"], point_labels=click["labels"], mask_input=low_res[2][None], multimask_output=False
+    )
     assert_same_prediction(r.json(), expected)
 
 
@@ -327,8 +347,9 @@ def test_generate_returns_the_generators_masks_as_rle(client, ids, images, model
 
 
 def test_segment_uploads_and_predicts_in_one_call(client, files, ids, direct):
-    r = client.post("/segment", files={"file": ("x.png", files[2], "image/png")},
-                    data={"prompt": json.dumps(PROMPTS[2])})
+    r = client.post(
+        "/segment", files={"file": ("x.png", files[2], "image/png")}, data={"prompt": json.dumps(PROMPTS[2])}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["image_id"], body["cached"], body["width"], body["height"]) == (ids[2], True, W, H)
@@ -337,16 +358,30 @@ def test_segment_uploads_and_predicts_in_one_call(client, files, ids, direct):
 
 def test_models_health_and_openapi(client, model):
     (info,) = client.get("/models").json()
-    assert info == {"name": "mobile_sam", "family": "mobile_sam", "weights": "random", "device": "cpu",
-                    "dtype": "float32", "capabilities": sorted(model.capabilities),
-                    "warning": RANDOM_WEIGHTS_WARNING}
+    assert info == {
+        "name": "mobile_sam",
+        "family": "mobile_sam",
+        "weights": "random",
+        "device": "cpu",
+        "dtype": "float32",
+        "capabilities": sorted(model.capabilities),
+        "warning": RANDOM_WEIGHTS_WARNING,
+    }
     health = client.get("/health").json()
     assert health["status"] == "ok" and health["model"] == "mobile_sam"
     spec = client.get("/openapi.json").json()
-    assert {"/images", "/images/{image_id}/predict", "/images/{image_id}/generate", "/segment",
-            "/models", "/health", "/metrics"} <= set(spec["paths"])
-    assert {"PredictRequest", "PredictResponse", "UploadResponse", "MetricsResponse",
-            "ErrorResponse"} <= set(spec["components"]["schemas"])
+    assert {
+        "/images",
+        "/images/{image_id}/predict",
+        "/images/{image_id}/generate",
+        "/segment",
+        "/models",
+        "/health",
+        "/metrics",
+    } <= set(spec["paths"])
+    assert {"PredictRequest", "PredictResponse", "UploadResponse", "MetricsResponse", "ErrorResponse"} <= set(
+        spec["components"]["schemas"]
+    )
     predict = spec["paths"]["/images/{image_id}/predict"]["post"]
     assert {"404", "422", "400"} <= set(predict["responses"])
 
@@ -417,11 +452,14 @@ def test_malformed_prompts_are_422_with_samkits_message(client, ids, prompt):
     assert r.json() == {"error": "PromptError", "detail": str(err.value)}
 
 
-@pytest.mark.parametrize("body, needle", [
-    ({"points": "x", "labels": [1]}, "points"),
-    ({"points": [[1, 2]], "labels": [1], "clicks": 3}, "clicks"),
-    ({"points": [[1, 2]], "labels": [1], "mask_format": "jpeg"}, "mask_format"),
-])
+@pytest.mark.parametrize(
+    "body, needle",
+    [
+        ({"points": "x", "labels": [1]}, "points"),
+        ({"points": [[1, 2]], "labels": [1], "clicks": 3}, "clicks"),
+        ({"points": [[1, 2]], "labels": [1], "mask_format": "jpeg"}, "mask_format"),
+    ],
+)
 def test_ill_typed_requests_are_422_naming_the_field(client, ids, body, needle):
     r = client.post(f"/images/{ids[0]}/predict", json=body)
     assert r.status_code == 422
@@ -429,11 +467,13 @@ def test_ill_typed_requests_are_422_naming_the_field(client, ids, body, needle):
 
 
 def test_bad_segment_and_generate_requests_are_422(client, files, ids):
-    r = client.post("/segment", files={"file": ("x.png", files[0], "image/png")},
-                    data={"prompt": "{not json"})
+    r = client.post("/segment", files={"file": ("x.png", files[0], "image/png")}, data={"prompt": "{not json"})
     assert r.status_code == 422 and r.json()["error"] == "PromptError"
-    r = client.post("/segment", files={"file": ("x.png", files[0], "image/png")},
-                    data={"prompt": json.dumps({"points": [[500, 1]], "labels": [1]})})
+    r = client.post(
+        "/segment",
+        files={"file": ("x.png", files[0], "image/png")},
+        data={"prompt": json.dumps({"points": [[500, 1]], "labels": [1]})},
+    )
     assert r.status_code == 422 and "outside" in r.json()["detail"]
     r = client.post(f"/images/{ids[0]}/generate", json={"params": {"points_per_sde": 2}})
     assert r.status_code == 422 and "points_per_side" in r.json()["detail"]
@@ -463,8 +503,7 @@ def test_mask_prompt_on_a_model_without_mask_input_is_400(random_model):
 
 
 # ------------------------------------------------------------------------------------ cache, lock
-def test_lru_evicts_the_least_recently_used_image_under_a_tiny_budget(model, files, direct,
-                                                                    monkeypatch):
+def test_lru_evicts_the_least_recently_used_image_under_a_tiny_budget(model, files, direct, monkeypatch):
     """Two uploads under a budget of 1.5 embeddings: the first is evicted. Every model call
     (both encoder passes, the decoder pass) runs holding the model lock."""
     from fastapi.testclient import TestClient
@@ -539,11 +578,31 @@ def test_end_to_end_uvicorn_on_loopback(tmp_path, files, direct):
     port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads()), "PYTHONUNBUFFERED": "1"}
     log = (tmp_path / "server.log").open("w")
-    cmd = [sys.executable, "-m", "samkit.cli", "serve", "--model", "mobile_sam", "--weights", "random",
-           "--seed", "0", "--device", "cpu", "--host", "127.0.0.1", "--port", str(port),
-           "--cache-mib", "256", "--log-level", "warning"]
-    server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                              cwd=Path(__file__).resolve().parents[1])
+    cmd = [
+        sys.executable,
+        "-m",
+        "samkit.cli",
+        "serve",
+        "--model",
+        "mobile_sam",
+        "--weights",
+        "random",
+        "--seed",
+        "0",
+        "--device",
+        "cpu",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--cache-mib",
+        "256",
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).resolve().parents[1]
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -559,8 +618,7 @@ def test_end_to_end_uvicorn_on_loopback(tmp_path, files, direct):
         with httpx.Client(base_url=base, timeout=120) as http:
             assert http.get("/models").json()[0]["weights"] == "random"
             with ThreadPoolExecutor(2 * N_IMAGES) as pool:  # concurrent uploads, each image twice
-                uploads = list(pool.map(lambda d: http.post("/images", files={"file": ("i.png", d)}),
-                                        files + files))
+                uploads = list(pool.map(lambda d: http.post("/images", files={"file": ("i.png", d)}), files + files))
             assert [u.status_code for u in uploads] == [200] * 2 * N_IMAGES
             ids = [u.json()["image_id"] for u in uploads[:N_IMAGES]]
             assert ids == [hashlib.sha256(d).hexdigest() for d in files]
@@ -574,8 +632,7 @@ def test_end_to_end_uvicorn_on_loopback(tmp_path, files, direct):
                 return r.json()
 
             run_clients(post_click, ids, direct, exact=False)
-            assert http.post(f"/images/{ids[0]}/predict", json={"points": [[1e4, 0]], "labels": [1]}
-                             ).status_code == 422
+            assert http.post(f"/images/{ids[0]}/predict", json={"points": [[1e4, 0]], "labels": [1]}).status_code == 422
             m = http.get("/metrics").json()
             assert m["encoder_calls"] == N_IMAGES and m["decoder_calls"] == 8 * 3
             assert m["cache_misses"] == N_IMAGES and m["cache_hits"] == N_IMAGES + 8 * 3 + 1

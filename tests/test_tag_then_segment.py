@@ -24,15 +24,13 @@ _CACHE: dict[str, object] = {}
 
 def _tagger():
     if "tagger" not in _CACHE:
-        _CACHE["tagger"] = load_tagger("clip_vit_b32", "random", config="tiny", device="cpu", seed=0,
-                                       vocabulary=VOCAB)
+        _CACHE["tagger"] = load_tagger("clip_vit_b32", "random", config="tiny", device="cpu", seed=0, vocabulary=VOCAB)
     return _CACHE["tagger"]
 
 
 def _det(name: str = "grounding_dino_tiny"):
     if name not in _CACHE:
-        det = load_detector(name, "random", config="full" if name.startswith("yolo") else "tiny",
-                            device="cpu", seed=0)
+        det = load_detector(name, "random", config="full" if name.startswith("yolo") else "tiny", device="cpu", seed=0)
         if name.startswith("yolo"):
             det.imgsz = 160
         _CACHE[name] = det
@@ -43,7 +41,7 @@ def _threshold_for_few(scores: np.ndarray, k: int = 2, most: int = 8) -> float:
     """A box threshold keeping the best >= k (<= most) boxes, cut between two distinct scores."""
     s = np.sort(np.asarray(scores, np.float64))[::-1]
     cuts = [i for i in range(k, len(s)) if s[i - 1] > s[i]]
-    assert cuts and cuts[0] <= most, f"no cut keeping {k}..{most} of the scores {s[:most + 1]}"
+    assert cuts and cuts[0] <= most, f"no cut keeping {k}..{most} of the scores {s[: most + 1]}"
     return float((s[cuts[0] - 1] + s[cuts[0]]) / 2)
 
 
@@ -58,9 +56,11 @@ def test_tag_then_segment_is_tags_then_grounded(photo, random_model, monkeypatch
 
     calls = {"tag": 0, "_predict_boxes": 0}
     for obj, name in ((tagger, "tag"), (seg, "_predict_boxes")):
+
         def counted(*a, _name=name, _fn=getattr(obj, name), **k):
             calls[_name] += 1
             return _fn(*a, **k)
+
         monkeypatch.setattr(obj, name, counted)
     out = pipe(photo, box_threshold=thr, text_threshold=0.0)
     assert calls == {"tag": 1, "_predict_boxes": 1}
@@ -109,10 +109,16 @@ def test_no_tag_above_threshold_is_empty_and_runs_nothing(photo, random_model, m
 
 
 def test_components_by_name(random_model):
-    pipe = TagThenSegment("clip_vit_b32", "grounding_dino_tiny", random_model(SEGMENTER),
-                          weights="random", device="cpu", top_k=2,
-                          tagger_options={"config": "tiny", "vocabulary": VOCAB},
-                          detector_options={"config": "tiny"})
+    pipe = TagThenSegment(
+        "clip_vit_b32",
+        "grounding_dino_tiny",
+        random_model(SEGMENTER),
+        weights="random",
+        device="cpu",
+        top_k=2,
+        tagger_options={"config": "tiny", "vocabulary": VOCAB},
+        detector_options={"config": "tiny"},
+    )
     assert pipe.tagger.name == "clip_vit_b32" and pipe.tagger.weights.config == "tiny"
     assert pipe.tagger.vocabulary == VOCAB and pipe.detector.weights.kind == "random"
     assert pipe.segmenter is random_model(SEGMENTER) and pipe.top_k == 2

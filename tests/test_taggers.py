@@ -37,8 +37,14 @@ _CACHE: dict[tuple, object] = {}
 def _tagger(seed: int = 0, vocabulary: tuple[str, ...] | None = None):
     key = (seed, vocabulary)
     if key not in _CACHE:
-        _CACHE[key] = load_tagger("clip_vit_b32", "random", config="tiny", device="cpu", seed=seed,
-                                  vocabulary=None if vocabulary is None else list(vocabulary))
+        _CACHE[key] = load_tagger(
+            "clip_vit_b32",
+            "random",
+            config="tiny",
+            device="cpu",
+            seed=seed,
+            vocabulary=None if vocabulary is None else list(vocabulary),
+        )
     return _CACHE[key]
 
 
@@ -59,9 +65,11 @@ def test_registry_specs_and_unknown_names():
 
 
 def test_importing_taggers_imports_nothing_heavy():
-    code = ("import sys, samkit.taggers, samkit.taggers.registry; "
-            "heavy = [m for m in ('torch', 'transformers', 'ultralytics') if m in sys.modules]; "
-            "assert not heavy, heavy")
+    code = (
+        "import sys, samkit.taggers, samkit.taggers.registry; "
+        "heavy = [m for m in ('torch', 'transformers', 'ultralytics') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 

@@ -93,8 +93,9 @@ def test_text_errors(texted, random_model, photo):
 
 
 def test_load_with_text_detector_and_its_errors():
-    model = samkit.load("mobile_sam", weights="random", device="cpu",
-                        text_detector="grounding_dino_tiny", text_detector_options=TINY)
+    model = samkit.load(
+        "mobile_sam", weights="random", device="cpu", text_detector="grounding_dino_tiny", text_detector_options=TINY
+    )
     assert model.text_detector.weights.kind == "random"  # follows the model's weights
     assert str(model.text_detector.weights) == "random(seed=0, config=tiny)"
     with pytest.raises(UnknownDetectorError, match="grounding_dino_tiny"):
@@ -104,8 +105,14 @@ def test_load_with_text_detector_and_its_errors():
     with pytest.raises(ValueError, match="without text_detector"):
         samkit.load("mobile_sam", weights="random", device="cpu", text_detector_options=TINY)
     with pytest.raises(ValueError, match="natively"):
-        samkit.load("sam3", weights="random", config="tiny", device="cpu",
-                    text_detector="grounding_dino_tiny", text_detector_options=TINY)
+        samkit.load(
+            "sam3",
+            weights="random",
+            config="tiny",
+            device="cpu",
+            text_detector="grounding_dino_tiny",
+            text_detector_options=TINY,
+        )
     assert attach_text_detector(model, None).text_detector is None and "text" not in model.capabilities
 
 

@@ -26,10 +26,8 @@ from samkit.wording import (
 
 H100 = "NVIDIA H100 80GB HBM3"
 CPU = "cpu: x86_64 x2"
-PRETRAINED = weights_columns(WeightsInfo(kind="pretrained", sha256="ec2df6273261" + "0" * 52,
-                                         official=True))
-UNOFFICIAL = weights_columns(WeightsInfo(kind="pretrained", sha256="abcdef123456" + "0" * 52,
-                                         official=False))
+PRETRAINED = weights_columns(WeightsInfo(kind="pretrained", sha256="ec2df6273261" + "0" * 52, official=True))
+UNOFFICIAL = weights_columns(WeightsInfo(kind="pretrained", sha256="abcdef123456" + "0" * 52, official=False))
 RANDOM = weights_columns(WeightsInfo(kind="random", seed=0))
 SAMKIT = Path(__file__).resolve().parents[1] / "samkit"
 
@@ -53,15 +51,17 @@ def test_device_label():
 
 
 def test_kinds_come_from_weights_kind_never_from_the_weights_string():
-    rows = rows_to_frame([
-        dict(model="a", **PRETRAINED), dict(model="b", **RANDOM), dict(model="c", **UNOFFICIAL),
-        dict(model="d", **RANDOM),
-        # a readable string that says "random" but a typed kind that says otherwise: the kind wins
-        dict(model="e", weights="random-looking name", weights_kind="pretrained",
-             weights_official=True),
-    ])
-    assert weights_labels(rows) == ["pretrained", "random", "pretrained (unofficial file)", "random",
-                                    "pretrained"]
+    rows = rows_to_frame(
+        [
+            dict(model="a", **PRETRAINED),
+            dict(model="b", **RANDOM),
+            dict(model="c", **UNOFFICIAL),
+            dict(model="d", **RANDOM),
+            # a readable string that says "random" but a typed kind that says otherwise: the kind wins
+            dict(model="e", weights="random-looking name", weights_kind="pretrained", weights_official=True),
+        ]
+    )
+    assert weights_labels(rows) == ["pretrained", "random", "pretrained (unofficial file)", "random", "pretrained"]
     assert weights_kinds_in(rows) == ["pretrained", "random", "pretrained (unofficial file)"]
     assert has_random_weights(rows)
     assert random_models(rows) == ["b", "d"]
@@ -81,10 +81,14 @@ def test_a_table_of_labels_reads_the_same():
 
 
 def test_devices_in_rows_and_tables():
-    rows = rows_to_frame([dict(model="a", device="cuda:0", device_name=H100),
-                          dict(model="b", device="cpu", device_name=CPU),
-                          dict(model="c", device="cuda:0", device_name=H100),
-                          dict(model="d", device="cuda:1")])
+    rows = rows_to_frame(
+        [
+            dict(model="a", device="cuda:0", device_name=H100),
+            dict(model="b", device="cpu", device_name=CPU),
+            dict(model="c", device="cuda:0", device_name=H100),
+            dict(model="d", device="cuda:1"),
+        ]
+    )
     assert devices_in(rows) == [f"{H100} (cuda:0)", CPU, "cuda:1 (GPU model not recorded)"]
     table = pd.DataFrame({"device_label": ["x (cuda:0)", "x (cuda:0)", "cpu"]})
     assert devices_in(table) == ["x (cuda:0)", "cpu"]
@@ -114,8 +118,11 @@ def _string_constants(tree: ast.AST) -> list[str]:
             body = node.body
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
                 docstrings.add(id(body[0].value))
-    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
-            and isinstance(n.value, str) and id(n) not in docstrings]
+    return [
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
+    ]
 
 
 def test_only_wording_words_the_random_weights_warning():
@@ -141,12 +148,17 @@ def test_the_results_stack_never_parses_the_weights_string():
     for module in (samkit.results.report, samkit.results.tables, samkit.results.figures):
         assert not hasattr(module, "weights_kind")
     names = ["wording.py", "plotting.py", "overlays.py"] + [
-        str(p.relative_to(SAMKIT)) for p in sorted((SAMKIT / "results").glob("*.py"))
-        + sorted((SAMKIT / "eval").glob("*.py"))]
+        str(p.relative_to(SAMKIT))
+        for p in sorted((SAMKIT / "results").glob("*.py")) + sorted((SAMKIT / "eval").glob("*.py"))
+    ]
     for name in names:
         tree = ast.parse((SAMKIT / name).read_text())
-        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
-                 and isinstance(n.func, ast.Attribute) and n.func.attr == "startswith"
-                 and any(isinstance(a, ast.Constant) and a.value in ("random", "pretrained")
-                         for a in n.args)]
+        calls = [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and n.func.attr == "startswith"
+            and any(isinstance(a, ast.Constant) and a.value in ("random", "pretrained") for a in n.args)
+        ]
         assert calls == [], name

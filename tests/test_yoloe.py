@@ -90,8 +90,7 @@ def test_registry_kind_urls_and_family():
     for size in "sl":
         spec = get_detector_spec(f"yoloe_11{size}")
         assert spec.kind == "open_vocab" and spec.family == "yoloe" and spec.layout == "ultralytics"
-        assert spec.url == ("https://github.com/ultralytics/assets/releases/download/v8.3.0/"
-                            f"yoloe-11{size}-seg.pt")
+        assert spec.url == (f"https://github.com/ultralytics/assets/releases/download/v8.3.0/yoloe-11{size}-seg.pt")
         assert spec.checkpoint == f"yoloe-11{size}-seg.pt" and spec.arch == f"yoloe-11{size}-seg.yaml"
         assert spec.sha256 is None and spec.license == "AGPL-3.0" and spec.params_source
     assert TEXT_ENCODER.url.endswith("/v8.3.0/mobileclip_blt.ts") and TEXT_ENCODER.sha256 is None
@@ -180,8 +179,9 @@ def test_yoloe_parity_with_ultralytics(photo, tmp_path, monkeypatch, fake_clip):
     monkeypatch.chdir(folder)  # ultralytics finds "mobileclip_blt.ts" here instead of downloading it
     ref_model = ultralytics.YOLOE(str(path))
     ref_model.set_classes(PHRASES, ref_model.get_text_pe(PHRASES))
-    ref = ref_model.predict(np.ascontiguousarray(photo[..., ::-1]), conf=0.0, iou=0.7, imgsz=IMGSZ,
-                            device="cpu", verbose=False)[0]
+    ref = ref_model.predict(
+        np.ascontiguousarray(photo[..., ::-1]), conf=0.0, iou=0.7, imgsz=IMGSZ, device="cpu", verbose=False
+    )[0]
     boxes, scores = _sorted_ref(ref.boxes.xyxy.numpy(), ref.boxes.conf.numpy(), *photo.shape[:2])
     order = np.argsort(-ref.boxes.conf.numpy(), kind="stable")
     assert len(ours) == len(scores) > 0

@@ -27,9 +27,21 @@ from typing import Any
 
 from samkit.errors import CheckpointError, DownloadError, check_extra, require_extra
 
-__all__ = ["transformers_module", "hub_offline", "download_snapshot", "read_folder", "HF_FILES",
-           "check_folder", "check_state_dict", "seeded_build", "bert_tokenizer", "clip_tokenizer",
-           "load_folder", "save_folder", "WORDS"]
+__all__ = [
+    "transformers_module",
+    "hub_offline",
+    "download_snapshot",
+    "read_folder",
+    "HF_FILES",
+    "check_folder",
+    "check_state_dict",
+    "seeded_build",
+    "bert_tokenizer",
+    "clip_tokenizer",
+    "load_folder",
+    "save_folder",
+    "WORDS",
+]
 
 #: files of a hub checkpoint folder that samkit needs (the processor/tokenizer files are optional)
 HF_FILES = ("config.json", "model.safetensors")
@@ -65,7 +77,8 @@ def check_folder(path: str | os.PathLike) -> Path:
     if folder.is_file():
         raise CheckpointError(
             f"{folder} is a file; this model's checkpoint is a Hugging Face folder holding "
-            f"{' and '.join(HF_FILES)} (the hub repo's layout).")
+            f"{' and '.join(HF_FILES)} (the hub repo's layout)."
+        )
     missing = [name for name in HF_FILES if not (folder / name).is_file()]
     if missing:
         raise CheckpointError(f"{folder} is not a Hugging Face checkpoint folder: no {', '.join(missing)}.")
@@ -90,8 +103,9 @@ def read_folder(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
     return config, state_dict
 
 
-def check_state_dict(model: Any, state_dict: dict[str, Any], path: str, name: str,
-                     ignorable: tuple[str, ...] = ()) -> None:
+def check_state_dict(
+    model: Any, state_dict: dict[str, Any], path: str, name: str, ignorable: tuple[str, ...] = ()
+) -> None:
     """`CheckpointError` unless ``state_dict`` gives every key of ``model`` with its shape.
 
     Keys of the file that start with one of ``ignorable`` (modules samkit does not build, e.g.
@@ -103,9 +117,15 @@ def check_state_dict(model: Any, state_dict: dict[str, Any], path: str, name: st
     wrong = [f"{k}: file {got[k]} vs model {expected[k]}" for k in expected if k in got and got[k] != expected[k]]
     unexpected = [k for k in got if k not in expected and not k.startswith(ignorable)]
     if missing or wrong or unexpected:
-        parts = [f"{len(items)} {label} (e.g. {items[:3]})" for label, items in
-                 (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", wrong))
-                 if items]
+        parts = [
+            f"{len(items)} {label} (e.g. {items[:3]})"
+            for label, items in (
+                ("missing keys", missing),
+                ("unexpected keys", unexpected),
+                ("shape mismatches", wrong),
+            )
+            if items
+        ]
         raise CheckpointError(f"{path} does not fit {name}: {'; '.join(parts)}. Nothing was loaded.")
 
 
@@ -122,8 +142,7 @@ def seeded_build(build: Any, seed: int) -> Any:
 def _hub_online() -> Iterator[None]:
     import huggingface_hub.constants as constants
 
-    before = (os.environ.get("HF_HUB_OFFLINE"), os.environ.get("TRANSFORMERS_OFFLINE"),
-              constants.HF_HUB_OFFLINE)
+    before = (os.environ.get("HF_HUB_OFFLINE"), os.environ.get("TRANSFORMERS_OFFLINE"), constants.HF_HUB_OFFLINE)
     hub_offline(False)
     try:
         yield
@@ -136,16 +155,16 @@ def _hub_online() -> Iterator[None]:
         constants.HF_HUB_OFFLINE = before[2]
 
 
-def download_snapshot(repo_id: str, revision: str | None, dest: str | os.PathLike, *,
-                      name: str, gated: bool, progress: bool = True) -> Path:
+def download_snapshot(
+    repo_id: str, revision: str | None, dest: str | os.PathLike, *, name: str, gated: bool, progress: bool = True
+) -> Path:
     """Download the hub repo ``repo_id`` at ``revision`` into the folder ``dest`` (config, weights, processor files).
 
     Uses the token of ``hf auth login`` (or ``HF_TOKEN``) when there is one. A gated repo whose
     license was not accepted, a missing login, or no network raise `DownloadError` saying how to
     get the files and where to put them.
     """
-    huggingface_hub = require_extra("huggingface_hub", "hf",
-                                    f"Downloading {name} from the Hugging Face hub")
+    huggingface_hub = require_extra("huggingface_hub", "hf", f"Downloading {name} from the Hugging Face hub")
     from huggingface_hub.utils import (
         GatedRepoError,
         HfHubHTTPError,
@@ -156,27 +175,33 @@ def download_snapshot(repo_id: str, revision: str | None, dest: str | os.PathLik
     )
 
     dest = Path(dest)
-    how = (f"accept the license at https://huggingface.co/{repo_id}, run `hf auth login`, then "
-           f"`samkit weights download {name}`" if gated else f"run `samkit weights download {name}`")
-    where = (f"or put a copy of the repo's files ({', '.join(HF_FILES)}, and its processor/tokenizer "
-             f"files) in the folder {dest} (SAMKIT_CHECKPOINTS moves it), or pass checkpoint='folder', "
-             "or use weights='random' for the real architecture with random weights")
+    how = (
+        f"accept the license at https://huggingface.co/{repo_id}, run `hf auth login`, then "
+        f"`samkit weights download {name}`"
+        if gated
+        else f"run `samkit weights download {name}`"
+    )
+    where = (
+        f"or put a copy of the repo's files ({', '.join(HF_FILES)}, and its processor/tokenizer "
+        f"files) in the folder {dest} (SAMKIT_CHECKPOINTS moves it), or pass checkpoint='folder', "
+        "or use weights='random' for the real architecture with random weights"
+    )
     bars_were_off = are_progress_bars_disabled()
     if not progress:
         disable_progress_bars()
     try:
         with _hub_online():
             folder = huggingface_hub.snapshot_download(
-                repo_id, revision=revision, local_dir=str(dest), allow_patterns=_ALLOW)
+                repo_id, revision=revision, local_dir=str(dest), allow_patterns=_ALLOW
+            )
     except GatedRepoError as err:
-        raise DownloadError(f"{repo_id} is gated and this account has no access yet: {how}; "
-                            f"{where}. ({_first_line(err)})") from None
+        raise DownloadError(
+            f"{repo_id} is gated and this account has no access yet: {how}; {where}. ({_first_line(err)})"
+        ) from None
     except RepositoryNotFoundError as err:
-        raise DownloadError(f"{repo_id} was not found or needs a login: {how}; {where}. "
-                            f"({_first_line(err)})") from None
+        raise DownloadError(f"{repo_id} was not found or needs a login: {how}; {where}. ({_first_line(err)})") from None
     except (HfHubHTTPError, OSError, ValueError) as err:
-        raise DownloadError(f"Could not download {repo_id} ({_first_line(err)}). To get it, {how}; "
-                            f"{where}.") from None
+        raise DownloadError(f"Could not download {repo_id} ({_first_line(err)}). To get it, {how}; {where}.") from None
     finally:
         if not progress and not bars_were_off:
             enable_progress_bars()
@@ -189,16 +214,47 @@ def _first_line(err: BaseException) -> str:
 
 
 #: whole words of the local tokenizers' vocabularies (the rest is spelled letter by letter)
-WORDS = ("a", "an", "the", "of", "and", "dog", "cat", "person", "car", "bird", "horse", "bus",
-         "truck", "boat", "chair", "table", "cup", "bottle", "tree", "sky", "road", "grass")
+WORDS = (
+    "a",
+    "an",
+    "the",
+    "of",
+    "and",
+    "dog",
+    "cat",
+    "person",
+    "car",
+    "bird",
+    "horse",
+    "bus",
+    "truck",
+    "boat",
+    "chair",
+    "table",
+    "cup",
+    "bottle",
+    "tree",
+    "sky",
+    "road",
+    "grass",
+)
 
 
 def bert_tokenizer() -> Any:
     """A BERT WordPiece tokenizer (Grounding DINO's kind) over a small local vocabulary."""
     T = transformers_module()
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.punctuation, *WORDS,
-             *[c for c in string.ascii_lowercase if c not in WORDS],
-             *[f"##{c}" for c in string.ascii_lowercase + string.digits], *string.digits]
+    vocab = [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        *string.punctuation,
+        *WORDS,
+        *[c for c in string.ascii_lowercase if c not in WORDS],
+        *[f"##{c}" for c in string.ascii_lowercase + string.digits],
+        *string.digits,
+    ]
     return T.BertTokenizerFast(vocab={w: i for i, w in enumerate(dict.fromkeys(vocab))})
 
 
@@ -223,22 +279,27 @@ def load_folder(model_class: Any, processor_class: Any, path: str, name: str) ->
     folder = check_folder(path)
     transformers_module()
     try:
-        model, info = model_class.from_pretrained(str(folder), local_files_only=True,
-                                                  output_loading_info=True)
+        model, info = model_class.from_pretrained(str(folder), local_files_only=True, output_loading_info=True)
     except (OSError, ValueError, KeyError, RuntimeError) as err:
-        raise CheckpointError(f"{folder} is not a {name} checkpoint transformers can read: "
-                              f"{(str(err).splitlines() or [type(err).__name__])[0]}") from None
+        raise CheckpointError(
+            f"{folder} is not a {name} checkpoint transformers can read: "
+            f"{(str(err).splitlines() or [type(err).__name__])[0]}"
+        ) from None
     bad = {k: v for k, v in info.items() if k in ("missing_keys", "unexpected_keys", "mismatched_keys") and v}
     if bad:
-        raise CheckpointError(f"{folder} does not fit {name}: "
-                              + "; ".join(f"{len(v)} {k.replace('_', ' ')} (e.g. {list(v)[:3]})"
-                                          for k, v in bad.items()) + ". Nothing was loaded.")
+        raise CheckpointError(
+            f"{folder} does not fit {name}: "
+            + "; ".join(f"{len(v)} {k.replace('_', ' ')} (e.g. {list(v)[:3]})" for k, v in bad.items())
+            + ". Nothing was loaded."
+        )
     try:
         processor = processor_class.from_pretrained(str(folder), local_files_only=True)
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise CheckpointError(f"{folder} has no readable processor / tokenizer files for {name} "
-                              f"({(str(err).splitlines() or [type(err).__name__])[0]}); download the "
-                              f"whole repo with `samkit weights download {name}`.") from None
+        raise CheckpointError(
+            f"{folder} has no readable processor / tokenizer files for {name} "
+            f"({(str(err).splitlines() or [type(err).__name__])[0]}); download the "
+            f"whole repo with `samkit weights download {name}`."
+        ) from None
     return model, processor
 
 

@@ -21,9 +21,19 @@ from samkit.data.synthetic_video import SyntheticVideo, moving_shapes, write_dav
 from samkit.video_io import VideoFrames, open_video, write_frames_folder, write_video
 
 __all__ = [
-    "Sample", "VideoSample", "CocoDataset", "Sa1bDataset", "FolderDataset", "DavisDataset",
+    "Sample",
+    "VideoSample",
+    "CocoDataset",
+    "Sa1bDataset",
+    "FolderDataset",
+    "DavisDataset",
     "SyntheticDataset",
     # video input (samkit.video_io) and synthetic videos (samkit.data.synthetic_video)
-    "VideoFrames", "open_video", "write_video", "write_frames_folder",
-    "SyntheticVideo", "moving_shapes", "write_davis",
+    "VideoFrames",
+    "open_video",
+    "write_video",
+    "write_frames_folder",
+    "SyntheticVideo",
+    "moving_shapes",
+    "write_davis",
 ]

@@ -46,8 +46,9 @@ def read_image(path: Path) -> tuple[np.ndarray, str]:
     mode = img.mode
     if mode != "RGB":
         if mode not in _CONVERTIBLE:
-            raise ValueError(f"{path}: image mode {mode!r} (16-bit or float) is not converted to "
-                             "8-bit RGB; convert the file first")
+            raise ValueError(
+                f"{path}: image mode {mode!r} (16-bit or float) is not converted to 8-bit RGB; convert the file first"
+            )
         img = img.convert("RGB")
     return np.ascontiguousarray(np.asarray(img, dtype=np.uint8)), mode
 
@@ -60,8 +61,10 @@ def read_label_png(path: Path) -> np.ndarray:
     """
     img = _open(path)
     if img.mode not in _LABEL_MODES:
-        raise ValueError(f"{path}: a label PNG must be single-channel (modes L, P, I;16, I, 1) "
-                         f"with one integer value per object; got mode {img.mode!r}")
+        raise ValueError(
+            f"{path}: a label PNG must be single-channel (modes L, P, I;16, I, 1) "
+            f"with one integer value per object; got mode {img.mode!r}"
+        )
     arr = np.asarray(img)
     return arr.astype(np.uint8) if arr.dtype == np.bool_ else arr
 

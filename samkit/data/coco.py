@@ -105,23 +105,29 @@ class CocoDataset(IdDataset):
             if path.is_file():
                 available.append(image_id)
             else:
-                self.skipped_images.append(
-                    {"image_id": image_id, "reason": "missing file", "path": str(path)})
+                self.skipped_images.append({"image_id": image_id, "reason": "missing file", "path": str(path)})
         _warn_missing(self.skipped_images, self.name)
         self.image_ids: list[str] = subsample(available, max_images, seed, "images")
 
     def __repr__(self) -> str:
-        return (f"CocoDataset(name={self.name!r}, images={len(self)}, "
-                f"skipped_images={len(self.skipped_images)})")
+        return f"CocoDataset(name={self.name!r}, images={len(self)}, skipped_images={len(self.skipped_images)})"
 
     def _load(self, image_id: str) -> Sample:
         source_id = self._by_id[image_id]
         image = self.coco.imgs[source_id]
         return _build_sample(
-            image, self.coco.imgToAnns.get(source_id, []), self.images_dir / _file_name(image),
-            image_id=image_id, dataset=self.name, categories=self.coco.cats,
-            where=str(self.annotations_file), max_objects=self.max_objects, seed=self.seed,
-            min_area=self.min_area, skip_crowd=self.skip_crowd)
+            image,
+            self.coco.imgToAnns.get(source_id, []),
+            self.images_dir / _file_name(image),
+            image_id=image_id,
+            dataset=self.name,
+            categories=self.coco.cats,
+            where=str(self.annotations_file),
+            max_objects=self.max_objects,
+            seed=self.seed,
+            min_area=self.min_area,
+            skip_crowd=self.skip_crowd,
+        )
 
 
 class Sa1bDataset(IdDataset):
@@ -160,33 +166,40 @@ class Sa1bDataset(IdDataset):
         self.skipped_images: list[dict] = []
         self._images: dict[str, Path] = {}
         for path in jsons:
-            image_path = next((p for s in _IMAGE_SUFFIXES
-                               if (p := path.with_suffix(s)).is_file()), None)
+            image_path = next((p for s in _IMAGE_SUFFIXES if (p := path.with_suffix(s)).is_file()), None)
             if image_path is None:
-                self.skipped_images.append({"image_id": path.stem, "reason": "missing file",
-                                            "path": str(path.with_suffix(".jpg"))})
+                self.skipped_images.append(
+                    {"image_id": path.stem, "reason": "missing file", "path": str(path.with_suffix(".jpg"))}
+                )
             else:
                 self._images[path.stem] = image_path
         _warn_missing(self.skipped_images, self.name)
         self.image_ids: list[str] = subsample(list(self._images), max_images, seed, "images")
 
     def __repr__(self) -> str:
-        return (f"Sa1bDataset(name={self.name!r}, images={len(self)}, "
-                f"skipped_images={len(self.skipped_images)})")
+        return f"Sa1bDataset(name={self.name!r}, images={len(self)}, skipped_images={len(self.skipped_images)})"
 
     def _load(self, image_id: str) -> Sample:
         path = self.folder / f"{image_id}.json"
         data = _as_coco(_read_json(path), path)
         if len(data["images"]) != 1:
-            raise ValueError(f"{path}: expected one image per SA-1B json, got "
-                             f"{len(data['images'])}")
+            raise ValueError(f"{path}: expected one image per SA-1B json, got {len(data['images'])}")
         if isinstance(data["images"][0], dict):
             data["images"][0].setdefault("file_name", self._images[image_id].name)
         _validate(data, path)
         return _build_sample(
-            data["images"][0], data["annotations"], self._images[image_id], image_id=image_id,
-            dataset=self.name, categories={}, where=str(path), max_objects=self.max_objects,
-            seed=self.seed, min_area=self.min_area, skip_crowd=self.skip_crowd)
+            data["images"][0],
+            data["annotations"],
+            self._images[image_id],
+            image_id=image_id,
+            dataset=self.name,
+            categories={},
+            where=str(path),
+            max_objects=self.max_objects,
+            seed=self.seed,
+            min_area=self.min_area,
+            skip_crowd=self.skip_crowd,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,8 +213,7 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_bytes())
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: malformed JSON: {e.msg} at line {e.lineno} column {e.colno}") \
-            from e
+        raise ValueError(f"{path}: malformed JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: malformed JSON: not UTF-8 text ({e.reason})") from e
 
@@ -209,22 +221,24 @@ def _read_json(path: Path) -> Any:
 def _as_coco(data: Any, path: Path) -> dict:
     """COCO-shaped dict; an SA-1B per-image dict becomes a one-image COCO dict."""
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object with 'images' and 'annotations', got a "
-                         f"JSON {type(data).__name__}")
+        raise ValueError(
+            f"{path}: expected a JSON object with 'images' and 'annotations', got a JSON {type(data).__name__}"
+        )
     if "images" not in data and isinstance(data.get("image"), dict):
         image = dict(data["image"])
         if "id" not in image and "image_id" in image:
             image["id"] = image["image_id"]
         anns = data.get("annotations")
         if not isinstance(anns, list):
-            raise ValueError(f"{path}: 'annotations' must be a list, got "
-                             f"{type(anns).__name__}")
+            raise ValueError(f"{path}: 'annotations' must be a list, got {type(anns).__name__}")
         anns = [{**a, "image_id": image.get("id")} if isinstance(a, dict) else a for a in anns]
         return {"images": [image], "annotations": anns}
     for key in ("images", "annotations"):
         if key not in data:
-            raise ValueError(f"{path}: no {key!r} list (COCO format needs 'images' and "
-                             f"'annotations'; SA-1B format 'image' and 'annotations')")
+            raise ValueError(
+                f"{path}: no {key!r} list (COCO format needs 'images' and "
+                f"'annotations'; SA-1B format 'image' and 'annotations')"
+            )
         if not isinstance(data[key], list):
             raise ValueError(f"{path}: {key!r} must be a list, got {type(data[key]).__name__}")
     return data
@@ -256,8 +270,7 @@ def _validate(data: dict, path: Path) -> None:
     categories = data.get("categories")
     category_ids: set | None = None
     if categories is not None:
-        if not isinstance(categories, list) or not all(
-                isinstance(c, dict) and "id" in c for c in categories):
+        if not isinstance(categories, list) or not all(isinstance(c, dict) and "id" in c for c in categories):
             raise ValueError(f"{path}: 'categories' must be a list of objects with an 'id'")
         category_ids = {c["id"] for c in categories}
     seen: set[str] = set()
@@ -274,14 +287,15 @@ def _validate(data: dict, path: Path) -> None:
         seen.add(key)
         image = images.get(ann.get("image_id"))
         if image is None:
-            raise ValueError(f"{path}: annotation {ann_id} refers to image_id "
-                             f"{ann.get('image_id')!r}, which is not in 'images'")
+            raise ValueError(
+                f"{path}: annotation {ann_id} refers to image_id {ann.get('image_id')!r}, which is not in 'images'"
+            )
         if category_ids is not None and ann.get("category_id") not in category_ids:
-            raise ValueError(f"{path}: annotation {ann_id} has category_id "
-                             f"{ann.get('category_id')!r}, which is not in 'categories'")
+            raise ValueError(
+                f"{path}: annotation {ann_id} has category_id {ann.get('category_id')!r}, which is not in 'categories'"
+            )
         if ann.get("iscrowd", 0) not in (0, 1):
-            raise ValueError(f"{path}: annotation {ann_id} has iscrowd {ann['iscrowd']!r}; "
-                             "expected 0 or 1")
+            raise ValueError(f"{path}: annotation {ann_id} has iscrowd {ann['iscrowd']!r}; expected 0 or 1")
         seg = ann.get("segmentation")
         if type(seg) is list and all(type(part) is list and not len(part) % 2 for part in seg):
             continue  # the common case: well-formed polygons
@@ -295,26 +309,27 @@ def _check_segmentation(seg: Any, image: dict, where: str) -> None:
     if isinstance(seg, list):
         for part in seg:
             if not isinstance(part, list) or len(part) % 2:
-                raise ValueError(f"{where}: a polygon segmentation must be a list of "
-                                 "[x1, y1, x2, y2, ...] lists with an even number of values")
+                raise ValueError(
+                    f"{where}: a polygon segmentation must be a list of "
+                    "[x1, y1, x2, y2, ...] lists with an even number of values"
+                )
         return
     if not isinstance(seg, dict) or "counts" not in seg or "size" not in seg:
-        raise ValueError(f"{where}: segmentation must be polygons (a list) or RLE (an object "
-                         "with 'size' and 'counts')")
+        raise ValueError(f"{where}: segmentation must be polygons (a list) or RLE (an object with 'size' and 'counts')")
     size = seg["size"]
     if not (isinstance(size, list) and len(size) == 2 and all(_is_int(s) for s in size)):
         raise ValueError(f"{where}: RLE 'size' must be [height, width], got {size!r}")
     if size != [h, w]:
-        raise ValueError(f"{where}: the RLE mask is {size[0]}x{size[1]} (HxW) but image "
-                         f"{image['id']} is {h}x{w}")
+        raise ValueError(f"{where}: the RLE mask is {size[0]}x{size[1]} (HxW) but image {image['id']} is {h}x{w}")
     counts = seg["counts"]
     if isinstance(counts, list):
         if not all(_is_int(c) and c >= 0 for c in counts) or sum(counts) != h * w:
-            raise ValueError(f"{where}: uncompressed RLE counts must be ints >= 0 summing to "
-                             f"height*width = {h * w}")
+            raise ValueError(f"{where}: uncompressed RLE counts must be ints >= 0 summing to height*width = {h * w}")
     elif not isinstance(counts, str):
-        raise ValueError(f"{where}: RLE 'counts' must be a string (compressed) or a list of ints "
-                         f"(uncompressed), got {type(counts).__name__}")
+        raise ValueError(
+            f"{where}: RLE 'counts' must be a string (compressed) or a list of ints "
+            f"(uncompressed), got {type(counts).__name__}"
+        )
 
 
 def _file_name(image: dict) -> str:
@@ -325,9 +340,12 @@ def _file_name(image: dict) -> str:
 
 def _warn_missing(skipped: list[dict], name: str) -> None:
     if skipped:
-        warnings.warn(f"{name}: {len(skipped)} image(s) skipped because the image file is missing "
-                      f"(first: {skipped[0]['path']}); see the dataset's skipped_images",
-                      UserWarning, stacklevel=3)
+        warnings.warn(
+            f"{name}: {len(skipped)} image(s) skipped because the image file is missing "
+            f"(first: {skipped[0]['path']}); see the dataset's skipped_images",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -362,14 +380,22 @@ def _build_sample(
     h, w = image_entry["height"], image_entry["width"]
     image, mode = read_image(image_path)
     if image.shape[:2] != (h, w):
-        raise ValueError(f"{dataset}: image {image_id} ({image_path}) is {image.shape[0]}x"
-                         f"{image.shape[1]} (HxW) but {where} says {h}x{w}")
+        raise ValueError(
+            f"{dataset}: image {image_id} ({image_path}) is {image.shape[0]}x"
+            f"{image.shape[1]} (HxW) but {where} says {h}x{w}"
+        )
     rles = [_to_rle(a["segmentation"], h, w, f"{where}: annotation {a['id']}") for a in anns]
     areas = [int(a) for a in mask_utils.area(rles)] if rles else []
     keep, skipped, eligible = select_objects(
-        [str(a["id"]) for a in anns], areas, [bool(a.get("iscrowd", 0)) for a in anns],
-        image_id=image_id, min_area=min_area, max_objects=max_objects, seed=seed,
-        skip_crowd=skip_crowd)
+        [str(a["id"]) for a in anns],
+        areas,
+        [bool(a.get("iscrowd", 0)) for a in anns],
+        image_id=image_id,
+        min_area=min_area,
+        max_objects=max_objects,
+        seed=seed,
+        skip_crowd=skip_crowd,
+    )
     if keep:
         masks = decode_rles([rles[i] for i in keep], h, w)
     else:
@@ -384,7 +410,19 @@ def _build_sample(
         if ann.get("category_id") in categories:
             obj["category"] = categories[ann["category_id"]].get("name")
         objects.append(obj)
-    meta = {"file": str(image_path), "source_image_id": image_entry["id"], "image_mode": mode,
-            "objects": objects, "num_eligible_objects": eligible}
-    return Sample(image=image, masks=masks, object_ids=[str(anns[i]["id"]) for i in keep],
-                  image_id=image_id, dataset=dataset, meta=meta, skipped=skipped)
+    meta = {
+        "file": str(image_path),
+        "source_image_id": image_entry["id"],
+        "image_mode": mode,
+        "objects": objects,
+        "num_eligible_objects": eligible,
+    }
+    return Sample(
+        image=image,
+        masks=masks,
+        object_ids=[str(anns[i]["id"]) for i in keep],
+        image_id=image_id,
+        dataset=dataset,
+        meta=meta,
+        skipped=skipped,
+    )

@@ -84,8 +84,7 @@ class DavisDataset(IdDataset):
             split_file = self.root / "ImageSets" / "2017" / f"{split}.txt"
             if not split_file.is_file():
                 raise FileNotFoundError(f"No DAVIS split file: {split_file}")
-            sequences = [line.strip() for line in split_file.read_text().splitlines()
-                         if line.strip()]
+            sequences = [line.strip() for line in split_file.read_text().splitlines() if line.strip()]
         if sequences is None:
             sequences = [p.name for p in self.frames_dir.iterdir() if p.is_dir()]
 
@@ -93,18 +92,24 @@ class DavisDataset(IdDataset):
         available = []
         for seq in sequences:
             if not (self.frames_dir / seq).is_dir():
-                self.skipped_images.append({"image_id": seq, "reason": "missing file",
-                                            "path": str(self.frames_dir / seq)})
+                self.skipped_images.append(
+                    {"image_id": seq, "reason": "missing file", "path": str(self.frames_dir / seq)}
+                )
             elif not (self.annotations_dir / seq).is_dir():
-                self.skipped_images.append({"image_id": seq, "reason": "missing annotations",
-                                            "path": str(self.annotations_dir / seq)})
+                self.skipped_images.append(
+                    {"image_id": seq, "reason": "missing annotations", "path": str(self.annotations_dir / seq)}
+                )
             else:
                 available.append(seq)
         if self.skipped_images:
             first = self.skipped_images[0]
-            warnings.warn(f"{self.name}: {len(self.skipped_images)} sequence(s) skipped (first: "
-                          f"{first['image_id']!r}, {first['reason']}: {first['path']}); see "
-                          "skipped_images", UserWarning, stacklevel=2)
+            warnings.warn(
+                f"{self.name}: {len(self.skipped_images)} sequence(s) skipped (first: "
+                f"{first['image_id']!r}, {first['reason']}: {first['path']}); see "
+                "skipped_images",
+                UserWarning,
+                stacklevel=2,
+            )
         self.sequences: list[str] = subsample(available, max_images, seed, "images")
 
     @property
@@ -113,12 +118,12 @@ class DavisDataset(IdDataset):
         return self.sequences
 
     def __repr__(self) -> str:
-        return (f"DavisDataset(name={self.name!r}, sequences={len(self)}, "
-                f"skipped={len(self.skipped_images)})")
+        return f"DavisDataset(name={self.name!r}, sequences={len(self)}, skipped={len(self.skipped_images)})"
 
     def _load(self, seq: str) -> VideoSample:
-        frame_paths = sorted(p for p in (self.frames_dir / seq).iterdir()
-                             if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        frame_paths = sorted(
+            p for p in (self.frames_dir / seq).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")
+        )
         if not frame_paths:
             raise ValueError(f"Sequence {seq!r}: no frames in {self.frames_dir / seq}")
         names = [p.stem for p in frame_paths]
@@ -126,17 +131,22 @@ class DavisDataset(IdDataset):
         size = image_size(frame_paths[0])
         for p in frame_paths[1:]:
             if (other := image_size(p)) != size:
-                raise ValueError(f"Sequence {seq!r}: frame {p} is {other[0]}x{other[1]} (HxW) but "
-                                 f"{frame_paths[0].name} is {size[0]}x{size[1]}")
+                raise ValueError(
+                    f"Sequence {seq!r}: frame {p} is {other[0]}x{other[1]} (HxW) but "
+                    f"{frame_paths[0].name} is {size[0]}x{size[1]}"
+                )
         read: dict[int, np.ndarray] = {}
         for png in sorted((self.annotations_dir / seq).glob("*.png")):
             if png.stem not in index:
-                raise ValueError(f"Sequence {seq!r}: annotation {png} has no frame "
-                                 f"{png.stem}.jpg in {self.frames_dir / seq}")
+                raise ValueError(
+                    f"Sequence {seq!r}: annotation {png} has no frame {png.stem}.jpg in {self.frames_dir / seq}"
+                )
             label = read_label_png(png)
             if label.shape != size:
-                raise ValueError(f"Sequence {seq!r}: annotation {png} is {label.shape[0]}x"
-                                 f"{label.shape[1]} (HxW) but the frames are {size[0]}x{size[1]}")
+                raise ValueError(
+                    f"Sequence {seq!r}: annotation {png} is {label.shape[0]}x"
+                    f"{label.shape[1]} (HxW) but the frames are {size[0]}x{size[1]}"
+                )
             read[index[png.stem]] = label
         dtype = np.result_type(np.uint8, *(a.dtype for a in read.values()))
         labels = np.zeros((len(frame_paths), *size), dtype=dtype)
@@ -151,16 +161,28 @@ class DavisDataset(IdDataset):
         ids = [str(v) for v in values]
         areas = [int(counts[v]) for v in values]
         keep, skipped, eligible = select_objects(
-            ids, areas, None, image_id=seq, min_area=self.min_area,
-            max_objects=self.max_objects, seed=self.seed)
-        masks = labels[None] == np.asarray([values[i] for i in keep], dtype=dtype)[
-            :, None, None, None]
-        objects = [{"area": areas[i], "first_frame": int(np.flatnonzero(m.any(axis=(1, 2)))[0])}
-                   for i, m in zip(keep, masks)]
-        meta = {"resolution": self.resolution, "frames_dir": str(self.frames_dir / seq),
-                "annotations_dir": str(self.annotations_dir / seq), "objects": objects,
-                "num_eligible_objects": eligible}
+            ids, areas, None, image_id=seq, min_area=self.min_area, max_objects=self.max_objects, seed=self.seed
+        )
+        masks = labels[None] == np.asarray([values[i] for i in keep], dtype=dtype)[:, None, None, None]
+        objects = [
+            {"area": areas[i], "first_frame": int(np.flatnonzero(m.any(axis=(1, 2)))[0])} for i, m in zip(keep, masks)
+        ]
+        meta = {
+            "resolution": self.resolution,
+            "frames_dir": str(self.frames_dir / seq),
+            "annotations_dir": str(self.annotations_dir / seq),
+            "objects": objects,
+            "num_eligible_objects": eligible,
+        }
         return VideoSample(
-            sequence=seq, frame_paths=frame_paths, frame_names=names, masks=masks,
-            object_ids=[ids[i] for i in keep], annotated=annotated,
-            void=void if void.any() else None, dataset=self.name, meta=meta, skipped=skipped)
+            sequence=seq,
+            frame_paths=frame_paths,
+            frame_names=names,
+            masks=masks,
+            object_ids=[ids[i] for i in keep],
+            annotated=annotated,
+            void=void if void.any() else None,
+            dataset=self.name,
+            meta=meta,
+            skipped=skipped,
+        )

@@ -66,8 +66,7 @@ class FolderDataset(IdDataset):
         self.root = Path(root)
         images_dir, masks_dir = self.root / "images", self.root / "masks"
         if not images_dir.is_dir():
-            raise FileNotFoundError(f"No images folder: {images_dir} (expected root/images and "
-                                    "root/masks)")
+            raise FileNotFoundError(f"No images folder: {images_dir} (expected root/images and root/masks)")
         self.name = name or f"folder:{self.root.name}"
         self.max_objects, self.seed, self.min_area = max_objects, seed, min_area
         self.void_value = void_value
@@ -76,8 +75,7 @@ class FolderDataset(IdDataset):
         for path in sorted(images_dir.iterdir()):
             if path.is_file() and path.suffix.lower() in _IMAGE_SUFFIXES:
                 if path.stem in self._images:
-                    raise ValueError(f"Two images with the stem {path.stem!r}: "
-                                     f"{self._images[path.stem]} and {path}")
+                    raise ValueError(f"Two images with the stem {path.stem!r}: {self._images[path.stem]} and {path}")
                 self._images[path.stem] = path
         self._masks: dict[str, Path] = {}
         if masks_dir.is_dir():
@@ -86,40 +84,53 @@ class FolderDataset(IdDataset):
                     continue
                 stem = path.name if path.is_dir() else path.stem
                 if stem in self._masks:
-                    raise ValueError(f"Both a label PNG and a mask folder for {stem!r}: "
-                                     f"{self._masks[stem]} and {path}")
+                    raise ValueError(f"Both a label PNG and a mask folder for {stem!r}: {self._masks[stem]} and {path}")
                 self._masks[stem] = path
 
         self.skipped_images: list[dict] = [
-            {"image_id": stem, "reason": "missing file",
-             "path": str(images_dir / f"{stem}.<jpg|jpeg|png>"), "masks": str(path)}
+            {
+                "image_id": stem,
+                "reason": "missing file",
+                "path": str(images_dir / f"{stem}.<jpg|jpeg|png>"),
+                "masks": str(path),
+            }
             for stem, path in sorted(self._masks.items(), key=lambda kv: id_sort_key(kv[0]))
-            if stem not in self._images]
+            if stem not in self._images
+        ]
         if self.skipped_images:
-            warnings.warn(f"{self.name}: {len(self.skipped_images)} mask file(s) have no image "
-                          f"(first: {self.skipped_images[0]['masks']}); see skipped_images",
-                          UserWarning, stacklevel=2)
+            warnings.warn(
+                f"{self.name}: {len(self.skipped_images)} mask file(s) have no image "
+                f"(first: {self.skipped_images[0]['masks']}); see skipped_images",
+                UserWarning,
+                stacklevel=2,
+            )
         self.images_without_masks: list[str] = sorted(
-            (s for s in self._images if s not in self._masks), key=id_sort_key)
+            (s for s in self._images if s not in self._masks), key=id_sort_key
+        )
         if self.images_without_masks:
-            warnings.warn(f"{self.name}: {len(self.images_without_masks)} of {len(self._images)} "
-                          f"image(s) have no masks in {masks_dir} (first: "
-                          f"{self.images_without_masks[0]!r}); they give samples with no objects",
-                          UserWarning, stacklevel=2)
+            warnings.warn(
+                f"{self.name}: {len(self.images_without_masks)} of {len(self._images)} "
+                f"image(s) have no masks in {masks_dir} (first: "
+                f"{self.images_without_masks[0]!r}); they give samples with no objects",
+                UserWarning,
+                stacklevel=2,
+            )
         self.image_ids: list[str] = subsample(list(self._images), max_images, seed, "images")
 
     def __repr__(self) -> str:
-        return (f"FolderDataset(name={self.name!r}, images={len(self)}, "
-                f"skipped_images={len(self.skipped_images)})")
+        return f"FolderDataset(name={self.name!r}, images={len(self)}, skipped_images={len(self.skipped_images)})"
 
     def _load(self, image_id: str) -> Sample:
         image_path = self._images[image_id]
         image, mode = read_image(image_path)
         h, w = image.shape[:2]
         mask_path = self._masks.get(image_id)
-        meta: dict = {"file": str(image_path), "image_mode": mode,
-                      "has_masks": mask_path is not None,
-                      "mask_file": str(mask_path) if mask_path else None}
+        meta: dict = {
+            "file": str(image_path),
+            "image_mode": mode,
+            "has_masks": mask_path is not None,
+            "mask_file": str(mask_path) if mask_path else None,
+        }
 
         if mask_path is None:
             ids, masks = [], np.zeros((0, h, w), dtype=bool)
@@ -142,17 +153,24 @@ class FolderDataset(IdDataset):
 
         areas = [int(a) for a in masks.sum(axis=(1, 2))]
         keep, skipped, eligible = select_objects(
-            ids, areas, None, image_id=image_id, min_area=self.min_area,
-            max_objects=self.max_objects, seed=self.seed)
+            ids, areas, None, image_id=image_id, min_area=self.min_area, max_objects=self.max_objects, seed=self.seed
+        )
         meta["objects"] = [{"area": areas[i]} for i in keep]
         meta["num_eligible_objects"] = eligible
-        return Sample(image=image, masks=masks[keep], object_ids=[ids[i] for i in keep],
-                      image_id=image_id, dataset=self.name, meta=meta, skipped=skipped)
+        return Sample(
+            image=image,
+            masks=masks[keep],
+            object_ids=[ids[i] for i in keep],
+            image_id=image_id,
+            dataset=self.name,
+            meta=meta,
+            skipped=skipped,
+        )
 
     @staticmethod
-    def _check_size(image_id: str, image_path: Path, image: np.ndarray, mask_path: Path,
-                    mask: np.ndarray) -> None:
+    def _check_size(image_id: str, image_path: Path, image: np.ndarray, mask_path: Path, mask: np.ndarray) -> None:
         if mask.shape[:2] != image.shape[:2]:
             raise ValueError(
                 f"Image {image_id!r}: mask {mask_path} is {mask.shape[0]}x{mask.shape[1]} (HxW) "
-                f"but image {image_path} is {image.shape[0]}x{image.shape[1]}")
+                f"but image {image_path} is {image.shape[0]}x{image.shape[1]}"
+            )

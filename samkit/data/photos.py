@@ -58,7 +58,14 @@ def sample_photo_dataset(names: list[str] | None = None) -> list[Any]:
     out = []
     for photo in sample_photos(names):
         h, w = photo.image.shape[:2]
-        out.append(Sample(image=photo.image, masks=np.zeros((0, h, w), bool), object_ids=[],
-                          image_id=photo.name, dataset="skimage",
-                          meta={"object": photo.object, "point": photo.point, "box": photo.box}))
+        out.append(
+            Sample(
+                image=photo.image,
+                masks=np.zeros((0, h, w), bool),
+                object_ids=[],
+                image_id=photo.name,
+                dataset="skimage",
+                meta={"object": photo.object, "point": photo.point, "box": photo.box},
+            )
+        )
     return out

@@ -46,19 +46,15 @@ class Sample:
 
     def __post_init__(self) -> None:
         image, masks = self.image, self.masks
-        if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 \
-                or image.dtype != np.uint8:
+        if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             shape = getattr(image, "shape", None)
             dtype = getattr(image, "dtype", type(image).__name__)
             raise ValueError(
-                f"Sample {self.image_id!r}: image must be an HxWx3 uint8 RGB array, got shape "
-                f"{shape} dtype {dtype}"
+                f"Sample {self.image_id!r}: image must be an HxWx3 uint8 RGB array, got shape {shape} dtype {dtype}"
             )
         if not isinstance(masks, np.ndarray) or masks.dtype != np.bool_:
             dtype = getattr(masks, "dtype", type(masks).__name__)
-            raise ValueError(
-                f"Sample {self.image_id!r}: masks must be a bool (N, H, W) array, got dtype {dtype}"
-            )
+            raise ValueError(f"Sample {self.image_id!r}: masks must be a bool (N, H, W) array, got dtype {dtype}")
         if masks.ndim != 3 or masks.shape[1:] != image.shape[:2]:
             raise ValueError(
                 f"Sample {self.image_id!r}: masks must have shape (N, H, W) with the image's H "
@@ -66,25 +62,26 @@ class Sample:
             )
         self.object_ids = list(self.object_ids)
         if len(self.object_ids) != masks.shape[0]:
-            raise ValueError(
-                f"Sample {self.image_id!r}: {len(self.object_ids)} object_ids for "
-                f"{masks.shape[0]} masks"
-            )
+            raise ValueError(f"Sample {self.image_id!r}: {len(self.object_ids)} object_ids for {masks.shape[0]} masks")
         if not all(isinstance(i, str) for i in self.object_ids):
-            raise ValueError(f"Sample {self.image_id!r}: object_ids must be str, got "
-                             f"{[type(i).__name__ for i in self.object_ids][:5]}")
+            raise ValueError(
+                f"Sample {self.image_id!r}: object_ids must be str, got "
+                f"{[type(i).__name__ for i in self.object_ids][:5]}"
+            )
         if len(set(self.object_ids)) != len(self.object_ids):
-            raise ValueError(f"Sample {self.image_id!r}: object_ids are not unique: "
-                             f"{self.object_ids}")
+            raise ValueError(f"Sample {self.image_id!r}: object_ids are not unique: {self.object_ids}")
         objects = self.meta.get("objects")
         if objects is not None and len(objects) != masks.shape[0]:
-            raise ValueError(f"Sample {self.image_id!r}: meta['objects'] has {len(objects)} "
-                             f"entries for {masks.shape[0]} masks")
+            raise ValueError(
+                f"Sample {self.image_id!r}: meta['objects'] has {len(objects)} entries for {masks.shape[0]} masks"
+            )
 
     def __repr__(self) -> str:
-        return (f"Sample(image_id={self.image_id!r}, dataset={self.dataset!r}, "
-                f"image={self.height}x{self.width}, objects={self.num_objects}, "
-                f"skipped={len(self.skipped)})")
+        return (
+            f"Sample(image_id={self.image_id!r}, dataset={self.dataset!r}, "
+            f"image={self.height}x{self.width}, objects={self.num_objects}, "
+            f"skipped={len(self.skipped)})"
+        )
 
     @property
     def height(self) -> int:
@@ -126,14 +123,12 @@ class Sample:
         idx = np.asarray(indices)
         if idx.dtype == np.bool_:
             if idx.shape != (self.num_objects,):
-                raise ValueError(f"A bool selection must have shape ({self.num_objects},), "
-                                 f"got {idx.shape}")
+                raise ValueError(f"A bool selection must have shape ({self.num_objects},), got {idx.shape}")
             idx = np.flatnonzero(idx)
         elif idx.size == 0:
             idx = idx.astype(np.intp)
         elif idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
-            raise ValueError(f"indices must be a 1-D sequence of ints or an (N,) bool array, "
-                             f"got {indices!r}")
+            raise ValueError(f"indices must be a 1-D sequence of ints or an (N,) bool array, got {indices!r}")
         meta = dict(self.meta)
         if "objects" in meta:
             meta["objects"] = [meta["objects"][i] for i in idx]
@@ -185,26 +180,32 @@ class VideoSample:
         if len(self.frame_names) != t:
             raise ValueError(f"{where}: {len(self.frame_names)} frame names for {t} frames")
         masks = self.masks
-        if not isinstance(masks, np.ndarray) or masks.dtype != np.bool_ or masks.ndim != 4 \
-                or masks.shape[1] != t:
-            raise ValueError(f"{where}: masks must be (K, T, H, W) bool with T = {t}, got "
-                             f"shape {getattr(masks, 'shape', None)} dtype "
-                             f"{getattr(masks, 'dtype', None)}")
+        if not isinstance(masks, np.ndarray) or masks.dtype != np.bool_ or masks.ndim != 4 or masks.shape[1] != t:
+            raise ValueError(
+                f"{where}: masks must be (K, T, H, W) bool with T = {t}, got "
+                f"shape {getattr(masks, 'shape', None)} dtype "
+                f"{getattr(masks, 'dtype', None)}"
+            )
         if len(self.object_ids) != masks.shape[0] or len(set(self.object_ids)) != masks.shape[0]:
-            raise ValueError(f"{where}: need {masks.shape[0]} unique object_ids, got "
-                             f"{self.object_ids}")
-        if not isinstance(self.annotated, np.ndarray) or self.annotated.dtype != np.bool_ \
-                or self.annotated.shape != (t,):
+            raise ValueError(f"{where}: need {masks.shape[0]} unique object_ids, got {self.object_ids}")
+        if (
+            not isinstance(self.annotated, np.ndarray)
+            or self.annotated.dtype != np.bool_
+            or self.annotated.shape != (t,)
+        ):
             raise ValueError(f"{where}: annotated must be a ({t},) bool array")
-        if self.void is not None and (self.void.dtype != np.bool_
-                                      or self.void.shape != (t, *masks.shape[2:])):
-            raise ValueError(f"{where}: void must be (T, H, W) = {(t, *masks.shape[2:])} bool, got "
-                             f"shape {self.void.shape} dtype {self.void.dtype}")
+        if self.void is not None and (self.void.dtype != np.bool_ or self.void.shape != (t, *masks.shape[2:])):
+            raise ValueError(
+                f"{where}: void must be (T, H, W) = {(t, *masks.shape[2:])} bool, got "
+                f"shape {self.void.shape} dtype {self.void.dtype}"
+            )
 
     def __repr__(self) -> str:
-        return (f"VideoSample(sequence={self.sequence!r}, dataset={self.dataset!r}, "
-                f"frames={self.num_frames}, size={self.height}x{self.width}, "
-                f"objects={len(self.object_ids)})")
+        return (
+            f"VideoSample(sequence={self.sequence!r}, dataset={self.dataset!r}, "
+            f"frames={self.num_frames}, size={self.height}x{self.width}, "
+            f"objects={len(self.object_ids)})"
+        )
 
     @property
     def num_frames(self) -> int:
@@ -227,8 +228,10 @@ class VideoSample:
 
         frame, _ = read_image(self.frame_paths[t])
         if frame.shape[:2] != (self.height, self.width):
-            raise ValueError(f"{self.frame_paths[t]} is {frame.shape[0]}x{frame.shape[1]} (HxW) "
-                             f"but the masks of {self.sequence!r} are {self.height}x{self.width}")
+            raise ValueError(
+                f"{self.frame_paths[t]} is {frame.shape[0]}x{frame.shape[1]} (HxW) "
+                f"but the masks of {self.sequence!r} are {self.height}x{self.width}"
+            )
         return frame
 
     def load_frames(self) -> np.ndarray:

@@ -70,12 +70,10 @@ class SyntheticDataset(IdDataset):
         self.num_images, self.size, self.max_shapes = num_images, (size[0], size[1]), max_shapes
         self.seed, self.max_objects, self.min_area, self.name = seed, max_objects, min_area, name
         self.skipped_images: list[dict] = []  # synthetic images are never skipped
-        self.image_ids: list[str] = subsample(
-            [str(i) for i in range(num_images)], max_images, seed, "images")
+        self.image_ids: list[str] = subsample([str(i) for i in range(num_images)], max_images, seed, "images")
 
     def __repr__(self) -> str:
-        return (f"SyntheticDataset(images={len(self)}, size={self.size}, "
-                f"max_shapes={self.max_shapes}, seed={self.seed})")
+        return f"SyntheticDataset(images={len(self)}, size={self.size}, max_shapes={self.max_shapes}, seed={self.seed})"
 
     def _load(self, image_id: str) -> Sample:
         h, w = self.size
@@ -97,21 +95,44 @@ class SyntheticDataset(IdDataset):
         ids = [str(k) for k in range(1, len(shapes) + 1)]
         areas = np.bincount(labels.ravel(), minlength=len(shapes) + 1)[1:]
         # zero-area shapes: "empty" if nothing was drawn, else "occluded"
-        hidden = [{"object_id": ids[i], "reason": "empty" if drawn[i] == 0 else "occluded"}
-                  for i in range(len(ids)) if areas[i] == 0]
+        hidden = [
+            {"object_id": ids[i], "reason": "empty" if drawn[i] == 0 else "occluded"}
+            for i in range(len(ids))
+            if areas[i] == 0
+        ]
         visible = [i for i in range(len(ids)) if areas[i] > 0]
         keep, skipped, eligible = select_objects(
-            [ids[i] for i in visible], [int(areas[i]) for i in visible], None, image_id=image_id,
-            min_area=self.min_area, max_objects=self.max_objects, seed=self.seed)
+            [ids[i] for i in visible],
+            [int(areas[i]) for i in visible],
+            None,
+            image_id=image_id,
+            min_area=self.min_area,
+            max_objects=self.max_objects,
+            seed=self.seed,
+        )
         keep = [visible[i] for i in keep]
         skipped = sorted(hidden + skipped, key=lambda s: id_sort_key(s["object_id"]))
         masks = labels[None] == np.array([k + 1 for k in keep], dtype=np.int32)[:, None, None]
-        objects = [{"shape": shapes[i], "color": colors[i], "area": int(areas[i]),
-                    "drawn_area": drawn[i]} for i in keep]
-        meta = {"index": int(image_id), "seed": self.seed, "background": background,
-                "num_shapes": num_shapes, "objects": objects, "num_eligible_objects": eligible}
-        return Sample(image=image, masks=masks, object_ids=[ids[i] for i in keep],
-                      image_id=image_id, dataset=self.name, meta=meta, skipped=skipped)
+        objects = [
+            {"shape": shapes[i], "color": colors[i], "area": int(areas[i]), "drawn_area": drawn[i]} for i in keep
+        ]
+        meta = {
+            "index": int(image_id),
+            "seed": self.seed,
+            "background": background,
+            "num_shapes": num_shapes,
+            "objects": objects,
+            "num_eligible_objects": eligible,
+        }
+        return Sample(
+            image=image,
+            masks=masks,
+            object_ids=[ids[i] for i in keep],
+            image_id=image_id,
+            dataset=self.name,
+            meta=meta,
+            skipped=skipped,
+        )
 
     def write_coco(self, directory: str | Path) -> Path:
         """Write the samples as ``directory/images/<image_id>.png`` plus a COCO json
@@ -126,24 +147,34 @@ class SyntheticDataset(IdDataset):
         for sample in self:
             file_name = f"{sample.image_id}.png"
             _save_png(sample.image, images_dir / file_name)
-            images.append({"id": int(sample.image_id), "file_name": file_name,
-                           "height": sample.height, "width": sample.width})
+            images.append(
+                {"id": int(sample.image_id), "file_name": file_name, "height": sample.height, "width": sample.width}
+            )
             for j, (rle, box) in enumerate(zip(sample.to_coco_rle(), sample.boxes)):
                 obj = sample.meta["objects"][j]
-                annotations.append({
-                    "id": len(annotations) + 1, "image_id": int(sample.image_id),
-                    "category_id": categories[obj["shape"]], "segmentation": rle,
-                    "area": obj["area"], "iscrowd": 0,
-                    "bbox": [float(box[0]), float(box[1]), float(box[2] - box[0]),
-                             float(box[3] - box[1])],
-                    "synthetic_object_id": sample.object_ids[j],
-                })
+                annotations.append(
+                    {
+                        "id": len(annotations) + 1,
+                        "image_id": int(sample.image_id),
+                        "category_id": categories[obj["shape"]],
+                        "segmentation": rle,
+                        "area": obj["area"],
+                        "iscrowd": 0,
+                        "bbox": [float(box[0]), float(box[1]), float(box[2] - box[0]), float(box[3] - box[1])],
+                        "synthetic_object_id": sample.object_ids[j],
+                    }
+                )
         path = directory / "annotations.json"
-        path.write_text(json.dumps({
-            "info": {"description": f"samkit SyntheticDataset seed={self.seed} size={self.size}"},
-            "images": images, "annotations": annotations,
-            "categories": [{"id": i, "name": s} for s, i in categories.items()],
-        }))
+        path.write_text(
+            json.dumps(
+                {
+                    "info": {"description": f"samkit SyntheticDataset seed={self.seed} size={self.size}"},
+                    "images": images,
+                    "annotations": annotations,
+                    "categories": [{"id": i, "name": s} for s, i in categories.items()],
+                }
+            )
+        )
         return path
 
     def write_folder(self, directory: str | Path, per_object: bool = False) -> Path:

@@ -71,8 +71,7 @@ class SyntheticVideo:
 
     def __repr__(self) -> str:
         h, w = self.size
-        return (f"SyntheticVideo({self.name!r}, frames={self.num_frames}, size={h}x{w}, "
-                f"objects={self.num_objects})")
+        return f"SyntheticVideo({self.name!r}, frames={self.num_frames}, size={h}x{w}, objects={self.num_objects})"
 
 
 def _check_size(size: Sequence[int]) -> tuple[int, int]:
@@ -81,8 +80,9 @@ def _check_size(size: Sequence[int]) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def _shape_pixels(kind: str, params: dict, cy: float, cx: float, angle: float, h: int, w: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _shape_pixels(
+    kind: str, params: dict, cy: float, cx: float, angle: float, h: int, w: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows and cols of one shape of ``params`` centred at (cy, cx), turned by ``angle``."""
     from skimage import draw
 
@@ -107,15 +107,14 @@ def _shape_params(rng: np.random.Generator, kind: str, scale: float) -> dict:
     return {"corners": np.stack([radii * np.sin(thetas), radii * np.cos(thetas)], axis=1)}
 
 
-def _trajectory(rng: np.random.Generator, num_frames: int, h: int, w: int
-                ) -> tuple[np.ndarray, np.ndarray]:
+def _trajectory(rng: np.random.Generator, num_frames: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     """(T, 2) (y, x) centres, kept in [0.05, 0.95] of the frame, and (T,) angles (radians)."""
     t = np.arange(num_frames) / max(num_frames, 1)
     centers = np.empty((num_frames, 2))
     for axis, extent in enumerate((h, w)):
         base = rng.uniform(0.3, 0.7)
         amps = rng.uniform(0.05, 0.125, size=2)  # two sines: at most 0.25 away from base
-        freqs = rng.uniform(0.3, 1.2, size=2)    # cycles over the video
+        freqs = rng.uniform(0.3, 1.2, size=2)  # cycles over the video
         phases = rng.uniform(0, 2 * np.pi, size=2)
         offset = sum(a * np.sin(2 * np.pi * f * t + p) for a, f, p in zip(amps, freqs, phases))
         centers[:, axis] = (base + offset) * extent
@@ -123,9 +122,16 @@ def _trajectory(rng: np.random.Generator, num_frames: int, h: int, w: int
     return centers, angles
 
 
-def moving_shapes(num_frames: int = 16, size: tuple[int, int] = (96, 128), num_objects: int = 2,
-                  seed: int = 0, *, shapes: Sequence[str] | None = None,
-                  background: str | None = None, name: str = "moving_shapes") -> SyntheticVideo:
+def moving_shapes(
+    num_frames: int = 16,
+    size: tuple[int, int] = (96, 128),
+    num_objects: int = 2,
+    seed: int = 0,
+    *,
+    shapes: Sequence[str] | None = None,
+    background: str | None = None,
+    name: str = "moving_shapes",
+) -> SyntheticVideo:
     """A seeded video of ``num_objects`` shapes moving over a textured background.
 
     Args:
@@ -171,7 +177,7 @@ def moving_shapes(num_frames: int = 16, size: tuple[int, int] = (96, 128), num_o
         # visible = drawn and not covered by any later object
         masks = amodal.copy()
         for k in range(num_objects - 2, -1, -1):
-            masks[k] &= ~amodal[k + 1:].any(axis=0)
+            masks[k] &= ~amodal[k + 1 :].any(axis=0)
         drawn0 = amodal[:, 0].sum(axis=(1, 2))
         seen0 = masks[:, 0].sum(axis=(1, 2))
         if np.all((drawn0 > 0) & (seen0 * 4 >= drawn0)):
@@ -179,12 +185,21 @@ def moving_shapes(num_frames: int = 16, size: tuple[int, int] = (96, 128), num_o
     frames = np.repeat(bg[None], num_frames, axis=0)
     for k, (_, color, *_rest) in enumerate(objects):
         frames[masks[k]] = color
-    meta = {"seed": seed, "background": bg_kind, "shapes": [o[0] for o in objects],
-            "colors": [o[1] for o in objects],
-            "centers": np.stack([o[3] for o in objects]) if objects else np.zeros((0, num_frames, 2))}
-    return SyntheticVideo(name=name, frames=frames, masks=masks,
-                          object_ids=[str(k + 1) for k in range(num_objects)],
-                          amodal_masks=amodal, meta=meta)
+    meta = {
+        "seed": seed,
+        "background": bg_kind,
+        "shapes": [o[0] for o in objects],
+        "colors": [o[1] for o in objects],
+        "centers": np.stack([o[3] for o in objects]) if objects else np.zeros((0, num_frames, 2)),
+    }
+    return SyntheticVideo(
+        name=name,
+        frames=frames,
+        masks=masks,
+        object_ids=[str(k + 1) for k in range(num_objects)],
+        amodal_masks=amodal,
+        meta=meta,
+    )
 
 
 def davis_palette() -> list[int]:
@@ -241,8 +256,7 @@ def write_davis(
                 raise ValueError(f"sequences must be >= 0, got {sequences}")
             names = [f"shapes-{i:03d}" for i in range(int(sequences))]
         elif isinstance(sequences, str):
-            raise ValueError(f"sequences must be a count or a list of names, got the string "
-                             f"{sequences!r}")
+            raise ValueError(f"sequences must be a count or a list of names, got the string {sequences!r}")
         else:
             names = [str(n) for n in sequences]
         if len(set(names)) != len(names):
@@ -255,8 +269,9 @@ def write_davis(
         if not n or "/" in n or "\\" in n or n.startswith("."):
             raise ValueError(f"sequence name {n!r} is not a plain folder name")
         if video.num_objects > 254:
-            raise ValueError(f"sequence {n!r}: DAVIS labels hold at most 254 objects (255 is "
-                             f"void), got {video.num_objects}")
+            raise ValueError(
+                f"sequence {n!r}: DAVIS labels hold at most 254 objects (255 is void), got {video.num_objects}"
+            )
 
     root = Path(root)
     palette = davis_palette()
@@ -267,15 +282,17 @@ def write_davis(
         ann_dir.mkdir(parents=True, exist_ok=True)
         labels = video.labels()
         for t in range(video.num_frames):
-            Image.fromarray(video.frames[t]).save(frames_dir / f"{t:05d}.jpg", quality=int(quality),
-                                                  subsampling=0)  # 4:4:4: keeps the textures
+            Image.fromarray(video.frames[t]).save(
+                frames_dir / f"{t:05d}.jpg", quality=int(quality), subsampling=0
+            )  # 4:4:4: keeps the textures
             label = Image.fromarray(labels[t])
             label.putpalette(palette)  # mode L -> P, values kept as palette indices
             label.save(ann_dir / f"{t:05d}.png")
     split_file = root / "ImageSets" / "2017" / f"{split}.txt"
     split_file.parent.mkdir(parents=True, exist_ok=True)
-    listed = ([line.strip() for line in split_file.read_text().splitlines() if line.strip()]
-              if split_file.is_file() else [])
+    listed = (
+        [line.strip() for line in split_file.read_text().splitlines() if line.strip()] if split_file.is_file() else []
+    )
     listed += [n for n in videos if n not in listed]
     split_file.write_text("".join(f"{n}\n" for n in listed))
     return videos

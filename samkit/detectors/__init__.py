@@ -18,5 +18,14 @@ from samkit.detectors.registry import (
     list_detectors,
 )
 
-__all__ = ["Detector", "Detections", "DetectorSpec", "DETECTORS", "UnknownDetectorError",
-           "get_detector_spec", "list_detectors", "load_detector", "split_phrases"]
+__all__ = [
+    "Detector",
+    "Detections",
+    "DetectorSpec",
+    "DETECTORS",
+    "UnknownDetectorError",
+    "get_detector_spec",
+    "list_detectors",
+    "load_detector",
+    "split_phrases",
+]

@@ -23,8 +23,12 @@ __all__ = ["Detector", "load_detector", "split_phrases", "CONFIGS"]
 CONFIGS = ("full", "tiny")
 
 #: the optional package of each family: family -> (module, samkit extra); all of them are optional
-FAMILY_EXTRAS = {"grounding_dino": ("transformers", "hf"), "owlv2": ("transformers", "hf"),
-                 "yolo": ("ultralytics", "ultralytics"), "yoloe": ("ultralytics", "ultralytics")}
+FAMILY_EXTRAS = {
+    "grounding_dino": ("transformers", "hf"),
+    "owlv2": ("transformers", "hf"),
+    "yolo": ("ultralytics", "ultralytics"),
+    "yoloe": ("ultralytics", "ultralytics"),
+}
 
 
 class Detector(ABC):
@@ -37,8 +41,7 @@ class Detector(ABC):
     default_box_threshold: float = 0.35
     default_text_threshold: float = 0.25
 
-    def __init__(self, spec: DetectorSpec, model: Any, processor: Any, weights: WeightsInfo,
-                 device: Any) -> None:
+    def __init__(self, spec: DetectorSpec, model: Any, processor: Any, weights: WeightsInfo, device: Any) -> None:
         self.spec = spec
         self.model = model
         self.processor = processor
@@ -65,8 +68,14 @@ class Detector(ABC):
         return f"{type(self).__name__}({self.name!r}, weights={self.weights}, device={self.device})"
 
     # ------------------------------------------------------------------ public interface
-    def detect(self, image: Any, text: str | list[str] | None = None, classes: list[str] | None = None,
-               box_threshold: float | None = None, text_threshold: float | None = None) -> Detections:
+    def detect(
+        self,
+        image: Any,
+        text: str | list[str] | None = None,
+        classes: list[str] | None = None,
+        box_threshold: float | None = None,
+        text_threshold: float | None = None,
+    ) -> Detections:
         """Boxes of the objects in ``image`` that the prompt names.
 
         Args:
@@ -90,15 +99,18 @@ class Detector(ABC):
             if text is not None and classes is not None:
                 raise PromptError(f"{self.name}: give text= or classes=, not both.")
             if text is None and classes is None:
-                raise PromptError(f"{self.name} is an open-vocabulary detector: give text='a dog. a "
-                                  "cat.' (or classes=[...]).")
+                raise PromptError(
+                    f"{self.name} is an open-vocabulary detector: give text='a dog. a cat.' (or classes=[...])."
+                )
             prompt = split_phrases(text if text is not None else list(classes))
         else:
             if text is not None:
                 others = ", ".join(list_detectors(kind="open_vocab"))
-                raise UnsupportedError(f"{self.name} is a closed-set detector ({len(self.classes)} "
-                                       f"fixed classes): it takes classes=[...], not text. "
-                                       f"Text prompts: {others}.")
+                raise UnsupportedError(
+                    f"{self.name} is a closed-set detector ({len(self.classes)} "
+                    f"fixed classes): it takes classes=[...], not text. "
+                    f"Text prompts: {others}."
+                )
             prompt = self._class_ids(classes)
         detections = self._detect(rgb, prompt, box_threshold, text_threshold)
         return _sorted_clipped(detections)
@@ -114,8 +126,7 @@ class Detector(ABC):
             if c not in names:
                 close = difflib.get_close_matches(str(c), names, n=3, cutoff=0.5)
                 hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-                raise PromptError(f"{c!r} is not a class of {self.name}.{hint} Its classes: "
-                                  f"{', '.join(names)}")
+                raise PromptError(f"{c!r} is not a class of {self.name}.{hint} Its classes: {', '.join(names)}")
             ids.append(names.index(c))
         if not ids:
             raise PromptError(f"{self.name}: classes=[] names no class; pass None for all of them.")
@@ -123,8 +134,7 @@ class Detector(ABC):
 
     # ------------------------------------------------------------------ family hooks
     @abstractmethod
-    def _detect(self, rgb: np.ndarray, prompt: Any, box_threshold: float,
-                text_threshold: float) -> Detections:
+    def _detect(self, rgb: np.ndarray, prompt: Any, box_threshold: float, text_threshold: float) -> Detections:
         """Detect on ``rgb`` (HxWx3 uint8); ``prompt``: phrases (open-vocab) or class ids / None."""
 
     @classmethod
@@ -138,8 +148,7 @@ class Detector(ABC):
         """``(model, processor)`` read from a checkpoint in the official layout."""
 
     @classmethod
-    def fetch_parts(cls, spec: DetectorSpec, path: str, *, download: bool = True,
-                    progress: bool = True) -> None:
+    def fetch_parts(cls, spec: DetectorSpec, path: str, *, download: bool = True, progress: bool = True) -> None:
         """Find (or, with ``download``, download) the files besides the checkpoint that a pretrained
         load needs (YOLOE: its text encoder); a missing one without ``download`` is a
         `CheckpointError`. Called before `load_checkpoint` and by ``samkit weights download``.
@@ -168,9 +177,17 @@ def detector_class(spec: DetectorSpec) -> type[Detector]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def load_detector(name: str | DetectorSpec, weights: str = "pretrained", *,
-                  checkpoint: str | os.PathLike | None = None, device: Any = None, seed: int = 0,
-                  config: str = "full", download: bool = True, progress: bool = True) -> Detector:
+def load_detector(
+    name: str | DetectorSpec,
+    weights: str = "pretrained",
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    device: Any = None,
+    seed: int = 0,
+    config: str = "full",
+    download: bool = True,
+    progress: bool = True,
+) -> Detector:
     """Load a registered detector (see `list_detectors`).
 
     Args:
@@ -192,6 +209,15 @@ def load_detector(name: str | DetectorSpec, weights: str = "pretrained", *,
     spec = get_detector_spec(name)
     cls = detector_class(spec)
     model, processor, info, dev = load_component(
-        cls, spec, weights, checkpoint=checkpoint, device=device, seed=seed, config=config,
-        configs=CONFIGS, download=download, progress=progress)
+        cls,
+        spec,
+        weights,
+        checkpoint=checkpoint,
+        device=device,
+        seed=seed,
+        config=config,
+        configs=CONFIGS,
+        download=download,
+        progress=progress,
+    )
     return cls(spec, model, processor, info, dev)

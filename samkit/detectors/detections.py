@@ -34,11 +34,12 @@ class Detections:
     def __post_init__(self) -> None:
         boxes = np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4)
         scores = np.asarray(self.scores, dtype=np.float32).reshape(-1)
-        labels = np.asarray([str(x) for x in np.asarray(self.labels, dtype=object).reshape(-1)],
-                            dtype=object)
+        labels = np.asarray([str(x) for x in np.asarray(self.labels, dtype=object).reshape(-1)], dtype=object)
         if not len(boxes) == len(scores) == len(labels):
-            raise ValueError(f"Detections: {len(boxes)} boxes, {len(scores)} scores and "
-                             f"{len(labels)} labels; they must have the same length.")
+            raise ValueError(
+                f"Detections: {len(boxes)} boxes, {len(scores)} scores and "
+                f"{len(labels)} labels; they must have the same length."
+            )
         h, w = (int(v) for v in self.image_size)
         for name, value in (("boxes", boxes), ("scores", scores), ("labels", labels)):
             if isinstance(value, np.ndarray):
@@ -58,11 +59,13 @@ class Detections:
         """One row per detection: ``label``, ``score``, ``x0``, ``y0``, ``x1``, ``y1`` (XYXY pixels)."""
         import pandas as pd
 
-        return pd.DataFrame({
-            "label": pd.Series(list(self.labels), dtype=object),
-            "score": self.scores,
-            **{k: self.boxes[:, i] for i, k in enumerate(("x0", "y0", "x1", "y1"))},
-        })
+        return pd.DataFrame(
+            {
+                "label": pd.Series(list(self.labels), dtype=object),
+                "score": self.scores,
+                **{k: self.boxes[:, i] for i, k in enumerate(("x0", "y0", "x1", "y1"))},
+            }
+        )
 
     def to_coco(self, image_id: int, category_ids: dict[str, int]) -> list[dict[str, Any]]:
         """COCO results-json records: ``image_id``, ``category_id``, ``bbox`` (XYWH pixels), ``score``.
@@ -73,8 +76,14 @@ class Detections:
         check_category_ids(self.labels, category_ids)
         records = []
         for (x0, y0, x1, y1), score, label in zip(self.boxes.tolist(), self.scores.tolist(), self.labels):
-            records.append({"image_id": int(image_id), "category_id": int(category_ids[label]),
-                            "bbox": [x0, y0, x1 - x0, y1 - y0], "score": float(score)})
+            records.append(
+                {
+                    "image_id": int(image_id),
+                    "category_id": int(category_ids[label]),
+                    "bbox": [x0, y0, x1 - x0, y1 - y0],
+                    "score": float(score),
+                }
+            )
         return records
 
 

@@ -32,14 +32,33 @@ def tiny_config(vocab_size: int) -> Any:
     """A tiny Grounding DINO (Swin, BERT and transformer of a few thousand weights) for tests."""
     T = transformers_module()
     return T.GroundingDinoConfig(
-        backbone_config=T.SwinConfig(embed_dim=16, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1],
-                                     window_size=7, out_indices=[2, 3, 4], image_size=224),
-        text_config=T.BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=1,
-                                 num_attention_heads=2, intermediate_size=37,
-                                 max_position_embeddings=64),
-        d_model=32, encoder_layers=1, decoder_layers=2,  # decoder_layers >= 2 (see DESIGN pitfalls)
-        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
-        num_queries=20, num_feature_levels=4, max_text_len=32)
+        backbone_config=T.SwinConfig(
+            embed_dim=16,
+            depths=[1, 1, 1, 1],
+            num_heads=[1, 1, 1, 1],
+            window_size=7,
+            out_indices=[2, 3, 4],
+            image_size=224,
+        ),
+        text_config=T.BertConfig(
+            vocab_size=vocab_size,
+            hidden_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=37,
+            max_position_embeddings=64,
+        ),
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=2,  # decoder_layers >= 2 (see DESIGN pitfalls)
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        num_queries=20,
+        num_feature_levels=4,
+        max_text_len=32,
+    )
 
 
 def full_config(spec: DetectorSpec) -> Any:
@@ -47,8 +66,14 @@ def full_config(spec: DetectorSpec) -> Any:
     grounding-dino-base has a Swin-B backbone (as its hub config.json)."""
     T = transformers_module()
     if spec.name == "grounding_dino_base":
-        backbone = T.SwinConfig(embed_dim=128, depths=[2, 2, 18, 2], num_heads=[4, 8, 16, 32],
-                                window_size=12, image_size=384, out_indices=[2, 3, 4])
+        backbone = T.SwinConfig(
+            embed_dim=128,
+            depths=[2, 2, 18, 2],
+            num_heads=[4, 8, 16, 32],
+            window_size=12,
+            image_size=384,
+            out_indices=[2, 3, 4],
+        )
         return T.GroundingDinoConfig(backbone_config=backbone)
     return T.GroundingDinoConfig()
 
@@ -65,10 +90,14 @@ class GroundingDinoDetector(Detector):
         T = transformers_module()
         tokenizer = bert_tokenizer()
         cfg = tiny_config(len(tokenizer)) if config == "tiny" else full_config(spec)
-        size = ({"shortest_edge": 128, "longest_edge": 192} if config == "tiny"
-                else {"shortest_edge": 800, "longest_edge": 1333})
-        processor = T.GroundingDinoProcessor(image_processor=T.GroundingDinoImageProcessor(size=size),
-                                             tokenizer=tokenizer)
+        size = (
+            {"shortest_edge": 128, "longest_edge": 192}
+            if config == "tiny"
+            else {"shortest_edge": 800, "longest_edge": 1333}
+        )
+        processor = T.GroundingDinoProcessor(
+            image_processor=T.GroundingDinoImageProcessor(size=size), tokenizer=tokenizer
+        )
         model = seeded_build(lambda: T.GroundingDinoForObjectDetection(cfg), seed)
         return model, processor
 
@@ -91,16 +120,17 @@ class GroundingDinoDetector(Detector):
         chunks: list[list[str]] = []
         for phrase in phrases:
             if length([phrase]) > limit:
-                raise PromptError(f"{self.name}: the phrase {phrase!r} is {length([phrase])} tokens "
-                                  f"with [CLS]/[SEP]; the model reads at most {limit}.")
+                raise PromptError(
+                    f"{self.name}: the phrase {phrase!r} is {length([phrase])} tokens "
+                    f"with [CLS]/[SEP]; the model reads at most {limit}."
+                )
             if chunks and length(chunks[-1] + [phrase]) <= limit:
                 chunks[-1].append(phrase)
             else:
                 chunks.append([phrase])
         return chunks
 
-    def _detect(self, rgb: np.ndarray, prompt: list[str], box_threshold: float,
-                text_threshold: float) -> Detections:
+    def _detect(self, rgb: np.ndarray, prompt: list[str], box_threshold: float, text_threshold: float) -> Detections:
         """One forward pass per group of phrases that fits ``max_text_len`` tokens (one pass for
         a short prompt; a long vocabulary, e.g. 80 COCO names, is queried in groups, as
         Grounded-SAM does), the detections of every group together."""
@@ -109,12 +139,16 @@ class GroundingDinoDetector(Detector):
             return self._detect_chunk(rgb, prompt, box_threshold, text_threshold)
         parts = [self._detect_chunk(rgb, c, box_threshold, text_threshold) for c in chunks]
         h, w = rgb.shape[:2]
-        return Detections(np.concatenate([d.boxes for d in parts]).reshape(-1, 4),
-                          np.concatenate([d.scores for d in parts]),
-                          np.concatenate([np.asarray(d.labels, dtype=object) for d in parts]), (h, w))
+        return Detections(
+            np.concatenate([d.boxes for d in parts]).reshape(-1, 4),
+            np.concatenate([d.scores for d in parts]),
+            np.concatenate([np.asarray(d.labels, dtype=object) for d in parts]),
+            (h, w),
+        )
 
-    def _detect_chunk(self, rgb: np.ndarray, prompt: list[str], box_threshold: float,
-                      text_threshold: float) -> Detections:
+    def _detect_chunk(
+        self, rgb: np.ndarray, prompt: list[str], box_threshold: float, text_threshold: float
+    ) -> Detections:
         import torch
 
         h, w = rgb.shape[:2]

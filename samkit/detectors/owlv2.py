@@ -26,22 +26,37 @@ _TEXT_LEN = 16  # OWLv2's text length (its tokenizer's model_max_length)
 def tiny_config(tokenizer: Any) -> Any:
     """A tiny OWLv2 (one-layer ViT on 64x64 images, one-layer text model) for tests."""
     T = transformers_module()
-    ids = dict(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-               pad_token_id=tokenizer.pad_token_id)
+    ids = dict(
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
+    )
     return T.Owlv2Config(
-        text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37,
-                         num_hidden_layers=1, num_attention_heads=2,
-                         max_position_embeddings=_TEXT_LEN, **ids),
-        vision_config=dict(hidden_size=32, intermediate_size=37, num_hidden_layers=1,
-                           num_attention_heads=2, image_size=64, patch_size=16),
-        projection_dim=32)
+        text_config=dict(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=_TEXT_LEN,
+            **ids,
+        ),
+        vision_config=dict(
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=64,
+            patch_size=16,
+        ),
+        projection_dim=32,
+    )
 
 
 def full_config(tokenizer: Any) -> Any:
     """owlv2-base-patch16-ensemble's architecture: CLIP ViT-B/16 at 960 px, CLIP's text model."""
     T = transformers_module()
-    ids = dict(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-               pad_token_id=tokenizer.pad_token_id)
+    ids = dict(
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
+    )
     return T.Owlv2Config(text_config=dict(**ids), vision_config=dict(image_size=960, patch_size=16))
 
 
@@ -57,8 +72,9 @@ class Owlv2Detector(Detector):
         tokenizer = clip_tokenizer(_TEXT_LEN)
         cfg = tiny_config(tokenizer) if config == "tiny" else full_config(tokenizer)
         side = cfg.vision_config.image_size
-        processor = T.Owlv2Processor(image_processor=T.Owlv2ImageProcessor(size={"height": side, "width": side}),
-                                     tokenizer=tokenizer)
+        processor = T.Owlv2Processor(
+            image_processor=T.Owlv2ImageProcessor(size={"height": side, "width": side}), tokenizer=tokenizer
+        )
         model = seeded_build(lambda: T.Owlv2ForObjectDetection(cfg), seed)
         return model, processor
 
@@ -67,13 +83,13 @@ class Owlv2Detector(Detector):
         T = transformers_module()
         return load_folder(T.Owlv2ForObjectDetection, T.Owlv2Processor, path, spec.name)
 
-    def _detect(self, rgb: np.ndarray, prompt: list[str], box_threshold: float,
-                text_threshold: float) -> Detections:
+    def _detect(self, rgb: np.ndarray, prompt: list[str], box_threshold: float, text_threshold: float) -> Detections:
         import torch
 
         h, w = rgb.shape[:2]
-        inputs = self.processor(images=rgb, text=[prompt], return_tensors="pt", padding="max_length",
-                                truncation=True, max_length=_TEXT_LEN)
+        inputs = self.processor(
+            images=rgb, text=[prompt], return_tensors="pt", padding="max_length", truncation=True, max_length=_TEXT_LEN
+        )
         with torch.inference_mode():
             out = self.model(**{k: v.to(self.device) for k, v in inputs.items()})
         probs = out.logits[0].float().sigmoid().cpu()  # (Q, phrases)

@@ -14,8 +14,15 @@ from dataclasses import dataclass, field
 from samkit.errors import UnknownNameError
 from samkit.registry.core import Checkpoint, CheckpointFields, Registry, published
 
-__all__ = ["DetectorSpec", "UnknownDetectorError", "DETECTORS", "DETECTOR_FAMILIES",
-           "get_detector_spec", "list_detectors", "KINDS"]
+__all__ = [
+    "DetectorSpec",
+    "UnknownDetectorError",
+    "DETECTORS",
+    "DETECTOR_FAMILIES",
+    "get_detector_spec",
+    "list_detectors",
+    "KINDS",
+]
 
 #: ``open_vocab``: text prompt -> boxes; ``closed_set``: a fixed class list -> boxes
 KINDS = ("open_vocab", "closed_set")
@@ -54,8 +61,9 @@ class DetectorSpec(CheckpointFields):
     params_source: str = field(default="", compare=False)
 
 
-def detector_spec(name: str, family: str, kind: str, arch: str, files: Checkpoint, source: str,
-                  classes: str | None = None) -> DetectorSpec:
+def detector_spec(
+    name: str, family: str, kind: str, arch: str, files: Checkpoint, source: str, classes: str | None = None
+) -> DetectorSpec:
     """A `DetectorSpec` with its published parameter count from ``samkit/published_params.csv``."""
     facts = published("detectors", name)
     return DetectorSpec(name, family, kind, arch, files, source, classes, facts.params_m, facts.params_source)
@@ -65,8 +73,14 @@ _GDINO_SRC = "Liu et al. 2023, Grounding DINO (arXiv:2303.05499); hub model card
 
 
 def _hub(repo: str) -> Checkpoint:
-    return Checkpoint(repo.split("/")[1], f"https://huggingface.co/{repo}", layout="hf", hub_repo=repo,
-                      revision="main", license="Apache-2.0")
+    return Checkpoint(
+        repo.split("/")[1],
+        f"https://huggingface.co/{repo}",
+        layout="hf",
+        hub_repo=repo,
+        revision="main",
+        license="Apache-2.0",
+    )
 
 
 def _gdino(name: str, repo: str) -> DetectorSpec:
@@ -74,32 +88,59 @@ def _gdino(name: str, repo: str) -> DetectorSpec:
 
 
 def _release(file: str) -> Checkpoint:
-    return Checkpoint(file, f"https://github.com/ultralytics/assets/releases/download/v8.3.0/{file}",
-                      layout="ultralytics", revision="main", license="AGPL-3.0")
+    return Checkpoint(
+        file,
+        f"https://github.com/ultralytics/assets/releases/download/v8.3.0/{file}",
+        layout="ultralytics",
+        revision="main",
+        license="AGPL-3.0",
+    )
 
 
 def _yolo(size: str) -> DetectorSpec:
-    return detector_spec(f"yolo11{size}", "yolo", "closed_set", f"yolo11{size}.yaml", _release(f"yolo11{size}.pt"),
-                         "Ultralytics YOLO11 (Jocher & Qiu 2024), COCO-trained", classes="coco")
+    return detector_spec(
+        f"yolo11{size}",
+        "yolo",
+        "closed_set",
+        f"yolo11{size}.yaml",
+        _release(f"yolo11{size}.pt"),
+        "Ultralytics YOLO11 (Jocher & Qiu 2024), COCO-trained",
+        classes="coco",
+    )
 
 
 def _yoloe(size: str) -> DetectorSpec:
     files = dataclasses.replace(_release(f"yoloe-11{size}-seg.pt"), parts=("mobileclip_blt",))
     return detector_spec(
-        f"yoloe_11{size}", "yoloe", "open_vocab", f"yoloe-11{size}-seg.yaml", files,
+        f"yoloe_11{size}",
+        "yoloe",
+        "open_vocab",
+        f"yoloe-11{size}-seg.yaml",
+        files,
         "Wang et al. 2025, YOLOE: Real-Time Seeing Anything (arXiv:2503.07465); Ultralytics YOLOE-11 "
         "text/visual-prompt checkpoint; text encoder MobileCLIP-B(LT), a second file "
-        "(samkit.detectors.yoloe.TEXT_ENCODER)")
+        "(samkit.detectors.yoloe.TEXT_ENCODER)",
+    )
 
 
 _SPECS = [
     _gdino("grounding_dino_tiny", "IDEA-Research/grounding-dino-tiny"),
     _gdino("grounding_dino_base", "IDEA-Research/grounding-dino-base"),
-    detector_spec("owlv2_base", "owlv2", "open_vocab", "google/owlv2-base-patch16-ensemble",
-                  _hub("google/owlv2-base-patch16-ensemble"),
-                  "Minderer et al. 2023, Scaling Open-Vocabulary Object Detection (arXiv:2306.09683)"),
-    _yolo("n"), _yolo("s"), _yolo("m"), _yolo("l"), _yolo("x"),
-    _yoloe("s"), _yoloe("l"),
+    detector_spec(
+        "owlv2_base",
+        "owlv2",
+        "open_vocab",
+        "google/owlv2-base-patch16-ensemble",
+        _hub("google/owlv2-base-patch16-ensemble"),
+        "Minderer et al. 2023, Scaling Open-Vocabulary Object Detection (arXiv:2306.09683)",
+    ),
+    _yolo("n"),
+    _yolo("s"),
+    _yolo("m"),
+    _yolo("l"),
+    _yolo("x"),
+    _yoloe("s"),
+    _yoloe("l"),
 ]
 
 #: family -> "module:class" of its `Detector` subclass
@@ -111,9 +152,9 @@ DETECTOR_FAMILIES = {
 }
 
 #: name -> spec, in registration order (a `samkit.registry.Registry`, read like a dict)
-DETECTORS: Registry[DetectorSpec] = Registry("detector", UnknownDetectorError,
-                                             "samkit.detectors.list_detectors()", DetectorSpec, _SPECS,
-                                             DETECTOR_FAMILIES)
+DETECTORS: Registry[DetectorSpec] = Registry(
+    "detector", UnknownDetectorError, "samkit.detectors.list_detectors()", DetectorSpec, _SPECS, DETECTOR_FAMILIES
+)
 
 
 def get_detector_spec(name: str | DetectorSpec) -> DetectorSpec:

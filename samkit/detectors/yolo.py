@@ -27,8 +27,7 @@ from samkit.detectors.detections import Detections
 from samkit.detectors.registry import DetectorSpec
 from samkit.errors import CheckpointError
 
-__all__ = ["YoloDetector", "coco_classes", "save_checkpoint", "make_predictor", "run_predictor",
-           "load_weights_into"]
+__all__ = ["YoloDetector", "coco_classes", "save_checkpoint", "make_predictor", "run_predictor", "load_weights_into"]
 
 
 def coco_classes() -> list[str]:
@@ -64,8 +63,10 @@ class YoloDetector(Detector):
     @classmethod
     def build_random(cls, spec: DetectorSpec, seed: int, config: str) -> tuple[Any, None]:
         if config != "full":
-            raise ValueError(f"{spec.name} has no {config!r} config; YOLO11 builds its released "
-                             "architecture only (yolo11n is the small one).")
+            raise ValueError(
+                f"{spec.name} has no {config!r} config; YOLO11 builds its released "
+                "architecture only (yolo11n is the small one)."
+            )
         import_ultralytics()
         from ultralytics.nn.tasks import DetectionModel
 
@@ -83,8 +84,9 @@ class YoloDetector(Detector):
         load_weights_into(model, path, spec, f"80-class {spec.arch}")
         return model, None
 
-    def _detect(self, rgb: np.ndarray, prompt: list[int] | None, box_threshold: float,
-                text_threshold: float) -> Detections:
+    def _detect(
+        self, rgb: np.ndarray, prompt: list[int] | None, box_threshold: float, text_threshold: float
+    ) -> Detections:
         args = self._predictor.args
         args.conf, args.classes = box_threshold, prompt
         args.imgsz, args.iou, args.max_det = self.imgsz, self.iou, self.max_det
@@ -99,8 +101,18 @@ def make_predictor(task: str, device: Any, imgsz: int, iou: float, max_det: int)
     from ultralytics.models.yolo.segment import SegmentationPredictor
 
     predictor_cls = {"detect": DetectionPredictor, "segment": SegmentationPredictor}[task]
-    overrides = dict(task=task, mode="predict", rect=True, batch=1, save=False, verbose=False,
-                     device=str(device), imgsz=imgsz, iou=iou, max_det=max_det)
+    overrides = dict(
+        task=task,
+        mode="predict",
+        rect=True,
+        batch=1,
+        save=False,
+        verbose=False,
+        device=str(device),
+        imgsz=imgsz,
+        iou=iou,
+        max_det=max_det,
+    )
     return predictor_cls(overrides=overrides)
 
 
@@ -110,8 +122,7 @@ def run_predictor(predictor: Any, rgb: np.ndarray, names: list[str]) -> Detectio
     bgr = np.ascontiguousarray(rgb[..., ::-1])  # ultralytics reads numpy images as BGR
     boxes = predictor(bgr)[0].boxes
     labels = np.array([names[int(c)] for c in boxes.cls.tolist()], dtype=object)
-    return Detections(boxes.xyxy.float().cpu().numpy(), boxes.conf.float().cpu().numpy(), labels,
-                      rgb.shape[:2])
+    return Detections(boxes.xyxy.float().cpu().numpy(), boxes.conf.float().cpu().numpy(), labels, rgb.shape[:2])
 
 
 def load_weights_into(model: Any, path: str, spec: DetectorSpec, what: str) -> None:
@@ -124,9 +135,11 @@ def load_weights_into(model: Any, path: str, spec: DetectorSpec, what: str) -> N
     wrong = [k for k in expected if k not in state_dict or state_dict[k].shape != expected[k].shape]
     extra = [k for k in state_dict if k not in expected]
     if wrong or extra:
-        raise CheckpointError(f"{path} does not fit {spec.name} ({what}): "
-                              f"{len(wrong)} missing / mismatched keys (e.g. {wrong[:3]}), "
-                              f"{len(extra)} unexpected. Nothing was loaded.")
+        raise CheckpointError(
+            f"{path} does not fit {spec.name} ({what}): "
+            f"{len(wrong)} missing / mismatched keys (e.g. {wrong[:3]}), "
+            f"{len(extra)} unexpected. Nothing was loaded."
+        )
     model.load_state_dict(state_dict, strict=True)
 
 

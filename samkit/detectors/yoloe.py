@@ -53,8 +53,15 @@ from samkit.detectors.yolo import load_weights_into, make_predictor, run_predict
 from samkit.errors import CheckpointError
 from samkit.registry.core import Checkpoint
 
-__all__ = ["YoloeDetector", "TEXT_ENCODER", "PhraseHashEncoder", "MobileClipEncoder",
-           "text_encoder_path", "save_checkpoint", "fused_num_parameters"]
+__all__ = [
+    "YoloeDetector",
+    "TEXT_ENCODER",
+    "PhraseHashEncoder",
+    "MobileClipEncoder",
+    "text_encoder_path",
+    "save_checkpoint",
+    "fused_num_parameters",
+]
 
 #: dimension of MobileCLIP-B(LT)'s text embeddings (YOLOE's ``embed``)
 EMBED_DIM = 512
@@ -64,11 +71,19 @@ _TEXT_BATCH = 80
 #: the second file of a YOLOE checkpoint: MobileCLIP-B(LT)'s text encoder (TorchScript), as
 #: ultralytics publishes it; found / downloaded / verified by `samkit.weights` like a checkpoint
 TEXT_ENCODER = detector_spec(
-    "mobileclip_blt", "yoloe", "open_vocab", "mobileclip:blt",
-    Checkpoint("mobileclip_blt.ts", "https://github.com/ultralytics/assets/releases/download/v8.3.0/mobileclip_blt.ts",
-               layout="torchscript", revision="main",
-               license="Apple's ml-mobileclip model license (weights by Apple, TorchScript export by Ultralytics)"),
-    "Vasu et al. 2024, MobileCLIP (arXiv:2311.17049), text tower of MobileCLIP-B(LT)")
+    "mobileclip_blt",
+    "yoloe",
+    "open_vocab",
+    "mobileclip:blt",
+    Checkpoint(
+        "mobileclip_blt.ts",
+        "https://github.com/ultralytics/assets/releases/download/v8.3.0/mobileclip_blt.ts",
+        layout="torchscript",
+        revision="main",
+        license="Apple's ml-mobileclip model license (weights by Apple, TorchScript export by Ultralytics)",
+    ),
+    "Vasu et al. 2024, MobileCLIP (arXiv:2311.17049), text tower of MobileCLIP-B(LT)",
+)
 
 
 class PhraseHashEncoder:
@@ -133,11 +148,11 @@ def _check_clip_tokenizer() -> None:
             "Install a package that provides `clip.clip.tokenize`: ultralytics' fork (`pip install "
             "git+https://github.com/ultralytics/CLIP.git`), or `pip install clip-anytorch 'setuptools<81'` "
             "(clip-anytorch imports pkg_resources), "
-            "or use weights='random' (a deterministic stand-in text encoder).")
+            "or use weights='random' (a deterministic stand-in text encoder)."
+        )
 
 
-def text_encoder_path(checkpoint: str | os.PathLike, *, download: bool = True,
-                      progress: bool = True) -> Path:
+def text_encoder_path(checkpoint: str | os.PathLike, *, download: bool = True, progress: bool = True) -> Path:
     """``mobileclip_blt.ts`` beside ``checkpoint`` or in ``$SAMKIT_CHECKPOINTS``; missing: downloaded
     there with samkit's verified download (``download=False``: a `CheckpointError` saying how)."""
     from samkit.weights import default_path
@@ -151,7 +166,8 @@ def text_encoder_path(checkpoint: str | os.PathLike, *, download: bool = True,
         raise CheckpointError(
             f"No YOLOE text encoder {TEXT_ENCODER.checkpoint} beside {checkpoint} or at "
             f"{default_path(TEXT_ENCODER)}. Download it from {TEXT_ENCODER.url} into that folder, "
-            "or use weights='random'.")
+            "or use weights='random'."
+        )
     return fetch(TEXT_ENCODER, progress=progress)  # offline: DownloadError naming the URL and folder
 
 
@@ -197,8 +213,10 @@ class YoloeDetector(Detector):
     @classmethod
     def build_random(cls, spec: DetectorSpec, seed: int, config: str) -> tuple[Any, PhraseHashEncoder]:
         if config != "full":
-            raise ValueError(f"{spec.name} has no {config!r} config; YOLOE builds its released "
-                             "architecture only (yoloe_11s is the small one).")
+            raise ValueError(
+                f"{spec.name} has no {config!r} config; YOLOE builds its released "
+                "architecture only (yoloe_11s is the small one)."
+            )
         import_ultralytics()
         from ultralytics.nn.tasks import YOLOESegModel
 
@@ -210,8 +228,7 @@ class YoloeDetector(Detector):
         return model, PhraseHashEncoder(model.model[-1].embed)
 
     @classmethod
-    def fetch_parts(cls, spec: DetectorSpec, path: str, *, download: bool = True,
-                    progress: bool = True) -> None:
+    def fetch_parts(cls, spec: DetectorSpec, path: str, *, download: bool = True, progress: bool = True) -> None:
         """The text encoder `TEXT_ENCODER` beside ``path`` or in ``$SAMKIT_CHECKPOINTS``
         (downloaded with ``download``), after checking that the ``clip`` tokenizer is importable."""
         _check_clip_tokenizer()  # before any download: without it no text can be encoded
@@ -245,8 +262,7 @@ class YoloeDetector(Detector):
             self._predictor.setup_model(self.model, verbose=False)  # a fused copy; self.model stays
         self._phrases = list(phrases)
 
-    def _detect(self, rgb: np.ndarray, prompt: list[str], box_threshold: float,
-                text_threshold: float) -> Detections:
+    def _detect(self, rgb: np.ndarray, prompt: list[str], box_threshold: float, text_threshold: float) -> Detections:
         self._set_phrases(prompt)
         args = self._predictor.args
         args.conf, args.classes = box_threshold, None

@@ -28,6 +28,17 @@ from samkit.eval.interactive import run_interactive
 from samkit.eval.protocol import Protocol, Section, get_protocol, list_protocols
 from samkit.eval.summary import SUMMARY_KEYS, accuracy_table, performance_table, summarize
 
-__all__ = ["Protocol", "Section", "list_protocols", "get_protocol", "run_interactive", "run_box",
-           "run_automatic", "run_benchmark", "SUMMARY_KEYS", "summarize", "accuracy_table",
-           "performance_table"]
+__all__ = [
+    "Protocol",
+    "Section",
+    "list_protocols",
+    "get_protocol",
+    "run_interactive",
+    "run_box",
+    "run_automatic",
+    "run_benchmark",
+    "SUMMARY_KEYS",
+    "summarize",
+    "accuracy_table",
+    "performance_table",
+]

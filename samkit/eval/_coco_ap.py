@@ -21,9 +21,19 @@ import pandas as pd
 
 from samkit.masks import encode_rles, rle_json
 
-__all__ = ["ImageTruth", "ground_truth", "dataset_categories", "prompt_phrase", "phrase_categories",
-           "encode_masks",
-           "detections_json", "coco_ap", "AP_NAMES", "load_run_detector", "detector_columns"]
+__all__ = [
+    "ImageTruth",
+    "ground_truth",
+    "dataset_categories",
+    "prompt_phrase",
+    "phrase_categories",
+    "encode_masks",
+    "detections_json",
+    "coco_ap",
+    "AP_NAMES",
+    "load_run_detector",
+    "detector_columns",
+]
 
 #: COCOeval's first six statistics, in its order
 AP_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl")
@@ -97,38 +107,55 @@ def ground_truth(dataset: Any, sample: Any) -> ImageTruth:
         for ann in coco.imgToAnns.get(source, []):
             rle = coco.annToRLE(ann)
             bbox = ann.get("bbox") or mask_utils.toBbox(rle).tolist()
-            annotations.append({
-                "category": cats.get(int(ann["category_id"]), str(ann["category_id"])),
-                "segmentation": rle_json(rle), "bbox": [float(v) for v in bbox],
-                "area": float(mask_utils.area(rle)), "iscrowd": int(ann.get("iscrowd", 0))})
+            annotations.append(
+                {
+                    "category": cats.get(int(ann["category_id"]), str(ann["category_id"])),
+                    "segmentation": rle_json(rle),
+                    "bbox": [float(v) for v in bbox],
+                    "area": float(mask_utils.area(rle)),
+                    "iscrowd": int(ann.get("iscrowd", 0)),
+                }
+            )
         return ImageTruth(annotations, (h, w))
     objects = sample.meta.get("objects") or [{} for _ in range(len(sample.masks))]
     names = [o.get("category", o.get("shape")) for o in objects]
     if len(sample.masks) and any(n is None for n in names):
-        raise ValueError(f"{sample.dataset}: image {sample.image_id} has objects without a category "
-                         "name; the text and detector_boxes protocols need COCO-format data with "
-                         "categories (samkit.data.CocoDataset), or meta['objects'][i]['category'].")
+        raise ValueError(
+            f"{sample.dataset}: image {sample.image_id} has objects without a category "
+            "name; the text and detector_boxes protocols need COCO-format data with "
+            "categories (samkit.data.CocoDataset), or meta['objects'][i]['category']."
+        )
     from pycocotools import mask as mask_utils
 
     rles = encode_masks(sample.masks)
     annotations = []
     for name, rle, mask in zip(names, rles, sample.masks):
         ys, xs = np.nonzero(mask)
-        bbox = [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1),
-                float(ys.max() - ys.min() + 1)] if len(xs) else [0.0, 0.0, 0.0, 0.0]
-        annotations.append({"category": str(name), "segmentation": rle, "bbox": bbox,
-                            "area": float(mask_utils.area(rle)), "iscrowd": 0})
+        bbox = (
+            [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)]
+            if len(xs)
+            else [0.0, 0.0, 0.0, 0.0]
+        )
+        annotations.append(
+            {
+                "category": str(name),
+                "segmentation": rle,
+                "bbox": bbox,
+                "area": float(mask_utils.area(rle)),
+                "iscrowd": 0,
+            }
+        )
     return ImageTruth(annotations, (h, w))
 
 
-def detections_json(categories: list[str], scores: np.ndarray, boxes: np.ndarray,
-                    masks: np.ndarray | None) -> str:
+def detections_json(categories: list[str], scores: np.ndarray, boxes: np.ndarray, masks: np.ndarray | None) -> str:
     """Detections of one image as a json list: ``category``, ``score``, ``bbox`` (XYWH pixels,
     from the XYXY ``boxes``) and ``segmentation`` (COCO RLE of ``masks``, where given)."""
     rles = encode_masks(masks) if masks is not None else [None] * len(categories)
     out = []
-    for name, score, (x0, y0, x1, y1), rle in zip(categories, np.asarray(scores).tolist(),
-                                                  np.asarray(boxes, np.float64).reshape(-1, 4).tolist(), rles):
+    for name, score, (x0, y0, x1, y1), rle in zip(
+        categories, np.asarray(scores).tolist(), np.asarray(boxes, np.float64).reshape(-1, 4).tolist(), rles
+    ):
         record = {"category": str(name), "score": float(score), "bbox": [x0, y0, x1 - x0, y1 - y0]}
         if rle is not None:
             record["segmentation"] = rle
@@ -141,8 +168,7 @@ def _quiet(fn: Any) -> Any:
         return fn()
 
 
-def coco_ap(rows: pd.DataFrame, iou_types: tuple[str, ...] = ("segm", "bbox"),
-            prefix: str = "") -> dict[str, float]:
+def coco_ap(rows: pd.DataFrame, iou_types: tuple[str, ...] = ("segm", "bbox"), prefix: str = "") -> dict[str, float]:
     """Class-aware COCO AP of the rows' detections against their ground truth (COCOeval).
 
     ``rows``: one row per image with ``gt`` and ``detections`` json (`ground_truth`,
@@ -165,15 +191,26 @@ def coco_ap(rows: pd.DataFrame, iou_types: tuple[str, ...] = ("segm", "bbox"),
     for k, ((gts, dts), h, w) in enumerate(zip(per_image, rows["height"], rows["width"]), start=1):
         images.append({"id": k, "height": int(h), "width": int(w)})
         for a in gts:
-            annotations.append({"id": len(annotations) + 1, "image_id": k,
-                                "category_id": cat_ids[a["category"]], "segmentation": a["segmentation"],
-                                "bbox": a["bbox"], "area": a["area"], "iscrowd": a["iscrowd"]})
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": k,
+                    "category_id": cat_ids[a["category"]],
+                    "segmentation": a["segmentation"],
+                    "bbox": a["bbox"],
+                    "area": a["area"],
+                    "iscrowd": a["iscrowd"],
+                }
+            )
         for d in dts:
             results.append({"image_id": k, "category_id": cat_ids[d["category"]], **d})
     out: dict[str, float] = {}
     gt = COCO()
-    gt.dataset = {"images": images, "annotations": annotations,
-                  "categories": [{"id": i, "name": n} for n, i in cat_ids.items()]}
+    gt.dataset = {
+        "images": images,
+        "annotations": annotations,
+        "categories": [{"id": i, "name": n} for n, i in cat_ids.items()],
+    }
     _quiet(gt.createIndex)
     for iou_type in iou_types:
         label = "mask" if iou_type == "segm" else "box"
@@ -182,8 +219,9 @@ def coco_ap(rows: pd.DataFrame, iou_types: tuple[str, ...] = ("segm", "bbox"),
             out.update({k: math.nan for k in keys})
             continue
         if iou_type == "segm":
-            dts = [{k: v for k, v in r.items() if k not in ("bbox", "category")} for r in results
-                   if "segmentation" in r]
+            dts = [
+                {k: v for k, v in r.items() if k not in ("bbox", "category")} for r in results if "segmentation" in r
+            ]
         else:
             dts = [{k: v for k, v in r.items() if k not in ("segmentation", "category")} for r in results]
         if not dts:
@@ -205,18 +243,18 @@ def load_run_detector(name: str, model: Any, weights: str | None, config: str, s
     (or None) follows the model's (random with random, else pretrained); the rows say which."""
     from samkit.detectors import load_detector
 
-    kind = weights if weights not in (None, "same") else (
-        "random" if model.weights.kind == "random" else "pretrained")
-    return load_detector(name, kind, device=model.device, seed=seed, config=config, progress=False,
-                         download=False)
+    kind = weights if weights not in (None, "same") else ("random" if model.weights.kind == "random" else "pretrained")
+    return load_detector(name, kind, device=model.device, seed=seed, config=config, progress=False, download=False)
 
 
 def detector_columns(detector: Any) -> dict[str, Any]:
     """The detector fields of a row: ``detector`` (name), ``detector_weights`` (readable),
     ``detector_weights_kind`` (``pretrained`` / ``random``), ``detector_config``."""
     if detector is None:
-        return {"detector": "native", "detector_weights": None, "detector_weights_kind": None,
-                "detector_config": None}
-    return {"detector": detector.name, "detector_weights": str(detector.weights),
-            "detector_weights_kind": detector.weights.kind,
-            "detector_config": getattr(detector.weights, "config", None)}
+        return {"detector": "native", "detector_weights": None, "detector_weights_kind": None, "detector_config": None}
+    return {
+        "detector": detector.name,
+        "detector_weights": str(detector.weights),
+        "detector_weights_kind": detector.weights.kind,
+        "detector_config": getattr(detector.weights, "config", None),
+    }

@@ -20,8 +20,9 @@ def embed(model: Any, image: Any) -> dict[str, Any]:
     set, which includes the loaded model and libraries); ``mem_method`` names which.
     """
     timing: list[float] = []
-    memory = measure_peak_memory(lambda: timing.append(timed(lambda: model.set_image(image),
-                                                             model.device)[1]), model.device)
+    memory = measure_peak_memory(
+        lambda: timing.append(timed(lambda: model.set_image(image), model.device)[1]), model.device
+    )
     return {"encoder_ms": timing[0], "peak_mem_mib": memory.peak_mib, "mem_method": memory.method}
 
 
@@ -33,11 +34,14 @@ def embed_images(model: Any, images: list[Any]) -> list[dict[str, Any]]:
     ``peak_mem_mib`` the call's peak, ``image_batch`` the number of images it embedded.
     """
     timing: list[float] = []
-    memory = measure_peak_memory(lambda: timing.append(timed(lambda: model.set_images(images),
-                                                             model.device)[1]), model.device)
+    memory = measure_peak_memory(
+        lambda: timing.append(timed(lambda: model.set_images(images), model.device)[1]), model.device
+    )
     share = timing[0] / len(images)
-    return [{"encoder_ms": share, "peak_mem_mib": memory.peak_mib, "mem_method": memory.method,
-             "image_batch": len(images)} for _ in images]
+    return [
+        {"encoder_ms": share, "peak_mem_mib": memory.peak_mib, "mem_method": memory.method, "image_batch": len(images)}
+        for _ in images
+    ]
 
 
 def check_image_batch(image_batch: Any) -> int:
@@ -47,9 +51,9 @@ def check_image_batch(image_batch: Any) -> int:
     return image_batch
 
 
-def embedded(model: Any, samples: Iterable[Any], image_batch: int = 1,
-             wanted: Callable[[Any], bool] | None = None
-             ) -> Iterator[tuple[Any, dict[str, Any] | None, BaseException | None]]:
+def embedded(
+    model: Any, samples: Iterable[Any], image_batch: int = 1, wanted: Callable[[Any], bool] | None = None
+) -> Iterator[tuple[Any, dict[str, Any] | None, BaseException | None]]:
     """The image phase of a dataset loop, ``image_batch`` images at a time.
 
     Yields ``(sample, image_phase, error)`` for every sample in order; when a sample is yielded
@@ -59,6 +63,7 @@ def embedded(model: Any, samples: Iterable[Any], image_batch: int = 1,
     for which ``wanted(sample)`` is False are not embedded (phase None); an embedding failure is
     the ``error`` of every sample it would have embedded.
     """
+
     def want(sample: Any) -> bool:
         try:
             return wanted is None or bool(wanted(sample))
@@ -101,8 +106,10 @@ def embedded(model: Any, samples: Iterable[Any], image_batch: int = 1,
 
 def skipped_rows(base: dict[str, Any], skipped: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows for objects the loader skipped (crowd, tiny, empty): counted, never silently dropped."""
-    return [{**base, "object_id": str(s.get("object_id")), "status": "skipped",
-             "error": str(s.get("reason"))} for s in skipped]
+    return [
+        {**base, "object_id": str(s.get("object_id")), "status": "skipped", "error": str(s.get("reason"))}
+        for s in skipped
+    ]
 
 
 class RowSink:
@@ -138,9 +145,16 @@ class RowSink:
         return rows_to_frame(self.rows)
 
 
-def run_objects(model: Any, dataset: Iterable[Any], sink: RowSink, run_id: str, protocol: str,
-                object_rows: Callable[[Any, int, dict[str, Any]], list[dict[str, Any]]],
-                progress: bool = True, image_batch: int = 1) -> pd.DataFrame:
+def run_objects(
+    model: Any,
+    dataset: Iterable[Any],
+    sink: RowSink,
+    run_id: str,
+    protocol: str,
+    object_rows: Callable[[Any, int, dict[str, Any]], list[dict[str, Any]]],
+    progress: bool = True,
+    image_batch: int = 1,
+) -> pd.DataFrame:
     """The image loop of the per-object protocols (interactive, box).
 
     For each image not already done: embed it once (time and peak memory; ``image_batch``
@@ -150,8 +164,11 @@ def run_objects(model: Any, dataset: Iterable[Any], sink: RowSink, run_id: str, 
     """
     from tqdm.auto import tqdm
 
-    pending = (s for s in tqdm(dataset, desc=f"{protocol} {model.name}", unit="image",
-                               disable=not progress) if not sink.done(s.image_id))
+    pending = (
+        s
+        for s in tqdm(dataset, desc=f"{protocol} {model.name}", unit="image", disable=not progress)
+        if not sink.done(s.image_id)
+    )
     for sample, image_phase, error in embedded(model, pending, image_batch):
         base = row_header(model, run_id, protocol, sample.dataset, sample.image_id)
         sink.extend(skipped_rows(base, sample.skipped))

@@ -38,8 +38,18 @@ from samkit.metrics.masks import mask_iou
 from samkit.rows import new_run_id, rows_to_frame, save_results
 from samkit.wording import RANDOM_WEIGHTS_WARNING, device_label, joined, weights_labels
 
-__all__ = ["run_agreement", "reference_model", "agreement_inputs", "AgreementParams", "PROTOCOL",
-           "SETTING_KEYS", "BELOW", "UNMEASURED", "agreement_table", "flag_agreement"]
+__all__ = [
+    "run_agreement",
+    "reference_model",
+    "agreement_inputs",
+    "AgreementParams",
+    "PROTOCOL",
+    "SETTING_KEYS",
+    "BELOW",
+    "UNMEASURED",
+    "agreement_table",
+    "flag_agreement",
+]
 
 #: the capability each prompt kind needs
 _NEEDS = {"point": "points", "box": "box"}
@@ -58,12 +68,21 @@ def reference_model(model: Any) -> Any:
             source["config"] = w.config
     else:
         source = {"checkpoint": w.path}
-    return load(model.name, device=model.device, dtype="float32", compile=False,
-                download=False, progress=False, **source, **options)
+    return load(
+        model.name,
+        device=model.device,
+        dtype="float32",
+        compile=False,
+        download=False,
+        progress=False,
+        **source,
+        **options,
+    )
 
 
-def agreement_inputs(synthetic_images: int, synthetic_size: tuple[int, int], photos: list[str],
-                     max_objects: int) -> list[tuple[str, np.ndarray, list[tuple[str, str, dict[str, Any]]]]]:
+def agreement_inputs(
+    synthetic_images: int, synthetic_size: tuple[int, int], photos: list[str], max_objects: int
+) -> list[tuple[str, np.ndarray, list[tuple[str, str, dict[str, Any]]]]]:
     """``[(image_id, HxWx3 uint8 image, [(object_id, prompt, predict kwargs)])]`` of both sets."""
     from samkit.data.photos import sample_photos
     from samkit.data.synthetic import SyntheticDataset
@@ -81,15 +100,24 @@ def agreement_inputs(synthetic_images: int, synthetic_size: tuple[int, int], pho
                 prompts.append((str(obj), "box", {"box": mask_box(gt), "multimask_output": False}))
             out.append((f"synthetic/{sample.image_id}", sample.image, prompts))
     for photo in sample_photos(photos) if photos else []:
-        prompts = [(photo.object, "point", {"point_coords": [list(photo.point)], "point_labels": [1]}),
-                   (photo.object, "box", {"box": list(photo.box), "multimask_output": False})]
+        prompts = [
+            (photo.object, "point", {"point_coords": [list(photo.point)], "point_labels": [1]}),
+            (photo.object, "box", {"box": list(photo.box), "multimask_output": False}),
+        ]
         out.append((f"photo/{photo.name}", photo.image, prompts))
     return out
 
 
-def run_agreement(model: Any, *, synthetic_images: int = 4, synthetic_size: tuple[int, int] = (240, 320),
-                  photos: list[str] | None = None, max_objects: int = 3, reference: Any = None,
-                  run_id: str | None = None) -> pd.DataFrame:
+def run_agreement(
+    model: Any,
+    *,
+    synthetic_images: int = 4,
+    synthetic_size: tuple[int, int] = (240, 320),
+    photos: list[str] | None = None,
+    max_objects: int = 3,
+    reference: Any = None,
+    run_id: str | None = None,
+) -> pd.DataFrame:
     """Rows of ``model`` against its float32 eager `reference_model` (or ``reference``) on the
     synthetic set and the sample photos (``photos``: names, default all; ``[]``: none)."""
     from samkit.data.photos import SAMPLE_PROMPTS
@@ -110,11 +138,21 @@ def run_agreement(model: Any, *, synthetic_images: int = 4, synthetic_size: tupl
             ref_masks, ref_scores, _ = ref.predict(**kwargs)
             ious = [mask_iou(b, a, empty_value=1.0) for a, b in zip(masks, ref_masks)]
             diffs = np.abs(np.asarray(scores, np.float64) - np.asarray(ref_scores, np.float64))
-            rows.append({**row_header(model, run_id, "agreement", dataset, image_id), **setting,
-                         "object_id": object_id, "prompt": prompt, "iou": float(np.mean(ious)),
-                         "min_iou": float(np.min(ious)), "score": float(scores[0]),
-                         "score_diff": float(diffs.mean()), "max_score_diff": float(diffs.max()),
-                         "compile_ms": model.compile_ms, "status": "ok"})
+            rows.append(
+                {
+                    **row_header(model, run_id, "agreement", dataset, image_id),
+                    **setting,
+                    "object_id": object_id,
+                    "prompt": prompt,
+                    "iou": float(np.mean(ious)),
+                    "min_iou": float(np.min(ious)),
+                    "score": float(scores[0]),
+                    "score_diff": float(diffs.mean()),
+                    "max_score_diff": float(diffs.max()),
+                    "compile_ms": model.compile_ms,
+                    "status": "ok",
+                }
+            )
     return rows_to_frame(rows)
 
 
@@ -128,11 +166,24 @@ class AgreementParams:
     max_objects: int = field(default=3, metadata={"min": 1})
 
 
-def _run(model: Any, dataset: Any, p: AgreementParams, *, run_id: str, out_path: Any = None,
-         resume: bool = False, progress: bool = True) -> pd.DataFrame:
-    frame = run_agreement(model, synthetic_images=p.synthetic_images,
-                          synthetic_size=tuple(p.synthetic_size), photos=list(p.photos),
-                          max_objects=p.max_objects, run_id=run_id)
+def _run(
+    model: Any,
+    dataset: Any,
+    p: AgreementParams,
+    *,
+    run_id: str,
+    out_path: Any = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> pd.DataFrame:
+    frame = run_agreement(
+        model,
+        synthetic_images=p.synthetic_images,
+        synthetic_size=tuple(p.synthetic_size),
+        photos=list(p.photos),
+        max_objects=p.max_objects,
+        run_id=run_id,
+    )
     if out_path is not None:
         save_results(frame, out_path)
     return frame
@@ -141,8 +192,12 @@ def _run(model: Any, dataset: Any, p: AgreementParams, *, run_id: str, out_path:
 def summarize_agreement(rows: pd.DataFrame) -> dict[str, Any]:
     """``agreement_mIoU`` (mean of the rows' ``iou``), ``agreement_min_IoU``, ``score_diff`` (mean)."""
     miou = float(rows["iou"].mean())
-    return {"agreement_mIoU": miou, "agreement_min_IoU": float(rows["min_iou"].min()),
-            "score_diff": float(rows["score_diff"].mean()), "agrees": bool(miou >= AGREEMENT_THRESHOLD)}
+    return {
+        "agreement_mIoU": miou,
+        "agreement_min_IoU": float(rows["min_iou"].min()),
+        "score_diff": float(rows["score_diff"].mean()),
+        "agrees": bool(miou >= AGREEMENT_THRESHOLD),
+    }
 
 
 # ------------------------------------------------------------------------------------------ tables
@@ -158,8 +213,7 @@ UNMEASURED = "agreement not measured"
 
 def _settings_keys(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
-    out["compile"] = out["compile"].astype("boolean").fillna(False).astype(bool) \
-        if "compile" in out.columns else False
+    out["compile"] = out["compile"].astype("boolean").fillna(False).astype(bool) if "compile" in out.columns else False
     for col in ("model", "weights", "device", "dtype"):
         out[col] = out[col].astype("string")
     return out
@@ -171,13 +225,22 @@ def agreement_table(rows: pd.DataFrame) -> pd.DataFrame:
     ``prompts``, ``agreement_flag`` (`BELOW` under `samkit.fast_settings.AGREEMENT_THRESHOLD`)
     and ``note`` (random weights: their speed is real, their agreement is not representative);
     empty without ``agreement`` rows."""
-    columns = SETTING_KEYS + ["weights_kind", "device_label", "agreement_mIoU", "agreement_min_IoU",
-                              "score_diff", "max_score_diff", "synthetic_mIoU", "photo_mIoU", "prompts",
-                              "agreement_flag", "note"]
+    columns = SETTING_KEYS + [
+        "weights_kind",
+        "device_label",
+        "agreement_mIoU",
+        "agreement_min_IoU",
+        "score_diff",
+        "max_score_diff",
+        "synthetic_mIoU",
+        "photo_mIoU",
+        "prompts",
+        "agreement_flag",
+        "note",
+    ]
     if "protocol" not in rows.columns:
         return pd.DataFrame(columns=columns)
-    ok = rows[(rows["protocol"].astype("string") == "agreement")
-              & (rows["status"].astype("string") == "ok")]
+    ok = rows[(rows["protocol"].astype("string") == "agreement") & (rows["status"].astype("string") == "ok")]
     if not len(ok):
         return pd.DataFrame(columns=columns)
     ok = _settings_keys(ok)
@@ -187,9 +250,13 @@ def agreement_table(rows: pd.DataFrame) -> pd.DataFrame:
         rec["weights_kind"] = joined(weights_labels(group))
         rec["device_label"] = device_label(rec["device"], joined(group["device_name"]))
         miou = float(group["iou"].mean())
-        rec.update(agreement_mIoU=miou, agreement_min_IoU=float(group["min_iou"].min()),
-                   score_diff=float(group["score_diff"].mean()),
-                   max_score_diff=float(group["max_score_diff"].max()), prompts=len(group))
+        rec.update(
+            agreement_mIoU=miou,
+            agreement_min_IoU=float(group["min_iou"].min()),
+            score_diff=float(group["score_diff"].mean()),
+            max_score_diff=float(group["max_score_diff"].max()),
+            prompts=len(group),
+        )
         for name in ("synthetic", "photo"):
             part = group[group["dataset"].astype("string") == name]
             rec[f"{name}_mIoU"] = float(part["iou"].mean()) if len(part) else np.nan
@@ -206,15 +273,17 @@ def flag_agreement(table: pd.DataFrame, agreement: pd.DataFrame) -> pd.DataFrame
     agreement row is flagged `UNMEASURED`, one below the threshold `BELOW`.
     """
     out = _settings_keys(table)
-    agree = _settings_keys(agreement)[SETTING_KEYS + ["agreement_mIoU"]] if len(agreement) else \
-        pd.DataFrame(columns=SETTING_KEYS + ["agreement_mIoU"])
+    agree = (
+        _settings_keys(agreement)[SETTING_KEYS + ["agreement_mIoU"]]
+        if len(agreement)
+        else pd.DataFrame(columns=SETTING_KEYS + ["agreement_mIoU"])
+    )
     out = out.drop(columns=[c for c in ("agreement_mIoU", "agreement_flag") if c in out.columns])
     out = out.merge(agree.astype({"compile": bool}), on=SETTING_KEYS, how="left")
     reference = (out["dtype"] == "float32") & ~out["compile"]
     out.loc[reference, "agreement_mIoU"] = 1.0
     miou = pd.to_numeric(out["agreement_mIoU"], errors="coerce")
-    out["agreement_flag"] = np.where(miou.isna(), UNMEASURED,
-                                     np.where(miou < AGREEMENT_THRESHOLD, BELOW, ""))
+    out["agreement_flag"] = np.where(miou.isna(), UNMEASURED, np.where(miou < AGREEMENT_THRESHOLD, BELOW, ""))
     out.loc[reference, "agreement_flag"] = ""
     return out
 
@@ -224,8 +293,14 @@ def report_sections(rows: pd.DataFrame, published: pd.DataFrame | None = None) -
     agreement = agreement_table(rows)
     if not len(agreement):
         return []
-    return [Section("agreement", "Fast settings: agreement with float32 eager (mean mask IoU, score "
-                    "difference)", table=agreement, order=20)]
+    return [
+        Section(
+            "agreement",
+            "Fast settings: agreement with float32 eager (mean mask IoU, score difference)",
+            table=agreement,
+            order=20,
+        )
+    ]
 
 
 #: the registered ``agreement`` protocol (`samkit.eval.get_protocol("agreement")`)

@@ -28,9 +28,16 @@ __all__ = ["run_automatic", "AR_MAX_DETS", "AutomaticParams", "PROTOCOL"]
 AR_MAX_DETS = (100, 1000)
 
 
-def run_automatic(model: Any, dataset: Iterable[Any], *, run_id: str | None = None,
-                  out_path: Any = None, resume: bool = False, progress: bool = True,
-                  **generate_params: Any) -> pd.DataFrame:
+def run_automatic(
+    model: Any,
+    dataset: Iterable[Any],
+    *,
+    run_id: str | None = None,
+    out_path: Any = None,
+    resume: bool = False,
+    progress: bool = True,
+    **generate_params: Any,
+) -> pd.DataFrame:
     """One row per image: ``generate(image, **generate_params)``, its time and recall hits.
 
     Columns beyond the standard ones: ``generate_params`` (json), ``generate_ms``, ``num_masks``,
@@ -50,11 +57,16 @@ def run_automatic(model: Any, dataset: Iterable[Any], *, run_id: str | None = No
             if first:  # warm-up: the first call is never timed
                 model.generate(sample.image, **generate_params)
                 first = False
-            records, generate_ms = timed(lambda: model.generate(sample.image, **generate_params),
-                                         model.device)
-            row = {**base, "prompt": getattr(model, "generator_kind", "grid"), "status": "ok",
-                   "generate_params": params_text, "generate_ms": generate_ms,
-                   "num_masks": len(records), "n_gt": int(len(sample.masks))}
+            records, generate_ms = timed(lambda: model.generate(sample.image, **generate_params), model.device)
+            row = {
+                **base,
+                "prompt": getattr(model, "generator_kind", "grid"),
+                "status": "ok",
+                "generate_params": params_text,
+                "generate_ms": generate_ms,
+                "num_masks": len(records),
+                "n_gt": int(len(sample.masks)),
+            }
             if len(sample.masks):
                 ar = mask_ar([sample.masks], [records], max_dets=AR_MAX_DETS)
                 for k in AR_MAX_DETS:
@@ -110,7 +122,6 @@ PROTOCOL = Protocol(
     description="generate() per image -> class-agnostic mask AR@100 / AR@1000",
     capability="automatic",
     params=AutomaticParams,
-    runner=lambda model, dataset, p, **common: run_automatic(model, dataset, **common,
-                                                             **_generate_params(model, p)),
+    runner=lambda model, dataset, p, **common: run_automatic(model, dataset, **common, **_generate_params(model, p)),
     summarizer=summarize_automatic,
 )

@@ -37,17 +37,31 @@ from samkit.metrics.perf import count_flops, count_parameters, measure_peak_memo
 from samkit.rows import new_run_id, rows_to_frame, save_results
 from samkit.wording import RANDOM_WEIGHTS_WARNING, device_label, group_weights_kind, joined, present
 
-__all__ = ["run_benchmark", "PHASES", "PHASE_CAPABILITY", "benchmark_image", "BenchmarkParams",
-           "PROTOCOL", "BENCHMARK_KEYS", "benchmark_table", "settings_table", "fast_settings_table"]
+__all__ = [
+    "run_benchmark",
+    "PHASES",
+    "PHASE_CAPABILITY",
+    "benchmark_image",
+    "BenchmarkParams",
+    "PROTOCOL",
+    "BENCHMARK_KEYS",
+    "benchmark_table",
+    "settings_table",
+    "fast_settings_table",
+]
 
 #: every phase the benchmark can time, in order (see the module docstring); all but ``set_images`` by default
-PHASES = ("set_image", "predict_point", "predict_box", "predict_boxes_batch", "end_to_end", "generate",
-          "set_images")
+PHASES = ("set_image", "predict_point", "predict_box", "predict_boxes_batch", "end_to_end", "generate", "set_images")
 DEFAULT_PHASES = PHASES[:-1]
 """The phases run unless ``phases`` says otherwise (``set_images`` only with an image batch)."""
 PHASE_CAPABILITY: dict[str, str | None] = {
-    "set_image": None, "set_images": None, "predict_point": "points", "predict_box": "box", "predict_boxes_batch": "box",
-    "end_to_end": "points", "generate": "automatic",
+    "set_image": None,
+    "set_images": None,
+    "predict_point": "points",
+    "predict_box": "box",
+    "predict_boxes_batch": "box",
+    "end_to_end": "points",
+    "generate": "automatic",
 }
 """The model capability each phase needs; a model without it gets an ``unsupported`` row."""
 
@@ -63,8 +77,9 @@ def benchmark_image(size: int) -> np.ndarray:
     return np.ascontiguousarray(image.round().astype(np.uint8))
 
 
-def _phase_calls(model: Any, image: np.ndarray, batch: int, generate_params: dict[str, Any],
-                 image_batch: int = 1) -> dict[str, Callable[[], Any]]:
+def _phase_calls(
+    model: Any, image: np.ndarray, batch: int, generate_params: dict[str, Any], image_batch: int = 1
+) -> dict[str, Callable[[], Any]]:
     h, w = image.shape[:2]
     point = dict(point_coords=np.array([[w // 2, h // 2]]), point_labels=np.array([1]))
     box = np.array([w * 0.25, h * 0.25, w * 0.75, h * 0.75])
@@ -112,10 +127,14 @@ def run_benchmark(
         raise ValueError("repeats, batch and image_batch must be >= 1, warmup >= 0, image_size >= 1")
     image = benchmark_image(image_size)
     calls = _phase_calls(model, image, batch, dict(generate_params or {}), int(image_batch))
-    base = {**row_header(model, run_id or new_run_id(), "benchmark", "benchmark",
-                         f"astronaut@{image_size}"),
-            "image_size": int(image_size), "batch": int(batch), "image_batch": int(image_batch),
-            "compile_ms": getattr(model, "compile_ms", None), "params": count_parameters(model.model)}
+    base = {
+        **row_header(model, run_id or new_run_id(), "benchmark", "benchmark", f"astronaut@{image_size}"),
+        "image_size": int(image_size),
+        "batch": int(batch),
+        "image_batch": int(image_batch),
+        "compile_ms": getattr(model, "compile_ms", None),
+        "params": count_parameters(model.model),
+    }
     model.set_image(image)  # predict phases need an embedding
     rows = []
     for phase in phases:
@@ -125,8 +144,13 @@ def run_benchmark(
             if needs is not None and needs not in model.capabilities:
                 raise unsupported_error(model.name, f"benchmark's {phase}", needs)
             stats = time_call(calls[phase], model.device, warmup=warmup, repeats=repeats)
-            row.update(median_ms=stats.median_ms, p95_ms=stats.p95_ms, mean_ms=stats.mean_ms,
-                       repeats=stats.repeats, status="ok")
+            row.update(
+                median_ms=stats.median_ms,
+                p95_ms=stats.p95_ms,
+                mean_ms=stats.mean_ms,
+                repeats=stats.repeats,
+                status="ok",
+            )
             if phase == "set_image":
                 row["encoder_ms"] = stats.median_ms
             elif phase == "set_images":
@@ -169,12 +193,29 @@ class BenchmarkParams:
     generate: dict[str, Any] = field(default_factory=lambda: {"points_per_side": 32})
 
 
-def _run(model: Any, dataset: Any, p: BenchmarkParams, *, run_id: str, out_path: Any = None,
-         resume: bool = False, progress: bool = True) -> pd.DataFrame:
-    frame = run_benchmark(model, image_size=p.image_size, batch=p.batch, warmup=p.warmup,
-                          repeats=p.repeats, phases=p.phases, image_batch=p.image_batch,
-                          flops=p.flops, memory=p.memory,
-                          generate_params=p.generate, run_id=run_id)
+def _run(
+    model: Any,
+    dataset: Any,
+    p: BenchmarkParams,
+    *,
+    run_id: str,
+    out_path: Any = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> pd.DataFrame:
+    frame = run_benchmark(
+        model,
+        image_size=p.image_size,
+        batch=p.batch,
+        warmup=p.warmup,
+        repeats=p.repeats,
+        phases=p.phases,
+        image_batch=p.image_batch,
+        flops=p.flops,
+        memory=p.memory,
+        generate_params=p.generate,
+        run_id=run_id,
+    )
     if out_path is not None:
         save_results(frame, out_path)
     return frame
@@ -182,8 +223,9 @@ def _run(model: Any, dataset: Any, p: BenchmarkParams, *, run_id: str, out_path:
 
 def summarize_benchmark(rows: pd.DataFrame) -> dict[str, Any]:
     """``<phase>_ms``: the median over runs of each phase's median latency; ``params_M``."""
-    out: dict[str, Any] = {f"{phase}_ms": group["median_ms"].astype(float).median()
-                           for phase, group in rows.groupby("phase", sort=False)}
+    out: dict[str, Any] = {
+        f"{phase}_ms": group["median_ms"].astype(float).median() for phase, group in rows.groupby("phase", sort=False)
+    }
     if "params" in rows.columns and rows["params"].notna().any():
         out["params_M"] = rows["params"].astype(float).max() / 1e6
     return out
@@ -191,15 +233,47 @@ def summarize_benchmark(rows: pd.DataFrame) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------ tables
 
-BENCHMARK_KEYS: list[str] = ["model", "weights", "device", "device_name", "dtype", "compile",
-                             "image_batch", "image_size", "batch"]
+BENCHMARK_KEYS: list[str] = [
+    "model",
+    "weights",
+    "device",
+    "device_name",
+    "dtype",
+    "compile",
+    "image_batch",
+    "image_size",
+    "batch",
+]
 """One `benchmark_table` row per distinct combination of these columns."""
 
-_BENCH_EXTRA = ["phase", "median_ms", "p95_ms", "mean_ms", "repeats", "mem_method", "params",
-                "flops", "image_size", "batch", "device_name", "compile", "image_batch", "compile_ms",
-                "per_image_ms"]
-_BENCH_NUMERIC = ["median_ms", "p95_ms", "mean_ms", "repeats", "peak_mem_mib", "params", "flops",
-                  "compile_ms", "per_image_ms"]
+_BENCH_EXTRA = [
+    "phase",
+    "median_ms",
+    "p95_ms",
+    "mean_ms",
+    "repeats",
+    "mem_method",
+    "params",
+    "flops",
+    "image_size",
+    "batch",
+    "device_name",
+    "compile",
+    "image_batch",
+    "compile_ms",
+    "per_image_ms",
+]
+_BENCH_NUMERIC = [
+    "median_ms",
+    "p95_ms",
+    "mean_ms",
+    "repeats",
+    "peak_mem_mib",
+    "params",
+    "flops",
+    "compile_ms",
+    "per_image_ms",
+]
 
 
 def _phase_order(phases: Iterable[Any]) -> list[str]:
@@ -220,7 +294,6 @@ def _benchmark_rows(frame: pd.DataFrame) -> pd.DataFrame:
     rows["compile"] = rows["compile"].astype("boolean").fillna(False)
     rows["image_batch"] = pd.to_numeric(rows["image_batch"], errors="coerce").fillna(1).astype("int64")
     return rows
-
 
 
 def benchmark_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -261,12 +334,10 @@ def benchmark_table(frame: pd.DataFrame) -> pd.DataFrame:
         params = g["params"].dropna()
         rec["params_M"] = params.max() / 1e6 if len(params) else np.nan
         by_phase = {p: g[g["phase"] == p] for p in phases}
-        flops = {p: (by_phase[p]["flops"].max() if by_phase[p]["flops"].notna().any() else np.nan)
-                 for p in phases}
+        flops = {p: (by_phase[p]["flops"].max() if by_phase[p]["flops"].notna().any() else np.nan) for p in phases}
         if not math.isnan(flops.get("end_to_end", np.nan)):
             total = flops["end_to_end"]
-        elif not (math.isnan(flops.get("set_image", np.nan))
-                  or math.isnan(flops.get("predict_point", np.nan))):
+        elif not (math.isnan(flops.get("set_image", np.nan)) or math.isnan(flops.get("predict_point", np.nan))):
             total = flops["set_image"] + flops["predict_point"]
         else:
             total = np.nan
@@ -281,8 +352,9 @@ def benchmark_table(frame: pd.DataFrame) -> pd.DataFrame:
             rec[f"{p}_GFLOPs"] = flops[p] / 1e9
         compile_ms = g["compile_ms"].dropna()
         rec["compile_ms"] = compile_ms.max() if len(compile_ms) else np.nan
-        rec["set_images_per_image_ms"] = (by_phase["set_images"]["per_image_ms"].median()
-                                          if "set_images" in by_phase else np.nan)
+        rec["set_images_per_image_ms"] = (
+            by_phase["set_images"]["per_image_ms"].median() if "set_images" in by_phase else np.nan
+        )
         rec["mem_method"] = joined(g["mem_method"])
         repeats = g["repeats"].dropna()
         rec["repeats"] = int(repeats.min()) if len(repeats) else pd.NA
@@ -291,12 +363,29 @@ def benchmark_table(frame: pd.DataFrame) -> pd.DataFrame:
         rec["note"] = RANDOM_WEIGHTS_WARNING if rec["weights_kind"] == "random" else ""
         out.append(rec)
 
-    columns = (["model", "family", "weights", "weights_kind", "device", "device_name", "device_label",
-                "dtype", "compile", "image_batch", "image_size", "batch", "params_M", "GFLOPs"]
-               + [f"{p}_ms" for p in phases] + [f"{p}_p95_ms" for p in phases]
-               + [f"{p}_peak_mib" for p in phases] + [f"{p}_GFLOPs" for p in flop_phases]
-               + ["compile_ms", "set_images_per_image_ms", "mem_method", "repeats", "errors", "skipped",
-                  "note"])
+    columns = (
+        [
+            "model",
+            "family",
+            "weights",
+            "weights_kind",
+            "device",
+            "device_name",
+            "device_label",
+            "dtype",
+            "compile",
+            "image_batch",
+            "image_size",
+            "batch",
+            "params_M",
+            "GFLOPs",
+        ]
+        + [f"{p}_ms" for p in phases]
+        + [f"{p}_p95_ms" for p in phases]
+        + [f"{p}_peak_mib" for p in phases]
+        + [f"{p}_GFLOPs" for p in flop_phases]
+        + ["compile_ms", "set_images_per_image_ms", "mem_method", "repeats", "errors", "skipped", "note"]
+    )
     table = pd.DataFrame(out, columns=columns)
     for col in ("image_size", "batch"):  # whole numbers stay whole (NaN made them float)
         values = pd.to_numeric(table[col], errors="coerce")
@@ -318,16 +407,33 @@ def settings_table(bench_rows: pd.DataFrame, agreement_rows: pd.DataFrame | None
     per_image = bench.get("set_images_per_image_ms", pd.Series(np.nan, index=bench.index))
     single = bench.get("set_image_ms", pd.Series(np.nan, index=bench.index))
     bench["encoder_ms"] = np.where((bench["image_batch"] > 1) | single.isna(), per_image, single)
-    bench["setting"] = [setting_label(d, c, b) for d, c, b in
-                        zip(bench["dtype"], bench["compile"], bench["image_batch"])]
+    bench["setting"] = [
+        setting_label(d, c, b) for d, c, b in zip(bench["dtype"], bench["compile"], bench["image_batch"])
+    ]
     bench["plain"] = (bench["dtype"] == "float32") & ~bench["compile"] & (bench["image_batch"] == 1)
     group = ["model", "weights", "device", "image_size"]
     plain = bench[bench["plain"]].groupby(group, dropna=False)["encoder_ms"].min().rename("plain_encoder_ms")
     bench = bench.merge(plain.reset_index(), on=group, how="left")
     bench["speedup"] = bench["plain_encoder_ms"] / bench["encoder_ms"]
-    keep = ["model", "weights", "weights_kind", "device", "device_label", "image_size", "setting", "dtype",
-            "compile", "image_batch", "encoder_ms", "predict_point_ms", "compile_ms", "speedup",
-            "agreement_mIoU", "agreement_flag", "note"]
+    keep = [
+        "model",
+        "weights",
+        "weights_kind",
+        "device",
+        "device_label",
+        "image_size",
+        "setting",
+        "dtype",
+        "compile",
+        "image_batch",
+        "encoder_ms",
+        "predict_point_ms",
+        "compile_ms",
+        "speedup",
+        "agreement_mIoU",
+        "agreement_flag",
+        "note",
+    ]
     return bench[[c for c in keep if c in bench.columns]]
 
 
@@ -340,10 +446,27 @@ def fast_settings_table(bench_rows: pd.DataFrame, agreement_rows: pd.DataFrame |
     its ``fastest_flag`` when it is not safe (below the threshold, or not measured).
     """
     table = settings_table(bench_rows, agreement_rows)
-    columns = ["model", "weights", "weights_kind", "device", "device_label", "image_size",
-               "plain_encoder_ms", "plain_predict_point_ms", "best_setting", "best_encoder_ms",
-               "best_predict_point_ms", "speedup", "best_agreement_mIoU", "best_compile_ms",
-               "fastest_setting", "fastest_speedup", "fastest_agreement_mIoU", "fastest_flag", "note"]
+    columns = [
+        "model",
+        "weights",
+        "weights_kind",
+        "device",
+        "device_label",
+        "image_size",
+        "plain_encoder_ms",
+        "plain_predict_point_ms",
+        "best_setting",
+        "best_encoder_ms",
+        "best_predict_point_ms",
+        "speedup",
+        "best_agreement_mIoU",
+        "best_compile_ms",
+        "fastest_setting",
+        "fastest_speedup",
+        "fastest_agreement_mIoU",
+        "fastest_flag",
+        "note",
+    ]
     if not len(table):
         return pd.DataFrame(columns=columns)
     out = []
@@ -352,20 +475,30 @@ def fast_settings_table(bench_rows: pd.DataFrame, agreement_rows: pd.DataFrame |
         plain = timed[(timed["dtype"] == "float32") & ~timed["compile"] & (timed["image_batch"] == 1)]
         safe = timed[timed["agreement_flag"] == ""]
         first = group.iloc[0]
-        rec: dict[str, Any] = {c: first[c] for c in ("model", "weights", "weights_kind", "device",
-                                                     "device_label", "image_size", "note")}
+        rec: dict[str, Any] = {
+            c: first[c] for c in ("model", "weights", "weights_kind", "device", "device_label", "image_size", "note")
+        }
         p = plain.loc[plain["encoder_ms"].idxmin()] if len(plain) else None
         b = safe.loc[safe["encoder_ms"].idxmin()] if len(safe) else None
         f = timed.loc[timed["encoder_ms"].idxmin()] if len(timed) else None
         rec["plain_encoder_ms"] = p["encoder_ms"] if p is not None else np.nan
         rec["plain_predict_point_ms"] = p.get("predict_point_ms", np.nan) if p is not None else np.nan
         if b is not None:
-            rec.update(best_setting=b["setting"], best_encoder_ms=b["encoder_ms"],
-                       best_predict_point_ms=b.get("predict_point_ms", np.nan), speedup=b["speedup"],
-                       best_agreement_mIoU=b["agreement_mIoU"], best_compile_ms=b.get("compile_ms", np.nan))
+            rec.update(
+                best_setting=b["setting"],
+                best_encoder_ms=b["encoder_ms"],
+                best_predict_point_ms=b.get("predict_point_ms", np.nan),
+                speedup=b["speedup"],
+                best_agreement_mIoU=b["agreement_mIoU"],
+                best_compile_ms=b.get("compile_ms", np.nan),
+            )
         if f is not None:
-            rec.update(fastest_setting=f["setting"], fastest_speedup=f["speedup"],
-                       fastest_agreement_mIoU=f["agreement_mIoU"], fastest_flag=f["agreement_flag"])
+            rec.update(
+                fastest_setting=f["setting"],
+                fastest_speedup=f["speedup"],
+                fastest_agreement_mIoU=f["agreement_mIoU"],
+                fastest_flag=f["agreement_flag"],
+            )
         out.append(rec)
     return pd.DataFrame(out, columns=columns)
 
@@ -376,20 +509,34 @@ def report_sections(rows: pd.DataFrame, published: pd.DataFrame | None = None) -
     ``fast_settings``: `fast_settings_table` (after the agreement protocol's ``agreement`` table)."""
     bench = benchmark_table(rows)
     agreement = agreement_table(rows)
-    fast_settings = len(agreement) or (len(bench) and ((bench["dtype"].astype("string") != "float32")
-                                                       | bench["compile"].astype(bool)).any())
+    fast_settings = len(agreement) or (
+        len(bench) and ((bench["dtype"].astype("string") != "float32") | bench["compile"].astype(bool)).any()
+    )
     sections = []
     if len(bench):
         if fast_settings:  # every table that shows a setting's speed shows its agreement
             bench = flag_agreement(bench, agreement)
-        sections.append(Section("benchmark", "Benchmark: latency (median / p95 ms), peak memory, size",
-                                table=bench, order=10, in_index=True))
+        sections.append(
+            Section(
+                "benchmark",
+                "Benchmark: latency (median / p95 ms), peak memory, size",
+                table=bench,
+                order=10,
+                in_index=True,
+            )
+        )
     if fast_settings:
         best = fast_settings_table(rows, rows)
         if len(best):
-            sections.append(Section("fast_settings", "Fast settings: each model's plain setting beside "
-                                    "its fastest one with agreement >= 0.99 (encoder ms per image)",
-                                    table=best, order=30))
+            sections.append(
+                Section(
+                    "fast_settings",
+                    "Fast settings: each model's plain setting beside "
+                    "its fastest one with agreement >= 0.99 (encoder ms per image)",
+                    table=best,
+                    order=30,
+                )
+            )
     return sections
 
 

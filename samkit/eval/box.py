@@ -18,9 +18,17 @@ from samkit.metrics.perf import timed
 __all__ = ["run_box", "BoxParams", "PROTOCOL"]
 
 
-def run_box(model: Any, dataset: Iterable[Any], *, run_id: str | None = None, out_path: Any = None,
-            resume: bool = False, warmup: bool = True, progress: bool = True,
-            image_batch: int = 1) -> pd.DataFrame:
+def run_box(
+    model: Any,
+    dataset: Iterable[Any],
+    *,
+    run_id: str | None = None,
+    out_path: Any = None,
+    resume: bool = False,
+    warmup: bool = True,
+    progress: bool = True,
+    image_batch: int = 1,
+) -> pd.DataFrame:
     """One row per (image, object): the object's box -> one mask (``multimask_output=False``) and its IoU.
 
     All the boxes of an image go to the model in one ``predict_boxes`` call (one batched decoder
@@ -44,8 +52,9 @@ def run_box(model: Any, dataset: Iterable[Any], *, run_id: str | None = None, ou
             boxes = np.stack([mask_box(sample.masks[i]) for i in rows])
             try:  # predict_boxes' multimask_output defaults to False (one mask per box)
                 (masks, scores, _), ms = timed(lambda: model.predict_boxes(boxes), model.device)
-                decoded.update(rows={r: k for k, r in enumerate(rows)}, masks=masks, scores=scores,
-                               ms=ms / len(rows), n=len(rows))
+                decoded.update(
+                    rows={r: k for k, r in enumerate(rows)}, masks=masks, scores=scores, ms=ms / len(rows), n=len(rows)
+                )
             except Exception as err:  # noqa: BLE001 - every object of the image records it
                 decoded["error"] = err
         if "error" in decoded:
@@ -57,9 +66,18 @@ def run_box(model: Any, dataset: Iterable[Any], *, run_id: str | None = None, ou
         found = image_boxes(sample)
         k = found["rows"][index]
         mask = found["masks"][k, 0]
-        return [{**obj, "prompt": "box", "iou": mask_iou(gt, mask), "boundary_iou": boundary_iou(gt, mask),
-                 "score": float(found["scores"][k, 0]), "decoder_ms": found["ms"],
-                 "decoder_batch": found["n"], "status": "ok"}]
+        return [
+            {
+                **obj,
+                "prompt": "box",
+                "iou": mask_iou(gt, mask),
+                "boundary_iou": boundary_iou(gt, mask),
+                "score": float(found["scores"][k, 0]),
+                "decoder_ms": found["ms"],
+                "decoder_batch": found["n"],
+                "status": "ok",
+            }
+        ]
 
     return run_objects(model, dataset, sink, run_id, "box", object_rows, progress, image_batch)
 
@@ -79,7 +97,8 @@ PROTOCOL = Protocol(
     description="the ground-truth box of each object -> one mask -> IoU (box_mIoU)",
     capability="box",
     params=BoxParams,
-    runner=lambda model, dataset, p, **common: run_box(model, dataset, warmup=p.warmup,
-                                                         image_batch=p.image_batch, **common),
+    runner=lambda model, dataset, p, **common: run_box(
+        model, dataset, warmup=p.warmup, image_batch=p.image_batch, **common
+    ),
     summarizer=lambda rows: {"box_mIoU": rows["iou"].mean()},
 )

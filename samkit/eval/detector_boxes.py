@@ -40,8 +40,7 @@ from samkit.eval._runner import RowSink, check_image_batch, embedded, resolve_ru
 from samkit.eval.protocol import Protocol, failure_row, row_header
 from samkit.metrics.perf import timed
 
-__all__ = ["run_detector_boxes", "DetectorBoxesParams", "PROTOCOL", "read_detections",
-           "summarize_detector_boxes"]
+__all__ = ["run_detector_boxes", "DetectorBoxesParams", "PROTOCOL", "read_detections", "summarize_detector_boxes"]
 
 
 def _known_image_ids(dataset: Any) -> dict[str, Any]:
@@ -68,24 +67,28 @@ def read_detections(path: str | Path, dataset: Any) -> dict[str, list[dict[str, 
     except ValueError as err:
         raise ValueError(f"{path} is not valid json: {err}") from None
     if not isinstance(records, list):
-        raise ValueError(f"{path}: a COCO results json is a list of detections, got "
-                         f"{type(records).__name__}")
+        raise ValueError(f"{path}: a COCO results json is a list of detections, got {type(records).__name__}")
     cats = dataset_categories(dataset)
     if cats is None:
-        raise ValueError("a detections file needs a COCO-format dataset (samkit.data.CocoDataset) to "
-                         "match its image and category ids")
+        raise ValueError(
+            "a detections file needs a COCO-format dataset (samkit.data.CocoDataset) to "
+            "match its image and category ids"
+        )
     known = _known_image_ids(dataset)
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     unknown_images, unknown_cats = set(), set()
     for i, rec in enumerate(records):
         if not isinstance(rec, dict) or not {"image_id", "category_id", "bbox", "score"} <= set(rec):
-            raise ValueError(f"{path}: detection {i} needs image_id, category_id, bbox and score; got "
-                             f"{rec!r:.200}")
+            raise ValueError(f"{path}: detection {i} needs image_id, category_id, bbox and score; got {rec!r:.200}")
         bbox = rec["bbox"]
-        if not (isinstance(bbox, (list, tuple)) and len(bbox) == 4
-                and all(isinstance(v, (int, float)) for v in bbox) and bbox[2] >= 0 and bbox[3] >= 0):
-            raise ValueError(f"{path}: detection {i} has bbox {bbox!r}; expected [x, y, w, h] pixels "
-                             "with w, h >= 0")
+        if not (
+            isinstance(bbox, (list, tuple))
+            and len(bbox) == 4
+            and all(isinstance(v, (int, float)) for v in bbox)
+            and bbox[2] >= 0
+            and bbox[3] >= 0
+        ):
+            raise ValueError(f"{path}: detection {i} has bbox {bbox!r}; expected [x, y, w, h] pixels with w, h >= 0")
         image_id, cat = str(rec["image_id"]), rec["category_id"]
         if image_id not in known:
             unknown_images.add(image_id)
@@ -93,15 +96,18 @@ def read_detections(path: str | Path, dataset: Any) -> dict[str, list[dict[str, 
         if cat not in cats:
             unknown_cats.add(cat)
             continue
-        out[image_id].append({"category": cats[cat], "score": float(rec["score"]),
-                              "bbox": [float(v) for v in bbox]})
+        out[image_id].append({"category": cats[cat], "score": float(rec["score"]), "bbox": [float(v) for v in bbox]})
     if unknown_images:
         some = sorted(unknown_images)[:5]
-        raise ValueError(f"{path} names {len(unknown_images)} image id(s) that are not in the dataset's "
-                         f"annotations, e.g. {some}: is it the detections of another dataset or split?")
+        raise ValueError(
+            f"{path} names {len(unknown_images)} image id(s) that are not in the dataset's "
+            f"annotations, e.g. {some}: is it the detections of another dataset or split?"
+        )
     if unknown_cats:
-        raise ValueError(f"{path} names category id(s) {sorted(unknown_cats)[:5]} that the dataset does "
-                         f"not have (its categories: {sorted(cats)[:10]}...)")
+        raise ValueError(
+            f"{path} names category id(s) {sorted(unknown_cats)[:5]} that the dataset does "
+            f"not have (its categories: {sorted(cats)[:10]}...)"
+        )
     return dict(out)
 
 
@@ -113,15 +119,19 @@ def _xyxy(bboxes: list[list[float]], h: int, w: int) -> np.ndarray:
     return boxes
 
 
-def _detector_boxes(det: Any, sample: Any, names: list[str], box_threshold: float | None,
-                    text_threshold: float | None) -> tuple[list[dict[str, Any]], int, float]:
+def _detector_boxes(
+    det: Any, sample: Any, names: list[str], box_threshold: float | None, text_threshold: float | None
+) -> tuple[list[dict[str, Any]], int, float]:
     """A registered detector on one image -> (detections with dataset category names, the number
     dropped because their class is not a dataset category, detect_ms)."""
     mapping = phrase_categories(names)
     if det.kind == "open_vocab":
-        found, ms = timed(lambda: det.detect(sample.image, text=list(mapping),
-                                             box_threshold=box_threshold,
-                                             text_threshold=text_threshold), det.device)
+        found, ms = timed(
+            lambda: det.detect(
+                sample.image, text=list(mapping), box_threshold=box_threshold, text_threshold=text_threshold
+            ),
+            det.device,
+        )
     else:
         found, ms = timed(lambda: det.detect(sample.image, box_threshold=box_threshold), det.device)
     out, dropped = [], 0
@@ -134,13 +144,26 @@ def _detector_boxes(det: Any, sample: Any, names: list[str], box_threshold: floa
     return out, dropped, ms
 
 
-def run_detector_boxes(model: Any, dataset: Iterable[Any], *, detections: str | None = None,
-                       detector: str | None = None, detector_weights: str = "same",
-                       detector_config: str = "full", detector_seed: int = 0,
-                       box_threshold: float | None = None, text_threshold: float | None = None,
-                       score_threshold: float = 0.0, max_detections: int = 100, warmup: bool = True,
-                       image_batch: int = 1, run_id: str | None = None, out_path: Any = None, resume: bool = False,
-                       progress: bool = True) -> pd.DataFrame:
+def run_detector_boxes(
+    model: Any,
+    dataset: Iterable[Any],
+    *,
+    detections: str | None = None,
+    detector: str | None = None,
+    detector_weights: str = "same",
+    detector_config: str = "full",
+    detector_seed: int = 0,
+    box_threshold: float | None = None,
+    text_threshold: float | None = None,
+    score_threshold: float = 0.0,
+    max_detections: int = 100,
+    warmup: bool = True,
+    image_batch: int = 1,
+    run_id: str | None = None,
+    out_path: Any = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> pd.DataFrame:
     """One row per image: the detections' boxes -> masks, with the image's ground truth.
 
     Args:
@@ -161,8 +184,10 @@ def run_detector_boxes(model: Any, dataset: Iterable[Any], *, detections: str | 
     ``width``, ``gt``, ``detections``.
     """
     if (detections is None) == (detector is None):
-        raise ValueError("the detector_boxes protocol takes exactly one source of boxes: "
-                         "detections=<COCO results json> or detector=<registered detector name>")
+        raise ValueError(
+            "the detector_boxes protocol takes exactly one source of boxes: "
+            "detections=<COCO results json> or detector=<registered detector name>"
+        )
     if not isinstance(max_detections, int) or max_detections < 1:
         raise ValueError(f"max_detections must be an int >= 1, got {max_detections!r}")
     image_batch = check_image_batch(image_batch)
@@ -174,8 +199,10 @@ def run_detector_boxes(model: Any, dataset: Iterable[Any], *, detections: str | 
         model.require("box", "box prompts (the detector_boxes protocol)")
         if detections is not None:
             from_file = read_detections(detections, dataset)
-            det, columns = None, {"detector": source, "detector_weights": None,
-                                  "detector_weights_kind": None, "detector_config": None}
+            det, columns = (
+                None,
+                {"detector": source, "detector_weights": None, "detector_weights_kind": None, "detector_config": None},
+            )
         else:
             from_file = None
             det = load_run_detector(detector, model, detector_weights, detector_config, detector_seed)
@@ -185,25 +212,31 @@ def run_detector_boxes(model: Any, dataset: Iterable[Any], *, detections: str | 
         return sink.frame()
     if warmup:
         warm_up(model, dataset)
-    pending = (s for s in tqdm(dataset, desc=f"detector_boxes {model.name}", unit="image",
-                               disable=not progress) if not sink.done(s.image_id))
+    pending = (
+        s
+        for s in tqdm(dataset, desc=f"detector_boxes {model.name}", unit="image", disable=not progress)
+        if not sink.done(s.image_id)
+    )
     for sample, image_phase, embed_error in embedded(model, pending, image_batch):
-        base = {**row_header(model, run_id, "detector_boxes", sample.dataset, sample.image_id),
-                "prompt": "box", **columns}
+        base = {
+            **row_header(model, run_id, "detector_boxes", sample.dataset, sample.image_id),
+            "prompt": "box",
+            **columns,
+        }
         try:
             if embed_error is not None:
                 raise embed_error
             truth = ground_truth(dataset, sample)
             h, w = truth.size
-            fields = {"height": h, "width": w, "n_gt": len(truth.annotations),
-                      "gt": json.dumps(truth.annotations)}
+            fields = {"height": h, "width": w, "n_gt": len(truth.annotations), "gt": json.dumps(truth.annotations)}
             dropped, detect_ms = 0, float("nan")
             if from_file is not None:
                 key = str(sample.meta.get("source_image_id", sample.image_id))
                 found = from_file.get(key, [])
             else:
-                found, dropped, detect_ms = _detector_boxes(det, sample, truth.categories,
-                                                            box_threshold, text_threshold)
+                found, dropped, detect_ms = _detector_boxes(
+                    det, sample, truth.categories, box_threshold, text_threshold
+                )
             found = [d for d in found if d["score"] >= score_threshold]
             found = sorted(found, key=lambda d: -d["score"])[:max_detections]
             boxes = _xyxy([d["bbox"] for d in found], h, w)
@@ -211,14 +244,26 @@ def run_detector_boxes(model: Any, dataset: Iterable[Any], *, detections: str | 
             masks = np.zeros((0, h, w), dtype=bool)
             if len(found):
                 (out_masks, _, _), decoder_ms = timed(
-                    lambda: model.predict_boxes(boxes, multimask_output=False), model.device)
+                    lambda: model.predict_boxes(boxes, multimask_output=False), model.device
+                )
                 masks = out_masks[:, 0]
-            sink.extend([{**base, **fields, **image_phase, "status": "ok",
-                          "num_detections": len(found), "dropped_detections": dropped,
-                          "detect_ms": detect_ms, "decoder_ms": decoder_ms,
-                          "detections": detections_json([d["category"] for d in found],
-                                                        np.asarray([d["score"] for d in found]),
-                                                        boxes, masks)}])
+            sink.extend(
+                [
+                    {
+                        **base,
+                        **fields,
+                        **image_phase,
+                        "status": "ok",
+                        "num_detections": len(found),
+                        "dropped_detections": dropped,
+                        "detect_ms": detect_ms,
+                        "decoder_ms": decoder_ms,
+                        "detections": detections_json(
+                            [d["category"] for d in found], np.asarray([d["score"] for d in found]), boxes, masks
+                        ),
+                    }
+                ]
+            )
         except Exception as err:  # noqa: BLE001 - recorded; the run goes on
             sink.extend([failure_row(base, err)])
         sink.flush()
@@ -256,10 +301,20 @@ PROTOCOL = Protocol(
     capability="box",
     params=DetectorBoxesParams,
     runner=lambda model, dataset, p, **common: run_detector_boxes(
-        model, dataset, detections=p.detections, detector=None if p.detections else p.detector,
-        detector_weights=p.detector_weights, detector_config=p.detector_config,
-        detector_seed=p.detector_seed, box_threshold=p.box_threshold, text_threshold=p.text_threshold,
-        score_threshold=p.score_threshold, max_detections=p.max_detections, warmup=p.warmup,
-        image_batch=p.image_batch, **common),
+        model,
+        dataset,
+        detections=p.detections,
+        detector=None if p.detections else p.detector,
+        detector_weights=p.detector_weights,
+        detector_config=p.detector_config,
+        detector_seed=p.detector_seed,
+        box_threshold=p.box_threshold,
+        text_threshold=p.text_threshold,
+        score_threshold=p.score_threshold,
+        max_detections=p.max_detections,
+        warmup=p.warmup,
+        image_batch=p.image_batch,
+        **common,
+    ),
     summarizer=summarize_detector_boxes,
 )

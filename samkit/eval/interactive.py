@@ -35,8 +35,15 @@ from samkit.metrics.perf import timed
 from samkit.plotting import figure_header, is_rows, new_figure, refuse_rows
 from samkit.wording import device_label, joined, weights_labels
 
-__all__ = ["run_interactive", "FEEDBACK", "InteractiveParams", "PROTOCOL", "SUMMARY_CLICKS",
-           "click_curve_table", "click_curves"]
+__all__ = [
+    "run_interactive",
+    "FEEDBACK",
+    "InteractiveParams",
+    "PROTOCOL",
+    "SUMMARY_CLICKS",
+    "click_curve_table",
+    "click_curves",
+]
 
 #: values of ``feedback``: ``"logits"`` passes the previous low-res logits as ``mask_input``
 FEEDBACK = ("none", "logits")
@@ -75,13 +82,19 @@ def run_interactive(
     if warmup:  # one untimed set_image + predict, so that no timed call is the first
         warm_up(model, dataset)
     return run_objects(
-        model, dataset, sink, run_id, "interactive",
+        model,
+        dataset,
+        sink,
+        run_id,
+        "interactive",
         lambda sample, index, obj: _click_object(model, sample.masks[index], obj, max_clicks, feedback),
-        progress)
+        progress,
+    )
 
 
-def _click_object(model: Any, gt: np.ndarray, obj: dict[str, Any], max_clicks: int,
-                  feedback: str) -> list[dict[str, Any]]:
+def _click_object(
+    model: Any, gt: np.ndarray, obj: dict[str, Any], max_clicks: int, feedback: str
+) -> list[dict[str, Any]]:
     rows = []
     pred = np.zeros_like(gt, dtype=bool)
     clicks: list[tuple[int, int, bool]] = []
@@ -100,18 +113,37 @@ def _click_object(model: Any, gt: np.ndarray, obj: dict[str, Any], max_clicks: i
         try:
             (masks, scores, low), decoder_ms = timed(lambda: model.predict(**kwargs), model.device)
         except NotImplementedError as err:  # e.g. more points than the model takes: the clicks
-            if not rows:                     # made so far stay, this one is an unsupported row
+            if not rows:  # made so far stay, this one is an unsupported row
                 raise
-            rows.append(failure_row({**obj, "prompt": "points", "clicks": k,
-                                     "max_clicks": max_clicks, "click_x": x,
-                                     "click_y": y, "click_positive": positive}, err))
+            rows.append(
+                failure_row(
+                    {
+                        **obj,
+                        "prompt": "points",
+                        "clicks": k,
+                        "max_clicks": max_clicks,
+                        "click_x": x,
+                        "click_y": y,
+                        "click_positive": positive,
+                    },
+                    err,
+                )
+            )
             break
         best = int(np.argmax(scores)) if multimask else 0
         pred, logits = masks[best], low[best]
         row = {
-            **obj, "prompt": "points", "clicks": k, "max_clicks": max_clicks, "iou": mask_iou(gt, pred),
-            "boundary_iou": boundary_iou(gt, pred), "score": float(scores[best]),
-            "decoder_ms": decoder_ms, "status": "ok", "click_x": x, "click_y": y,
+            **obj,
+            "prompt": "points",
+            "clicks": k,
+            "max_clicks": max_clicks,
+            "iou": mask_iou(gt, pred),
+            "boundary_iou": boundary_iou(gt, pred),
+            "score": float(scores[best]),
+            "decoder_ms": decoder_ms,
+            "status": "ok",
+            "click_x": x,
+            "click_y": y,
             "click_positive": positive,
         }
         if multimask:
@@ -138,8 +170,7 @@ def summarize_interactive(rows: pd.DataFrame) -> dict[str, Any]:
         out[f"mIoU@{k}"] = at_k.mean() if len(at_k) else np.nan
     if "oracle_iou" in rows.columns:
         out["oracle_mIoU@1"] = rows[rows["clicks"] == 1]["oracle_iou"].astype(float).mean()
-    curves = [g.sort_values("clicks")["iou"].to_numpy()
-              for _, g in rows.groupby(["image_id", "object_id"], sort=False)]
+    curves = [g.sort_values("clicks")["iou"].to_numpy() for _, g in rows.groupby(["image_id", "object_id"], sort=False)]
     # the run's click budget (rows since max_clicks was recorded), not the most clicks a model
     # could take: an object a model stopped on (e.g. EfficientSAM's 6-point limit) is a failure
     # at the budget, as in RITM
@@ -164,26 +195,42 @@ def click_curve_table(rows: pd.DataFrame) -> pd.DataFrame:
     after that many clicks; the best-score mask at click 1) and ``objects`` (how many). Empty
     when there are no such rows.
     """
-    columns = ["model", "weights", "weights_kind", "device", "device_name", "device_label", "dtype",
-               "dataset", "clicks", "mIoU", "objects"]
+    columns = [
+        "model",
+        "weights",
+        "weights_kind",
+        "device",
+        "device_name",
+        "device_label",
+        "dtype",
+        "dataset",
+        "clicks",
+        "mIoU",
+        "objects",
+    ]
     if not is_rows(rows):
         raise TypeError("click_curve_table takes result rows (a frame with a 'protocol' column)")
-    ok = rows[(rows["protocol"].astype("string") == "interactive")
-              & (rows["status"].astype("string") == "ok")]
+    ok = rows[(rows["protocol"].astype("string") == "interactive") & (rows["status"].astype("string") == "ok")]
     if ok.empty:
         return pd.DataFrame(columns=columns)
     keys = ["model", "weights", "device", "dtype", "dataset"]
-    ok = ok.assign(weights_kind=weights_labels(ok),
-                   device_name=ok["device_name"] if "device_name" in ok.columns else pd.NA)
+    ok = ok.assign(
+        weights_kind=weights_labels(ok), device_name=ok["device_name"] if "device_name" in ok.columns else pd.NA
+    )
     grouped = ok.groupby(keys + ["clicks"], dropna=False, sort=False)
-    table = grouped.agg(weights_kind=("weights_kind", joined), device_name=("device_name", joined),
-                        mIoU=("iou", "mean"), objects=("iou", "count")).reset_index()
+    table = grouped.agg(
+        weights_kind=("weights_kind", joined),
+        device_name=("device_name", joined),
+        mIoU=("iou", "mean"),
+        objects=("iou", "count"),
+    ).reset_index()
     table["weights_kind"] = table["weights_kind"].fillna("unknown")
     table["device_label"] = [device_label(d, n) for d, n in zip(table["device"], table["device_name"])]
-    order = {k: i for i, k in enumerate(dict.fromkeys(
-        tuple(str(v) for v in row) for row in table[keys].itertuples(index=False)))}
-    table["\x00order"] = [order[tuple(str(v) for v in row)]
-                          for row in table[keys].itertuples(index=False)]
+    order = {
+        k: i
+        for i, k in enumerate(dict.fromkeys(tuple(str(v) for v in row) for row in table[keys].itertuples(index=False)))
+    }
+    table["\x00order"] = [order[tuple(str(v) for v in row)] for row in table[keys].itertuples(index=False)]
     table = table.sort_values(["\x00order", "clicks"], kind="stable").drop(columns="\x00order")
     return table[columns].reset_index(drop=True)
 
@@ -196,8 +243,10 @@ def click_curves(table: pd.DataFrame, *, title: str | None = None):
     """
     refuse_rows(table, "click_curves", "samkit.eval.interactive.click_curve_table")
     if not {"clicks", "mIoU"} <= set(table.columns):
-        raise ValueError("click_curves draws a samkit.eval.interactive.click_curve_table (columns "
-                         f"clicks, mIoU); got columns {list(table.columns)}")
+        raise ValueError(
+            "click_curves draws a samkit.eval.interactive.click_curve_table (columns "
+            f"clicks, mIoU); got columns {list(table.columns)}"
+        )
     if table.empty:
         raise ValueError("no interactive rows to draw")
     keys = ["model", "weights", "device", "dtype", "dataset"]
@@ -205,8 +254,13 @@ def click_curves(table: pd.DataFrame, *, title: str | None = None):
     fig, ax = new_figure(8.0, 4.0, header)
     for _, curve in table.groupby(keys, dropna=False, sort=False):
         first = curve.iloc[0]
-        ax.plot(curve["clicks"].astype(float), curve["mIoU"].astype(float), marker="o", markersize=3,
-                label=f"{first['model']} ({first['weights_kind']}, {first['device']}, {first['dtype']})")
+        ax.plot(
+            curve["clicks"].astype(float),
+            curve["mIoU"].astype(float),
+            marker="o",
+            markersize=3,
+            label=f"{first['model']} ({first['weights_kind']}, {first['device']}, {first['dtype']})",
+        )
     for thr in (0.85, 0.90):
         ax.axhline(thr, color="grey", linestyle="--", linewidth=0.8)
     ax.set_xlabel("clicks")
@@ -220,11 +274,11 @@ def click_curves(table: pd.DataFrame, *, title: str | None = None):
 #: the registered ``interactive`` protocol (`samkit.eval.get_protocol("interactive")`)
 PROTOCOL = Protocol(
     name="interactive",
-    description="SAM paper / RITM: first click farthest from the boundary, then RITM clicks; "
-                "mIoU@k and NoC@85/90",
+    description="SAM paper / RITM: first click farthest from the boundary, then RITM clicks; mIoU@k and NoC@85/90",
     capability="points",
     params=InteractiveParams,
     runner=lambda model, dataset, p, **common: run_interactive(
-        model, dataset, max_clicks=p.max_clicks, feedback=p.feedback, warmup=p.warmup, **common),
+        model, dataset, max_clicks=p.max_clicks, feedback=p.feedback, warmup=p.warmup, **common
+    ),
     summarizer=summarize_interactive,
 )

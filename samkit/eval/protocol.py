@@ -27,8 +27,7 @@ from samkit.errors import UnknownProtocolError, UnsupportedError, failure_status
 from samkit.registry.core import Registry
 from samkit.rows import device_name, new_run_id, rows_to_frame, save_results, weights_columns
 
-__all__ = ["Protocol", "Section", "list_protocols", "get_protocol", "row_header", "failure_row",
-           "unsupported_error"]
+__all__ = ["Protocol", "Section", "list_protocols", "get_protocol", "row_header", "failure_row", "unsupported_error"]
 
 
 def _dtype_of(model: Any) -> str:
@@ -38,15 +37,22 @@ def _dtype_of(model: Any) -> str:
     return str(next(model.model.parameters()).dtype).replace("torch.", "")
 
 
-def row_header(model: Any, run_id: str, protocol: str, dataset: str | None = None,
-               image_id: str | None = None) -> dict[str, Any]:
+def row_header(
+    model: Any, run_id: str, protocol: str, dataset: str | None = None, image_id: str | None = None
+) -> dict[str, Any]:
     """The identifying columns of a row: run, model, typed weights, device, dtype, dataset, image."""
     return {
-        "run_id": run_id, "model": model.name, "family": model.family,
-        **weights_columns(model.weights), "device": str(model.device),
-        "device_name": device_name(model.device), "dtype": _dtype_of(model),
-        "compile": bool(getattr(model, "compiled", False)), "dataset": dataset,
-        "image_id": image_id, "protocol": protocol,
+        "run_id": run_id,
+        "model": model.name,
+        "family": model.family,
+        **weights_columns(model.weights),
+        "device": str(model.device),
+        "device_name": device_name(model.device),
+        "dtype": _dtype_of(model),
+        "compile": bool(getattr(model, "compiled", False)),
+        "dataset": dataset,
+        "image_id": image_id,
+        "protocol": protocol,
     }
 
 
@@ -63,7 +69,8 @@ def unsupported_error(model_name: str, protocol: str, capability: str) -> Unsupp
     able = list_models(capability=capability)
     return UnsupportedError(
         f"{model_name} does not support the {protocol} protocol: it needs the {capability!r} "
-        f"capability, which these models have: {', '.join(able) or 'none'}")
+        f"capability, which these models have: {', '.join(able) or 'none'}"
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,16 +151,17 @@ class Protocol:
         fields = {f.name: f for f in dataclasses.fields(self.params)}
         unknown = sorted(set(values) - set(fields))
         if unknown:
-            raise TypeError(f"Unknown parameter(s) {unknown} for the {self.name} protocol; "
-                            f"parameters: {', '.join(fields) or 'none'}")
+            raise TypeError(
+                f"Unknown parameter(s) {unknown} for the {self.name} protocol; "
+                f"parameters: {', '.join(fields) or 'none'}"
+            )
         params = self.params(**values)
         for f in fields.values():
             value = getattr(params, f.name)
             choices = f.metadata.get("choices")
             items = value if isinstance(value, (list, tuple)) else [value]
             if choices is not None and any(v not in choices for v in items):
-                raise ValueError(f"{self.name} protocol: {f.name} must be one of {list(choices)}, "
-                                 f"got {value!r}")
+                raise ValueError(f"{self.name} protocol: {f.name} must be one of {list(choices)}, got {value!r}")
             if "min" in f.metadata and value < f.metadata["min"]:
                 raise ValueError(f"{f.name} must be >= {f.metadata['min']}, got {value}")
         return params
@@ -168,9 +176,17 @@ class Protocol:
         if not self.supports(model, params):
             raise unsupported_error(model.name, self.name, str(self.capability_for(params)))
 
-    def run(self, model: Any, dataset: Iterable[Any] | None = None, *, run_id: str | None = None,
-            out_path: Any = None, resume: bool = False, progress: bool = True,
-            **params: Any) -> pd.DataFrame:
+    def run(
+        self,
+        model: Any,
+        dataset: Iterable[Any] | None = None,
+        *,
+        run_id: str | None = None,
+        out_path: Any = None,
+        resume: bool = False,
+        progress: bool = True,
+        **params: Any,
+    ) -> pd.DataFrame:
         """Rows of ``model`` on ``dataset`` under this protocol (see the protocol's module).
 
         A model without the needed capability gives one row with status ``unsupported`` whose
@@ -188,8 +204,7 @@ class Protocol:
             if out_path is not None:
                 save_results(frame, out_path)
             return frame
-        return self.runner(model, dataset, checked, run_id=run_id, out_path=out_path,
-                           resume=resume, progress=progress)
+        return self.runner(model, dataset, checked, run_id=run_id, out_path=out_path, resume=resume, progress=progress)
 
     def summarize(self, rows: pd.DataFrame) -> dict[str, Any]:
         """This protocol's summary columns for ``rows`` (its ``status == "ok"`` rows of one group)."""
@@ -201,8 +216,7 @@ class Protocol:
 
 
 #: the protocol registry (a `samkit.registry.Registry`), filled from samkit.eval's modules on first use
-_PROTOCOLS: Registry[Protocol] = Registry("protocol", UnknownProtocolError, "samkit.eval.list_protocols()",
-                                          Protocol)
+_PROTOCOLS: Registry[Protocol] = Registry("protocol", UnknownProtocolError, "samkit.eval.list_protocols()", Protocol)
 
 
 def _discover() -> Registry[Protocol]:

@@ -30,8 +30,7 @@ from samkit.wording import (
 
 __all__ = ["SUMMARY_KEYS", "summarize", "accuracy_table", "performance_table"]
 
-SUMMARY_KEYS = ["model", "weights", "detector", "detector_weights", "device", "dtype", "compile",
-                "dataset"]
+SUMMARY_KEYS = ["model", "weights", "detector", "detector_weights", "device", "dtype", "compile", "dataset"]
 """One `summarize` row per distinct combination of these columns."""
 
 
@@ -59,8 +58,7 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
         rec["encoder_ms"] = enc.median() if len(enc) else float("nan")
         rec["decoder_ms"] = ok["decoder_ms"].median()
         rec["peak_mem_mib"] = ok["peak_mem_mib"].max()
-        rec["objects"] = ok.dropna(subset=["object_id"]).drop_duplicates(
-            ["image_id", "object_id"]).shape[0]
+        rec["objects"] = ok.dropna(subset=["object_id"]).drop_duplicates(["image_id", "object_id"]).shape[0]
         rec["skipped"] = int((rows["status"] == "skipped").sum())
         rec["errors"] = int((~rows["status"].isin(["ok", "skipped"])).sum())  # error, oom, ...
         rec["note"] = RANDOM_WEIGHTS_WARNING if has_random_weights(rows) else ""
@@ -85,8 +83,20 @@ def accuracy_table(frame: pd.DataFrame) -> pd.DataFrame:
     if "protocol" in frame.columns:
         rows = frame[~frame["protocol"].astype("string").fillna("").isin(_measurements())]
     if len(rows) == 0:
-        return pd.DataFrame(columns=["model", "family", "weights", "weights_kind", "device",
-                                     "device_name", "device_label", "dtype", "dataset", "note"])
+        return pd.DataFrame(
+            columns=[
+                "model",
+                "family",
+                "weights",
+                "weights_kind",
+                "device",
+                "device_name",
+                "device_label",
+                "dtype",
+                "dataset",
+                "note",
+            ]
+        )
     table = summarize(rows)
     extra = rows.copy()
     for col in ("family", "device_name", "mem_method"):
@@ -94,24 +104,31 @@ def accuracy_table(frame: pd.DataFrame) -> pd.DataFrame:
             extra[col] = pd.NA
     extra["weights_kind"] = weights_labels(extra)
     keyed = extra[SUMMARY_KEYS].astype("string").fillna("\x00")
-    labels = (pd.concat([keyed, extra[["family", "weights_kind", "device_name", "mem_method"]]], axis=1)
-              .groupby(SUMMARY_KEYS, sort=False)
-              .agg(family=("family", joined), weights_kind=("weights_kind", joined),
-                   device_name=("device_name", joined), mem_method=("mem_method", joined))
-              .reset_index())
+    labels = (
+        pd.concat([keyed, extra[["family", "weights_kind", "device_name", "mem_method"]]], axis=1)
+        .groupby(SUMMARY_KEYS, sort=False)
+        .agg(
+            family=("family", joined),
+            weights_kind=("weights_kind", joined),
+            device_name=("device_name", joined),
+            mem_method=("mem_method", joined),
+        )
+        .reset_index()
+    )
     left = table[SUMMARY_KEYS].astype("string").fillna("\x00")
     merged = left.merge(labels, on=SUMMARY_KEYS, how="left")
     table.insert(1, "family", merged["family"].astype("string").to_numpy())
     table.insert(3, "weights_kind", merged["weights_kind"].astype("string").fillna("unknown").to_numpy())
-    table.insert(table.columns.get_loc("device") + 1, "device_name",
-                 merged["device_name"].astype("string").to_numpy())
-    table.insert(table.columns.get_loc("device_name") + 1, "device_label",
-                 [device_label(d, n) for d, n in zip(table["device"], table["device_name"])])
+    table.insert(table.columns.get_loc("device") + 1, "device_name", merged["device_name"].astype("string").to_numpy())
+    table.insert(
+        table.columns.get_loc("device_name") + 1,
+        "device_label",
+        [device_label(d, n) for d, n in zip(table["device"], table["device_name"])],
+    )
     notes = table["note"] if "note" in table.columns else [""] * len(table)
     table["note"] = [with_random_warning(n, k == "random") for n, k in zip(notes, table["weights_kind"])]
     if merged["mem_method"].notna().any():
-        table.insert(table.columns.get_loc("note"), "mem_method",
-                     merged["mem_method"].astype("string").to_numpy())
+        table.insert(table.columns.get_loc("note"), "mem_method", merged["mem_method"].astype("string").to_numpy())
     return table
 
 
@@ -119,8 +136,11 @@ def performance_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The per-configuration latency / peak-memory table of ``frame``: the `Protocol.performance_table`
     of every registered protocol that has one (the benchmark's `benchmark_table`), joined when
     several do; an empty frame when none does."""
-    tables = [get_protocol(name).performance_table(frame) for name in list_protocols()
-              if get_protocol(name).performance_table is not None]
+    tables = [
+        get_protocol(name).performance_table(frame)
+        for name in list_protocols()
+        if get_protocol(name).performance_table is not None
+    ]
     if not tables:
         return pd.DataFrame()
     return tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)

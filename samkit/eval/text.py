@@ -41,14 +41,19 @@ from samkit.eval._runner import RowSink, check_image_batch, embedded, resolve_ru
 from samkit.eval.protocol import Protocol, Section, failure_row, row_header, unsupported_error
 from samkit.eval.summary import SUMMARY_KEYS, accuracy_table
 
-__all__ = ["run_text", "TextParams", "PROTOCOL", "summarize_text", "text_instances", "AP_PROTOCOLS",
-           "ap_table"]
+__all__ = ["run_text", "TextParams", "PROTOCOL", "summarize_text", "text_instances", "AP_PROTOCOLS", "ap_table"]
 
 PROMPT_SOURCES = ("image", "dataset")
 
 
-def text_instances(model: Any, detector: Any, rgb: np.ndarray, phrases: list[str],
-                   box_threshold: float | None, text_threshold: float | None) -> Any:
+def text_instances(
+    model: Any,
+    detector: Any,
+    rgb: np.ndarray,
+    phrases: list[str],
+    box_threshold: float | None,
+    text_threshold: float | None,
+) -> Any:
     """Instances of ``phrases`` on the image set in ``model`` (``rgb``): the model's own text path
     when ``detector`` is None, else the detector's boxes -> one batched ``predict_boxes``.
     Returns a `samkit.pipelines.PipelineResult` (``encoder_ms`` NaN: the image is already set)."""
@@ -56,8 +61,16 @@ def text_instances(model: Any, detector: Any, rgb: np.ndarray, phrases: list[str
 
     if detector is None:
         return model.predict_text(phrases, box_threshold=box_threshold, text_threshold=text_threshold)
-    return detect_and_segment(detector, model, rgb, phrases, embed=False, text=phrases,
-                              box_threshold=box_threshold, text_threshold=text_threshold)
+    return detect_and_segment(
+        detector,
+        model,
+        rgb,
+        phrases,
+        embed=False,
+        text=phrases,
+        box_threshold=box_threshold,
+        text_threshold=text_threshold,
+    )
 
 
 def _check_model(model: Any, detector_name: str) -> None:
@@ -69,12 +82,25 @@ def _check_model(model: Any, detector_name: str) -> None:
         raise unsupported_error(model.name, "text (through a detector's boxes)", "box")
 
 
-def run_text(model: Any, dataset: Iterable[Any], *, detector: str = "grounding_dino_tiny",
-             detector_weights: str = "same", detector_config: str = "full", detector_seed: int = 0,
-             box_threshold: float | None = None, text_threshold: float | None = None,
-             prompts: str = "image", max_detections: int = 100, warmup: bool = True,
-             image_batch: int = 1, run_id: str | None = None, out_path: Any = None, resume: bool = False,
-             progress: bool = True) -> pd.DataFrame:
+def run_text(
+    model: Any,
+    dataset: Iterable[Any],
+    *,
+    detector: str = "grounding_dino_tiny",
+    detector_weights: str = "same",
+    detector_config: str = "full",
+    detector_seed: int = 0,
+    box_threshold: float | None = None,
+    text_threshold: float | None = None,
+    prompts: str = "image",
+    max_detections: int = 100,
+    warmup: bool = True,
+    image_batch: int = 1,
+    run_id: str | None = None,
+    out_path: Any = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> pd.DataFrame:
     """One row per image: the text query of its category names, its detections and ground truth.
 
     Args:
@@ -112,15 +138,19 @@ def run_text(model: Any, dataset: Iterable[Any], *, detector: str = "grounding_d
 
             kind = get_detector_spec(detector).kind
             if kind != "open_vocab":
-                raise ValueError(f"the text protocol needs an open-vocabulary detector; {detector} is "
-                                 f"{kind} (use the detector_boxes protocol for closed-set detectors).")
-        det = None if detector == "native" else load_run_detector(
-            detector, model, detector_weights, detector_config, detector_seed)
+                raise ValueError(
+                    f"the text protocol needs an open-vocabulary detector; {detector} is "
+                    f"{kind} (use the detector_boxes protocol for closed-set detectors)."
+                )
+        det = (
+            None
+            if detector == "native"
+            else load_run_detector(detector, model, detector_weights, detector_config, detector_seed)
+        )
     except Exception as err:  # noqa: BLE001 - one row says why the run could not start
         sink.extend([failure_row({**header, "prompt": "text", "detector": detector}, err)])
         return sink.frame()
-    columns = {**detector_columns(det),
-               "text_source": "native" if det is None else "detector"}
+    columns = {**detector_columns(det), "text_source": "native" if det is None else "detector"}
     all_names: list[str] | None = None
     if prompts == "dataset":
         cats = dataset_categories(dataset)
@@ -129,20 +159,26 @@ def run_text(model: Any, dataset: Iterable[Any], *, detector: str = "grounding_d
         all_names = list(dict.fromkeys(cats.values()))
     if warmup:
         warm_up(model, dataset)
-    pending = (s for s in tqdm(dataset, desc=f"text {model.name}", unit="image", disable=not progress)
-               if not sink.done(s.image_id))
+    pending = (
+        s
+        for s in tqdm(dataset, desc=f"text {model.name}", unit="image", disable=not progress)
+        if not sink.done(s.image_id)
+    )
 
     def has_phrases(sample: Any) -> bool:  # images without any are skipped, never embedded
         return bool(all_names if all_names is not None else ground_truth(dataset, sample).categories)
 
     for sample, image_phase, embed_error in embedded(model, pending, image_batch, has_phrases):
-        base = {**row_header(model, run_id, "text", sample.dataset, sample.image_id),
-                "prompt": "text", **columns}
+        base = {**row_header(model, run_id, "text", sample.dataset, sample.image_id), "prompt": "text", **columns}
         try:
             truth = ground_truth(dataset, sample)
             names = all_names if all_names is not None else truth.categories
-            fields = {"height": truth.size[0], "width": truth.size[1], "n_gt": len(truth.annotations),
-                      "gt": json.dumps(truth.annotations)}
+            fields = {
+                "height": truth.size[0],
+                "width": truth.size[1],
+                "n_gt": len(truth.annotations),
+                "gt": json.dumps(truth.annotations),
+            }
             if not names:
                 sink.extend([{**base, **fields, "status": "skipped", "error": "no categories to prompt"}])
                 sink.flush()
@@ -154,16 +190,24 @@ def run_text(model: Any, dataset: Iterable[Any], *, detector: str = "grounding_d
             result = text_instances(model, det, sample.image, phrases, box_threshold, text_threshold)
             keep = np.argsort(-result.scores, kind="stable")[:max_detections]
             objs = [result.objects[i] for i in keep]
-            detections = detections_json([by_phrase[o.label] for o in objs],
-                                         np.asarray([o.score for o in objs]),
-                                         np.asarray([o.box for o in objs]).reshape(-1, 4),
-                                         np.stack([o.mask for o in objs]) if objs else
-                                         np.zeros((0, *truth.size), bool))
-            row = {**base, **fields, **image_phase, "status": "ok", "phrases": json.dumps(phrases),
-                   "num_detections": len(objs), "detect_ms": result.detect_ms,
-                   "decoder_ms": result.decoder_ms,
-                   "total_ms": image_phase["encoder_ms"] + result.total_ms,
-                   "detections": detections}
+            detections = detections_json(
+                [by_phrase[o.label] for o in objs],
+                np.asarray([o.score for o in objs]),
+                np.asarray([o.box for o in objs]).reshape(-1, 4),
+                np.stack([o.mask for o in objs]) if objs else np.zeros((0, *truth.size), bool),
+            )
+            row = {
+                **base,
+                **fields,
+                **image_phase,
+                "status": "ok",
+                "phrases": json.dumps(phrases),
+                "num_detections": len(objs),
+                "detect_ms": result.detect_ms,
+                "decoder_ms": result.decoder_ms,
+                "total_ms": image_phase["encoder_ms"] + result.total_ms,
+                "detections": detections,
+            }
             sink.extend([row])
         except Exception as err:  # noqa: BLE001 - recorded; the run goes on
             sink.extend([failure_row(base, err)])
@@ -232,15 +276,18 @@ def ap_table(frame: pd.DataFrame) -> pd.DataFrame:
         images = keyed.assign(image_id=ok["image_id"]).groupby(SUMMARY_KEYS)["image_id"].nunique()
         want = table[SUMMARY_KEYS].astype("string").fillna("\x00")
         table["images"] = [int(images.get(tuple(k), 0)) for k in want.itertuples(index=False)]
-        keep = [c for c in table.columns
-                if not c.startswith(_AP_PREFIXES) or table[c].notna().any()]
+        keep = [c for c in table.columns if not c.startswith(_AP_PREFIXES) or table[c].notna().any()]
         drop = {"mIoU@1", "objects", "skipped", "errors", "peak_mem_mib", "text_detections"}
         parts.append(table[[c for c in keep if c not in drop and not c.startswith(("mIoU", "NoC"))]])
     if not parts:
         return pd.DataFrame()
     out = pd.concat(parts, ignore_index=True)
-    first = [c for c in out.columns if not c.startswith(_AP_PREFIXES) and c not in (
-        "encoder_ms", "decoder_ms", "text_detect_ms", "images", "mem_method", "note")]
+    first = [
+        c
+        for c in out.columns
+        if not c.startswith(_AP_PREFIXES)
+        and c not in ("encoder_ms", "decoder_ms", "text_detect_ms", "images", "mem_method", "note")
+    ]
     ap_cols = [c for c in out.columns if c.startswith(_AP_PREFIXES)]
     last = [c for c in ("encoder_ms", "decoder_ms", "text_detect_ms", "images", "note") if c in out.columns]
     return out[first + ap_cols + last]
@@ -251,8 +298,7 @@ def report_sections(rows: pd.DataFrame, published: pd.DataFrame | None = None) -
     ap = ap_table(rows)
     if not len(ap):
         return []
-    return [Section("ap", "Text and detector-box prompts: class-aware COCO mask / box AP", table=ap,
-                    order=40)]
+    return [Section("ap", "Text and detector-box prompts: class-aware COCO mask / box AP", table=ap, order=40)]
 
 
 #: the registered ``text`` protocol (`samkit.eval.get_protocol("text")`)
@@ -263,10 +309,20 @@ PROTOCOL = Protocol(
     capability_of=lambda p: "text" if p.detector == "native" else "box",
     params=TextParams,
     runner=lambda model, dataset, p, **common: run_text(
-        model, dataset, detector=p.detector, detector_weights=p.detector_weights,
-        detector_config=p.detector_config, detector_seed=p.detector_seed,
-        box_threshold=p.box_threshold, text_threshold=p.text_threshold, prompts=p.prompts,
-        max_detections=p.max_detections, warmup=p.warmup, image_batch=p.image_batch, **common),
+        model,
+        dataset,
+        detector=p.detector,
+        detector_weights=p.detector_weights,
+        detector_config=p.detector_config,
+        detector_seed=p.detector_seed,
+        box_threshold=p.box_threshold,
+        text_threshold=p.text_threshold,
+        prompts=p.prompts,
+        max_detections=p.max_detections,
+        warmup=p.warmup,
+        image_batch=p.image_batch,
+        **common,
+    ),
     summarizer=summarize_text,
     report_sections=report_sections,
 )

@@ -33,8 +33,7 @@ from samkit.eval.protocol import Protocol, Section, failure_row, row_header
 from samkit.metrics.perf import measure_peak_memory, timed
 from samkit.wording import device_label, joined, weights_labels, with_random_warning
 
-__all__ = ["run_video", "VideoParams", "PROTOCOL", "summarize_video", "prompt_of", "SEQUENCE_KEYS",
-           "sequence_table"]
+__all__ = ["run_video", "VideoParams", "PROTOCOL", "summarize_video", "prompt_of", "SEQUENCE_KEYS", "sequence_table"]
 
 PROMPTS = ("mask", "box", "points")
 J_AND_F_KEYS = ("J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay", "J&F-Mean")
@@ -73,15 +72,25 @@ def _prompt_object(tracker: Any, frame: int, oid: int, gt: np.ndarray, kind: str
     for _ in range(1, clicks if kind == "points" else 1):
         x, y, positive = next_click(gt, out[oid], [c[:2] for c in given])
         given.append([x, y, positive])
-        out = tracker.add_prompt(frame, oid, point_coords=[c[:2] for c in given],
-                                 point_labels=[int(c[2]) for c in given])
+        out = tracker.add_prompt(
+            frame, oid, point_coords=[c[:2] for c in given], point_labels=[int(c[2]) for c in given]
+        )
     return given
 
 
-def run_video(model: Any, dataset: Iterable[Any], *, prompt: str = "mask", clicks: int = 1,
-              video_storage: str = "stream", offload_state_to_cpu: bool = False,
-              run_id: str | None = None, out_path: Any = None, resume: bool = False,
-              progress: bool = True) -> pd.DataFrame:
+def run_video(
+    model: Any,
+    dataset: Iterable[Any],
+    *,
+    prompt: str = "mask",
+    clicks: int = 1,
+    video_storage: str = "stream",
+    offload_state_to_cpu: bool = False,
+    run_id: str | None = None,
+    out_path: Any = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> pd.DataFrame:
     """One row per (sequence, object) of a `samkit.data.DavisDataset` (see the module docstring).
 
     Args:
@@ -104,24 +113,33 @@ def run_video(model: Any, dataset: Iterable[Any], *, prompt: str = "mask", click
         if sink.done(sample.sequence):
             continue
         base = {**row_header(model, run_id, "video", sample.dataset, sample.sequence), "prompt": prompt}
-        sink.extend([{**base, "object_id": str(s.get("object_id")), "status": "skipped",
-                      "error": str(s.get("reason"))} for s in sample.skipped])
+        sink.extend(
+            [
+                {**base, "object_id": str(s.get("object_id")), "status": "skipped", "error": str(s.get("reason"))}
+                for s in sample.skipped
+            ]
+        )
         try:
             folder = sample.frame_paths[0].parent
-            tracker, init_ms = timed(lambda: model.video(
-                [np.asarray(_read(p)) for p in sample.frame_paths] if _mixed(sample) else folder,
-                video_storage=video_storage, offload_state_to_cpu=offload_state_to_cpu), model.device)
+            tracker, init_ms = timed(
+                lambda: model.video(
+                    [np.asarray(_read(p)) for p in sample.frame_paths] if _mixed(sample) else folder,
+                    video_storage=video_storage,
+                    offload_state_to_cpu=offload_state_to_cpu,
+                ),
+                model.device,
+            )
             objects, prompts, start = [], {}, sample.masks.shape[1]
             prompt_ms = 0.0
             for k, object_id in enumerate(sample.object_ids):
                 present = np.flatnonzero(sample.masks[k].any(axis=(1, 2)) & sample.annotated)
                 if not len(present):
-                    sink.extend([{**base, "object_id": object_id, "status": "skipped",
-                                  "error": "empty"}])
+                    sink.extend([{**base, "object_id": object_id, "status": "skipped", "error": "empty"}])
                     continue
                 first, oid = int(present[0]), _obj_int(object_id, k)
-                given, ms = timed(lambda: _prompt_object(tracker, first, oid, sample.masks[k, first],
-                                                         prompt, clicks), model.device)
+                given, ms = timed(
+                    lambda: _prompt_object(tracker, first, oid, sample.masks[k, first], prompt, clicks), model.device
+                )
                 prompt_ms += ms
                 objects.append((k, object_id, oid, first))
                 prompts[object_id] = {"frame": first, "clicks": given}
@@ -131,14 +149,24 @@ def run_video(model: Any, dataset: Iterable[Any], *, prompt: str = "mask", click
                 continue
             tracked: dict[int, dict[int, np.ndarray]] = {}
             timing: list[float] = []
-            memory = measure_peak_memory(lambda: timing.append(timed(
-                lambda: tracked.update(tracker.propagate(start_frame=start)), model.device)[1]),
-                model.device)
+            memory = measure_peak_memory(
+                lambda: timing.append(
+                    timed(lambda: tracked.update(tracker.propagate(start_frame=start)), model.device)[1]
+                ),
+                model.device,
+            )
             propagate_ms, frames = timing[0], len(tracked)
-            seq = {"init_ms": init_ms, "prompt_ms": prompt_ms, "propagate_ms": propagate_ms,
-                   "frames": frames, "fps": frames / (propagate_ms / 1000.0) if propagate_ms else np.nan,
-                   "peak_mem_mib": memory.peak_mib, "mem_method": memory.method,
-                   "video_storage": video_storage, "offload_state_to_cpu": offload_state_to_cpu}
+            seq = {
+                "init_ms": init_ms,
+                "prompt_ms": prompt_ms,
+                "propagate_ms": propagate_ms,
+                "frames": frames,
+                "fps": frames / (propagate_ms / 1000.0) if propagate_ms else np.nan,
+                "peak_mem_mib": memory.peak_mib,
+                "mem_method": memory.method,
+                "video_storage": video_storage,
+                "offload_state_to_cpu": offload_state_to_cpu,
+            }
             h, w = tracker.size
             annotated = np.flatnonzero(sample.annotated)
             for k, object_id, oid, first in objects:
@@ -147,9 +175,20 @@ def run_video(model: Any, dataset: Iterable[Any], *, prompt: str = "mask", click
                 gt = sample.masks[k, annotated]
                 void = sample.void[annotated] if sample.void is not None else None
                 scores = j_and_f(gt, pred, void)
-                sink.extend([{**base, **seq, "object_id": object_id, "status": "ok",
-                              "prompt_frame": first, "clicks": len(prompts[object_id]["clicks"]) or None,
-                              "prompt_detail": json.dumps(prompts[object_id], default=int), **scores}])
+                sink.extend(
+                    [
+                        {
+                            **base,
+                            **seq,
+                            "object_id": object_id,
+                            "status": "ok",
+                            "prompt_frame": first,
+                            "clicks": len(prompts[object_id]["clicks"]) or None,
+                            "prompt_detail": json.dumps(prompts[object_id], default=int),
+                            **scores,
+                        }
+                    ]
+                )
         except Exception as err:  # noqa: BLE001 - recorded; the run goes on
             sink.extend([failure_row(base, err)])
         sink.flush()
@@ -168,8 +207,11 @@ def _mixed(sample: Any) -> bool:
     names = [p.stem for p in sample.frame_paths]
     folder = sample.frame_paths[0].parent
     in_folder = [p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")]
-    return (len(in_folder) != len(names) or not all(n.isdigit() for n in names)
-            or [int(n) for n in names] != sorted(int(n) for n in names))
+    return (
+        len(in_folder) != len(names)
+        or not all(n.isdigit() for n in names)
+        or [int(n) for n in names] != sorted(int(n) for n in names)
+    )
 
 
 @dataclass
@@ -217,17 +259,46 @@ def sequence_table(frame: pd.DataFrame) -> pd.DataFrame:
         if col not in rows.columns:
             rows[col] = np.nan
     keyed = rows.assign(**{k: rows[k].astype("string").fillna("") for k in SEQUENCE_KEYS})
-    out = (keyed.groupby(SEQUENCE_KEYS, sort=False)
-           .agg(weights_kind=("weights_kind", joined), device_name=("device_name", joined),
-                objects=("object_id", "nunique"), J=("J-Mean", "mean"), F=("F-Mean", "mean"),
-                jf=("J&F-Mean", "mean"), frames=("frames", "max"), fps=("fps", "median"),
-                peak_mem_mib=("peak_mem_mib", "max"))
-           .reset_index().rename(columns={"image_id": "sequence", "jf": "J&F"}))
-    out.insert(out.columns.get_loc("device") + 1, "device_label",
-               [device_label(d, n) for d, n in zip(out["device"], out["device_name"])])
+    out = (
+        keyed.groupby(SEQUENCE_KEYS, sort=False)
+        .agg(
+            weights_kind=("weights_kind", joined),
+            device_name=("device_name", joined),
+            objects=("object_id", "nunique"),
+            J=("J-Mean", "mean"),
+            F=("F-Mean", "mean"),
+            jf=("J&F-Mean", "mean"),
+            frames=("frames", "max"),
+            fps=("fps", "median"),
+            peak_mem_mib=("peak_mem_mib", "max"),
+        )
+        .reset_index()
+        .rename(columns={"image_id": "sequence", "jf": "J&F"})
+    )
+    out.insert(
+        out.columns.get_loc("device") + 1,
+        "device_label",
+        [device_label(d, n) for d, n in zip(out["device"], out["device_name"])],
+    )
     out["note"] = [with_random_warning("", k == "random") for k in out["weights_kind"]]
-    first = ["model", "weights", "weights_kind", "device", "device_label", "dtype", "dataset", "sequence",
-             "objects", "J&F", "J", "F", "frames", "fps", "peak_mem_mib", "note"]
+    first = [
+        "model",
+        "weights",
+        "weights_kind",
+        "device",
+        "device_label",
+        "dtype",
+        "dataset",
+        "sequence",
+        "objects",
+        "J&F",
+        "J",
+        "F",
+        "frames",
+        "fps",
+        "peak_mem_mib",
+        "note",
+    ]
     return out[first]
 
 
@@ -236,8 +307,7 @@ def report_sections(rows: pd.DataFrame, published: pd.DataFrame | None = None) -
     sequences = sequence_table(rows)
     if not len(sequences):
         return []
-    return [Section("video_sequences", "Video: J&F per sequence (DAVIS semi-supervised)",
-                    table=sequences, order=50)]
+    return [Section("video_sequences", "Video: J&F per sequence (DAVIS semi-supervised)", table=sequences, order=50)]
 
 
 #: the registered ``video`` protocol (`samkit.eval.get_protocol("video")`)
@@ -247,8 +317,14 @@ PROTOCOL = Protocol(
     capability="video",
     params=VideoParams,
     runner=lambda model, dataset, p, **common: run_video(
-        model, dataset, prompt=p.prompt, clicks=p.clicks, video_storage=p.video_storage,
-        offload_state_to_cpu=p.offload_state_to_cpu, **common),
+        model,
+        dataset,
+        prompt=p.prompt,
+        clicks=p.clicks,
+        video_storage=p.video_storage,
+        offload_state_to_cpu=p.offload_state_to_cpu,
+        **common,
+    ),
     summarizer=summarize_video,
     report_sections=report_sections,
 )

@@ -44,8 +44,16 @@ from samkit.metrics.perf import measure_peak_memory, timed
 from samkit.plotting import MEMORY_METHODS, figure_header, new_figure, refuse_rows
 from samkit.wording import RANDOM_WEIGHTS_WARNING, device_label, group_weights_kind, joined, present
 
-__all__ = ["run_video_benchmark", "VideoBenchmarkParams", "PROTOCOL", "summarize_video_benchmark",
-           "VIDEO_STORAGE", "VIDEO_BENCHMARK_KEYS", "video_benchmark_table", "memory_vs_length"]
+__all__ = [
+    "run_video_benchmark",
+    "VideoBenchmarkParams",
+    "PROTOCOL",
+    "summarize_video_benchmark",
+    "VIDEO_STORAGE",
+    "VIDEO_BENCHMARK_KEYS",
+    "video_benchmark_table",
+    "memory_vs_length",
+]
 
 #: the ``video_storage`` options the benchmark sweeps (see `samkit.video.VIDEO_STORAGE`)
 VIDEO_STORAGE = ("stream", "cpu", "device")
@@ -57,8 +65,7 @@ def _check_int_list(name: str, values: Any, minimum: int) -> list[int]:
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise ValueError(f"{name} must be a list of ints >= {minimum}, got {values!r}")
     out = list(values)
-    if not out or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum
-                      for v in out):
+    if not out or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum for v in out):
         raise ValueError(f"{name} must be a non-empty list of ints >= {minimum}, got {values!r}")
     return [int(v) for v in out]
 
@@ -87,8 +94,9 @@ def _track(model: Any, video: Any, storage: str, offload: bool) -> dict[str, Any
     propagation under the memory probe; the row fields."""
     from samkit.metrics import j_and_f
 
-    tracker, init_ms = timed(lambda: model.video(video.frames, video_storage=storage,
-                                                 offload_state_to_cpu=offload), model.device)
+    tracker, init_ms = timed(
+        lambda: model.video(video.frames, video_storage=storage, offload_state_to_cpu=offload), model.device
+    )
     try:
         oids = [int(o) for o in video.object_ids]
 
@@ -99,28 +107,49 @@ def _track(model: Any, video: Any, storage: str, offload: bool) -> dict[str, Any
         _, prompt_ms = timed(prompt_all, model.device)
         tracked: dict[int, dict[int, np.ndarray]] = {}
         timing: list[float] = []
-        memory = measure_peak_memory(lambda: timing.append(timed(
-            lambda: tracked.update(tracker.propagate(start_frame=0)), model.device)[1]), model.device)
+        memory = measure_peak_memory(
+            lambda: timing.append(timed(lambda: tracked.update(tracker.propagate(start_frame=0)), model.device)[1]),
+            model.device,
+        )
     finally:
         tracker = None  # the tracking state is freed before the next measurement
     propagate_ms, frames = timing[0], len(tracked)
     empty = np.zeros(video.size, bool)
-    scores = [j_and_f(video.masks[k], np.stack([tracked.get(t, {}).get(oid, empty)
-                                                for t in range(video.num_frames)]))
-              for k, oid in enumerate(oids)]
-    quality = {key: float(np.mean([s[key] for s in scores])) if scores else np.nan
-               for key in ("J-Mean", "F-Mean", "J&F-Mean")}
-    return {"init_ms": init_ms, "prompt_ms": prompt_ms, "propagate_ms": propagate_ms,
-            "frames": frames, "fps": frames / (propagate_ms / 1000.0) if propagate_ms > 0 else np.nan,
-            "peak_mem_mib": memory.peak_mib, "mem_baseline_mib": memory.baseline_mib,
-            "mem_method": memory.method, **quality}
+    scores = [
+        j_and_f(video.masks[k], np.stack([tracked.get(t, {}).get(oid, empty) for t in range(video.num_frames)]))
+        for k, oid in enumerate(oids)
+    ]
+    quality = {
+        key: float(np.mean([s[key] for s in scores])) if scores else np.nan for key in ("J-Mean", "F-Mean", "J&F-Mean")
+    }
+    return {
+        "init_ms": init_ms,
+        "prompt_ms": prompt_ms,
+        "propagate_ms": propagate_ms,
+        "frames": frames,
+        "fps": frames / (propagate_ms / 1000.0) if propagate_ms > 0 else np.nan,
+        "peak_mem_mib": memory.peak_mib,
+        "mem_baseline_mib": memory.baseline_mib,
+        "mem_method": memory.method,
+        **quality,
+    }
 
 
-def run_video_benchmark(model: Any, *, lengths: Any = (8, 32, 128), size: Any = (480, 640),
-                        num_objects: int = 1, video_storage: Any = ("stream", "device"),
-                        offload_state_to_cpu: Any = (False, True), warmup: bool = True,
-                        seed: int = 0, run_id: str | None = None, out_path: Any = None,
-                        resume: bool = False, progress: bool = True) -> pd.DataFrame:
+def run_video_benchmark(
+    model: Any,
+    *,
+    lengths: Any = (8, 32, 128),
+    size: Any = (480, 640),
+    num_objects: int = 1,
+    video_storage: Any = ("stream", "device"),
+    offload_state_to_cpu: Any = (False, True),
+    warmup: bool = True,
+    seed: int = 0,
+    run_id: str | None = None,
+    out_path: Any = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> pd.DataFrame:
     """One row per (length, video_storage, offload_state_to_cpu) (see the module docstring).
 
     Args:
@@ -144,32 +173,42 @@ def run_video_benchmark(model: Any, *, lengths: Any = (8, 32, 128), size: Any = 
         raise ValueError(f"video_storage must be a non-empty list of {VIDEO_STORAGE}, got {video_storage!r}")
     offloads = [offload_state_to_cpu] if isinstance(offload_state_to_cpu, bool) else list(offload_state_to_cpu)
     if not offloads or any(not isinstance(o, (bool, np.bool_)) for o in offloads):
-        raise ValueError(f"offload_state_to_cpu must be a non-empty list of bools, got "
-                         f"{offload_state_to_cpu!r}")
+        raise ValueError(f"offload_state_to_cpu must be a non-empty list of bools, got {offload_state_to_cpu!r}")
     from samkit.data.synthetic_video import moving_shapes
 
     run_id = resolve_run_id(run_id)
     sink = RowSink(out_path, resume)
-    done = {(int(r["length"]), str(r["video_storage"]), bool(r["offload_state_to_cpu"]))
-            for r in sink.rows if pd.notna(r.get("length"))}
-    combos = [(n, s, bool(o)) for n, s, o in itertools.product(lengths, storages, offloads)
-              if (n, s, bool(o)) not in done]
+    done = {
+        (int(r["length"]), str(r["video_storage"]), bool(r["offload_state_to_cpu"]))
+        for r in sink.rows
+        if pd.notna(r.get("length"))
+    }
+    combos = [
+        (n, s, bool(o)) for n, s, o in itertools.product(lengths, storages, offloads) if (n, s, bool(o)) not in done
+    ]
     warmed = False
     if warmup and combos:
         try:
-            _track(model, moving_shapes(WARMUP_FRAMES, (h, w), num_objects, seed),
-                   combos[0][1], combos[0][2])
+            _track(model, moving_shapes(WARMUP_FRAMES, (h, w), num_objects, seed), combos[0][1], combos[0][2])
             warmed = True
         except Exception:  # noqa: BLE001 - untimed; a real problem shows in the timed rows
             pass
         _free(model.device)
-    for length, storage, offload in tqdm(combos, desc=f"video_benchmark {model.name}",
-                                         unit="combination", disable=not progress):
-        base = {**row_header(model, run_id, "video_benchmark", DATASET,
-                             f"{DATASET}@{length}x{h}x{w}"),
-                "prompt": "mask", "length": length, "video_storage": storage,
-                "offload_state_to_cpu": offload, "height": h, "width": w, "objects": num_objects,
-                "seed": seed, "warmed_up": warmed}
+    for length, storage, offload in tqdm(
+        combos, desc=f"video_benchmark {model.name}", unit="combination", disable=not progress
+    ):
+        base = {
+            **row_header(model, run_id, "video_benchmark", DATASET, f"{DATASET}@{length}x{h}x{w}"),
+            "prompt": "mask",
+            "length": length,
+            "video_storage": storage,
+            "offload_state_to_cpu": offload,
+            "height": h,
+            "width": w,
+            "objects": num_objects,
+            "seed": seed,
+            "warmed_up": warmed,
+        }
         try:
             video = moving_shapes(length, (h, w), num_objects, seed)
             sink.extend([{**base, **_track(model, video, storage, offload), "status": "ok"}])
@@ -187,8 +226,7 @@ class VideoBenchmarkParams:
     lengths: list[int] = field(default_factory=lambda: [8, 32, 128])
     size: list[int] = field(default_factory=lambda: [480, 640])
     num_objects: int = field(default=1, metadata={"min": 1})
-    video_storage: list[str] = field(default_factory=lambda: ["stream", "device"],
-                                     metadata={"choices": VIDEO_STORAGE})
+    video_storage: list[str] = field(default_factory=lambda: ["stream", "device"], metadata={"choices": VIDEO_STORAGE})
     offload_state_to_cpu: list[bool] = field(default_factory=lambda: [False, True])
     warmup: bool = True
     seed: int = 0
@@ -200,8 +238,9 @@ class VideoBenchmarkParams:
             raise ValueError("video_storage must list at least one of " + ", ".join(VIDEO_STORAGE))
         offloads = list(self.offload_state_to_cpu)
         if not offloads or any(not isinstance(o, (bool, np.bool_)) for o in offloads):
-            raise ValueError(f"offload_state_to_cpu must be a non-empty list of bools, got "
-                             f"{self.offload_state_to_cpu!r}")
+            raise ValueError(
+                f"offload_state_to_cpu must be a non-empty list of bools, got {self.offload_state_to_cpu!r}"
+            )
 
 
 def summarize_video_benchmark(rows: pd.DataFrame) -> dict[str, Any]:
@@ -217,12 +256,33 @@ def summarize_video_benchmark(rows: pd.DataFrame) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------------- table, figure
 
-VIDEO_BENCHMARK_KEYS: list[str] = ["model", "weights", "device", "device_name", "dtype", "video_storage",
-                                   "offload_state_to_cpu", "length", "height", "width"]
+VIDEO_BENCHMARK_KEYS: list[str] = [
+    "model",
+    "weights",
+    "device",
+    "device_name",
+    "dtype",
+    "video_storage",
+    "offload_state_to_cpu",
+    "length",
+    "height",
+    "width",
+]
 """One `video_benchmark_table` row per distinct combination of these columns."""
 
-_VIDEO_NUMERIC = ["fps", "propagate_ms", "init_ms", "prompt_ms", "peak_mem_mib", "frames", "objects",
-                  "J&F-Mean", "length", "height", "width"]
+_VIDEO_NUMERIC = [
+    "fps",
+    "propagate_ms",
+    "init_ms",
+    "prompt_ms",
+    "peak_mem_mib",
+    "frames",
+    "objects",
+    "J&F-Mean",
+    "length",
+    "height",
+    "width",
+]
 
 
 def video_benchmark_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -237,23 +297,47 @@ def video_benchmark_table(frame: pd.DataFrame) -> pd.DataFrame:
     ``oom``) and ``note`` (`RANDOM_WEIGHTS_WARNING` for random weights, else empty). A combination
     that only failed keeps its row, with empty numbers. Empty (these columns) without such rows.
     """
-    columns = (["model", "family", "weights", "weights_kind", "device", "device_name", "device_label",
-                "dtype", "video_storage", "offload_state_to_cpu", "length", "height", "width",
-                "objects", "frames", "fps", "propagate_ms", "init_ms", "prompt_ms", "peak_mem_mib",
-                "mem_method", "J&F-Mean", "runs", "errors", "failure", "note"])
+    columns = [
+        "model",
+        "family",
+        "weights",
+        "weights_kind",
+        "device",
+        "device_name",
+        "device_label",
+        "dtype",
+        "video_storage",
+        "offload_state_to_cpu",
+        "length",
+        "height",
+        "width",
+        "objects",
+        "frames",
+        "fps",
+        "propagate_ms",
+        "init_ms",
+        "prompt_ms",
+        "peak_mem_mib",
+        "mem_method",
+        "J&F-Mean",
+        "runs",
+        "errors",
+        "failure",
+        "note",
+    ]
     if "protocol" not in frame.columns:
         return pd.DataFrame(columns=columns)
     rows = frame[frame["protocol"].astype("string") == "video_benchmark"].copy()
     if rows.empty:
         return pd.DataFrame(columns=columns)
-    for col in VIDEO_BENCHMARK_KEYS + _VIDEO_NUMERIC + ["family", "status", "mem_method",
-                                                        "weights_kind", "weights_official"]:
+    for col in (
+        VIDEO_BENCHMARK_KEYS + _VIDEO_NUMERIC + ["family", "status", "mem_method", "weights_kind", "weights_official"]
+    ):
         if col not in rows.columns:
             rows[col] = pd.NA
     for col in _VIDEO_NUMERIC:
         rows[col] = pd.to_numeric(rows[col], errors="coerce").astype("float64")
-    rows["offload_state_to_cpu"] = rows["offload_state_to_cpu"].map(
-        lambda v: bool(v) if present(v) else pd.NA)
+    rows["offload_state_to_cpu"] = rows["offload_state_to_cpu"].map(lambda v: bool(v) if present(v) else pd.NA)
     out: list[dict[str, Any]] = []
     for key, group in rows.groupby(VIDEO_BENCHMARK_KEYS, dropna=False, sort=False):
         rec: dict[str, Any] = dict(zip(VIDEO_BENCHMARK_KEYS, key))
@@ -285,8 +369,11 @@ def _memory_line(methods_of: Any) -> str:
     methods: list[str] = []
     for value in methods_of.dropna().astype(str):
         methods += [m for m in value.split("; ") if m and m not in methods]
-    return ("memory: " + "; ".join(f"{m} = {MEMORY_METHODS.get(m, m)}" for m in methods)
-            if methods else "memory method not recorded")
+    return (
+        "memory: " + "; ".join(f"{m} = {MEMORY_METHODS.get(m, m)}" for m in methods)
+        if methods
+        else "memory method not recorded"
+    )
 
 
 def memory_vs_length(table: pd.DataFrame, *, logx: bool = False, title: str | None = None):
@@ -302,28 +389,38 @@ def memory_vs_length(table: pd.DataFrame, *, logx: bool = False, title: str | No
     refuse_rows(table, "memory_vs_length", "samkit.eval.video_benchmark.video_benchmark_table")
     need = {"length", "peak_mem_mib", "video_storage", "offload_state_to_cpu"}
     if not need <= set(table.columns):
-        raise ValueError(f"memory_vs_length draws a samkit.eval.video_benchmark.video_benchmark_table "
-                         f"(columns {sorted(need)}); got columns {list(table.columns)}")
+        raise ValueError(
+            f"memory_vs_length draws a samkit.eval.video_benchmark.video_benchmark_table "
+            f"(columns {sorted(need)}); got columns {list(table.columns)}"
+        )
     data = table.copy()
     data["peak_mem_mib"] = pd.to_numeric(data["peak_mem_mib"], errors="coerce").astype(float)
     data["length"] = pd.to_numeric(data["length"], errors="coerce").astype(float)
     if data["peak_mem_mib"].isna().all():
         raise ValueError("no peak memory numbers to draw")
-    data["size"] = [f"{h}x{w}" if pd.notna(h) and pd.notna(w) else ""
-                    for h, w in zip(data.get("height", [pd.NA] * len(data)),
-                                    data.get("width", [pd.NA] * len(data)))]
-    keys = [c for c in ("model", "weights", "device", "device_name", "dtype", "size", "video_storage",
-                        "offload_state_to_cpu") if c in data.columns]
-    varying = [c for c in ("weights_kind", "device_label", "dtype", "size") if c in data.columns
-               and data[c].astype("string").fillna("").nunique() > 1]
+    data["size"] = [
+        f"{h}x{w}" if pd.notna(h) and pd.notna(w) else ""
+        for h, w in zip(data.get("height", [pd.NA] * len(data)), data.get("width", [pd.NA] * len(data)))
+    ]
+    keys = [
+        c
+        for c in ("model", "weights", "device", "device_name", "dtype", "size", "video_storage", "offload_state_to_cpu")
+        if c in data.columns
+    ]
+    varying = [
+        c
+        for c in ("weights_kind", "device_label", "dtype", "size")
+        if c in data.columns and data[c].astype("string").fillna("").nunique() > 1
+    ]
     failed = []
     if "failure" in data.columns:
         for _, row in data[data["peak_mem_mib"].isna()].iterrows():
             why = str(row["failure"]) if pd.notna(row["failure"]) and str(row["failure"]) else "no number"
-            failed.append(f"{row['model']} {row['video_storage']}/offload={bool(row['offload_state_to_cpu'])}"
-                          f" at {int(row['length'])} frames ({why})")
-    extra = [_memory_line(data["mem_method"]) if "mem_method" in data.columns
-             else "memory method not recorded"]
+            failed.append(
+                f"{row['model']} {row['video_storage']}/offload={bool(row['offload_state_to_cpu'])}"
+                f" at {int(row['length'])} frames ({why})"
+            )
+    extra = [_memory_line(data["mem_method"]) if "mem_method" in data.columns else "memory method not recorded"]
     if failed:
         extra.append("not drawn: " + "; ".join(failed))
     header = figure_header(data, title or "Peak memory vs video length", extra=extra, width=9.0)
@@ -333,16 +430,22 @@ def memory_vs_length(table: pd.DataFrame, *, logx: bool = False, title: str | No
         if line.empty:
             continue
         first = line.iloc[0]
-        parts = [f"storage={first['video_storage']}",
-                 f"offload_state_to_cpu={bool(first['offload_state_to_cpu'])}"]
+        parts = [f"storage={first['video_storage']}", f"offload_state_to_cpu={bool(first['offload_state_to_cpu'])}"]
         parts += [str(first[c]) for c in varying if pd.notna(first[c]) and str(first[c])]
-        ax.plot(line["length"], line["peak_mem_mib"], marker="o", markersize=4,
-                linestyle="-" if not first["offload_state_to_cpu"] else "--", color=f"C{i % 10}",
-                label=f"{first['model']} ({', '.join(parts)})")
+        ax.plot(
+            line["length"],
+            line["peak_mem_mib"],
+            marker="o",
+            markersize=4,
+            linestyle="-" if not first["offload_state_to_cpu"] else "--",
+            color=f"C{i % 10}",
+            label=f"{first['model']} ({', '.join(parts)})",
+        )
     if logx:
         ax.set_xscale("log")
-    ax.set_xticks(sorted(data["length"].dropna().unique()),
-                  [str(int(v)) for v in sorted(data["length"].dropna().unique())])
+    ax.set_xticks(
+        sorted(data["length"].dropna().unique()), [str(int(v)) for v in sorted(data["length"].dropna().unique())]
+    )
     ax.set_xlabel("video length, frames")
     ax.set_ylabel("peak memory, MiB")
     ax.grid(True, alpha=0.3)
@@ -356,11 +459,24 @@ def report_sections(rows: pd.DataFrame, published: pd.DataFrame | None = None) -
     table = video_benchmark_table(rows)
     if not len(table):
         return []
-    sections = [Section("video_benchmark", "Video benchmark: tracking fps, init / prompt / propagate ms, "
-                        "peak memory", table=table, order=60, in_index=True)]
+    sections = [
+        Section(
+            "video_benchmark",
+            "Video benchmark: tracking fps, init / prompt / propagate ms, peak memory",
+            table=table,
+            order=60,
+            in_index=True,
+        )
+    ]
     if table["peak_mem_mib"].notna().any():
-        sections.append(Section("video_memory", "Video tracking: peak memory vs video length",
-                                figure=lambda: memory_vs_length(table), order=60))
+        sections.append(
+            Section(
+                "video_memory",
+                "Video tracking: peak memory vs video length",
+                figure=lambda: memory_vs_length(table),
+                order=60,
+            )
+        )
     return sections
 
 
@@ -371,9 +487,16 @@ PROTOCOL = Protocol(
     capability="video",
     params=VideoBenchmarkParams,
     runner=lambda model, dataset, p, **common: run_video_benchmark(
-        model, lengths=p.lengths, size=p.size, num_objects=p.num_objects,
-        video_storage=p.video_storage, offload_state_to_cpu=p.offload_state_to_cpu,
-        warmup=p.warmup, seed=p.seed, **common),
+        model,
+        lengths=p.lengths,
+        size=p.size,
+        num_objects=p.num_objects,
+        video_storage=p.video_storage,
+        offload_state_to_cpu=p.offload_state_to_cpu,
+        warmup=p.warmup,
+        seed=p.seed,
+        **common,
+    ),
     summarizer=summarize_video_benchmark,
     uses_dataset=False,
     accuracy=False,

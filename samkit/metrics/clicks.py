@@ -57,9 +57,7 @@ def _click_xy(click: Any, shape: tuple[int, int]) -> tuple[int, int]:
     try:
         x, y = operator.index(click[0]), operator.index(click[1])
     except (TypeError, IndexError) as exc:
-        raise ValueError(
-            f"a click must be (x, y) or (x, y, is_positive) with integer x, y; got {click!r}"
-        ) from exc
+        raise ValueError(f"a click must be (x, y) or (x, y, is_positive) with integer x, y; got {click!r}") from exc
     h, w = shape
     if not (0 <= x < w and 0 <= y < h):
         raise ValueError(f"click {click!r} lies outside the (H, W) = {shape} image")

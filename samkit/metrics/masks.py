@@ -37,15 +37,11 @@ def _as_mask(value: Any, name: str) -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be a bool or 0/1 numeric mask, got dtype {arr.dtype}")
     if arr.size and not np.all((arr == 0) | (arr == 1)):
-        raise ValueError(
-            f"{name} must hold only 0 and 1 (or be bool); threshold soft or 0/255 masks first"
-        )
+        raise ValueError(f"{name} must hold only 0 and 1 (or be bool); threshold soft or 0/255 masks first")
     return arr != 0
 
 
-def _mask_pair(
-    gt: Any, pred: Any, gt_name: str = "gt", pred_name: str = "pred"
-) -> tuple[np.ndarray, np.ndarray]:
+def _mask_pair(gt: Any, pred: Any, gt_name: str = "gt", pred_name: str = "pred") -> tuple[np.ndarray, np.ndarray]:
     """Two (H, W) bool masks of one shape; ValueError naming both shapes otherwise."""
     g = _as_mask(gt, gt_name)
     p = _as_mask(pred, pred_name)
@@ -63,9 +59,7 @@ def _optional_mask(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray 
         return None
     v = _as_mask(value, name)
     if v.shape != shape:
-        raise ValueError(
-            f"{name} must have the masks' shape {shape}; got {name} shape {v.shape}"
-        )
+        raise ValueError(f"{name} must have the masks' shape {shape}; got {name} shape {v.shape}")
     return v
 
 

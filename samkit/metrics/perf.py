@@ -111,8 +111,7 @@ def timed(fn: Callable[[], Any], device: Any = "cpu") -> tuple[Any, float]:
     return (_cuda_event_timed if _is_cuda(device) else _perf_counter_timed)(fn, device)
 
 
-def time_call(fn: Callable[[], Any], device: Any = "cpu", *, warmup: int = 1,
-              repeats: int = 5) -> TimingStats:
+def time_call(fn: Callable[[], Any], device: Any = "cpu", *, warmup: int = 1, repeats: int = 5) -> TimingStats:
     """Run ``fn`` ``warmup`` times untimed, then ``repeats`` timed times; never times the first call.
 
     Each call is timed by `timed` (CUDA events on a GPU, ``perf_counter`` on a CPU).
@@ -148,8 +147,7 @@ def count_parameters(module: Any, *, trainable_only: bool = False) -> int:
     Shared (tied) parameters are counted once. ``trainable_only`` counts only those with
     ``requires_grad``.
     """
-    return sum(p.numel() for p in _as_module(module).parameters()
-               if p.requires_grad or not trainable_only)
+    return sum(p.numel() for p in _as_module(module).parameters() if p.requires_grad or not trainable_only)
 
 
 def parameter_breakdown(module: Any, parts: Sequence[str] = SAM_PARTS) -> dict[str, int]:
@@ -249,13 +247,16 @@ def flop_breakdown(fn_or_module: Any, *inputs: Any, meta: bool = False) -> FlopC
 
     if meta:
         module = fn_or_module
-        state = {name: torch.empty_like(t, device="meta")
-                 for name, t in [*module.named_parameters(), *module.named_buffers()]}
+        state = {
+            name: torch.empty_like(t, device="meta")
+            for name, t in [*module.named_parameters(), *module.named_buffers()]
+        }
         meta_inputs = _to_meta(inputs)
 
         def call() -> Any:
             return torch.func.functional_call(module, state, meta_inputs)
     else:
+
         def call() -> Any:
             return fn_or_module(*inputs)
 
@@ -373,5 +374,4 @@ def measure_peak_memory(fn: Callable[[], Any], device: Any = "cpu") -> MemorySta
     baseline_kib = before[0]
     fn()
     _, peak_kib = _read_rss_kib()
-    return MemoryStats(peak_kib / 1024, baseline_kib / 1024, (peak_kib - baseline_kib) / 1024,
-                       METHOD_CPU_RSS)
+    return MemoryStats(peak_kib / 1024, baseline_kib / 1024, (peak_kib - baseline_kib) / 1024, METHOD_CPU_RSS)

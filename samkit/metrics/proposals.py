@@ -92,8 +92,7 @@ def mask_ar(
     from pycocotools.cocoeval import COCOeval
 
     if len(gt_masks_per_image) != len(pred_records_per_image):
-        raise ValueError(f"{len(gt_masks_per_image)} gt images but "
-                         f"{len(pred_records_per_image)} prediction images")
+        raise ValueError(f"{len(gt_masks_per_image)} gt images but {len(pred_records_per_image)} prediction images")
     if gt_iscrowd_per_image is not None and len(gt_iscrowd_per_image) != len(gt_masks_per_image):
         raise ValueError("gt_iscrowd_per_image needs one entry per image")
     dets = sorted({int(k) for k in max_dets})
@@ -113,23 +112,37 @@ def mask_ar(
         image_id = index + 1
         images.append({"id": image_id, "height": h, "width": w})
         n_gt = gt.shape[0] if gt.ndim == 3 else 0
-        crowd = ([False] * n_gt if gt_iscrowd_per_image is None
-                 else [bool(c) for c in gt_iscrowd_per_image[index]])
+        crowd = [False] * n_gt if gt_iscrowd_per_image is None else [bool(c) for c in gt_iscrowd_per_image[index]]
         if len(crowd) != n_gt:
             raise ValueError(f"image {index}: {len(crowd)} crowd flags for {n_gt} gt masks")
         for j in range(n_gt):
             rle = to_pycoco_rle(gt[j], h, w)
             # ids start at 1: COCOeval treats a matched id of 0 as "unmatched"
-            gt_anns.append({"id": len(gt_anns) + 1, "image_id": image_id, "category_id": 1,
-                            "segmentation": rle, "area": float(mask_utils.area(rle)),
-                            "iscrowd": int(crowd[j])})
+            gt_anns.append(
+                {
+                    "id": len(gt_anns) + 1,
+                    "image_id": image_id,
+                    "category_id": 1,
+                    "segmentation": rle,
+                    "area": float(mask_utils.area(rle)),
+                    "iscrowd": int(crowd[j]),
+                }
+            )
         for record in preds:
             if score_key not in record:
                 raise KeyError(f"image {index}: a prediction has no {score_key!r} score")
             rle = to_pycoco_rle(record["segmentation"], h, w)
-            dt_anns.append({"id": len(dt_anns) + 1, "image_id": image_id, "category_id": 1,
-                            "segmentation": rle, "area": float(mask_utils.area(rle)),
-                            "score": float(record[score_key]), "iscrowd": 0})
+            dt_anns.append(
+                {
+                    "id": len(dt_anns) + 1,
+                    "image_id": image_id,
+                    "category_id": 1,
+                    "segmentation": rle,
+                    "area": float(mask_utils.area(rle)),
+                    "score": float(record[score_key]),
+                    "iscrowd": 0,
+                }
+            )
 
     labels = [f"AR@{k}" for k in dets] + [f"AR_{a}@{dets[-1]}" for a in ("small", "medium", "large")]
     if not gt_anns:

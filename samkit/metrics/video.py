@@ -156,9 +156,7 @@ def _frames(frames: Any, name: str) -> list[np.ndarray]:
     if isinstance(frames, np.ndarray) or hasattr(frames, "__array__"):
         arr = _as_mask(frames, name)
         if arr.ndim != 3:
-            raise ValueError(
-                f"{name} must be (T, H, W) or a sequence of (H, W) masks; got shape {arr.shape}"
-            )
+            raise ValueError(f"{name} must be (T, H, W) or a sequence of (H, W) masks; got shape {arr.shape}")
         return list(arr)
     if not isinstance(frames, Sequence):
         raise ValueError(f"{name} must be (T, H, W) or a sequence of (H, W) masks")

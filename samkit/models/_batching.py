@@ -21,12 +21,19 @@ from samkit.errors import NotReadyError, PromptError, UnsupportedError
 from samkit.images import to_rgb_uint8
 from samkit.prompts import validate_prompts
 
-__all__ = ["ImageBatching", "ImageBatch", "check_point_sets", "check_batch_size", "chunks", "slice_batch",
-           "batch_outputs", "outputs"]
+__all__ = [
+    "ImageBatching",
+    "ImageBatch",
+    "check_point_sets",
+    "check_batch_size",
+    "chunks",
+    "slice_batch",
+    "batch_outputs",
+    "outputs",
+]
 
 
-def check_point_sets(image_hw: tuple[int, int], point_coords: Any,
-                     point_labels: Any) -> tuple[np.ndarray, np.ndarray]:
+def check_point_sets(image_hw: tuple[int, int], point_coords: Any, point_labels: Any) -> tuple[np.ndarray, np.ndarray]:
     """``(N, K, 2)`` float64 ``(x, y)`` pixels and ``(N, K)`` int32 labels, checked.
 
     Every set is checked as `samkit.prompts.validate_prompts` checks one ``predict`` prompt;
@@ -40,11 +47,15 @@ def check_point_sets(image_hw: tuple[int, int], point_coords: Any,
     except (TypeError, ValueError) as err:
         raise PromptError(f"point_coords and point_labels must be numeric arrays ({err}).") from None
     if coords.ndim != 3 or coords.shape[-1] != 2 or coords.shape[0] == 0 or coords.shape[1] == 0:
-        raise PromptError(f"point_coords must have shape (N, K, 2) with N, K >= 1 (N point sets of "
-                          f"K (x, y) pixels), got {coords.shape}.")
+        raise PromptError(
+            f"point_coords must have shape (N, K, 2) with N, K >= 1 (N point sets of "
+            f"K (x, y) pixels), got {coords.shape}."
+        )
     if labels.shape != coords.shape[:2]:
-        raise PromptError(f"point_labels must have shape {coords.shape[:2]} (N, K) to match "
-                          f"point_coords {coords.shape}, got {labels.shape}.")
+        raise PromptError(
+            f"point_labels must have shape {coords.shape[:2]} (N, K) to match "
+            f"point_coords {coords.shape}, got {labels.shape}."
+        )
     out_labels = np.empty(labels.shape, dtype=np.int32)
     for i, (c, lab) in enumerate(zip(coords, labels)):
         try:
@@ -60,8 +71,7 @@ def check_batch_size(batch_size: Any) -> int | None:
     if batch_size is None:
         return None
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be None (all images in one pass) or an int >= 1, got "
-                         f"{batch_size!r}.")
+        raise ValueError(f"batch_size must be None (all images in one pass) or an int >= 1, got {batch_size!r}.")
     return int(batch_size)
 
 
@@ -69,7 +79,7 @@ def chunks(items: Sequence[Any], size: int | None) -> Iterator[list[Any]]:
     """``items`` in consecutive lists of ``size`` (None: one list of all of them)."""
     step = len(items) if size is None else size
     for start in range(0, len(items), max(step, 1)):
-        yield list(items[start:start + step])
+        yield list(items[start : start + step])
 
 
 def slice_batch(value: Any, i: int) -> Any:
@@ -78,7 +88,7 @@ def slice_batch(value: Any, i: int) -> Any:
     import torch
 
     if isinstance(value, torch.Tensor):
-        return value[i:i + 1]
+        return value[i : i + 1]
     if isinstance(value, dict):
         return {k: slice_batch(v, i) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -124,8 +134,9 @@ class ImageBatching:
     """Batched prompts and images of a `Segmenter` (mixed into it): `predict_points`, `set_images`,
     `select_image`, `predict_batch`."""
 
-    def predict_points(self, point_coords: Any, point_labels: Any, multimask_output: bool = True
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict_points(
+        self, point_coords: Any, point_labels: Any, multimask_output: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Predict one object per point set, all N sets in one batched decoder call where the
         family can (`batched_decoder`; else one ``predict`` per set).
 
@@ -158,8 +169,10 @@ class ImageBatching:
     def _predict_points(self, coords: np.ndarray, labels: np.ndarray, multimask_output: bool) -> tuple:
         """``(N, K, 2)`` checked point sets -> masks, scores, low-res logits (default: a loop of
         ``predict``; families with a batched decoder override it)."""
-        outs = [self.predict(point_coords=c, point_labels=lab, multimask_output=multimask_output)
-                for c, lab in zip(coords, labels)]
+        outs = [
+            self.predict(point_coords=c, point_labels=lab, multimask_output=multimask_output)
+            for c, lab in zip(coords, labels)
+        ]
         return tuple(np.stack([o[i] for o in outs]) for i in range(3))
 
     def _embed_images(self, images: list[np.ndarray]) -> list[dict[str, Any]]:
@@ -182,14 +195,17 @@ class ImageBatching:
         """
         size = check_batch_size(batch_size)
         if isinstance(images, np.ndarray) and images.ndim == 3:
-            raise ValueError("set_images takes a sequence of images (a list, or an (N, H, W, 3) "
-                             "array); for one image use set_image.")
+            raise ValueError(
+                "set_images takes a sequence of images (a list, or an (N, H, W, 3) array); for one image use set_image."
+            )
         rgbs = [to_rgb_uint8(im) for im in images]
         if not rgbs:
             raise ValueError("set_images needs at least one image.")
         if not self._image_state_keys:
-            raise UnsupportedError(f"{self.name}: set_images is not available for the "
-                                   f"{self.family} family (no per-image predictor state declared).")
+            raise UnsupportedError(
+                f"{self.name}: set_images is not available for the "
+                f"{self.family} family (no per-image predictor state declared)."
+            )
         self.reset_image()
         states: list[dict[str, Any]] = []
         passes = 0
@@ -224,8 +240,7 @@ class ImageBatching:
         batch = self._image_batch
         if batch is None:
             raise NotReadyError(f"{self.name}: call set_images(images) before select_image().")
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) \
-                or not 0 <= index < len(batch.images):
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(batch.images):
             raise IndexError(f"image index must be an int in [0, {len(batch.images)}), got {index!r}.")
         for key, value in batch.states[index].items():
             setattr(self._predictor, key, value)
@@ -233,8 +248,13 @@ class ImageBatching:
         self._image_hw = batch.sizes[index]
         self._rgb = batch.images[index]
 
-    def predict_batch(self, point_coords: Any = None, point_labels: Any = None, boxes: Any = None,
-                      multimask_output: bool | None = None) -> list[tuple | None]:
+    def predict_batch(
+        self,
+        point_coords: Any = None,
+        point_labels: Any = None,
+        boxes: Any = None,
+        multimask_output: bool | None = None,
+    ) -> list[tuple | None]:
         """Prompt every image of the last `set_images`: one `predict_boxes` or `predict_points`
         call (one batched decoder call where the family has one) per image.
 
@@ -253,16 +273,19 @@ class ImageBatching:
         if batch is None:
             raise NotReadyError(f"{self.name}: call set_images(images) before predict_batch().")
         if (boxes is None) == (point_coords is None and point_labels is None):
-            raise PromptError("predict_batch takes exactly one kind of prompt: boxes=[(N_i, 4), ...] "
-                              "or point_coords=[(N_i, K, 2), ...] with point_labels=[(N_i, K), ...].")
+            raise PromptError(
+                "predict_batch takes exactly one kind of prompt: boxes=[(N_i, 4), ...] "
+                "or point_coords=[(N_i, K, 2), ...] with point_labels=[(N_i, K), ...]."
+            )
         n = len(batch.images)
         if boxes is not None:
             entries = [(b,) for b in self._per_image(boxes, "boxes", n)]
         else:
             if point_coords is None or point_labels is None:
                 raise PromptError("point_coords and point_labels must be given together.")
-            entries = list(zip(self._per_image(point_coords, "point_coords", n),
-                               self._per_image(point_labels, "point_labels", n)))
+            entries = list(
+                zip(self._per_image(point_coords, "point_coords", n), self._per_image(point_labels, "point_labels", n))
+            )
         before = batch.selected
         results: list[tuple | None] = []
         try:
@@ -288,7 +311,5 @@ class ImageBatching:
     def _per_image(values: Any, name: str, n: int) -> list[Any]:
         if isinstance(values, np.ndarray) or not isinstance(values, (list, tuple)) or len(values) != n:
             got = f"length {len(values)}" if isinstance(values, (list, tuple)) else type(values).__name__
-            raise PromptError(f"{name} must be a list with one entry per image of set_images ({n}), "
-                              f"got {got}.")
+            raise PromptError(f"{name} must be a list with one entry per image of set_images ({n}), got {got}.")
         return list(values)
-

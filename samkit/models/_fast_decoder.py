@@ -104,8 +104,9 @@ def _image_to_tokens(attn: Any, q_in: torch.Tensor, k_in: torch.Tensor, v_in: to
     return p.reshape(b, n, heads * t), projected.reshape(b, heads * t, -1)
 
 
-def two_way_transformer(transformer: Any, image: torch.Tensor, image_pe: torch.Tensor,
-                        tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def two_way_transformer(
+    transformer: Any, image: torch.Tensor, image_pe: torch.Tensor, tokens: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """An upstream ``TwoWayTransformer``'s forward for B prompts sharing one image.
 
     ``image``, ``image_pe``: (1, C, h, w); ``tokens``: (B, T, C). Returns the processed tokens
@@ -123,16 +124,16 @@ def two_way_transformer(transformer: Any, image: torch.Tensor, image_pe: torch.T
             queries = queries + layer.self_attn(q=q, k=q, v=queries)
         queries = layer.norm1(queries)
         keys_pe = keys + key_pe  # both cross attentions of the layer see the same image tokens
-        queries = layer.norm2(queries + _tokens_to_image(layer.cross_attn_token_to_image,
-                                                         queries + tokens, keys_pe, keys))
+        queries = layer.norm2(
+            queries + _tokens_to_image(layer.cross_attn_token_to_image, queries + tokens, keys_pe, keys)
+        )
         queries = layer.norm3(queries + layer.mlp(queries))
-        attention, projected = _image_to_tokens(layer.cross_attn_image_to_token, keys_pe,
-                                                queries + tokens, queries)
+        attention, projected = _image_to_tokens(layer.cross_attn_image_to_token, keys_pe, queries + tokens, queries)
         keys = layer.norm4(torch.baddbmm(keys, attention, projected))  # keys + attention output
         del keys_pe
     queries = transformer.norm_final_attn(
-        queries + _tokens_to_image(transformer.final_attn_token_to_image, queries + tokens,
-                                   keys + key_pe, keys))
+        queries + _tokens_to_image(transformer.final_attn_token_to_image, queries + tokens, keys + key_pe, keys)
+    )
     return queries, keys
 
 
@@ -181,7 +182,7 @@ class PromptMasks:
             upscaled = self.upscale(src)  # (P, c, 4h, 4w), channels-last: (P, 4h, 4w, c) in memory
             p_, c, h4, w4 = upscaled.shape
             pixels = upscaled.permute(0, 2, 3, 1).reshape(p_, h4 * w4, c)
-            low = (pixels @ self.hyper[chunk].transpose(1, 2))  # (P, 4h*4w, M): every mask of them
+            low = pixels @ self.hyper[chunk].transpose(1, 2)  # (P, 4h*4w, M): every mask of them
             local = torch.repeat_interleave(torch.arange(len(chunk), device=src.device), counts[i:end])
             low = low[local, :, which[lo:hi]].view(-1, 1, h4, w4)
             parts.append(self.resize(low)[:, 0])
@@ -191,9 +192,15 @@ class PromptMasks:
         return out[torch.argsort(order)]
 
 
-def decode_points(decoder: Any, prompt_encoder: Any, image: torch.Tensor, coords: torch.Tensor,
-                  multimask_output: bool, resize: Callable[[torch.Tensor], torch.Tensor],
-                  high_res: list[torch.Tensor] | None = None) -> PromptMasks:
+def decode_points(
+    decoder: Any,
+    prompt_encoder: Any,
+    image: torch.Tensor,
+    coords: torch.Tensor,
+    multimask_output: bool,
+    resize: Callable[[torch.Tensor], torch.Tensor],
+    high_res: list[torch.Tensor] | None = None,
+) -> PromptMasks:
     """One foreground point a prompt through an upstream mask decoder, masks on request.
 
     Args:
@@ -211,8 +218,7 @@ def decode_points(decoder: Any, prompt_encoder: Any, image: torch.Tensor, coords
     labels = torch.ones(b, 1, dtype=torch.int, device=coords.device)
     sparse, dense = prompt_encoder(points=(coords[:, None, :], labels), boxes=None, masks=None)
     s = 1 if getattr(decoder, "pred_obj_scores", False) else 0
-    weights = ([decoder.obj_score_token.weight] if s else []) + [decoder.iou_token.weight,
-                                                                 decoder.mask_tokens.weight]
+    weights = ([decoder.obj_score_token.weight] if s else []) + [decoder.iou_token.weight, decoder.mask_tokens.weight]
     out_tokens = torch.cat(weights, dim=0).unsqueeze(0).expand(b, -1, -1)
     tokens = torch.cat([out_tokens, sparse], dim=1)
     src = image + dense[:1]  # no mask prompt: the same dense embedding for every prompt
@@ -220,13 +226,12 @@ def decode_points(decoder: Any, prompt_encoder: Any, image: torch.Tensor, coords
     # a few prompts at a time: the per-prompt image tokens (N x C floats each) stay in cache
     on_cpu = coords.device.type == "cpu"
     chunk = TRANSFORMER_CHUNK if on_cpu else DEVICE_CHUNK
-    parts = [two_way_transformer(decoder.transformer, src, image_pe, tokens[i:i + chunk])
-             for i in range(0, b, chunk)]
+    parts = [two_way_transformer(decoder.transformer, src, image_pe, tokens[i : i + chunk]) for i in range(0, b, chunk)]
     hs = torch.cat([p[0] for p in parts])
     image_tokens = [p[1] for p in parts]
     n_mask = decoder.num_mask_tokens
     selected = range(1, n_mask) if multimask_output else range(0, 1)
-    mask_tokens = hs[:, s + 1:s + 1 + n_mask]
+    mask_tokens = hs[:, s + 1 : s + 1 + n_mask]
     scores = decoder.iou_prediction_head(hs[:, s])[:, list(selected)]
     hyper = torch.stack([decoder.output_hypernetworks_mlps[i](mask_tokens[:, i]) for i in selected], dim=1)
 
@@ -241,12 +246,21 @@ def decode_points(decoder: Any, prompt_encoder: Any, image: torch.Tensor, coords
         x = dc2(act1(_layer_norm_2d(ln1, x)))
         return act2(x + high_res[0] if hi_res else x)
 
-    return PromptMasks(scores, image_tokens, hyper, tuple(image.shape[-2:]), upscale, resize, chunk,
-                       UPSCALE_CHUNK if on_cpu else DEVICE_CHUNK)
+    return PromptMasks(
+        scores,
+        image_tokens,
+        hyper,
+        tuple(image.shape[-2:]),
+        upscale,
+        resize,
+        chunk,
+        UPSCALE_CHUNK if on_cpu else DEVICE_CHUNK,
+    )
 
 
 def resize_bilinear(size_hw: tuple[int, int]) -> Callable[[torch.Tensor], torch.Tensor]:
     """sam2's post-processing of low-res logits: one bilinear resize to ``size_hw``."""
+
     def resize(low: torch.Tensor) -> torch.Tensor:
         return F.interpolate(low.float(), size_hw, mode="bilinear", align_corners=False)
 

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 __all__ = ["AutomaticMasks"]
 
 
-
 class AutomaticMasks(abc.ABC):
     """Automatic masks of a `Segmenter` (mixed into it)."""
 
@@ -37,8 +36,9 @@ class AutomaticMasks(abc.ABC):
         cls = self._mask_generator_class()
         return None if getattr(cls, "takes_segmenter", False) else cls
 
-    def _predict_logits_batch(self, point_coords: Any, point_labels: Any,
-                              multimask_output: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    def _predict_logits_batch(
+        self, point_coords: Any, point_labels: Any, multimask_output: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Mask logits for a batch of point prompts on the image set (used by `GridMaskGenerator`).
 
         Args:
@@ -52,10 +52,14 @@ class AutomaticMasks(abc.ABC):
         import torch
 
         coords, labels = np.asarray(point_coords), np.asarray(point_labels)
-        outs = [self.predict(point_coords=c, point_labels=lab, multimask_output=multimask_output,
-                             return_logits=True)[:2] for c, lab in zip(coords, labels)]
-        return (torch.stack([torch.from_numpy(m) for m, _ in outs]),
-                torch.stack([torch.from_numpy(s) for _, s in outs]))
+        outs = [
+            self.predict(point_coords=c, point_labels=lab, multimask_output=multimask_output, return_logits=True)[:2]
+            for c, lab in zip(coords, labels)
+        ]
+        return (
+            torch.stack([torch.from_numpy(m) for m, _ in outs]),
+            torch.stack([torch.from_numpy(s) for _, s in outs]),
+        )
 
     def generate(self, image: Any, *, engine: str = "samkit", **params: Any) -> list[dict[str, Any]]:
         """Automatic "segment everything" masks.
@@ -78,13 +82,18 @@ class AutomaticMasks(abc.ABC):
         elif engine == "upstream":
             cls = self._upstream_mask_generator_class()
             if cls is None:
-                raise UnsupportedError(f"{self.name} ({self.family}) has no upstream automatic mask "
-                                       "generator; use engine='samkit' (samkit's GridMaskGenerator).")
+                raise UnsupportedError(
+                    f"{self.name} ({self.family}) has no upstream automatic mask "
+                    "generator; use engine='samkit' (samkit's GridMaskGenerator)."
+                )
         else:
             raise ValueError(f"engine must be 'samkit' or 'upstream', got {engine!r}")
         takes_segmenter = getattr(cls, "takes_segmenter", False)  # e.g. GridMaskGenerator
-        allowed = [p for p in inspect.signature(cls.__init__).parameters
-                   if p not in ("self", "segmenter" if takes_segmenter else "model", "kwargs")]
+        allowed = [
+            p
+            for p in inspect.signature(cls.__init__).parameters
+            if p not in ("self", "segmenter" if takes_segmenter else "model", "kwargs")
+        ]
         unknown = sorted(set(params) - set(allowed))
         if unknown:
             raise TypeError(
@@ -96,4 +105,3 @@ class AutomaticMasks(abc.ABC):
             generator = cls(self if takes_segmenter else self.model, **params)
         with self._autocast():
             return generator.generate(rgb)
-

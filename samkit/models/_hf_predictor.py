@@ -45,9 +45,14 @@ class TransformersPredictor:
         self.embeddings = None
         self.original_size = None
 
-    def predict_torch(self, point_coords: np.ndarray | None, point_labels: np.ndarray | None,
-                      boxes: np.ndarray | None, mask_input: np.ndarray | None,
-                      multimask_output: bool) -> tuple[Any, Any, Any]:
+    def predict_torch(
+        self,
+        point_coords: np.ndarray | None,
+        point_labels: np.ndarray | None,
+        boxes: np.ndarray | None,
+        mask_input: np.ndarray | None,
+        multimask_output: bool,
+    ) -> tuple[Any, Any, Any]:
         """Decode B prompts at once.
 
         Args:
@@ -77,6 +82,5 @@ class TransformersPredictor:
             out = self.model(image_embeddings=self.embeddings, multimask_output=multimask_output, **inputs)
             low_res = out.pred_masks[0].float()  # (B, C, h, w)
             scores = out.iou_scores[0].float()  # (B, C)
-            logits = self.processor.post_process_masks(
-                [low_res], [list(self.original_size)], binarize=False)[0]
+            logits = self.processor.post_process_masks([low_res], [list(self.original_size)], binarize=False)[0]
         return logits.float().cpu(), scores.cpu(), low_res.cpu()

@@ -97,8 +97,7 @@ class HubSegmenter(Segmenter):
         from pathlib import Path
 
         path = self.weights.path
-        if path and any((Path(path) / f).is_file() for f in ("processor_config.json",
-                                                             "preprocessor_config.json")):
+        if path and any((Path(path) / f).is_file() for f in ("processor_config.json", "preprocessor_config.json")):
             return path
         return None
 
@@ -117,16 +116,25 @@ class HubSegmenter(Segmenter):
         return int(self._pvs_model().prompt_encoder.mask_input_size[0])
 
     # ----------------------------------------------------------------- prediction
-    def predict(self, point_coords: Any = None, point_labels: Any = None, box: Any = None,
-                mask_input: Any = None, multimask_output: bool = True,
-                return_logits: bool = False, *, text: Any = None,
-                **text_options: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict(
+        self,
+        point_coords: Any = None,
+        point_labels: Any = None,
+        box: Any = None,
+        mask_input: Any = None,
+        multimask_output: bool = True,
+        return_logits: bool = False,
+        *,
+        text: Any = None,
+        **text_options: Any,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`Segmenter.predict` (same shapes and conventions), low-res logits ``(C, s, s)`` with
         ``s = low_res_size``; ``mask_input`` ``(1, s, s)`` or ``(1, 256, 256)``; ``text`` as
         `Segmenter.predict`."""
         if text is not None or text_options:
-            return super().predict(point_coords, point_labels, box, mask_input, multimask_output,
-                                   return_logits, text=text, **text_options)
+            return super().predict(
+                point_coords, point_labels, box, mask_input, multimask_output, return_logits, text=text, **text_options
+            )
         if self._image_hw is None:
             raise NotReadyError(f"{self.name}: call set_image(image) before predict().")
         self._require_prompts(point_coords, box, mask_input)
@@ -144,7 +152,8 @@ class HubSegmenter(Segmenter):
                 None if prompts.point_labels is None else prompts.point_labels[None],
                 None if prompts.box is None else prompts.box[None],
                 None if prompts.mask_input is None else prompts.mask_input[None],
-                multimask_output)
+                multimask_output,
+            )
         masks = logits[0].numpy() if return_logits else (logits[0] > 0).numpy()
         return outputs(masks, scores[0].numpy(), low_res[0].numpy(), return_logits)
 
@@ -158,8 +167,10 @@ class HubSegmenter(Segmenter):
             mask = mask[None]
         if mask.ndim != 3 or mask.shape[0] != 1 or mask.shape[1] != mask.shape[2] or mask.shape[1] not in sizes:
             shapes = " or ".join(f"(1, {s}, {s})" for s in sizes)
-            raise PromptError(f"mask_input must be low-res logits of shape {shapes} (the third output "
-                              f"of an earlier predict), got {mask.shape}.")
+            raise PromptError(
+                f"mask_input must be low-res logits of shape {shapes} (the third output "
+                f"of an earlier predict), got {mask.shape}."
+            )
         if not np.isfinite(mask).all():
             raise PromptError("mask_input contains NaN or infinite values.")
         return mask
@@ -187,23 +198,30 @@ class HubSegmenter(Segmenter):
         inputs = pred.processor(images=list(images), return_tensors="pt")
         with torch.inference_mode():
             embeddings = pred.embed(inputs["pixel_values"].to(pred.device))
-        extra = {k: getattr(pred, k) for k in self._image_state_keys
-                 if k not in ("embeddings", "original_size")}  # e.g. SAM 3's detector embeddings
-        return [{"embeddings": slice_batch(embeddings, i),
-                 "original_size": (int(rgb.shape[0]), int(rgb.shape[1])),
-                 **{k: _slice_output(v, i) for k, v in extra.items()}}
-                for i, rgb in enumerate(images)]
+        extra = {
+            k: getattr(pred, k) for k in self._image_state_keys if k not in ("embeddings", "original_size")
+        }  # e.g. SAM 3's detector embeddings
+        return [
+            {
+                "embeddings": slice_batch(embeddings, i),
+                "original_size": (int(rgb.shape[0]), int(rgb.shape[1])),
+                **{k: _slice_output(v, i) for k, v in extra.items()},
+            }
+            for i, rgb in enumerate(images)
+        ]
 
-    def _predict_logits_batch(self, point_coords: Any, point_labels: Any,
-                              multimask_output: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    def _predict_logits_batch(
+        self, point_coords: Any, point_labels: Any, multimask_output: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """One batched decoder call for B point prompts (see `Segmenter._predict_logits_batch`)."""
         if self._image_hw is None:
             raise NotReadyError(f"{self.name}: call set_image(image) first.")
         coords = np.asarray(point_coords, dtype=np.float64)
         labels = np.asarray(point_labels)
         if coords.ndim != 3 or coords.shape[-1] != 2 or labels.shape != coords.shape[:2]:
-            raise PromptError(f"point_coords must be (B, K, 2) with point_labels (B, K); got "
-                              f"{coords.shape} and {labels.shape}.")
+            raise PromptError(
+                f"point_coords must be (B, K, 2) with point_labels (B, K); got {coords.shape} and {labels.shape}."
+            )
         with self._autocast():
             logits, scores, _ = self._predictor.predict_torch(coords, labels, None, None, multimask_output)
         return logits, scores

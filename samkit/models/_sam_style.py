@@ -54,27 +54,29 @@ class SamStylePredict:
             inputs.append(model.preprocess(t))
         with torch.no_grad():
             out = model.image_encoder(torch.cat(inputs))
-        features, interm = (out if isinstance(out, tuple) else (out, None))  # SAM-HQ: (features, interm)
+        features, interm = out if isinstance(out, tuple) else (out, None)  # SAM-HQ: (features, interm)
         states = []
         for i, rgb in enumerate(images):
-            state = {"features": features[i:i + 1], "original_size": tuple(rgb.shape[:2]),
-                     "input_size": input_sizes[i], "is_image_set": True}
+            state = {
+                "features": features[i : i + 1],
+                "original_size": tuple(rgb.shape[:2]),
+                "input_size": input_sizes[i],
+                "is_image_set": True,
+            }
             if interm is not None:
                 state["interm_features"] = slice_batch(interm, i)
             states.append(state)
         return states
 
     def _predict_reduced(self, p: Prompts, multimask_output: bool, return_logits: bool):
-        out = self._predict_torch(p.point_coords, p.point_labels, p.box, p.mask_input,
-                                  multimask_output, return_logits)
+        out = self._predict_torch(p.point_coords, p.point_labels, p.box, p.mask_input, multimask_output, return_logits)
         return tuple(_numpy(t[0]) for t in out)
 
     def _predict_boxes(self, boxes: np.ndarray, multimask_output: bool):
         out = self._predict_torch(None, None, boxes, None, multimask_output, False)
         return tuple(_numpy(t) for t in out)
 
-    def _predict_logits_batch(self, point_coords: Any, point_labels: Any,
-                              multimask_output: bool = True) -> tuple:
+    def _predict_logits_batch(self, point_coords: Any, point_labels: Any, multimask_output: bool = True) -> tuple:
         """`Segmenter._predict_logits_batch` in one ``predict_torch`` call for the whole batch.
 
         ``point_coords`` ``(B, K, 2)`` pixels, ``point_labels`` ``(B, K)`` -> logits
@@ -87,35 +89,31 @@ class SamStylePredict:
         pred = self._predictor
         if not pred.is_image_set:
             raise NotReadyError(f"{self.name}: call set_image(image) before predicting.")
-        coords = pred.transform.apply_coords(np.asarray(point_coords, dtype=np.float64),
-                                             pred.original_size)
+        coords = pred.transform.apply_coords(np.asarray(point_coords, dtype=np.float64), pred.original_size)
         coords_t = torch.as_tensor(coords, dtype=torch.float, device=pred.device)
         labels_t = torch.as_tensor(np.asarray(point_labels), dtype=torch.int, device=pred.device)
         with self._autocast():
-            logits, scores, _ = pred.predict_torch(coords_t, labels_t, None, None, multimask_output,
-                                                   return_logits=True)
+            logits, scores, _ = pred.predict_torch(coords_t, labels_t, None, None, multimask_output, return_logits=True)
         return logits.float(), scores.float()
 
-    def _predict_torch(self, coords, labels, boxes, mask_input, multimask_output, return_logits,
-                       batched=False):
+    def _predict_torch(self, coords, labels, boxes, mask_input, multimask_output, return_logits, batched=False):
         import torch
 
         pred = self._predictor
         dev, size = pred.device, pred.original_size
         coords_t = labels_t = boxes_t = mask_t = None
         if coords is not None:  # (K, 2) and (K,), or with ``batched`` (N, K, 2) and (N, K)
-            coords_t = torch.as_tensor(pred.transform.apply_coords(coords, size), dtype=torch.float,
-                                       device=dev)
+            coords_t = torch.as_tensor(pred.transform.apply_coords(coords, size), dtype=torch.float, device=dev)
             labels_t = torch.as_tensor(labels, dtype=torch.int, device=dev)
             if not batched:
                 coords_t, labels_t = coords_t[None], labels_t[None]
         if boxes is not None:
             boxes_t = pred.transform.apply_boxes_torch(
-                torch.as_tensor(np.atleast_2d(boxes), dtype=torch.float, device=dev), size)
+                torch.as_tensor(np.atleast_2d(boxes), dtype=torch.float, device=dev), size
+            )
         if mask_input is not None:
             mask_t = torch.as_tensor(mask_input, dtype=torch.float, device=dev)[None]
-        return pred.predict_torch(coords_t, labels_t, boxes_t, mask_t, multimask_output,
-                                  return_logits=return_logits)
+        return pred.predict_torch(coords_t, labels_t, boxes_t, mask_t, multimask_output, return_logits=return_logits)
 
 
 class SamGridDecode:
@@ -134,11 +132,11 @@ class SamGridDecode:
 
         pred = self._predictor
         model = pred.model
-        coords = torch.as_tensor(pred.transform.apply_coords(np.asarray(points, np.float64),
-                                                             pred.original_size), device=pred.device)
+        coords = torch.as_tensor(
+            pred.transform.apply_coords(np.asarray(points, np.float64), pred.original_size), device=pred.device
+        )
 
         def resize(low: Any) -> Any:
             return model.postprocess_masks(low, pred.input_size, pred.original_size)
 
-        return decode_points(model.mask_decoder, model.prompt_encoder, pred.features, coords,
-                             multimask_output, resize)
+        return decode_points(model.mask_decoder, model.prompt_encoder, pred.features, coords, multimask_output, resize)

@@ -15,7 +15,6 @@ from samkit.registry import list_models
 __all__ = ["TextPrompts"]
 
 
-
 class TextPrompts:
     """Text prompts of a `Segmenter` (mixed into it; uses its image state and ``require``)."""
 
@@ -35,16 +34,21 @@ class TextPrompts:
             return self.text_prompter.source
         return None
 
-    def _predict_text_outputs(self, text: Any, prompts: tuple, return_logits: bool,
-                              options: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _predict_text_outputs(
+        self, text: Any, prompts: tuple, return_logits: bool, options: dict[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``predict(text=...)``: `predict_text` as ``(masks, scores, low_res_logits)``."""
         if any(p is not None for p in prompts):
-            raise PromptError("predict(text=...) takes the text alone; to combine a phrase with a "
-                              "box or points, detect first and prompt with the boxes.")
+            raise PromptError(
+                "predict(text=...) takes the text alone; to combine a phrase with a "
+                "box or points, detect first and prompt with the boxes."
+            )
         if return_logits and self.text_source != "native":
-            raise PromptError(f"{self.name}: return_logits is not available with text through a "
-                              "detector (the boxes are decoded to masks in one batched call); use "
-                              "the low-res logits (third output) instead.")
+            raise PromptError(
+                f"{self.name}: return_logits is not available with text through a "
+                "detector (the boxes are decoded to masks in one batched call); use "
+                "the low-res logits (third output) instead."
+            )
         result = self.predict_text(text, return_logits=return_logits, **options)
         masks = result.mask_logits if return_logits else result.masks
         low_res = result.low_res_logits
@@ -53,8 +57,14 @@ class TextPrompts:
             low_res = np.zeros((0, side, side), dtype=np.float32)
         return masks, result.scores, low_res
 
-    def predict_text(self, text: str | list[str], *, box_threshold: float | None = None,
-                     text_threshold: float | None = None, return_logits: bool = False) -> Any:
+    def predict_text(
+        self,
+        text: str | list[str],
+        *,
+        box_threshold: float | None = None,
+        text_threshold: float | None = None,
+        return_logits: bool = False,
+    ) -> Any:
         """Every instance of each phrase of ``text`` on the image set (Grounded-SAM).
 
         Through the attached text detector (`samkit.pipelines.attach_text_detector`): its boxes for the phrases,
@@ -79,8 +89,9 @@ class TextPrompts:
         if return_logits:
             raise PromptError(f"{self.name}: return_logits with text is SAM 3's only.")
         phrases = split_phrases(text)
-        return self.text_prompter.predict_text(self, self._rgb, phrases, box_threshold=box_threshold,
-                                               text_threshold=text_threshold)
+        return self.text_prompter.predict_text(
+            self, self._rgb, phrases, box_threshold=box_threshold, text_threshold=text_threshold
+        )
 
     def _require_text(self) -> None:
         """`UnsupportedError` for text on a model without it, saying both ways to get it."""
@@ -91,5 +102,5 @@ class TextPrompts:
             f"{self.name} does not take text prompts by itself (models that do: "
             f"{', '.join(native) or 'none'}). Give it an open-vocabulary detector: "
             f"samkit.load({self.name!r}, text_detector='grounding_dino_tiny'), or "
-            f"samkit.pipelines.attach_text_detector(model, 'grounding_dino_tiny').")
-
+            f"samkit.pipelines.attach_text_detector(model, 'grounding_dino_tiny')."
+        )

@@ -9,15 +9,15 @@ from typing import Any
 __all__ = ["VideoHandOff"]
 
 
-
 class VideoHandOff:
     """Video tracking of a `Segmenter` (mixed into it)."""
 
     #: "module:class" of the family's `samkit.video.VideoTracker` ("" for families without video)
     video_tracker: str = ""
 
-    def video(self, frames: Any, *, video_storage: str = "stream", offload_state_to_cpu: bool = False,
-              progress: bool = False) -> Any:
+    def video(
+        self, frames: Any, *, video_storage: str = "stream", offload_state_to_cpu: bool = False, progress: bool = False
+    ) -> Any:
         """A `samkit.video.VideoTracker` of this model on a video.
 
         Args:
@@ -34,6 +34,6 @@ class VideoHandOff:
         self.require("video", "video tracking")
         module_name, _, class_name = self.video_tracker.partition(":")
         cls = getattr(importlib.import_module(module_name), class_name)
-        return cls(self, frames, video_storage=video_storage,
-                   offload_state_to_cpu=offload_state_to_cpu, progress=progress)
-
+        return cls(
+            self, frames, video_storage=video_storage, offload_state_to_cpu=offload_state_to_cpu, progress=progress
+        )

@@ -58,8 +58,7 @@ class Segmenter(TextPrompts, ImageBatching, AutomaticMasks, VideoHandOff, abc.AB
         capabilities: prompt kinds and features the model supports.
     """
 
-    def __init__(self, spec: ModelSpec, model: torch.nn.Module, weights: WeightsInfo,
-                 dtype: str = "float32") -> None:
+    def __init__(self, spec: ModelSpec, model: torch.nn.Module, weights: WeightsInfo, dtype: str = "float32") -> None:
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
         self.spec = spec
@@ -105,9 +104,13 @@ class Segmenter(TextPrompts, ImageBatching, AutomaticMasks, VideoHandOff, abc.AB
     def _predict_reduced(self, prompts: Any, multimask_output: bool, return_logits: bool) -> tuple:
         """Predict under autocast; families whose ``predict`` cannot return reduced precision override it."""
         return self._predictor.predict(
-            point_coords=prompts.point_coords, point_labels=prompts.point_labels, box=prompts.box,
-            mask_input=prompts.mask_input, multimask_output=multimask_output,
-            return_logits=return_logits)
+            point_coords=prompts.point_coords,
+            point_labels=prompts.point_labels,
+            box=prompts.box,
+            mask_input=prompts.mask_input,
+            multimask_output=multimask_output,
+            return_logits=return_logits,
+        )
 
     @abc.abstractmethod
     def _predict_boxes(self, boxes: np.ndarray, multimask_output: bool) -> tuple:
@@ -175,13 +178,16 @@ class Segmenter(TextPrompts, ImageBatching, AutomaticMasks, VideoHandOff, abc.AB
         others = list_models(capability=capability)
         raise UnsupportedError(
             f"{self.name} does not support {what or capability!s}; models that do: "
-            f"{', '.join(others) if others else 'none'}.")
+            f"{', '.join(others) if others else 'none'}."
+        )
 
     def _require_prompts(self, point_coords: Any, box: Any, mask_input: Any) -> None:
         """`require` the capability of each prompt kind that is given."""
-        for given, capability, what in ((point_coords, "points", "point prompts"),
-                                        (box, "box", "box prompts"),
-                                        (mask_input, "mask_input", "mask_input (a mask prompt)")):
+        for given, capability, what in (
+            (point_coords, "points", "point prompts"),
+            (box, "box", "box prompts"),
+            (mask_input, "mask_input", "mask_input (a mask prompt)"),
+        ):
             if given is not None:
                 self.require(capability, what)
 
@@ -240,11 +246,14 @@ class Segmenter(TextPrompts, ImageBatching, AutomaticMasks, VideoHandOff, abc.AB
             and ``scores`` are the detection scores (see `predict_text`).
         """
         if text is not None:
-            return self._predict_text_outputs(text, (point_coords, point_labels, box, mask_input),
-                                              return_logits, text_options)
+            return self._predict_text_outputs(
+                text, (point_coords, point_labels, box, mask_input), return_logits, text_options
+            )
         if text_options:
-            raise TypeError(f"predict() got unexpected keyword argument(s) {sorted(text_options)} "
-                            "(text thresholds go with text=...)")
+            raise TypeError(
+                f"predict() got unexpected keyword argument(s) {sorted(text_options)} "
+                "(text thresholds go with text=...)"
+            )
         if self._image_hw is None:
             raise NotReadyError(f"{self.name}: call set_image(image) before predict().")
         self._require_prompts(point_coords, box, mask_input)
@@ -285,6 +294,7 @@ class Segmenter(TextPrompts, ImageBatching, AutomaticMasks, VideoHandOff, abc.AB
 
     def __repr__(self) -> str:
         precision = ("" if self.dtype == "float32" else f" dtype={self.dtype}") + (" compiled" if self.compiled else "")
-        return (f"<{type(self).__name__} {self.name!r} family={self.family} weights={self.weights} "
-                f"device={self.device}{precision}>")
-
+        return (
+            f"<{type(self).__name__} {self.name!r} family={self.family} weights={self.weights} "
+            f"device={self.device}{precision}>"
+        )

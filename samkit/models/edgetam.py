@@ -28,9 +28,16 @@ __all__ = ["EdgeTamSegmenter", "hub_config"]
 #: timm backbone of the released EdgeTAM (what transformers' EdgeTAM port loads)
 _BACKBONE = "repvit_m1.dist_in1k"
 #: modules of the hub file's video model that the image model does not have
-_VIDEO_ONLY = ("memory_", "mask_downsample", "spatial_perceiver", "object_pointer_proj",
-               "temporal_positional_encoding_projection_layer", "no_memory_positional_encoding",
-               "no_object_pointer", "occlusion_spatial_embedding_parameter")
+_VIDEO_ONLY = (
+    "memory_",
+    "mask_downsample",
+    "spatial_perceiver",
+    "object_pointer_proj",
+    "temporal_positional_encoding_projection_layer",
+    "no_memory_positional_encoding",
+    "no_object_pointer",
+    "occlusion_spatial_embedding_parameter",
+)
 
 
 def hub_config(name: str = "full") -> Any:
@@ -42,22 +49,29 @@ def hub_config(name: str = "full") -> Any:
     transformers = transformers_module()
     side = 1024 if name == "full" else 128
     backbone = transformers.TimmWrapperConfig(
-        architecture=_BACKBONE, model_args={"in_chans": 3, "features_only": True, "out_indices": [0, 1, 2, 3]})
+        architecture=_BACKBONE, model_args={"in_chans": 3, "features_only": True, "out_indices": [0, 1, 2, 3]}
+    )
     grid = side // 16
     vision = transformers.EdgeTamVisionConfig(
-        backbone_config=backbone, backbone_channel_list=[384, 192, 96, 48],
-        backbone_feature_sizes=[[4 * grid, 4 * grid], [2 * grid, 2 * grid], [grid, grid]])
+        backbone_config=backbone,
+        backbone_channel_list=[384, 192, 96, 48],
+        backbone_feature_sizes=[[4 * grid, 4 * grid], [2 * grid, 2 * grid], [grid, grid]],
+    )
     extra: dict[str, Any] = {}
     if name == "tiny":
         # the video memory at a grid x grid feature map (the released one: 64 x 64 features, 256 2D
         # latents in 16 x 16 windows, rotary sizes [64, 64] for queries, [16, 16] for latent keys)
-        extra = {"memory_attention_num_layers": 1, "memory_attention_feed_forward_hidden_size": 64,
-                 "perceiver_resampler_num_latents": 16, "perceiver_resampler_num_latents_2d": 16,
-                 "memory_attention_rope_feat_sizes": [grid, grid],
-                 "memory_attention_rope_k_sizes": [grid // 2, grid // 2]}
+        extra = {
+            "memory_attention_num_layers": 1,
+            "memory_attention_feed_forward_hidden_size": 64,
+            "perceiver_resampler_num_latents": 16,
+            "perceiver_resampler_num_latents_2d": 16,
+            "memory_attention_rope_feat_sizes": [grid, grid],
+            "memory_attention_rope_k_sizes": [grid // 2, grid // 2],
+        }
     return transformers.EdgeTamVideoConfig(
-        vision_config=vision, prompt_encoder_config={"image_size": side, "patch_size": 16},
-        image_size=side, **extra)  # image_size: the video model's mask size for its memory encoder
+        vision_config=vision, prompt_encoder_config={"image_size": side, "patch_size": 16}, image_size=side, **extra
+    )  # image_size: the video model's mask size for its memory encoder
 
 
 class EdgeTamSegmenter(HubSegmenter):
@@ -78,7 +92,8 @@ class EdgeTamSegmenter(HubSegmenter):
         image_config = transformers.EdgeTamConfig(
             vision_config=config.vision_config.to_dict(),
             prompt_encoder_config=config.prompt_encoder_config.to_dict(),
-            mask_decoder_config=config.mask_decoder_config.to_dict())
+            mask_decoder_config=config.mask_decoder_config.to_dict(),
+        )
         return transformers.EdgeTamModel(image_config)
 
     @classmethod
@@ -86,8 +101,10 @@ class EdgeTamSegmenter(HubSegmenter):
         """The timm backbone's keys with ``timm_model.`` (``TimmWrapperModel``'s attribute), which
         transformers adds on loading where a file leaves it out (its ``timm_wrapper`` PrefixChange)."""
         inner, wrapped = "vision_encoder.backbone.", "vision_encoder.backbone.timm_model."
-        return {(wrapped + k[len(inner):] if k.startswith(inner) and not k.startswith(wrapped) else k): v
-                for k, v in state_dict.items()}
+        return {
+            (wrapped + k[len(inner) :] if k.startswith(inner) and not k.startswith(wrapped) else k): v
+            for k, v in state_dict.items()
+        }
 
     def _make_processor(self) -> Any:
         folder = self._processor_folder()

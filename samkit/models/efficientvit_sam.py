@@ -115,8 +115,9 @@ class EfficientViTSamSegmenter(Segmenter):
         pred = self._predictor
         coords_t = torch.as_tensor(pred.apply_coords(coords), dtype=torch.float, device=pred.device)
         labels_t = torch.as_tensor(labels, dtype=torch.int, device=pred.device)
-        masks, scores, low_res = pred.predict_torch(point_coords=coords_t, point_labels=labels_t,
-                                                    multimask_output=multimask_output)
+        masks, scores, low_res = pred.predict_torch(
+            point_coords=coords_t, point_labels=labels_t, multimask_output=multimask_output
+        )
         return (masks.cpu().numpy(), scores.float().cpu().numpy(), low_res.float().cpu().numpy())
 
     def _embed_images(self, images: list) -> list[dict[str, Any]]:
@@ -134,6 +135,12 @@ class EfficientViTSamSegmenter(Segmenter):
         with torch.inference_mode():
             features = model.image_encoder(torch.cat(inputs))
         side = model.image_size[0]
-        return [{"features": features[i:i + 1], "original_size": tuple(rgb.shape[:2]),
-                 "input_size": ResizeLongestSide.get_preprocess_shape(*rgb.shape[:2], long_side_length=side),
-                 "is_image_set": True} for i, rgb in enumerate(images)]
+        return [
+            {
+                "features": features[i : i + 1],
+                "original_size": tuple(rgb.shape[:2]),
+                "input_size": ResizeLongestSide.get_preprocess_shape(*rgb.shape[:2], long_side_length=side),
+                "is_image_set": True,
+            }
+            for i, rgb in enumerate(images)
+        ]

@@ -70,16 +70,14 @@ LOW_RES = 256
 
 #: FastSAM's everything-mode settings: the FastSAM README and the ultralytics FastSAM docs
 #: (``retina_masks=True, imgsz=1024, conf=0.4, iou=0.9``); ``max_det`` is ultralytics' default
-EVERYTHING_DEFAULTS: dict[str, Any] = {"imgsz": 1024, "conf": 0.4, "iou": 0.9, "retina_masks": True,
-                                       "max_det": 300}
+EVERYTHING_DEFAULTS: dict[str, Any] = {"imgsz": 1024, "conf": 0.4, "iou": 0.9, "retina_masks": True, "max_det": 300}
 
 
 def _check_everything(params: dict[str, Any]) -> dict[str, Any]:
     out = dict(params)
     out["imgsz"] = int(out["imgsz"])
     if out["imgsz"] < 32:
-        raise ValueError(f"imgsz must be >= 32 pixels (rounded up to a multiple of the stride 32), "
-                         f"got {out['imgsz']}")
+        raise ValueError(f"imgsz must be >= 32 pixels (rounded up to a multiple of the stride 32), got {out['imgsz']}")
     for key in ("conf", "iou"):
         out[key] = float(out[key])
         if not 0.0 <= out[key] <= 1.0:
@@ -112,8 +110,12 @@ def _predictor_class() -> type:
             rows = result.boxes.data[:, 5].long() if len(result) else cls_col.new_zeros(0).long()
             boxes = pred[rows, :4].clone()  # original-image boxes, before FastSAM's border snapping
             result.boxes.data[:, 5] = cls_col[rows]
-            result.samkit_raw = {"coeffs": coeffs[rows], "proto": proto, "boxes": boxes,
-                                 "input_hw": tuple(img.shape[2:])}
+            result.samkit_raw = {
+                "coeffs": coeffs[rows],
+                "proto": proto,
+                "boxes": boxes,
+                "input_hw": tuple(img.shape[2:]),
+            }
             return result
 
     RawKeepingPredictor.__name__ = FastSAMPredictor.__name__
@@ -125,8 +127,16 @@ class _EverythingPredictor:
 
     def __init__(self, model: Any, device: Any, params: dict[str, Any]) -> None:
         self.params = dict(params)
-        overrides = dict(task="segment", mode="predict", rect=True, batch=1, save=False,
-                         verbose=False, device=str(device), **self.params)
+        overrides = dict(
+            task="segment",
+            mode="predict",
+            rect=True,
+            batch=1,
+            save=False,
+            verbose=False,
+            device=str(device),
+            **self.params,
+        )
         self.ultra = _predictor_class()(overrides=overrides)
         self.ultra.setup_model(model, verbose=False)  # a fused deep copy; ``model`` stays as it is
         self.result: Any = None
@@ -169,8 +179,12 @@ class _EverythingPredictor:
         self.result, self.masks = None, None
 
     # ------------------------------------------------------------------ prompts
-    def select(self, point_coords: np.ndarray | None = None, point_labels: np.ndarray | None = None,
-               box: np.ndarray | None = None) -> Any:
+    def select(
+        self,
+        point_coords: np.ndarray | None = None,
+        point_labels: np.ndarray | None = None,
+        box: np.ndarray | None = None,
+    ) -> Any:
         """Indices (into the everything masks) that ultralytics' ``prompt`` keeps, in its order."""
         import torch
 
@@ -222,9 +236,15 @@ class _EverythingPredictor:
         scores = self.result.boxes.conf[rows].float()
         return masks.cpu().numpy(), scores.cpu().numpy(), low.float().cpu().numpy()
 
-    def predict(self, point_coords: np.ndarray | None = None, point_labels: np.ndarray | None = None,
-                box: np.ndarray | None = None, mask_input: Any = None, multimask_output: bool = True,
-                return_logits: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict(
+        self,
+        point_coords: np.ndarray | None = None,
+        point_labels: np.ndarray | None = None,
+        box: np.ndarray | None = None,
+        mask_input: Any = None,
+        multimask_output: bool = True,
+        return_logits: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rows = self.select(point_coords, point_labels, box)
         if not multimask_output:
             rows = rows[:1]
@@ -254,11 +274,14 @@ class FastSamSegmenter(Segmenter):
     #: not compiled by samkit: ultralytics swaps modules (Conv+BN fusion) at its first prediction
     encoder_path = None
 
-    def __init__(self, spec: ModelSpec, model: Any, weights: WeightsInfo, dtype: str = "float32",
-                 **options: Any) -> None:
+    def __init__(
+        self, spec: ModelSpec, model: Any, weights: WeightsInfo, dtype: str = "float32", **options: Any
+    ) -> None:
         if dtype != "float32":
-            raise ValueError(f"{spec.name}: FastSAM runs in float32 only here (ultralytics' own "
-                             f"NMS and mask post-processing), got dtype={dtype!r}.")
+            raise ValueError(
+                f"{spec.name}: FastSAM runs in float32 only here (ultralytics' own "
+                f"NMS and mask post-processing), got dtype={dtype!r}."
+            )
         self.everything_params = _check_everything({**EVERYTHING_DEFAULTS, **options})
         super().__init__(spec, model, weights, dtype)
 
@@ -290,14 +313,16 @@ class FastSamSegmenter(Segmenter):
             first = (str(err).strip().splitlines() or [type(err).__name__])[0]
             raise CheckpointError(
                 f"{path} is not an ultralytics checkpoint samkit can read safely (weights_only load "
-                f"against ultralytics' allow-list of model classes): {first}") from None
+                f"against ultralytics' allow-list of model classes): {first}"
+            ) from None
         module = (ckpt.get("ema") or ckpt.get("model")) if isinstance(ckpt, dict) else None
         if module is None or not hasattr(module, "state_dict"):
             keys = sorted(ckpt)[:5] if isinstance(ckpt, dict) else type(ckpt).__name__
-            raise CheckpointError(f"{path} is not in the ultralytics layout: expected a dict with a "
-                                  f"'model' module (as FastSAM-s.pt), got {keys}.")
-        return {k: v.float() if v.is_floating_point() else v
-                for k, v in module.state_dict().items()}
+            raise CheckpointError(
+                f"{path} is not in the ultralytics layout: expected a dict with a "
+                f"'model' module (as FastSAM-s.pt), got {keys}."
+            )
+        return {k: v.float() if v.is_floating_point() else v for k, v in module.state_dict().items()}
 
     def _make_predictor(self, model: Any) -> _EverythingPredictor:
         return _EverythingPredictor(model, self.device, self.everything_params)
@@ -319,8 +344,10 @@ class FastSamSegmenter(Segmenter):
     def _predict_points(self, coords: np.ndarray, labels: np.ndarray, multimask_output: bool) -> tuple:
         """One mask per point set (``C = 1``, whatever ``multimask_output``, as `predict_boxes`):
         the first (most confident) mask ultralytics' selection keeps for that set."""
-        outs = [self._predictor.outputs(self._predictor.select(point_coords=c, point_labels=lab)[:1], False)
-                for c, lab in zip(coords, labels)]
+        outs = [
+            self._predictor.outputs(self._predictor.select(point_coords=c, point_labels=lab)[:1], False)
+            for c, lab in zip(coords, labels)
+        ]
         return tuple(np.stack([o[i] for o in outs]) for i in range(3))
 
     # the load options, readable back (``Segmenter._sibling`` rebuilds an adapter from them)
@@ -335,10 +362,18 @@ class FastSamSegmenter(Segmenter):
         """Parameters of the Conv+BN-fused copy ultralytics predicts with."""
         return sum(p.numel() for p in self._predictor.ultra.model.model.parameters())
 
-    def predict(self, point_coords: Any = None, point_labels: Any = None, box: Any = None,
-                mask_input: Any = None, multimask_output: bool = True,
-                return_logits: bool = False, *, text: Any = None,
-                **text_options: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict(
+        self,
+        point_coords: Any = None,
+        point_labels: Any = None,
+        box: Any = None,
+        mask_input: Any = None,
+        multimask_output: bool = True,
+        return_logits: bool = False,
+        *,
+        text: Any = None,
+        **text_options: Any,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Select among the masks of `set_image`'s everything pass as ultralytics' FastSAM does.
 
         Args:
@@ -354,8 +389,9 @@ class FastSamSegmenter(Segmenter):
             estimates), low-res logits ``(C, 256, 256)`` float32; one all-False mask with score 0
             when nothing is selected.
         """
-        return super().predict(point_coords, point_labels, box, mask_input, multimask_output,
-                               return_logits, text=text, **text_options)
+        return super().predict(
+            point_coords, point_labels, box, mask_input, multimask_output, return_logits, text=text, **text_options
+        )
 
     def generate(self, image: Any, **params: Any) -> list[dict[str, Any]]:
         """FastSAM's everything mode: one record per detected mask, most confident first.
@@ -387,12 +423,15 @@ class FastSamSegmenter(Segmenter):
         allowed = [*EVERYTHING_DEFAULTS, "output_mode"]
         unknown = sorted(set(params) - set(allowed))
         if unknown:
-            raise TypeError(f"{self.name}.generate() got unknown parameter(s) {unknown}; FastSAM's "
-                            f"everything-mode parameters are: {', '.join(allowed)}.")
+            raise TypeError(
+                f"{self.name}.generate() got unknown parameter(s) {unknown}; FastSAM's "
+                f"everything-mode parameters are: {', '.join(allowed)}."
+            )
         output_mode = params.pop("output_mode", "binary_mask")
         if output_mode not in ("binary_mask", "uncompressed_rle", "coco_rle"):
-            raise ValueError(f"output_mode must be 'binary_mask', 'uncompressed_rle' or 'coco_rle', "
-                             f"got {output_mode!r}")
+            raise ValueError(
+                f"output_mode must be 'binary_mask', 'uncompressed_rle' or 'coco_rle', got {output_mode!r}"
+            )
         everything = _check_everything({**self.everything_params, **params})
         rgb = to_rgb_uint8(image)
         result, masks = self._predictor.run(rgb, everything)
@@ -425,15 +464,17 @@ def _records(masks: Any, conf: Any, output_mode: str) -> list[dict[str, Any]]:
         else:
             area = int(area_from_rle(rles[i]))
             segmentation = coco_encode_rle(rles[i]) if output_mode == "coco_rle" else rles[i]
-        records.append({
-            "segmentation": segmentation,
-            "area": area,
-            "bbox": [float(v) for v in boxes[i]],
-            "predicted_iou": float(conf[i]),
-            "point_coords": [],
-            "stability_score": float("nan"),
-            "crop_box": [0, 0, int(w), int(h)],
-        })
+        records.append(
+            {
+                "segmentation": segmentation,
+                "area": area,
+                "bbox": [float(v) for v in boxes[i]],
+                "predicted_iou": float(conf[i]),
+                "point_coords": [],
+                "stability_score": float("nan"),
+                "crop_box": [0, 0, int(w), int(h)],
+            }
+        )
     return records
 
 
@@ -457,8 +498,7 @@ def save_checkpoint(model: Any, path: str | os.PathLike, imgsz: int = 1024) -> P
     if path.suffix != ".pt":
         raise ValueError(f"ultralytics checkpoints must end in .pt, got {path.name!r}")
     module = copy.deepcopy(model).cpu().float()
-    torch.save({"model": module, "train_args": {"task": "segment", "imgsz": int(imgsz),
-                                                "single_cls": True}}, path)
+    torch.save({"model": module, "train_args": {"task": "segment", "imgsz": int(imgsz), "single_cls": True}}, path)
     with quiet_ultralytics():
         strip_optimizer(path)
     return path

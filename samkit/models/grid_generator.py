@@ -84,8 +84,7 @@ def layer_point_grids(n_per_side: int, n_layers: int, downscale: int) -> list[np
     return [point_grid(int(n_per_side / downscale**i)) for i in range(n_layers + 1)]
 
 
-def crop_boxes(image_hw: tuple[int, int], n_layers: int, overlap_ratio: float
-               ) -> tuple[list[list[int]], list[int]]:
+def crop_boxes(image_hw: tuple[int, int], n_layers: int, overlap_ratio: float) -> tuple[list[list[int]], list[int]]:
     """Crop boxes (XYXY int pixels) and their layer: the whole image, then ``(2**i)**2`` crops a layer.
 
     Crops of layer ``i`` overlap by ``int(overlap_ratio * short_side * 2 / 2**i)`` pixels and are
@@ -223,20 +222,35 @@ class _Found:
 
         idx = keep.nonzero().flatten() if keep.dtype == torch.bool else keep
         idx = idx.cpu()
-        return _Found([self.rles[i] for i in idx.tolist()], self.boxes[idx], self.scores[idx],
-                      self.stability[idx], self.points[idx], self.crop_boxes[idx])
+        return _Found(
+            [self.rles[i] for i in idx.tolist()],
+            self.boxes[idx],
+            self.scores[idx],
+            self.stability[idx],
+            self.points[idx],
+            self.crop_boxes[idx],
+        )
 
     @staticmethod
     def concat(parts: list[_Found]) -> _Found:
         import torch
 
         if not parts:
-            return _Found([], torch.zeros(0, 4, dtype=torch.int64), torch.zeros(0),
-                          torch.zeros(0), torch.zeros(0, 2, dtype=torch.float64),
-                          torch.zeros(0, 4, dtype=torch.int64))
-        return _Found([r for p in parts for r in p.rles],
-                      *(torch.cat([getattr(p, k) for p in parts])
-                        for k in ("boxes", "scores", "stability", "points", "crop_boxes")))
+            return _Found(
+                [],
+                torch.zeros(0, 4, dtype=torch.int64),
+                torch.zeros(0),
+                torch.zeros(0),
+                torch.zeros(0, 2, dtype=torch.float64),
+                torch.zeros(0, 4, dtype=torch.int64),
+            )
+        return _Found(
+            [r for p in parts for r in p.rles],
+            *(
+                torch.cat([getattr(p, k) for p in parts])
+                for k in ("boxes", "scores", "stability", "points", "crop_boxes")
+            ),
+        )
 
 
 def _nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
@@ -244,8 +258,7 @@ def _nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> tor
     import torch
     from torchvision.ops import batched_nms
 
-    return batched_nms(boxes.float(), scores, torch.zeros(len(boxes), dtype=torch.int64),
-                       iou_threshold)
+    return batched_nms(boxes.float(), scores, torch.zeros(len(boxes), dtype=torch.int64), iou_threshold)
 
 
 class GridMaskGenerator:
@@ -298,28 +311,31 @@ class GridMaskGenerator:
         multimask_output: bool = True,
     ) -> None:
         if (points_per_side is None) == (point_grids is None):
-            raise ValueError("give exactly one of points_per_side and point_grids "
-                             f"(got points_per_side={points_per_side!r}, point_grids="
-                             f"{'None' if point_grids is None else 'a list'}).")
+            raise ValueError(
+                "give exactly one of points_per_side and point_grids "
+                f"(got points_per_side={points_per_side!r}, point_grids="
+                f"{'None' if point_grids is None else 'a list'})."
+            )
         if crop_n_layers < 0 or int(crop_n_layers) != crop_n_layers:
             raise ValueError(f"crop_n_layers must be an int >= 0, got {crop_n_layers!r}")
         if points_per_side is not None:
             if int(points_per_side) != points_per_side or points_per_side < 1:
                 raise ValueError(f"points_per_side must be an int >= 1, got {points_per_side!r}")
             if crop_n_points_downscale_factor < 1:
-                raise ValueError("crop_n_points_downscale_factor must be >= 1, got "
-                                 f"{crop_n_points_downscale_factor!r}")
-            grids = layer_point_grids(int(points_per_side), int(crop_n_layers),
-                                      crop_n_points_downscale_factor)
+                raise ValueError(f"crop_n_points_downscale_factor must be >= 1, got {crop_n_points_downscale_factor!r}")
+            grids = layer_point_grids(int(points_per_side), int(crop_n_layers), crop_n_points_downscale_factor)
         else:
             grids = [np.asarray(g, dtype=np.float64) for g in point_grids]
             if len(grids) < crop_n_layers + 1:
-                raise ValueError(f"point_grids has {len(grids)} grid(s); crop_n_layers="
-                                 f"{crop_n_layers} needs one per layer ({crop_n_layers + 1}).")
+                raise ValueError(
+                    f"point_grids has {len(grids)} grid(s); crop_n_layers="
+                    f"{crop_n_layers} needs one per layer ({crop_n_layers + 1})."
+                )
             for i, g in enumerate(grids):
                 if g.ndim != 2 or g.shape[1] != 2 or not np.all((g >= 0) & (g < 1)):
-                    raise ValueError(f"point_grids[{i}] must be an (N, 2) array of (x, y) in [0, 1), "
-                                     f"got shape {g.shape}.")
+                    raise ValueError(
+                        f"point_grids[{i}] must be an (N, 2) array of (x, y) in [0, 1), got shape {g.shape}."
+                    )
         if points_per_batch < 1:
             raise ValueError(f"points_per_batch must be >= 1, got {points_per_batch!r}")
         if output_mode not in OUTPUT_MODES:
@@ -352,8 +368,7 @@ class GridMaskGenerator:
         worker = self.segmenter._sibling()
         boxes, layers = crop_boxes((height, width), self.crop_n_layers, self.crop_overlap_ratio)
         with torch.no_grad():
-            found = _Found.concat([self._crop(worker, rgb, box, layer)
-                                   for box, layer in zip(boxes, layers)])
+            found = _Found.concat([self._crop(worker, rgb, box, layer) for box, layer in zip(boxes, layers)])
         if len(boxes) > 1 and len(found):
             c = found.crop_boxes
             prefer_small = 1 / ((c[:, 2] - c[:, 0]) * (c[:, 3] - c[:, 1]))
@@ -373,9 +388,12 @@ class GridMaskGenerator:
             return _Found.concat([])
         worker.set_image(rgb[y0:y1, x0:x1])
         try:
-            found = _Found.concat([
-                self._batch(worker, points[i:i + self.points_per_batch], box, rgb.shape[:2])
-                for i in range(0, len(points), self.points_per_batch)])
+            found = _Found.concat(
+                [
+                    self._batch(worker, points[i : i + self.points_per_batch], box, rgb.shape[:2])
+                    for i in range(0, len(points), self.points_per_batch)
+                ]
+            )
         finally:
             worker.reset_image()
         if len(found):
@@ -383,8 +401,7 @@ class GridMaskGenerator:
         found.crop_boxes = torch.tensor([box], dtype=torch.int64).expand(len(found), 4)
         return found
 
-    def _batch(self, worker: Segmenter, points: np.ndarray, box: list[int],
-               image_hw: tuple[int, int]) -> _Found:
+    def _batch(self, worker: Segmenter, points: np.ndarray, box: list[int], image_hw: tuple[int, int]) -> _Found:
         """One decoder call for ``points`` ((b, 2) crop pixels) and the per-mask filters."""
         import torch
         import torch.nn.functional as F
@@ -402,8 +419,7 @@ class GridMaskGenerator:
         stability = stability_score(logits, self.stability_score_offset, threshold).float().cpu()
         if self.stability_score_thresh > 0:
             keep = stability >= self.stability_score_thresh
-            logits, scores, pts, stability = (logits[keep.to(logits.device)], scores[keep],
-                                              pts[keep], stability[keep])
+            logits, scores, pts, stability = (logits[keep.to(logits.device)], scores[keep], pts[keep], stability[keep])
         masks = logits > threshold
         del logits
         x0, y0, x1, y1 = box
@@ -414,8 +430,14 @@ class GridMaskGenerator:
         if (x0, y0, x1, y1) != (0, 0, width, height):
             masks = F.pad(masks, (x0, width - x1, y0, height - y1), value=False)
         offset = torch.tensor([[x0, y0]], dtype=getattr(torch, self.point_dtype))
-        return _Found(masks_to_rle(masks), boxes[keep], scores[keep], stability[keep],
-                      pts[keep] + offset, torch.zeros(int(keep.sum()), 4, dtype=torch.int64))
+        return _Found(
+            masks_to_rle(masks),
+            boxes[keep],
+            scores[keep],
+            stability[keep],
+            pts[keep] + offset,
+            torch.zeros(int(keep.sum()), 4, dtype=torch.int64),
+        )
 
     def _decode(self, worker: Segmenter, points: np.ndarray) -> tuple[torch.Tensor, Any]:
         """Predicted IoUs ``(b, C)`` of the ``(b, 2)`` crop-pixel ``points`` and a function from
@@ -429,7 +451,8 @@ class GridMaskGenerator:
         if decoded is not None:
             return decoded.scores, decoded.logits
         logits, scores = worker._predict_logits_batch(
-            points[:, None, :], np.ones((len(points), 1), dtype=np.int32), self.multimask_output)
+            points[:, None, :], np.ones((len(points), 1), dtype=np.int32), self.multimask_output
+        )
         flat = logits.flatten(0, 1)
         return scores, lambda index: flat[index.to(flat.device)]
 
@@ -445,19 +468,18 @@ class GridMaskGenerator:
             unchanged.append(not (filled or removed))
         masks = torch.as_tensor(np.stack(cleaned))
         boxes = mask_boxes(masks)
-        keep = _nms(boxes, torch.tensor(unchanged, dtype=torch.float32),
-                    max(self.box_nms_thresh, self.crop_nms_thresh))
-        found = _Found(list(found.rles), found.boxes.clone(), found.scores, found.stability,
-                       found.points, found.crop_boxes)
+        keep = _nms(boxes, torch.tensor(unchanged, dtype=torch.float32), max(self.box_nms_thresh, self.crop_nms_thresh))
+        found = _Found(
+            list(found.rles), found.boxes.clone(), found.scores, found.stability, found.points, found.crop_boxes
+        )
         for i in keep.tolist():
             if not unchanged[i]:
-                found.rles[i] = masks_to_rle(masks[i:i + 1])[0]
+                found.rles[i] = masks_to_rle(masks[i : i + 1])[0]
                 found.boxes[i] = boxes[i]
         return found.take(keep)
 
     def _records(self, found: _Found) -> list[dict[str, Any]]:
-        encode = {"binary_mask": rle_to_mask, "uncompressed_rle": lambda r: r,
-                  "coco_rle": coco_rle}[self.output_mode]
+        encode = {"binary_mask": rle_to_mask, "uncompressed_rle": lambda r: r, "coco_rle": coco_rle}[self.output_mode]
         return [
             {
                 "segmentation": encode(rle),
@@ -469,8 +491,13 @@ class GridMaskGenerator:
                 "crop_box": _xywh(crop),
             }
             for rle, box, score, point, stab, crop in zip(
-                found.rles, found.boxes.tolist(), found.scores.tolist(), found.points.tolist(),
-                found.stability.tolist(), found.crop_boxes.tolist())
+                found.rles,
+                found.boxes.tolist(),
+                found.scores.tolist(),
+                found.points.tolist(),
+                found.stability.tolist(),
+                found.crop_boxes.tolist(),
+            )
         ]
 
 
@@ -525,10 +552,10 @@ class Sam2GridMaskGenerator(GridMaskGenerator):
         multimask_output: bool = True,
     ) -> None:
         #: the arguments as given, for sam2's own generator (`generate` with use_m2m / small regions)
-        self._upstream_params = {k: v for k, v in locals().items()
-                                 if k not in ("self", "segmenter", "__class__")}
-        super().__init__(segmenter, **{k: v for k, v in self._upstream_params.items()
-                                       if k not in ("mask_threshold", "use_m2m")})
+        self._upstream_params = {k: v for k, v in locals().items() if k not in ("self", "segmenter", "__class__")}
+        super().__init__(
+            segmenter, **{k: v for k, v in self._upstream_params.items() if k not in ("mask_threshold", "use_m2m")}
+        )
         self.mask_threshold = float(mask_threshold)
         self.use_m2m = bool(use_m2m)
 

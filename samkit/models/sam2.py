@@ -80,8 +80,7 @@ class Sam2Segmenter(Segmenter):
     _image_state_keys = ("_features", "_orig_hw", "_is_image_set", "_is_batch")
 
     def _predict_points(self, coords: Any, labels: Any, multimask_output: bool) -> tuple:
-        return self._predictor.predict(point_coords=coords, point_labels=labels,
-                                       multimask_output=multimask_output)
+        return self._predictor.predict(point_coords=coords, point_labels=labels, multimask_output=multimask_output)
 
     def _embed_images(self, images: list) -> list[dict[str, Any]]:
         """``set_image_batch`` (one encoder pass), cut into single-image states as ``set_image``
@@ -91,16 +90,22 @@ class Sam2Segmenter(Segmenter):
         pred = self._predictor
         pred.set_image_batch(list(images))
         features = pred._features
-        return [{"_features": slice_batch(features, i), "_orig_hw": [tuple(rgb.shape[:2])],
-                 "_is_image_set": True, "_is_batch": False} for i, rgb in enumerate(images)]
+        return [
+            {
+                "_features": slice_batch(features, i),
+                "_orig_hw": [tuple(rgb.shape[:2])],
+                "_is_image_set": True,
+                "_is_batch": False,
+            }
+            for i, rgb in enumerate(images)
+        ]
 
     @staticmethod
     @contextlib.contextmanager
     def _quiet_upstream() -> Iterator[None]:
         """sam2's predictor builds its transforms with torch.jit.script, which torch now deprecates."""
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated",
-                                    category=FutureWarning)
+            warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
             yield
 
     def _mask_generator_class(self) -> type:
@@ -134,6 +139,12 @@ class Sam2Segmenter(Segmenter):
         coords = pred._transforms.transform_coords(points_t, normalize=True, orig_hw=orig_hw)
         features = pred._features
         high_res = [level[-1].unsqueeze(0) for level in features["high_res_feats"]]
-        return decode_points(decoder, self.model.sam_prompt_encoder,
-                             features["image_embed"][-1].unsqueeze(0), coords, multimask_output,
-                             resize_bilinear(orig_hw), high_res)
+        return decode_points(
+            decoder,
+            self.model.sam_prompt_encoder,
+            features["image_embed"][-1].unsqueeze(0),
+            coords,
+            multimask_output,
+            resize_bilinear(orig_hw),
+            high_res,
+        )

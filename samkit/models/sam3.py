@@ -52,9 +52,18 @@ from samkit.models._hub_segmenter import HubSegmenter, default_processor
 __all__ = ["Sam3Segmenter", "Sam3Image", "hub_config", "stand_in_tokenizer"]
 
 #: tracker modules of the hub file (video memory) that the image tracker does not have
-_VIDEO_ONLY = tuple("tracker." + k for k in (
-    "memory_", "mask_downsample", "object_pointer_proj", "temporal_positional_encoding_projection_layer",
-    "no_memory_positional_encoding", "no_object_pointer", "occlusion_spatial_embedding_parameter"))
+_VIDEO_ONLY = tuple(
+    "tracker." + k
+    for k in (
+        "memory_",
+        "mask_downsample",
+        "object_pointer_proj",
+        "temporal_positional_encoding_projection_layer",
+        "no_memory_positional_encoding",
+        "no_object_pointer",
+        "occlusion_spatial_embedding_parameter",
+    )
+)
 
 
 def hub_config(name: str = "full") -> Any:
@@ -69,32 +78,62 @@ def hub_config(name: str = "full") -> Any:
     # which needs a tracker wider than 64 (the released one: 256); Sam3VideoModel builds the
     # tracker's neck from the detector's vision config, so both necks have that width
     width = 128
-    vision = {"model_type": "sam3_vision_model", "fpn_hidden_size": width,
-              "backbone_feature_sizes": [[4 * grid, 4 * grid], [2 * grid, 2 * grid], [grid, grid]],
-              "backbone_config": {"model_type": "sam3_vit_model", "hidden_size": 32, "intermediate_size": 64,
-                                  "num_hidden_layers": 2, "num_attention_heads": 2, "image_size": side,
-                                  "patch_size": patch, "window_size": 4, "global_attn_indexes": [1],
-                                  "pretrain_image_size": 56}}
+    vision = {
+        "model_type": "sam3_vision_model",
+        "fpn_hidden_size": width,
+        "backbone_feature_sizes": [[4 * grid, 4 * grid], [2 * grid, 2 * grid], [grid, grid]],
+        "backbone_config": {
+            "model_type": "sam3_vit_model",
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "image_size": side,
+            "patch_size": patch,
+            "window_size": 4,
+            "global_attn_indexes": [1],
+            "pretrain_image_size": 56,
+        },
+    }
     small = {"hidden_size": width, "num_attention_heads": 2, "intermediate_size": 64}
-    detector = {"vision_config": vision,
-                "text_config": {"model_type": "clip_text_model", "vocab_size": 600, "hidden_size": 32,
-                                "intermediate_size": 64, "projection_dim": 32, "num_hidden_layers": 1,
-                                "num_attention_heads": 2, "max_position_embeddings": 32},
-                "geometry_encoder_config": {**small, "num_layers": 1},
-                "detr_encoder_config": {**small, "num_layers": 1},
-                "detr_decoder_config": {**small, "num_layers": 2, "num_queries": 8},
-                "mask_decoder_config": {"hidden_size": width, "num_attention_heads": 2}}
-    tracker = {"vision_config": vision, "image_size": side,
-               "prompt_encoder_config": {"hidden_size": width, "image_size": side, "patch_size": patch},
-               "mask_decoder_config": {"hidden_size": width, "mlp_dim": 64, "num_attention_heads": 2,
-                                       "iou_head_hidden_dim": 32},
-               "memory_attention_hidden_size": width, "memory_attention_num_layers": 1,
-               "memory_attention_feed_forward_hidden_size": 64, "memory_encoder_hidden_size": width,
-               "memory_encoder_output_channels": 64, "mask_downsampler_embed_dim": width,
-               "memory_fuser_embed_dim": width, "memory_fuser_intermediate_dim": 64,
-               "memory_fuser_num_layers": 1}
-    return transformers.Sam3VideoConfig(detector_config=detector, tracker_config=tracker,
-                                        low_res_mask_size=4 * grid)
+    detector = {
+        "vision_config": vision,
+        "text_config": {
+            "model_type": "clip_text_model",
+            "vocab_size": 600,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "projection_dim": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 32,
+        },
+        "geometry_encoder_config": {**small, "num_layers": 1},
+        "detr_encoder_config": {**small, "num_layers": 1},
+        "detr_decoder_config": {**small, "num_layers": 2, "num_queries": 8},
+        "mask_decoder_config": {"hidden_size": width, "num_attention_heads": 2},
+    }
+    tracker = {
+        "vision_config": vision,
+        "image_size": side,
+        "prompt_encoder_config": {"hidden_size": width, "image_size": side, "patch_size": patch},
+        "mask_decoder_config": {
+            "hidden_size": width,
+            "mlp_dim": 64,
+            "num_attention_heads": 2,
+            "iou_head_hidden_dim": 32,
+        },
+        "memory_attention_hidden_size": width,
+        "memory_attention_num_layers": 1,
+        "memory_attention_feed_forward_hidden_size": 64,
+        "memory_encoder_hidden_size": width,
+        "memory_encoder_output_channels": 64,
+        "mask_downsampler_embed_dim": width,
+        "memory_fuser_embed_dim": width,
+        "memory_fuser_intermediate_dim": 64,
+        "memory_fuser_num_layers": 1,
+    }
+    return transformers.Sam3VideoConfig(detector_config=detector, tracker_config=tracker, low_res_mask_size=4 * grid)
 
 
 def stand_in_tokenizer() -> Any:
@@ -139,18 +178,19 @@ class _Sam3Predictor(TransformersPredictor):
         vision = detector.vision_encoder
         hidden = vision.backbone(pixel_values).last_hidden_state  # (B, h*w, C)
         batch, patch = hidden.shape[0], vision.config.backbone_config.patch_size
-        spatial = hidden.view(batch, pixel_values.shape[-2] // patch, pixel_values.shape[-1] // patch,
-                              -1).permute(0, 3, 1, 2)
+        spatial = hidden.view(batch, pixel_values.shape[-2] // patch, pixel_values.shape[-1] // patch, -1).permute(
+            0, 3, 1, 2
+        )
         fpn, pos = vision.neck(spatial)
         self.detector_embeds = transformers.models.sam3.modeling_sam3.Sam3VisionEncoderOutput(
-            last_hidden_state=hidden, fpn_hidden_states=fpn, fpn_position_encoding=pos)
+            last_hidden_state=hidden, fpn_hidden_states=fpn, fpn_position_encoding=pos
+        )
         maps = list(tracker.vision_encoder.neck(spatial)[0])
         maps[0] = tracker.mask_decoder.conv_s0(maps[0])
         maps[1] = tracker.mask_decoder.conv_s1(maps[1])
         maps = [m.flatten(2).permute(2, 0, 1) for m in maps]
         maps[-1] = maps[-1] + tracker.no_memory_embedding
-        return [m.permute(1, 2, 0).view(batch, -1, *size)
-                for m, size in zip(maps, tracker.backbone_feature_sizes)]
+        return [m.permute(1, 2, 0).view(batch, -1, *size) for m, size in zip(maps, tracker.backbone_feature_sizes)]
 
     def reset_image(self) -> None:
         super().reset_image()
@@ -176,8 +216,10 @@ class Sam3Segmenter(HubSegmenter):
         """`Sam3Image` from a ``Sam3VideoConfig`` (the hub file's): its detector and (image) tracker."""
         transformers = transformers_module()
         if getattr(config, "detector_config", None) is None or getattr(config, "tracker_config", None) is None:
-            raise CheckpointError(f"a SAM 3 checkpoint's config.json is a Sam3VideoConfig (detector_config "
-                                  f"+ tracker_config); got model_type {config.model_type!r}.")
+            raise CheckpointError(
+                f"a SAM 3 checkpoint's config.json is a Sam3VideoConfig (detector_config "
+                f"+ tracker_config); got model_type {config.model_type!r}."
+            )
         detector = transformers.Sam3Model(config.detector_config)
         tracker = transformers.Sam3TrackerModel(config.tracker_config)
         return Sam3Image(detector, tracker)
@@ -188,16 +230,16 @@ class Sam3Segmenter(HubSegmenter):
         backbone = "vision_encoder.backbone."
         for key, value in state_dict.items():
             if key.startswith("detector_model."):
-                rest = key[len("detector_model."):]
+                rest = key[len("detector_model.") :]
                 out["detector." + rest] = value
                 if rest.startswith(backbone):
                     out["tracker." + rest] = value
             elif key.startswith("tracker_neck."):
-                out["tracker.vision_encoder.neck." + key[len("tracker_neck."):]] = value
+                out["tracker.vision_encoder.neck." + key[len("tracker_neck.") :]] = value
             elif key.startswith("tracker_model."):
                 # transformers 5.24's save_pretrained writes "tracker_model.tracker_model." (its
                 # sam3_tracker renaming reversed once more); both spellings are read
-                rest = key[len("tracker_model."):]
+                rest = key[len("tracker_model.") :]
                 out["tracker." + rest.removeprefix("tracker_model.")] = value
             else:
                 out[key] = value
@@ -224,25 +266,32 @@ class Sam3Segmenter(HubSegmenter):
             return self._text_proc
         transformers = transformers_module()
         path = self.weights.path
-        has_tokenizer = path is not None and any(
-            (Path(path) / f).is_file() for f in ("tokenizer.json", "vocab.json"))
+        has_tokenizer = path is not None and any((Path(path) / f).is_file() for f in ("tokenizer.json", "vocab.json"))
         if has_tokenizer:
             self._text_proc = transformers.Sam3Processor.from_pretrained(path, local_files_only=True)
         elif self.weights.kind == "random":
             side = self._side()
             image_processor = transformers.Sam3ImageProcessor(size={"height": side, "width": side})
-            self._text_proc = transformers.Sam3Processor(image_processor=image_processor,
-                                                         tokenizer=stand_in_tokenizer(), target_size=side)
+            self._text_proc = transformers.Sam3Processor(
+                image_processor=image_processor, tokenizer=stand_in_tokenizer(), target_size=side
+            )
         else:
             raise CheckpointError(
                 f"{path} has no tokenizer files (tokenizer.json or vocab.json + merges.txt) for "
                 f"{self.name}'s text prompts; download the whole hub repo with `samkit weights download "
-                f"{self.name}`.")
+                f"{self.name}`."
+            )
         return self._text_proc
 
-    def predict_text(self, text: str | list[str], *, box_threshold: float | None = None,
-                     text_threshold: float | None = None, mask_threshold: float = 0.5,
-                     return_logits: bool = False) -> Any:
+    def predict_text(
+        self,
+        text: str | list[str],
+        *,
+        box_threshold: float | None = None,
+        text_threshold: float | None = None,
+        mask_threshold: float = 0.5,
+        return_logits: bool = False,
+    ) -> Any:
         """SAM 3's own text path: every instance of each noun phrase of ``text`` on the image set,
         through ``Sam3Model`` and ``Sam3Processor.post_process_instance_segmentation``, one call
         per phrase (``"a dog. a cat."`` -> "a dog", "a cat").
@@ -275,14 +324,17 @@ class Sam3Segmenter(HubSegmenter):
         phrases = split_phrases(text)
         threshold = check_threshold("box_threshold", box_threshold, 0.5)
         check_threshold("mask_threshold", mask_threshold, 0.5)
-        parts, decoder_ms = timed(lambda: [
-            (phrase, self._phrase_instances(phrase, threshold, mask_threshold, return_logits))
-            for phrase in phrases], self.device)
-        items = [(float(out["scores"][i]), phrase, out, i) for phrase, out in parts
-                 for i in range(len(out["scores"]))]
+        parts, decoder_ms = timed(
+            lambda: [
+                (phrase, self._phrase_instances(phrase, threshold, mask_threshold, return_logits)) for phrase in phrases
+            ],
+            self.device,
+        )
+        items = [(float(out["scores"][i]), phrase, out, i) for phrase, out in parts for i in range(len(out["scores"]))]
         items.sort(key=lambda item: -item[0])  # stable: phrase order among equal scores
-        objects = [SegmentedObject(phrase, score, out["boxes"][i], out["masks"][i], score)
-                   for score, phrase, out, i in items]
+        objects = [
+            SegmentedObject(phrase, score, out["boxes"][i], out["masks"][i], score) for score, phrase, out, i in items
+        ]
         side = self.low_res_size
 
         def stacked(key: str, empty: tuple[int, ...]) -> np.ndarray:
@@ -291,26 +343,42 @@ class Sam3Segmenter(HubSegmenter):
             return np.stack([out[key][i] for _, _, out, i in items]).astype(np.float32)
 
         logits = stacked("logits", self._image_hw) if return_logits else None
-        return PipelineResult(objects, self._image_hw, math.nan, math.nan, decoder_ms, "native",
-                              self.name, phrases, low_res_logits=stacked("low_res_logits", (side, side)),
-                              mask_logits=logits)
+        return PipelineResult(
+            objects,
+            self._image_hw,
+            math.nan,
+            math.nan,
+            decoder_ms,
+            "native",
+            self.name,
+            phrases,
+            low_res_logits=stacked("low_res_logits", (side, side)),
+            mask_logits=logits,
+        )
 
-    def _phrase_instances(self, text: str, threshold: float, mask_threshold: float,
-                          return_logits: bool) -> dict[str, np.ndarray]:
+    def _phrase_instances(
+        self, text: str, threshold: float, mask_threshold: float, return_logits: bool
+    ) -> dict[str, np.ndarray]:
         """Instances of one phrase: upstream's post-processed masks, scores, boxes, low-res logits."""
         processor = self._text_processor()
         enc = processor(text=text, return_tensors="pt")
         dev = self.device
         with torch.inference_mode(), self._autocast():
-            out = self.model.detector(vision_embeds=self._predictor.detector_embeds,
-                                      input_ids=enc["input_ids"].to(dev),
-                                      attention_mask=enc["attention_mask"].to(dev))
+            out = self.model.detector(
+                vision_embeds=self._predictor.detector_embeds,
+                input_ids=enc["input_ids"].to(dev),
+                attention_mask=enc["attention_mask"].to(dev),
+            )
         out.pred_logits, out.pred_boxes, out.pred_masks = (
-            out.pred_logits.float(), out.pred_boxes.float(), out.pred_masks.float())
+            out.pred_logits.float(),
+            out.pred_boxes.float(),
+            out.pred_masks.float(),
+        )
         if out.presence_logits is not None:
             out.presence_logits = out.presence_logits.float()
         result = processor.image_processor.post_process_instance_segmentation(
-            out, threshold, mask_threshold, target_sizes=[list(self._image_hw)])[0]
+            out, threshold, mask_threshold, target_sizes=[list(self._image_hw)]
+        )[0]
         scores = out.pred_logits[0].sigmoid()
         if out.presence_logits is not None:
             scores = scores * out.presence_logits[0].sigmoid()
@@ -321,13 +389,19 @@ class Sam3Segmenter(HubSegmenter):
             masks = result["masks"][order].cpu().numpy().astype(bool)
         else:  # upstream leaves an empty result at the low-res size
             masks = np.zeros((0, *self._image_hw), dtype=bool)
-        found = {"masks": masks, "scores": result["scores"][order].cpu().numpy().astype(np.float32),
-                 "boxes": result["boxes"][order].cpu().numpy().astype(np.float32).reshape(-1, 4),
-                 "low_res_logits": low_res.cpu().numpy().astype(np.float32)}
+        found = {
+            "masks": masks,
+            "scores": result["scores"][order].cpu().numpy().astype(np.float32),
+            "boxes": result["boxes"][order].cpu().numpy().astype(np.float32).reshape(-1, 4),
+            "low_res_logits": low_res.cpu().numpy().astype(np.float32),
+        }
         if return_logits:  # upstream upsamples probabilities bilinearly; return their logits
-            probs = torch.nn.functional.interpolate(
-                low_res.sigmoid()[None], size=self._image_hw, mode="bilinear", align_corners=False)[0] \
-                if len(keep) else torch.zeros((0, *self._image_hw))
+            probs = (
+                torch.nn.functional.interpolate(
+                    low_res.sigmoid()[None], size=self._image_hw, mode="bilinear", align_corners=False
+                )[0]
+                if len(keep)
+                else torch.zeros((0, *self._image_hw))
+            )
             found["logits"] = torch.logit(probs, eps=1e-6).cpu().numpy().astype(np.float32)
         return found
-

@@ -69,12 +69,10 @@ def _classes() -> tuple[type, type]:
             hq = self.hq_token_only if hq_token_only is None else bool(hq_token_only)
             return super().predict(*args, hq_token_only=hq, **kwargs)
 
-        def predict_torch(self, *args: Any, hq_token_only: bool | None = None,
-                          **kwargs: Any) -> tuple:
+        def predict_torch(self, *args: Any, hq_token_only: bool | None = None, **kwargs: Any) -> tuple:
             hq = self.hq_token_only if hq_token_only is None else bool(hq_token_only)
             out = super().predict_torch(*args, hq_token_only=hq, **kwargs)
-            return tuple(t.float() if t.is_floating_point() and t.dtype != torch.float32 else t
-                         for t in out)
+            return tuple(t.float() if t.is_floating_point() and t.dtype != torch.float32 else t for t in out)
 
     class HqMaskGenerator(sam_hq.SamAutomaticMaskGenerator):
         hq_token_only = False
@@ -104,8 +102,9 @@ class SamHqSegmenter(SamStylePredict, Segmenter):
     load_options = {"hq_token_only": False}
     _image_state_keys = SamStylePredict._image_state_keys + ("interm_features",)
 
-    def __init__(self, spec: ModelSpec, model: Any, weights: WeightsInfo, dtype: str = "float32",
-                 *, hq_token_only: bool = False) -> None:
+    def __init__(
+        self, spec: ModelSpec, model: Any, weights: WeightsInfo, dtype: str = "float32", *, hq_token_only: bool = False
+    ) -> None:
         self._hq_token_only = bool(hq_token_only)
         super().__init__(spec, model, weights, dtype)
         self._predictor.hq_token_only = self._hq_token_only
@@ -129,45 +128,58 @@ class SamHqSegmenter(SamStylePredict, Segmenter):
 
     def _mask_generator_class(self) -> type:
         multimask, hq = self._generate_options
-        return type("SamAutomaticMaskGenerator", (_classes()[1],),
-                    {"multimask_output": multimask, "hq_token_only": hq,
-                     "__doc__": _classes()[1].__doc__})
+        return type(
+            "SamAutomaticMaskGenerator",
+            (_classes()[1],),
+            {"multimask_output": multimask, "hq_token_only": hq, "__doc__": _classes()[1].__doc__},
+        )
 
     @contextlib.contextmanager
     def _hq_for_call(self, hq_token_only: bool | None) -> Iterator[None]:
-        self._predictor.hq_token_only = (self._hq_token_only if hq_token_only is None
-                                         else bool(hq_token_only))
+        self._predictor.hq_token_only = self._hq_token_only if hq_token_only is None else bool(hq_token_only)
         try:
             yield
         finally:
             self._predictor.hq_token_only = self._hq_token_only
 
-    def predict(self, point_coords: Any = None, point_labels: Any = None, box: Any = None,
-                mask_input: Any = None, multimask_output: bool = True, return_logits: bool = False,
-                hq_token_only: bool | None = None, *, text: Any = None, **text_options: Any) -> tuple:
+    def predict(
+        self,
+        point_coords: Any = None,
+        point_labels: Any = None,
+        box: Any = None,
+        mask_input: Any = None,
+        multimask_output: bool = True,
+        return_logits: bool = False,
+        hq_token_only: bool | None = None,
+        *,
+        text: Any = None,
+        **text_options: Any,
+    ) -> tuple:
         """`Segmenter.predict`, plus ``hq_token_only`` (None: the model's ``hq_token_only``).
 
         ``multimask_output=True`` returns one mask here (see the module docstring).
         """
         with self._hq_for_call(hq_token_only):
-            return super().predict(point_coords, point_labels, box, mask_input, multimask_output,
-                                   return_logits, text=text, **text_options)
+            return super().predict(
+                point_coords, point_labels, box, mask_input, multimask_output, return_logits, text=text, **text_options
+            )
 
-    def predict_boxes(self, boxes: Any, multimask_output: bool = False,
-                      hq_token_only: bool | None = None) -> tuple:
+    def predict_boxes(self, boxes: Any, multimask_output: bool = False, hq_token_only: bool | None = None) -> tuple:
         """`Segmenter.predict_boxes`, plus ``hq_token_only`` (None: the model's ``hq_token_only``)."""
         with self._hq_for_call(hq_token_only):
             return super().predict_boxes(boxes, multimask_output)
 
-    def predict_points(self, point_coords: Any, point_labels: Any, multimask_output: bool = True,
-                       hq_token_only: bool | None = None) -> tuple:
+    def predict_points(
+        self, point_coords: Any, point_labels: Any, multimask_output: bool = True, hq_token_only: bool | None = None
+    ) -> tuple:
         """`Segmenter.predict_points`, plus ``hq_token_only`` (None: the model's ``hq_token_only``);
         ``multimask_output=True`` gives one mask per set here (see the module docstring)."""
         with self._hq_for_call(hq_token_only):
             return super().predict_points(point_coords, point_labels, multimask_output)
 
-    def generate(self, image: Any, *, multimask_output: bool = True,
-                 hq_token_only: bool | None = None, **params: Any) -> list[dict[str, Any]]:
+    def generate(
+        self, image: Any, *, multimask_output: bool = True, hq_token_only: bool | None = None, **params: Any
+    ) -> list[dict[str, Any]]:
         """`Segmenter.generate`, plus SAM-HQ's ``multimask_output`` (upstream ``generate``'s
         argument: True keeps one mask per point, the best-scoring candidate plus HQ) and
         ``hq_token_only`` (None: the model's ``hq_token_only``)."""

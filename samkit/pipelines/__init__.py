@@ -12,5 +12,14 @@ from samkit.pipelines.grounded import GroundedSegmenter
 from samkit.pipelines.tag_then_segment import TaggedResult, TagThenSegment
 from samkit.pipelines.text import DetectorTextPrompter, attach_text_detector, load
 
-__all__ = ["DetectThenSegment", "GroundedSegmenter", "PipelineResult", "SegmentedObject",
-           "TagThenSegment", "TaggedResult", "DetectorTextPrompter", "attach_text_detector", "load"]
+__all__ = [
+    "DetectThenSegment",
+    "GroundedSegmenter",
+    "PipelineResult",
+    "SegmentedObject",
+    "TagThenSegment",
+    "TaggedResult",
+    "DetectorTextPrompter",
+    "attach_text_detector",
+    "load",
+]

@@ -21,8 +21,7 @@ def resolve_detector(detector: Any, weights: str, device: Any, options: dict[str
     if isinstance(detector, Detector):
         return detector
     if not isinstance(detector, str):
-        raise TypeError(f"detector must be a Detector or a registered detector name, got "
-                        f"{type(detector).__name__}")
+        raise TypeError(f"detector must be a Detector or a registered detector name, got {type(detector).__name__}")
     kwargs = {"weights": weights, "device": device, **(options or {})}
     return load_detector(detector, **kwargs)
 
@@ -38,8 +37,7 @@ def resolve_segmenter(segmenter: Any, weights: str, device: Any, options: dict[s
     elif isinstance(segmenter, str):
         seg = load(segmenter, **{"weights": weights, "device": device, **(options or {})})
     else:
-        raise TypeError(f"segmenter must be a Segmenter or a registered model name, got "
-                        f"{type(segmenter).__name__}")
+        raise TypeError(f"segmenter must be a Segmenter or a registered model name, got {type(segmenter).__name__}")
     seg.require("box", "box prompts (a detector -> segmenter pipeline prompts with boxes)")
     return seg
 
@@ -55,13 +53,22 @@ class DetectorSegmenterPipeline:
     needs: str = ""
     instead: str = ""
 
-    def __init__(self, detector: Any, segmenter: Any, *, weights: str = "pretrained", device: Any = None,
-                 detector_options: dict[str, Any] | None = None,
-                 segmenter_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        detector: Any,
+        segmenter: Any,
+        *,
+        weights: str = "pretrained",
+        device: Any = None,
+        detector_options: dict[str, Any] | None = None,
+        segmenter_options: dict[str, Any] | None = None,
+    ) -> None:
         self.detector = resolve_detector(detector, weights, device, detector_options)
         if self.detector.kind != self.required_kind:
-            raise ValueError(f"{type(self).__name__} needs {self.needs}; {self.detector.name} is "
-                             f"{self.detector.kind}. {self.instead}")
+            raise ValueError(
+                f"{type(self).__name__} needs {self.needs}; {self.detector.name} is "
+                f"{self.detector.kind}. {self.instead}"
+            )
         self.segmenter = resolve_segmenter(segmenter, weights, device, segmenter_options)
 
     def __repr__(self) -> str:
@@ -71,5 +78,6 @@ class DetectorSegmenterPipeline:
         """``detector.detect(rgb, **detect_kwargs)`` then `segment_detections`, every stage timed."""
         from samkit.images import to_rgb_uint8
 
-        return detect_and_segment(self.detector, self.segmenter, to_rgb_uint8(image), prompt, embed=True,
-                                  **detect_kwargs)
+        return detect_and_segment(
+            self.detector, self.segmenter, to_rgb_uint8(image), prompt, embed=True, **detect_kwargs
+        )

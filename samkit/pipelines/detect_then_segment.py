@@ -29,8 +29,7 @@ class DetectThenSegment(DetectorSegmenterPipeline):
     needs = "a closed-set (class) detector such as yolo11n"
     instead = "Use GroundedSegmenter for text prompts."
 
-    def __call__(self, image: Any, classes: list[str] | None = None,
-                 conf: float | None = None) -> PipelineResult:
+    def __call__(self, image: Any, classes: list[str] | None = None, conf: float | None = None) -> PipelineResult:
         """Masks of the detector's objects in ``image``.
 
         Args:

@@ -33,8 +33,9 @@ class GroundedSegmenter(DetectorSegmenterPipeline):
     needs = "an open-vocabulary (text) detector"
     instead = "Use DetectThenSegment for closed-set detectors."
 
-    def __call__(self, image: Any, text: str | list[str], box_threshold: float = 0.35,
-                 text_threshold: float = 0.25) -> PipelineResult:
+    def __call__(
+        self, image: Any, text: str | list[str], box_threshold: float = 0.35, text_threshold: float = 0.25
+    ) -> PipelineResult:
         """Masks of the objects ``text`` names in ``image``.
 
         Args:
@@ -47,5 +48,4 @@ class GroundedSegmenter(DetectorSegmenterPipeline):
             phrase), most confident first, and ``detect_ms`` / ``encoder_ms`` / ``decoder_ms``.
             Empty (not an error) when nothing passes the thresholds.
         """
-        return self._run(image, text, text=text, box_threshold=box_threshold,
-                         text_threshold=text_threshold)
+        return self._run(image, text, text=text, box_threshold=box_threshold, text_threshold=text_threshold)

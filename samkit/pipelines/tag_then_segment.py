@@ -26,8 +26,7 @@ def resolve_tagger(tagger: Any, weights: str, device: Any, options: dict[str, An
     if isinstance(tagger, Tagger):
         return tagger
     if not isinstance(tagger, str):
-        raise TypeError(f"tagger must be a Tagger or a registered tagger name, got "
-                        f"{type(tagger).__name__}")
+        raise TypeError(f"tagger must be a Tagger or a registered tagger name, got {type(tagger).__name__}")
     return load_tagger(tagger, **{"weights": weights, "device": device, **(options or {})})
 
 
@@ -90,17 +89,31 @@ class TagThenSegment:
     ``set_image`` -> one batched ``predict_boxes`` call).
     """
 
-    def __init__(self, tagger: Any, detector: Any, segmenter: Any, *, top_k: int = 5,
-                 tag_threshold: float = 0.0, weights: str = "pretrained", device: Any = None,
-                 tagger_options: dict[str, Any] | None = None,
-                 detector_options: dict[str, Any] | None = None,
-                 segmenter_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        tagger: Any,
+        detector: Any,
+        segmenter: Any,
+        *,
+        top_k: int = 5,
+        tag_threshold: float = 0.0,
+        weights: str = "pretrained",
+        device: Any = None,
+        tagger_options: dict[str, Any] | None = None,
+        detector_options: dict[str, Any] | None = None,
+        segmenter_options: dict[str, Any] | None = None,
+    ) -> None:
         self.top_k = check_top_k(top_k)
         self.tag_threshold = check_threshold("tag_threshold", tag_threshold)
         self.tagger = resolve_tagger(tagger, weights, device, tagger_options)
-        self.grounded = GroundedSegmenter(detector, segmenter, weights=weights, device=device,
-                                          detector_options=detector_options,
-                                          segmenter_options=segmenter_options)
+        self.grounded = GroundedSegmenter(
+            detector,
+            segmenter,
+            weights=weights,
+            device=device,
+            detector_options=detector_options,
+            segmenter_options=segmenter_options,
+        )
 
     @property
     def detector(self) -> Any:
@@ -111,12 +124,20 @@ class TagThenSegment:
         return self.grounded.segmenter
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(tagger={self.tagger.name!r}, detector={self.detector.name!r}, "
-                f"segmenter={self.segmenter.name!r}, top_k={self.top_k}, "
-                f"tag_threshold={self.tag_threshold})")
+        return (
+            f"{type(self).__name__}(tagger={self.tagger.name!r}, detector={self.detector.name!r}, "
+            f"segmenter={self.segmenter.name!r}, top_k={self.top_k}, "
+            f"tag_threshold={self.tag_threshold})"
+        )
 
-    def __call__(self, image: Any, box_threshold: float = 0.35, text_threshold: float = 0.25,
-                 top_k: int | None = None, tag_threshold: float | None = None) -> TaggedResult:
+    def __call__(
+        self,
+        image: Any,
+        box_threshold: float = 0.35,
+        text_threshold: float = 0.25,
+        top_k: int | None = None,
+        tag_threshold: float | None = None,
+    ) -> TaggedResult:
         """Tags of ``image``, then masks of the objects the tags name.
 
         Args:
@@ -133,17 +154,22 @@ class TagThenSegment:
         from samkit.metrics.perf import timed
 
         top_k = self.top_k if top_k is None else check_top_k(top_k)
-        tag_threshold = (self.tag_threshold if tag_threshold is None
-                         else check_threshold("tag_threshold", tag_threshold))
+        tag_threshold = self.tag_threshold if tag_threshold is None else check_threshold("tag_threshold", tag_threshold)
         check_threshold("box_threshold", box_threshold)
         check_threshold("text_threshold", text_threshold)
         rgb = to_rgb_uint8(image)
-        tags, tag_ms = timed(lambda: self.tagger.tag(rgb, top_k=top_k, threshold=tag_threshold),
-                             self.tagger.device)
+        tags, tag_ms = timed(lambda: self.tagger.tag(rgb, top_k=top_k, threshold=tag_threshold), self.tagger.device)
         if len(tags) == 0:
-            result = PipelineResult([], (int(rgb.shape[0]), int(rgb.shape[1])), math.nan, math.nan,
-                                    math.nan, self.detector.name, self.segmenter.name, "")
+            result = PipelineResult(
+                [],
+                (int(rgb.shape[0]), int(rgb.shape[1])),
+                math.nan,
+                math.nan,
+                math.nan,
+                self.detector.name,
+                self.segmenter.name,
+                "",
+            )
         else:
-            result = self.grounded(rgb, tags.as_prompt(), box_threshold=box_threshold,
-                                   text_threshold=text_threshold)
+            result = self.grounded(rgb, tags.as_prompt(), box_threshold=box_threshold, text_threshold=text_threshold)
         return TaggedResult(result, tags, tag_ms, self.tagger.name)

@@ -44,15 +44,31 @@ class DetectorTextPrompter:
         """``"detector:<name>"`` (`Segmenter.text_source`)."""
         return f"detector:{self.detector.name}"
 
-    def predict_text(self, segmenter: Segmenter, rgb: np.ndarray, phrases: list[str], *,
-                     box_threshold: float | None, text_threshold: float | None) -> PipelineResult:
+    def predict_text(
+        self,
+        segmenter: Segmenter,
+        rgb: np.ndarray,
+        phrases: list[str],
+        *,
+        box_threshold: float | None,
+        text_threshold: float | None,
+    ) -> PipelineResult:
         """Every instance of ``phrases`` on ``rgb`` (HxWx3 uint8, already ``segmenter``'s image)."""
-        return detect_and_segment(self.detector, segmenter, rgb, phrases, embed=False, text=phrases,
-                                  box_threshold=box_threshold, text_threshold=text_threshold)
+        return detect_and_segment(
+            self.detector,
+            segmenter,
+            rgb,
+            phrases,
+            embed=False,
+            text=phrases,
+            box_threshold=box_threshold,
+            text_threshold=text_threshold,
+        )
 
 
-def attach_text_detector(model: Segmenter, detector: Any, *, weights: str | None = None,
-                         options: dict[str, Any] | None = None) -> Segmenter:
+def attach_text_detector(
+    model: Segmenter, detector: Any, *, weights: str | None = None, options: dict[str, Any] | None = None
+) -> Segmenter:
     """Give ``model`` text prompts through an open-vocabulary detector (Grounded-SAM):
     ``predict(text=...)`` / ``predict_text`` then detect the phrases on the image set and prompt
     the model with every box in one batched call. Returns ``model``.
@@ -81,20 +97,29 @@ def attach_text_detector(model: Segmenter, detector: Any, *, weights: str | None
         kind = weights or ("random" if model.weights.kind == "random" else "pretrained")
         found = load_detector(detector, **{"weights": kind, "device": model.device, **(options or {})})
     else:
-        raise TypeError(f"text detector must be a Detector or a registered detector name, got "
-                        f"{type(detector).__name__}")
+        raise TypeError(
+            f"text detector must be a Detector or a registered detector name, got {type(detector).__name__}"
+        )
     if found.kind != "open_vocab":
-        raise ValueError(f"a text detector must be open-vocabulary (text -> boxes); {found.name} "
-                         f"is {found.kind}. Use samkit.pipelines.DetectThenSegment for closed-set "
-                         "detectors.")
+        raise ValueError(
+            f"a text detector must be open-vocabulary (text -> boxes); {found.name} "
+            f"is {found.kind}. Use samkit.pipelines.DetectThenSegment for closed-set "
+            "detectors."
+        )
     model.text_prompter = DetectorTextPrompter(found)
     return model
 
 
-def load(name: Any, weights: str = "pretrained", *, text_detector: Any = None,
-         text_detector_options: dict[str, Any] | None = None,
-         checkpoint: str | os.PathLike | None = None, device: str | torch.device | None = None,
-         **kwargs: Any) -> Segmenter:
+def load(
+    name: Any,
+    weights: str = "pretrained",
+    *,
+    text_detector: Any = None,
+    text_detector_options: dict[str, Any] | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    device: str | torch.device | None = None,
+    **kwargs: Any,
+) -> Segmenter:
     """`samkit.load`: a registered model (`samkit.loading.load`: weights, checkpoint, device, seed,
     dtype, compile, download and family options), with a text detector attached where asked.
 

@@ -6,5 +6,16 @@ instant."""
 from samkit.registry.core import Checkpoint, Published, Registry, published
 from samkit.registry.models import CAPABILITIES, FAMILIES, REGISTRY, ModelSpec, UnknownModelError, get_spec, list_models
 
-__all__ = ["Checkpoint", "Published", "Registry", "published", "CAPABILITIES", "FAMILIES", "REGISTRY",
-           "ModelSpec", "UnknownModelError", "get_spec", "list_models"]
+__all__ = [
+    "Checkpoint",
+    "Published",
+    "Registry",
+    "published",
+    "CAPABILITIES",
+    "FAMILIES",
+    "REGISTRY",
+    "ModelSpec",
+    "UnknownModelError",
+    "get_spec",
+    "list_models",
+]

@@ -132,8 +132,12 @@ class Published:
 def _published_table() -> dict[tuple[str, str], Published]:
     with PUBLISHED_FILE.open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    return {(r["registry"], r["name"]): Published(float(r["params_m"]) if r["params_m"] else None,
-                                                  r["params_source"], r["checksum_source"]) for r in rows}
+    return {
+        (r["registry"], r["name"]): Published(
+            float(r["params_m"]) if r["params_m"] else None, r["params_source"], r["checksum_source"]
+        )
+        for r in rows
+    }
 
 
 def published(registry: str, name: str) -> Published:
@@ -142,8 +146,10 @@ def published(registry: str, name: str) -> Published:
     try:
         return _published_table()[(registry, name)]
     except KeyError:
-        raise KeyError(f"{registry}/{name} has no row in {PUBLISHED_FILE.name}; add its published "
-                       "parameter count (or why there is none) and its checksum source.") from None
+        raise KeyError(
+            f"{registry}/{name} has no row in {PUBLISHED_FILE.name}; add its published "
+            "parameter count (or why there is none) and its checksum source."
+        ) from None
 
 
 S = TypeVar("S")
@@ -160,8 +166,15 @@ class Registry(MutableMapping[str, S], Generic[S]):
         families: family -> ``"module:Class"`` of the class that builds its parts.
     """
 
-    def __init__(self, kind: str, error: type[UnknownNameError], list_hint: str, spec_type: type,
-                 specs: Iterable[S] = (), families: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        error: type[UnknownNameError],
+        list_hint: str,
+        spec_type: type,
+        specs: Iterable[S] = (),
+        families: dict[str, str] | None = None,
+    ) -> None:
         self.kind = kind
         self.spec_type = spec_type
         self.error = error
@@ -188,24 +201,27 @@ class Registry(MutableMapping[str, S], Generic[S]):
             return self._specs[name]
         except (KeyError, TypeError):
             pass
-        raise self.error(f"Unknown {self.kind} name {name!r}.{did_you_mean(name, list(self._specs))} "
-                         f"Registered {self.kind}s: {', '.join(self._specs)} (see {self.list_hint}).")
+        raise self.error(
+            f"Unknown {self.kind} name {name!r}.{did_you_mean(name, list(self._specs))} "
+            f"Registered {self.kind}s: {', '.join(self._specs)} (see {self.list_hint})."
+        )
 
-    def names(self, pattern: str | Iterable[str] | None = None,
-              where: Callable[[S], bool] | None = None) -> list[str]:
+    def names(self, pattern: str | Iterable[str] | None = None, where: Callable[[S], bool] | None = None) -> list[str]:
         """Registered names in registration order; ``pattern``: shell-style wildcard(s), OR-ed;
         ``where``: keep the specs for which it is true."""
         patterns = [pattern] if isinstance(pattern, str) else list(pattern or ["*"])
-        return [name for name, spec in self._specs.items()
-                if any(fnmatch.fnmatchcase(name, p) for p in patterns) and (where is None or where(spec))]
+        return [
+            name
+            for name, spec in self._specs.items()
+            if any(fnmatch.fnmatchcase(name, p) for p in patterns) and (where is None or where(spec))
+        ]
 
     def family_class(self, family: str) -> type:
         """The class of ``family`` (imported now); an unknown family is a ``ValueError``."""
         try:
             module_name, _, class_name = self.families[family].partition(":")
         except KeyError:
-            raise ValueError(f"Unknown {self.kind} family {family!r}; families: "
-                             f"{', '.join(self.families)}") from None
+            raise ValueError(f"Unknown {self.kind} family {family!r}; families: {', '.join(self.families)}") from None
         return getattr(importlib.import_module(module_name), class_name)
 
     # the mapping interface (tests put a changed spec in with ``monkeypatch.setitem``)

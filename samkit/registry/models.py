@@ -70,12 +70,29 @@ class ModelSpec(CheckpointFields):
         return capability in self.capabilities
 
 
-def _spec(name: str, family: str, arch: str, files: Checkpoint, capabilities: frozenset[str],
-          default: bool = False, input_size: int = 1024) -> ModelSpec:
+def _spec(
+    name: str,
+    family: str,
+    arch: str,
+    files: Checkpoint,
+    capabilities: frozenset[str],
+    default: bool = False,
+    input_size: int = 1024,
+) -> ModelSpec:
     """A spec with its published figures from ``samkit/published_params.csv``."""
     facts = published("models", name)
-    return ModelSpec(name, family, arch, files, capabilities, default, input_size,
-                     facts.params_m, facts.params_source, facts.checksum_source)
+    return ModelSpec(
+        name,
+        family,
+        arch,
+        files,
+        capabilities,
+        default,
+        input_size,
+        facts.params_m,
+        facts.params_source,
+        facts.checksum_source,
+    )
 
 
 _SAM_URL = "https://dl.fbaipublicfiles.com/segment_anything/"
@@ -87,95 +104,227 @@ _SAM_HQ_URL = "https://huggingface.co/lkeab/hq-sam/resolve/a3a77cd0a2e5e50eaa76f
 #: ultralytics' assets release for FastSAM (the URL ultralytics 8.4.190 downloads from)
 _FASTSAM_URL = "https://github.com/ultralytics/assets/releases/download/v8.4.0/"
 #: yformer/EfficientSAM's weights folder at commit d525f62 (the README's download links)
-_EFFICIENT_SAM_URL = ("https://raw.githubusercontent.com/yformer/EfficientSAM/"
-                      "d525f622e6f640acf5a0fc37c7ca1f243da5bde0/weights/")
+_EFFICIENT_SAM_URL = (
+    "https://raw.githubusercontent.com/yformer/EfficientSAM/d525f622e6f640acf5a0fc37c7ca1f243da5bde0/weights/"
+)
 #: pinned to the commit that holds the released file, so the SHA-256 cannot drift
-_MOBILE_SAM_URL = ("https://raw.githubusercontent.com/ChaoningZhang/MobileSAM/"
-                   "f706ad9c4eb7f219c00d9050e46328518ffb65d2/weights/mobile_sam.pt")
+_MOBILE_SAM_URL = (
+    "https://raw.githubusercontent.com/ChaoningZhang/MobileSAM/"
+    "f706ad9c4eb7f219c00d9050e46328518ffb65d2/weights/mobile_sam.pt"
+)
 
 
 def _sam(name: str, arch: str, file: str, sha: str, size: int, default: bool = False) -> ModelSpec:
-    return _spec(name, "sam", arch, Checkpoint(file, _SAM_URL + file, sha, size, "state_dict",
-                                               license="Apache-2.0"), _SAM_CAPS, default)
+    return _spec(
+        name,
+        "sam",
+        arch,
+        Checkpoint(file, _SAM_URL + file, sha, size, "state_dict", license="Apache-2.0"),
+        _SAM_CAPS,
+        default,
+    )
 
 
 def _sam2(name: str, config: str, url: str, sha: str, size: int, default: bool = False) -> ModelSpec:
     file = name + ".pt"
-    return _spec(name, "sam2", config, Checkpoint(file, url + file, sha, size, "model_key", license="Apache-2.0"),
-                 _SAM2_CAPS, default)
+    return _spec(
+        name,
+        "sam2",
+        config,
+        Checkpoint(file, url + file, sha, size, "model_key", license="Apache-2.0"),
+        _SAM2_CAPS,
+        default,
+    )
 
 
 def _evit(name: str, arch: str, sha: str, input_size: int) -> ModelSpec:
     # SAM's prompt encoder and mask decoder: points, box, mask_input (1x256x256), multimask;
     # the official files are flat state dicts (an OrderedDict of tensors)
     file = name + ".pt"
-    return _spec(name, "efficientvit_sam", arch,
-                 Checkpoint(file, _EVIT_URL + file, sha, None, "state_dict", license="Apache-2.0"),
-                 _SAM_CAPS, False, input_size)
+    return _spec(
+        name,
+        "efficientvit_sam",
+        arch,
+        Checkpoint(file, _EVIT_URL + file, sha, None, "state_dict", license="Apache-2.0"),
+        _SAM_CAPS,
+        False,
+        input_size,
+    )
 
 
 def _sam_hq(name: str, arch: str, sha: str, size: int) -> ModelSpec:
     # SAM's prompt kinds; multimask_output=True gives ONE mask upstream (the best-scoring of
     # SAM's three candidates plus the HQ mask). Official files are flat state dicts.
     file = name + ".pth"
-    return _spec(name, "sam_hq", arch,
-                 Checkpoint(file, _SAM_HQ_URL + file, sha, size, "state_dict", license="Apache-2.0"), _SAM_CAPS)
+    return _spec(
+        name,
+        "sam_hq",
+        arch,
+        Checkpoint(file, _SAM_HQ_URL + file, sha, size, "state_dict", license="Apache-2.0"),
+        _SAM_CAPS,
+    )
 
 
 def _fastsam(name: str, arch: str, file: str) -> ModelSpec:
     # full ultralytics checkpoints (pickled fp16 SegmentationModel under "model")
-    return _spec(name, "fastsam", arch, Checkpoint(file, _FASTSAM_URL + file, None, None, "ultralytics",
-                                                   license="AGPL-3.0"), _FASTSAM_CAPS)
+    return _spec(
+        name,
+        "fastsam",
+        arch,
+        Checkpoint(file, _FASTSAM_URL + file, None, None, "ultralytics", license="AGPL-3.0"),
+        _FASTSAM_CAPS,
+    )
 
 
 def _efficient_sam(arch: str, zipped: bool) -> ModelSpec:
     # layout "model_key" ({"model": ...}); EfficientSAM-S is published only as a zip that holds the .pt
     file = f"efficient_sam_{arch}.pt"
-    return _spec(f"efficient_sam_{arch}", "efficient_sam", arch,
-                 Checkpoint(file, _EFFICIENT_SAM_URL + file + (".zip" if zipped else ""), None, None, "model_key",
-                            archive="zip" if zipped else None, license="Apache-2.0"),
-                 _EFFICIENT_SAM_CAPS)
+    return _spec(
+        f"efficient_sam_{arch}",
+        "efficient_sam",
+        arch,
+        Checkpoint(
+            file,
+            _EFFICIENT_SAM_URL + file + (".zip" if zipped else ""),
+            None,
+            None,
+            "model_key",
+            archive="zip" if zipped else None,
+            license="Apache-2.0",
+        ),
+        _EFFICIENT_SAM_CAPS,
+    )
 
 
 _SPECS: list[ModelSpec] = [
-    _sam("sam_vit_b", "vit_b", "sam_vit_b_01ec64.pth",
-         "ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912", 375042383, default=True),
-    _sam("sam_vit_l", "vit_l", "sam_vit_l_0b3195.pth",
-         "3adcc4315b642a4d2101128f611684e8734c41232a17c648ed1693702a49a622", 1249524607),
-    _sam("sam_vit_h", "vit_h", "sam_vit_h_4b8939.pth",
-         "a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e", 2564550879),
-    _sam2("sam2_hiera_tiny", "configs/sam2/sam2_hiera_t.yaml", _SAM2_URL,
-          "65b50056e05bcb13694174f51bb6da89c894b57b75ccdf0ba6352c597c5d1125", 155906050, default=True),
-    _sam2("sam2_hiera_small", "configs/sam2/sam2_hiera_s.yaml", _SAM2_URL,
-          "95949964d4e548409021d47b22712d5f1abf2564cc0c3c765ba599a24ac7dce3", 184309650),
-    _sam2("sam2_hiera_base_plus", "configs/sam2/sam2_hiera_b+.yaml", _SAM2_URL,
-          "d0bb7f236400a49669ffdd1be617959a8b1d1065081789d7bbff88eded3a8071", 323493298),
-    _sam2("sam2_hiera_large", "configs/sam2/sam2_hiera_l.yaml", _SAM2_URL,
-          "7442e4e9b732a508f80e141e7c2913437a3610ee0c77381a66658c3a445df87b", 897952466),
-    _sam2("sam2.1_hiera_tiny", "configs/sam2.1/sam2.1_hiera_t.yaml", _SAM21_URL,
-          "7402e0d864fa82708a20fbd15bc84245c2f26dff0eb43a4b5b93452deb34be69", 156008466, default=True),
-    _sam2("sam2.1_hiera_small", "configs/sam2.1/sam2.1_hiera_s.yaml", _SAM21_URL,
-          "6d1aa6f30de5c92224f8172114de081d104bbd23dd9dc5c58996f0cad5dc4d38", 184416285),
-    _sam2("sam2.1_hiera_base_plus", "configs/sam2.1/sam2.1_hiera_b+.yaml", _SAM21_URL,
-          "a2345aede8715ab1d5d31b4a509fb160c5a4af1970f199d9054ccfb746c004c5", 323606802),
-    _sam2("sam2.1_hiera_large", "configs/sam2.1/sam2.1_hiera_l.yaml", _SAM21_URL,
-          "2647878d5dfa5098f2f8649825738a9345572bae2d4350a2468587ece47dd318", 898083611),
-    _spec("mobile_sam", "mobile_sam", "vit_t",
-          Checkpoint("mobile_sam.pt", _MOBILE_SAM_URL,
-                     "6dbb90523a35330fedd7f1d3dfc66f995213d81b29a5ca8108dbcdd4e37d6c2f", 40728226, "state_dict",
-                     license="Apache-2.0"),
-          _SAM_CAPS, default=True),
-    _evit("efficientvit_sam_l0", "efficientvit-sam-l0",
-          "c4f994b01a16d48bcf2fbbb089448cfbf58fae5811edfa8113c953b8b8cc64b8", 512),
-    _evit("efficientvit_sam_l1", "efficientvit-sam-l1",
-          "fa151df2b9b96896accd505470755cdd293a4c50cdabac95478f3fbd86d9152b", 512),
-    _evit("efficientvit_sam_l2", "efficientvit-sam-l2",
-          "d4bfd842224cbb99de09acc3325e81ac5b7e8725c8fbdab152305e5d934bfe4a", 512),
-    _evit("efficientvit_sam_xl0", "efficientvit-sam-xl0",
-          "9bc2f87bd23d6e6d1f7b5beff910f98835c7c333fac73e695bac0bec685968f8", 1024),
-    _evit("efficientvit_sam_xl1", "efficientvit-sam-xl1",
-          "10f42277679427c1183dcff19758e536aa86bcc4304e4b387ff48865784be05c", 1024),
-    _sam_hq("sam_hq_vit_tiny", "vit_tiny", "0f32c075ccdd870ae54db2f7630e7a0878ede5a2b06d05d6fe02c65a82fb7196", 42526881),
+    _sam(
+        "sam_vit_b",
+        "vit_b",
+        "sam_vit_b_01ec64.pth",
+        "ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912",
+        375042383,
+        default=True,
+    ),
+    _sam(
+        "sam_vit_l",
+        "vit_l",
+        "sam_vit_l_0b3195.pth",
+        "3adcc4315b642a4d2101128f611684e8734c41232a17c648ed1693702a49a622",
+        1249524607,
+    ),
+    _sam(
+        "sam_vit_h",
+        "vit_h",
+        "sam_vit_h_4b8939.pth",
+        "a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e",
+        2564550879,
+    ),
+    _sam2(
+        "sam2_hiera_tiny",
+        "configs/sam2/sam2_hiera_t.yaml",
+        _SAM2_URL,
+        "65b50056e05bcb13694174f51bb6da89c894b57b75ccdf0ba6352c597c5d1125",
+        155906050,
+        default=True,
+    ),
+    _sam2(
+        "sam2_hiera_small",
+        "configs/sam2/sam2_hiera_s.yaml",
+        _SAM2_URL,
+        "95949964d4e548409021d47b22712d5f1abf2564cc0c3c765ba599a24ac7dce3",
+        184309650,
+    ),
+    _sam2(
+        "sam2_hiera_base_plus",
+        "configs/sam2/sam2_hiera_b+.yaml",
+        _SAM2_URL,
+        "d0bb7f236400a49669ffdd1be617959a8b1d1065081789d7bbff88eded3a8071",
+        323493298,
+    ),
+    _sam2(
+        "sam2_hiera_large",
+        "configs/sam2/sam2_hiera_l.yaml",
+        _SAM2_URL,
+        "7442e4e9b732a508f80e141e7c2913437a3610ee0c77381a66658c3a445df87b",
+        897952466,
+    ),
+    _sam2(
+        "sam2.1_hiera_tiny",
+        "configs/sam2.1/sam2.1_hiera_t.yaml",
+        _SAM21_URL,
+        "7402e0d864fa82708a20fbd15bc84245c2f26dff0eb43a4b5b93452deb34be69",
+        156008466,
+        default=True,
+    ),
+    _sam2(
+        "sam2.1_hiera_small",
+        "configs/sam2.1/sam2.1_hiera_s.yaml",
+        _SAM21_URL,
+        "6d1aa6f30de5c92224f8172114de081d104bbd23dd9dc5c58996f0cad5dc4d38",
+        184416285,
+    ),
+    _sam2(
+        "sam2.1_hiera_base_plus",
+        "configs/sam2.1/sam2.1_hiera_b+.yaml",
+        _SAM21_URL,
+        "a2345aede8715ab1d5d31b4a509fb160c5a4af1970f199d9054ccfb746c004c5",
+        323606802,
+    ),
+    _sam2(
+        "sam2.1_hiera_large",
+        "configs/sam2.1/sam2.1_hiera_l.yaml",
+        _SAM21_URL,
+        "2647878d5dfa5098f2f8649825738a9345572bae2d4350a2468587ece47dd318",
+        898083611,
+    ),
+    _spec(
+        "mobile_sam",
+        "mobile_sam",
+        "vit_t",
+        Checkpoint(
+            "mobile_sam.pt",
+            _MOBILE_SAM_URL,
+            "6dbb90523a35330fedd7f1d3dfc66f995213d81b29a5ca8108dbcdd4e37d6c2f",
+            40728226,
+            "state_dict",
+            license="Apache-2.0",
+        ),
+        _SAM_CAPS,
+        default=True,
+    ),
+    _evit(
+        "efficientvit_sam_l0",
+        "efficientvit-sam-l0",
+        "c4f994b01a16d48bcf2fbbb089448cfbf58fae5811edfa8113c953b8b8cc64b8",
+        512,
+    ),
+    _evit(
+        "efficientvit_sam_l1",
+        "efficientvit-sam-l1",
+        "fa151df2b9b96896accd505470755cdd293a4c50cdabac95478f3fbd86d9152b",
+        512,
+    ),
+    _evit(
+        "efficientvit_sam_l2",
+        "efficientvit-sam-l2",
+        "d4bfd842224cbb99de09acc3325e81ac5b7e8725c8fbdab152305e5d934bfe4a",
+        512,
+    ),
+    _evit(
+        "efficientvit_sam_xl0",
+        "efficientvit-sam-xl0",
+        "9bc2f87bd23d6e6d1f7b5beff910f98835c7c333fac73e695bac0bec685968f8",
+        1024,
+    ),
+    _evit(
+        "efficientvit_sam_xl1",
+        "efficientvit-sam-xl1",
+        "10f42277679427c1183dcff19758e536aa86bcc4304e4b387ff48865784be05c",
+        1024,
+    ),
+    _sam_hq(
+        "sam_hq_vit_tiny", "vit_tiny", "0f32c075ccdd870ae54db2f7630e7a0878ede5a2b06d05d6fe02c65a82fb7196", 42526881
+    ),
     _sam_hq("sam_hq_vit_b", "vit_b", "14a9d662cd6f5a9c2dba6d40ab0058d88d287e4a18fd6fdc6ad5fb1a3fdeaa57", 379335069),
     _sam_hq("sam_hq_vit_l", "vit_l", "e1a6c385d62bf005ded91a54d5ec55c985cfc4103ef89c08d90f39f04934c343", 1254865805),
     _sam_hq("sam_hq_vit_h", "vit_h", "a7ac14a085326d9fa6199c8c698c4f0e7280afdbb974d2c4660ec60877b45e35", 2570940653),
@@ -185,15 +334,41 @@ _SPECS: list[ModelSpec] = [
     # model.safetensors + processor/tokenizer files). sam3's model.safetensors is transformers'
     # Sam3VideoModel; samkit builds the image parts: Sam3Model (text/concept detector) and
     # Sam3TrackerModel (points/box/mask prompts) sharing one ViT backbone. Low-res logits are 288x288.
-    _spec("sam3", "sam3", "full",
-          Checkpoint("sam3", "https://huggingface.co/facebook/sam3", None, None, "hf", hub_repo="facebook/sam3",
-                     revision="main", gated=True, license="SAM License"),
-          _SAM_CAPS | {"text", "video"}, input_size=1008),
+    _spec(
+        "sam3",
+        "sam3",
+        "full",
+        Checkpoint(
+            "sam3",
+            "https://huggingface.co/facebook/sam3",
+            None,
+            None,
+            "hf",
+            hub_repo="facebook/sam3",
+            revision="main",
+            gated=True,
+            license="SAM License",
+        ),
+        _SAM_CAPS | {"text", "video"},
+        input_size=1008,
+    ),
     # edgetam: the video model's file; samkit builds EdgeTamModel (image encoder, prompt encoder, mask decoder)
-    _spec("edgetam", "edgetam", "full",
-          Checkpoint("EdgeTAM-hf", "https://huggingface.co/yonigozlan/EdgeTAM-hf", None, None, "hf",
-                     hub_repo="yonigozlan/EdgeTAM-hf", revision="main", license="Apache-2.0"),
-          _SAM_CAPS | {"video"}),
+    _spec(
+        "edgetam",
+        "edgetam",
+        "full",
+        Checkpoint(
+            "EdgeTAM-hf",
+            "https://huggingface.co/yonigozlan/EdgeTAM-hf",
+            None,
+            None,
+            "hf",
+            hub_repo="yonigozlan/EdgeTAM-hf",
+            revision="main",
+            license="Apache-2.0",
+        ),
+        _SAM_CAPS | {"video"},
+    ),
     # EfficientSAM (yformer/EfficientSAM): samkit's own implementation (samkit/models/efficient_sam/)
     _efficient_sam("vitt", zipped=False),
     _efficient_sam("vits", zipped=True),
@@ -213,8 +388,9 @@ FAMILIES: dict[str, str] = {
 }
 
 #: name -> spec, in registration order (a `Registry`, read like a dict).
-REGISTRY: Registry[ModelSpec] = Registry("model", UnknownModelError, "samkit.list_models()", ModelSpec,
-                                         _SPECS, FAMILIES)
+REGISTRY: Registry[ModelSpec] = Registry(
+    "model", UnknownModelError, "samkit.list_models()", ModelSpec, _SPECS, FAMILIES
+)
 
 
 def get_spec(name: str | ModelSpec) -> ModelSpec:
@@ -222,8 +398,13 @@ def get_spec(name: str | ModelSpec) -> ModelSpec:
     return REGISTRY.lookup(name)
 
 
-def list_models(pattern: str | list[str] | None = None, *, family: str | None = None,
-                capability: str | None = None, default_only: bool = False) -> list[str]:
+def list_models(
+    pattern: str | list[str] | None = None,
+    *,
+    family: str | None = None,
+    capability: str | None = None,
+    default_only: bool = False,
+) -> list[str]:
     """Registered model names, in registration order.
 
     Args:
@@ -239,6 +420,11 @@ def list_models(pattern: str | list[str] | None = None, *, family: str | None = 
         raise ValueError(f"Unknown family {family!r}; families: {', '.join(FAMILIES)}")
     if capability is not None and capability not in CAPABILITIES:
         raise ValueError(f"Unknown capability {capability!r}; capabilities: {', '.join(CAPABILITIES)}")
-    return REGISTRY.names(pattern, lambda spec: (family is None or spec.family == family)
-                          and (capability is None or spec.supports(capability))
-                          and (not default_only or spec.default))
+    return REGISTRY.names(
+        pattern,
+        lambda spec: (
+            (family is None or spec.family == family)
+            and (capability is None or spec.supports(capability))
+            and (not default_only or spec.default)
+        ),
+    )

@@ -68,12 +68,12 @@ def _label_inches(labels: Sequence[str]) -> float:
 
 def _config_labels(table: pd.DataFrame) -> list[str]:
     """Model name plus whatever else varies between the rows (weights kind, device, dtype, …)."""
-    varying = [c for c in _LABEL_PARTS if c in table.columns
-               and table[c].astype("string").fillna("").nunique() > 1]
+    varying = [c for c in _LABEL_PARTS if c in table.columns and table[c].astype("string").fillna("").nunique() > 1]
     labels = []
     for _, row in table.iterrows():
-        extra = [str(row[c]) if c not in ("image_size", "batch") else f"{c}={row[c]}"
-                 for c in varying if pd.notna(row[c])]
+        extra = [
+            str(row[c]) if c not in ("image_size", "batch") else f"{c}={row[c]}" for c in varying if pd.notna(row[c])
+        ]
         labels.append(str(row["model"]) + (f" [{', '.join(extra)}]" if extra else ""))
     return labels
 
@@ -100,9 +100,16 @@ def _right_half(value: float, values: np.ndarray, logx: bool) -> bool:
     return hi > lo and (f(value) - lo) / (hi - lo) > 0.55
 
 
-def pareto_plot(table: Tables, x: str = "encoder_ms", y: str = "mIoU@1", *,
-                logx: bool = False, published: pd.DataFrame | None = None,
-                title: str | None = None, annotate: bool = True):
+def pareto_plot(
+    table: Tables,
+    x: str = "encoder_ms",
+    y: str = "mIoU@1",
+    *,
+    logx: bool = False,
+    published: pd.DataFrame | None = None,
+    title: str | None = None,
+    annotate: bool = True,
+):
     """Accuracy (``y``, higher is better) against latency (``x``, lower is better), front drawn.
 
     ``table``: a `samkit.results.tables.pareto_table` for the same ``x`` and ``y`` (or what it
@@ -118,8 +125,11 @@ def pareto_plot(table: Tables, x: str = "encoder_ms", y: str = "mIoU@1", *,
     if points.empty:
         raise ValueError(f"no configuration has both {x!r} and {y!r}")
     extra = []
-    missing = list(dict.fromkeys(f"{row['model']} ({row['weights_kind']}, {row['device']})"
-                                 for _, row in table[table[x].isna()].iterrows()))
+    missing = list(
+        dict.fromkeys(
+            f"{row['model']} ({row['weights_kind']}, {row['device']})" for _, row in table[table[x].isna()].iterrows()
+        )
+    )
     if missing:
         extra.append(f"not shown (no {x}): {', '.join(missing)}")
     header = figure_header(points, title or f"{y} vs {x}", width=8.0, extra=extra)
@@ -138,28 +148,48 @@ def pareto_plot(table: Tables, x: str = "encoder_ms", y: str = "mIoU@1", *,
         families[str(family) if pd.notna(family) else "?"] = marker
         colour = colours[str(row["model"])]
         hollow = row["weights_kind"] == "random"
-        ax.scatter([row[x]], [row[y]], marker=marker, s=70, zorder=3, linewidths=1.6,
-                   facecolors="none" if hollow else colour, edgecolors=colour)
+        ax.scatter(
+            [row[x]],
+            [row[y]],
+            marker=marker,
+            s=70,
+            zorder=3,
+            linewidths=1.6,
+            facecolors="none" if hollow else colour,
+            edgecolors=colour,
+        )
         if annotate:
             right = _right_half(row[x], xs, logx)
-            ax.annotate(label, (row[x], row[y]), xytext=(-6 if right else 6, 5),
-                        textcoords="offset points", ha="right" if right else "left",
-                        fontsize=8, fontweight="bold" if row["pareto"] else "normal")
+            ax.annotate(
+                label,
+                (row[x], row[y]),
+                xytext=(-6 if right else 6, 5),
+                textcoords="offset points",
+                ha="right" if right else "left",
+                fontsize=8,
+                fontweight="bold" if row["pareto"] else "normal",
+            )
     handles = []
     from matplotlib.lines import Line2D
 
     for fam, marker in families.items():
         handles.append(Line2D([], [], linestyle="", marker=marker, color="0.3", label=f"family: {fam}"))
     if (points["weights_kind"] == "random").any():
-        handles.append(Line2D([], [], linestyle="", marker="o", markerfacecolor="none",
-                              color="0.3", label="hollow: random weights"))
+        handles.append(
+            Line2D(
+                [], [], linestyle="", marker="o", markerfacecolor="none", color="0.3", label="hollow: random weights"
+            )
+        )
     devices = list(dict.fromkeys(points["device_label"]))
     for i, dev in enumerate(devices):
         front = points[(points["device_label"] == dev) & points["pareto"]].sort_values(x)
         style = ("--", "-.", ":")[i % 3]
         ax.step(front[x], front[y], where="post", linestyle=style, color="0.35", zorder=2)
-        handles.append(Line2D([], [], linestyle=style, color="0.35",
-                              label="Pareto front" + (f" ({dev})" if len(devices) > 1 else "")))
+        handles.append(
+            Line2D(
+                [], [], linestyle=style, color="0.35", label="Pareto front" + (f" ({dev})" if len(devices) > 1 else "")
+            )
+        )
     if published is not None and len(published):
         pub = published.copy()
         pub[x] = pd.to_numeric(pub[x], errors="coerce")
@@ -169,11 +199,17 @@ def pareto_plot(table: Tables, x: str = "encoder_ms", y: str = "mIoU@1", *,
         for _, row in pub.iterrows():
             src = f": {row['source']}" if "source" in pub.columns and pd.notna(row["source"]) else ""
             right = _right_half(row[x], xs, logx)
-            ax.annotate(f"{row['model']} (published{src})", (row[x], row[y]),
-                        xytext=(-6 if right else 6, -11), textcoords="offset points",
-                        ha="right" if right else "left", fontsize=7, color="0.4", style="italic")
-        handles.append(Line2D([], [], linestyle="", marker="x", color="0.55",
-                              label="published (not measured here)"))
+            ax.annotate(
+                f"{row['model']} (published{src})",
+                (row[x], row[y]),
+                xytext=(-6 if right else 6, -11),
+                textcoords="offset points",
+                ha="right" if right else "left",
+                fontsize=7,
+                color="0.4",
+                style="italic",
+            )
+        handles.append(Line2D([], [], linestyle="", marker="x", color="0.55", label="published (not measured here)"))
     if logx:
         ax.set_xscale("log")
     ax.set_xlabel(f"{AXIS_LABELS.get(x, x)} (lower is better)")
@@ -203,8 +239,13 @@ def has_latency(table: Tables, phases: tuple[str, str] = ("set_image", "predict_
         return False
 
 
-def latency_bars(table: Tables, *, phases: tuple[str, str] = ("set_image", "predict_point"),
-                 logx: bool = False, title: str | None = None):
+def latency_bars(
+    table: Tables,
+    *,
+    phases: tuple[str, str] = ("set_image", "predict_point"),
+    logx: bool = False,
+    title: str | None = None,
+):
     """Latency per configuration: the encoder and decoder medians as stacked horizontal bars.
 
     ``table``: a `samkit.results.tables.latency_table` (or a benchmark / accuracy table or a pair
@@ -218,8 +259,7 @@ def latency_bars(table: Tables, *, phases: tuple[str, str] = ("set_image", "pred
     enc_name, dec_name = str(table["encoder_part"].iloc[0]), str(table["decoder_part"].iloc[0])
     labels = _config_labels(table)
     header = figure_header(table, title or "Latency breakdown", width=9.0)
-    fig, ax = new_figure(9.0, 0.9 + max(1.0, 0.5 * len(table)), header, left=_label_inches(labels),
-                         bottom=0.9)
+    fig, ax = new_figure(9.0, 0.9 + max(1.0, 0.5 * len(table)), header, left=_label_inches(labels), bottom=0.9)
     pos = np.arange(len(table))[::-1]
     e = table["encoder_ms"].astype(float).fillna(0.0).to_numpy()
     d = table["decoder_ms"].astype(float).fillna(0.0).to_numpy()
@@ -236,8 +276,7 @@ def latency_bars(table: Tables, *, phases: tuple[str, str] = ("set_image", "pred
     ax.set_xlabel("median latency, ms (one image + one prompt)")
     ax.set_xlim(right=ax.get_xlim()[1] * (1.3 if not logx else 3))
     ax.grid(True, axis="x", alpha=0.3)
-    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8,
-               frameon=False)
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8, frameon=False)
     return fig
 
 
@@ -273,21 +312,26 @@ def memory_bars(table: Tables, *, title: str | None = None):
         raise ValueError("no peak memory numbers to draw")
     configs = table.drop_duplicates("config", keep="first").reset_index(drop=True)
     series = list(dict.fromkeys(table["phase"].astype(str)))
-    values = table.pivot_table(index="config", columns="phase", values="peak_mib", aggfunc="max",
-                               dropna=False).reindex(index=configs["config"], columns=series)
+    values = table.pivot_table(index="config", columns="phase", values="peak_mib", aggfunc="max", dropna=False).reindex(
+        index=configs["config"], columns=series
+    )
     labels = _config_labels(configs)
     n, k = len(configs), len(series)
     methods: list[str] = []
     if "mem_method" in configs.columns:
         for value in configs["mem_method"].dropna().astype(str):
             methods += [m for m in value.split("; ") if m not in methods]
-    method_line = ("memory: " + "; ".join(f"{m} = {MEMORY_METHODS.get(m, m)}" for m in methods)
-                   if methods else "memory method not recorded")
+    method_line = (
+        "memory: " + "; ".join(f"{m} = {MEMORY_METHODS.get(m, m)}" for m in methods)
+        if methods
+        else "memory method not recorded"
+    )
     header = figure_header(configs, title or "Peak memory", extra=[method_line], width=9.0)
     rows_legend = -(-k // 4)
     bottom = 0.8 + 0.25 * rows_legend
-    fig, ax = new_figure(9.0, bottom + max(1.0, max(0.5, 0.22 * k) * n), header,
-                         left=_label_inches(labels), bottom=bottom)
+    fig, ax = new_figure(
+        9.0, bottom + max(1.0, max(0.5, 0.22 * k) * n), header, left=_label_inches(labels), bottom=bottom
+    )
     height = 0.8 / k
     centres = np.arange(n)[::-1].astype(float)
     for j, name in enumerate(series):
@@ -302,6 +346,13 @@ def memory_bars(table: Tables, *, title: str | None = None):
     ax.set_xlabel("peak memory, MiB")
     ax.set_xlim(right=ax.get_xlim()[1] * 1.15)
     ax.grid(True, axis="x", alpha=0.3)
-    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=min(k, 4), fontsize=8,
-               frameon=False, title="phase", title_fontsize=8)
+    fig.legend(
+        *ax.get_legend_handles_labels(),
+        loc="lower center",
+        ncol=min(k, 4),
+        fontsize=8,
+        frameon=False,
+        title="phase",
+        title_fontsize=8,
+    )
     return fig

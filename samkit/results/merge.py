@@ -75,7 +75,9 @@ def merge_runs(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> pd.Dat
     frame["device_name"] = frame["device_name"].astype("string")
     if names:
         missing = frame["device_name"].isna()
-        filled = [_name_from_provenance(dev, names.get(str(run), []))
-                  for run, dev in zip(frame.loc[missing, "run_id"], frame.loc[missing, "device"])]
+        filled = [
+            _name_from_provenance(dev, names.get(str(run), []))
+            for run, dev in zip(frame.loc[missing, "run_id"], frame.loc[missing, "device"])
+        ]
         frame.loc[missing, "device_name"] = pd.array(filled, dtype="string")
     return frame

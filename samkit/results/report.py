@@ -56,10 +56,16 @@ def protocol_sections(frame: pd.DataFrame, published: pd.DataFrame | None = None
     return sections
 
 
-def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
-                 published: pd.DataFrame | None = None, title: str = "samkit report",
-                 pareto_x: str | None = None, pareto_y: str | None = None,
-                 dpi: int = 120) -> dict[str, Path]:
+def write_report(
+    frame: pd.DataFrame,
+    out_dir: str | os.PathLike,
+    *,
+    published: pd.DataFrame | None = None,
+    title: str = "samkit report",
+    pareto_x: str | None = None,
+    pareto_y: str | None = None,
+    dpi: int = 120,
+) -> dict[str, Path]:
     """Write the tables and figures of ``frame`` (rows of any set of runs) into ``out_dir``.
 
     Files (only those the rows have data for), in this order:
@@ -103,8 +109,7 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
         (out / f"{name}.md").write_text(md)
         written[f"{name}_md"] = out / f"{name}.md"
         written[f"{name}_csv"] = out / f"{name}.csv"
-        sections.append(f"## {caption}\n\nFiles: [{name}.md]({name}.md), [{name}.csv]({name}.csv)"
-                        f"\n\n{md}")
+        sections.append(f"## {caption}\n\nFiles: [{name}.md]({name}.md), [{name}.csv]({name}.csv)\n\n{md}")
 
     if len(acc):
         table_files("accuracy", acc, "Accuracy (evaluation protocols)")
@@ -117,10 +122,12 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
         written[f"{name}_png"] = out / f"{name}.png"
         sections.append(f"## {caption}\n\n![{caption}]({name}.png)\n")
 
-    y = pareto_y or next((c for c in ("mIoU@1", "box_mIoU", "AR@1000")
-                          if c in acc.columns and acc[c].notna().any()), None)
-    x = pareto_x or ("end_to_end_ms" if "end_to_end_ms" in perf.columns
-                     and perf["end_to_end_ms"].notna().any() else "encoder_ms")
+    y = pareto_y or next(
+        (c for c in ("mIoU@1", "box_mIoU", "AR@1000") if c in acc.columns and acc[c].notna().any()), None
+    )
+    x = pareto_x or (
+        "end_to_end_ms" if "end_to_end_ms" in perf.columns and perf["end_to_end_ms"].notna().any() else "encoder_ms"
+    )
     skipped: list[str] = []
     if y is not None:
         try:
@@ -131,8 +138,11 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
             skipped.append(f"- Pareto figure not drawn: {err}.")
         else:
             pub = published if published is not None and {x, y} <= set(published.columns) else None
-            figure_file("pareto", lambda: figures.pareto_plot(points, x=x, y=y, published=pub),
-                        f"Accuracy ({y}) vs latency ({x}), Pareto front")
+            figure_file(
+                "pareto",
+                lambda: figures.pareto_plot(points, x=x, y=y, published=pub),
+                f"Accuracy ({y}) vs latency ({x}), Pareto front",
+            )
     latency = latency_table((acc, perf))
     if len(latency):
         figure_file("latency", lambda: figures.latency_bars(latency), "Latency breakdown")
@@ -144,8 +154,12 @@ def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike, *,
 
     headline = [t for t in [acc] + [s.table for s in tables if s.in_index] if len(t)]
     everything = pd.concat(headline, ignore_index=True) if headline else frame
-    index = [f"# {title}", "", f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} from "
-             f"{len(frame)} result rows.", ""]
+    index = [
+        f"# {title}",
+        "",
+        f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} from {len(frame)} result rows.",
+        "",
+    ]
     index += caption_lines(everything)
     if published is not None:
         index.append(f"- {PUBLISHED_NOTE}.")

@@ -55,12 +55,22 @@ __all__ = [
 ]
 
 #: the caption line of every table that shows published figures beside measured ones
-PUBLISHED_NOTE = ("published_* columns are quoted from their sources (published_source), "
-                  "not measured here")
+PUBLISHED_NOTE = "published_* columns are quoted from their sources (published_source), not measured here"
 
 _JOIN_KEYS = ["model", "weights", "device", "dtype"]
-_CONFIG_COLUMNS = ["model", "family", "weights", "weights_kind", "device", "device_name",
-                   "device_label", "dtype", "dataset", "image_size", "batch"]
+_CONFIG_COLUMNS = [
+    "model",
+    "family",
+    "weights",
+    "weights_kind",
+    "device",
+    "device_name",
+    "device_label",
+    "dtype",
+    "dataset",
+    "image_size",
+    "batch",
+]
 """The columns of the figure tables that say which configuration a row is (those present)."""
 
 Tables = pd.DataFrame | Sequence[pd.DataFrame]
@@ -88,12 +98,16 @@ def published_params() -> pd.DataFrame:
     """The registry's published parameter counts: columns ``model``, ``params_M``, ``source``."""
     from samkit.registry import REGISTRY
 
-    return pd.DataFrame([{"model": s.name, "params_M": s.params_published_m, "source": s.params_source}
-                         for s in REGISTRY.values() if s.params_published_m is not None])
+    return pd.DataFrame(
+        [
+            {"model": s.name, "params_M": s.params_published_m, "source": s.params_source}
+            for s in REGISTRY.values()
+            if s.params_published_m is not None
+        ]
+    )
 
 
-def join_published(table: pd.DataFrame, published: pd.DataFrame,
-                   on: str | Sequence[str] = "model") -> pd.DataFrame:
+def join_published(table: pd.DataFrame, published: pd.DataFrame, on: str | Sequence[str] = "model") -> pd.DataFrame:
     """``table`` with a user-provided table of published numbers joined beside it.
 
     Every column of ``published`` other than the keys ``on`` becomes ``published_<column>``
@@ -107,10 +121,10 @@ def join_published(table: pd.DataFrame, published: pd.DataFrame,
         raise ValueError(f"join key(s) {missing} must be columns of both tables")
     if published.duplicated(keys).any():
         dup = published.loc[published.duplicated(keys, keep=False), keys].drop_duplicates()
-        raise ValueError(f"published numbers must have one row per {keys}; duplicated: "
-                         f"{dup.to_dict('records')}")
-    renamed = {c: (c if str(c).startswith("published_") else f"published_{c}")
-               for c in published.columns if c not in keys}
+        raise ValueError(f"published numbers must have one row per {keys}; duplicated: {dup.to_dict('records')}")
+    renamed = {
+        c: (c if str(c).startswith("published_") else f"published_{c}") for c in published.columns if c not in keys
+    }
     clash = [c for c in renamed.values() if c in table.columns]
     if clash:
         raise ValueError(f"table already has column(s) {clash}")
@@ -119,8 +133,7 @@ def join_published(table: pd.DataFrame, published: pd.DataFrame,
     key_str = {k: left[k].astype("string") for k in keys}
     pub = pub.assign(**{k: pub[k].astype("string") for k in keys})
     left = left.assign(**{f"\x00{k}": key_str[k] for k in keys})
-    merged = left.merge(pub.rename(columns={k: f"\x00{k}" for k in keys}),
-                        on=[f"\x00{k}" for k in keys], how="left")
+    merged = left.merge(pub.rename(columns={k: f"\x00{k}" for k in keys}), on=[f"\x00{k}" for k in keys], how="left")
     return merged.drop(columns=[f"\x00{k}" for k in keys]).reset_index(drop=True)
 
 
@@ -153,15 +166,15 @@ def caption_lines(df: pd.DataFrame, caption: str = "") -> list[str]:
     """The caption of a table: its title, devices, weights kinds, and the warnings that apply."""
     lines = [f"**{caption}**"] if caption else []
     devices = devices_in(df)
-    lines.append(f"- Device(s): {', '.join(devices)}" if devices
-                 else "- Device(s): not recorded in this table")
+    lines.append(f"- Device(s): {', '.join(devices)}" if devices else "- Device(s): not recorded in this table")
     kinds = weights_kinds_in(df)
-    lines.append(f"- Weights: {', '.join(kinds)}" if kinds
-                 else "- Weights: not recorded in this table")
+    lines.append(f"- Weights: {', '.join(kinds)}" if kinds else "- Weights: not recorded in this table")
     if "random" in kinds:
         models = random_models(df)
-        lines.append(f"- **WARNING: {RANDOM_WEIGHTS_WARNING}.**"
-                     + (f" Random-weight rows: {', '.join(models)}." if models else ""))
+        lines.append(
+            f"- **WARNING: {RANDOM_WEIGHTS_WARNING}.**"
+            + (f" Random-weight rows: {', '.join(models)}." if models else "")
+        )
     if any(str(c).startswith("published_") for c in df.columns):
         lines.append(f"- {PUBLISHED_NOTE}.")
     return lines
@@ -176,8 +189,7 @@ def to_markdown(df: pd.DataFrame, caption: str = "", about: pd.DataFrame | None 
     keeps full precision. Empty cells are fields that do not apply.
     """
     header = [_format_cell(c) for c in df.columns]
-    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
-               for c in df.columns]
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
     lines = caption_lines(df if about is None else about, caption) + [""]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join("---:" if n else "---" for n in numeric) + "|")
@@ -207,8 +219,10 @@ def _pair(data: Tables) -> tuple[pd.DataFrame, pd.DataFrame] | None:
         return (accuracy_table(data), performance_table(data)) if is_rows(data) else None
     items = list(data)
     if len(items) != 2 or not all(isinstance(t, pd.DataFrame) for t in items):
-        raise TypeError("expected result rows, one table, or an (accuracy_table, benchmark_table) "
-                        f"pair; got {type(data).__name__} of {len(items)} item(s)")
+        raise TypeError(
+            "expected result rows, one table, or an (accuracy_table, benchmark_table) "
+            f"pair; got {type(data).__name__} of {len(items)} item(s)"
+        )
     return items[0], items[1]
 
 
@@ -274,8 +288,10 @@ def pareto_table(data: Tables, x: str = "encoder_ms", y: str = "mIoU@1") -> pd.D
             b = bench[_JOIN_KEYS + ["device_name", x]].dropna(subset=[x])
             b = b.assign(**{k: b[k].astype("string") for k in _JOIN_KEYS})
             if b.duplicated(_JOIN_KEYS).any():
-                raise ValueError(f"several benchmark configurations with {x!r} per (model, weights, "
-                                 f"device, dtype); filter the rows by image_size / batch first")
+                raise ValueError(
+                    f"several benchmark configurations with {x!r} per (model, weights, "
+                    f"device, dtype); filter the rows by image_size / batch first"
+                )
             a = acc.drop(columns=[c for c in ("device_name", "device_label", x) if c in acc.columns])
             a = a.assign(**{k: a[k].astype("string") for k in _JOIN_KEYS})
             points = a.merge(b, on=_JOIN_KEYS, how="left")
@@ -294,8 +310,7 @@ def pareto_table(data: Tables, x: str = "encoder_ms", y: str = "mIoU@1") -> pd.D
     return points
 
 
-def latency_table(data: Tables, phases: tuple[str, str] = ("set_image", "predict_point")
-                  ) -> pd.DataFrame:
+def latency_table(data: Tables, phases: tuple[str, str] = ("set_image", "predict_point")) -> pd.DataFrame:
     """What `samkit.results.figures.latency_bars` draws: one row per configuration with a latency.
 
     Columns: the configuration's (model, family, weights, weights_kind, device, device_name,
@@ -315,8 +330,7 @@ def latency_table(data: Tables, phases: tuple[str, str] = ("set_image", "predict
     table = _labelled(table)
     out = _config_part(table)
     for name, col in (("encoder_ms", enc), ("decoder_ms", dec)):
-        out[name] = (pd.to_numeric(table[col], errors="coerce").astype(float)
-                     if col in table.columns else np.nan)
+        out[name] = pd.to_numeric(table[col], errors="coerce").astype(float) if col in table.columns else np.nan
     out["encoder_part"], out["decoder_part"] = names
     return out[out["encoder_ms"].notna() | out["decoder_ms"].notna()].reset_index(drop=True)
 
@@ -332,21 +346,22 @@ def memory_table(data: Tables) -> pd.DataFrame:
     """
     table = _labelled(_perf_source(data))
     cols = [c for c in table.columns if str(c).endswith("_peak_mib")]
-    series = {c[: -len("_peak_mib")]: c for c in cols
-              if pd.to_numeric(table[c], errors="coerce").notna().any()}
+    series = {c[: -len("_peak_mib")]: c for c in cols if pd.to_numeric(table[c], errors="coerce").notna().any()}
     if not series and "peak_mem_mib" in table.columns:
         series = {"evaluation (max over phases)": "peak_mem_mib"}
-    values = pd.DataFrame({name: pd.to_numeric(table[col], errors="coerce").astype(float)
-                           for name, col in series.items()}, index=table.index)
+    values = pd.DataFrame(
+        {name: pd.to_numeric(table[col], errors="coerce").astype(float) for name, col in series.items()},
+        index=table.index,
+    )
     keep = values.notna().any(axis=1) if series else pd.Series(False, index=table.index)
     config = _config_part(table)[keep].reset_index(drop=True)
-    config["mem_method"] = (table.loc[keep, "mem_method"].to_numpy() if "mem_method" in table.columns
-                            else pd.NA)
+    config["mem_method"] = table.loc[keep, "mem_method"].to_numpy() if "mem_method" in table.columns else pd.NA
     values = values[keep].reset_index(drop=True)
     records = []
     for i in range(len(config)):
         for name in series:
-            records.append({**config.iloc[i].to_dict(), "config": i, "phase": name,
-                            "peak_mib": float(values.at[i, name])})
+            records.append(
+                {**config.iloc[i].to_dict(), "config": i, "phase": name, "peak_mib": float(values.at[i, name])}
+            )
     columns = list(config.columns[:-1]) + ["config", "phase", "peak_mib", "mem_method"]
     return pd.DataFrame(records, columns=columns)

@@ -53,15 +53,26 @@ __all__ = ["create_app", "run", "status_of"]
 MIB = 2**20
 _MULTIPART_SLACK = 64 * 1024  # bytes of multipart framing allowed above the file size limit
 
-_ERRORS = {413: "upload too large", 415: "not an image", 404: "unknown image or logits id",
-           422: "malformed prompt or request", 400: "prompt or feature the model does not support"}
+_ERRORS = {
+    413: "upload too large",
+    415: "not an image",
+    404: "unknown image or logits id",
+    422: "malformed prompt or request",
+    400: "prompt or feature the model does not support",
+}
 
 
 def status_of(err: BaseException) -> int:
     """The HTTP status of a samkit error raised while serving a request."""
-    for cls, status in ((ImageTooLargeError, 413), (ImageError, 415), (NotFoundError, 404),
-                        (PromptError, 422), (RequestError, 422), (UnsupportedError, 400),
-                        (NotReadyError, 409)):
+    for cls, status in (
+        (ImageTooLargeError, 413),
+        (ImageError, 415),
+        (NotFoundError, 404),
+        (PromptError, 422),
+        (RequestError, 422),
+        (UnsupportedError, 400),
+        (NotReadyError, 409),
+    ):
         if isinstance(err, cls):
             return status
     return 400
@@ -101,9 +112,12 @@ class _Guard:
         length = headers.get(b"content-length")
         try:
             if length is not None and int(length) > self.max_body:
-                response = _error(413, "PayloadTooLarge",
-                                  f"The request body is {int(length)} bytes; uploads are limited to "
-                                  f"{(self.max_body - _MULTIPART_SLACK) / MIB:g} MiB.")
+                response = _error(
+                    413,
+                    "PayloadTooLarge",
+                    f"The request body is {int(length)} bytes; uploads are limited to "
+                    f"{(self.max_body - _MULTIPART_SLACK) / MIB:g} MiB.",
+                )
                 await response(scope, receive, send_counted)
             else:
                 await self.app(scope, receive, send_counted)
@@ -120,13 +134,16 @@ class _Guard:
 def _read_upload(file: UploadFile, limit: int) -> bytes:
     data = file.file.read(limit + 1)
     if len(data) > limit:
-        raise ImageTooLargeError(f"The upload {file.filename or ''!s} is over the {limit / MIB:g} MiB "
-                                 "limit of this server (--max-upload-mib).")
+        raise ImageTooLargeError(
+            f"The upload {file.filename or ''!s} is over the {limit / MIB:g} MiB "
+            "limit of this server (--max-upload-mib)."
+        )
     return data
 
 
-def create_app(model: Any, cache_mib: float = 2048, max_upload_mib: float = 32, *,
-               max_logits_per_image: int = 8) -> FastAPI:
+def create_app(
+    model: Any, cache_mib: float = 2048, max_upload_mib: float = 32, *, max_logits_per_image: int = 8
+) -> FastAPI:
     """The FastAPI app serving ``model`` (a `Segmenter`, e.g. ``samkit.load("mobile_sam")``).
 
     Args:
@@ -144,11 +161,13 @@ def create_app(model: Any, cache_mib: float = 2048, max_upload_mib: float = 32, 
     stats_lock = threading.Lock()
     errors = {code: {"model": ErrorResponse, "description": text} for code, text in _ERRORS.items()}
 
-    app = FastAPI(title="samkit segmentation service",
-                  description=f"Segment Anything family model **{model.name}** over HTTP: upload an "
-                              "image once, then one decoder pass per click. Points are (x, y) "
-                              "pixels, boxes XYXY pixels, times ms.",
-                  version=_version())
+    app = FastAPI(
+        title="samkit segmentation service",
+        description=f"Segment Anything family model **{model.name}** over HTTP: upload an "
+        "image once, then one decoder pass per click. Points are (x, y) "
+        "pixels, boxes XYXY pixels, times ms.",
+        version=_version(),
+    )
     app.state.service = service
     app.add_middleware(_Guard, max_body=limit + _MULTIPART_SLACK, stats=http_stats, lock=stats_lock)
 
@@ -170,63 +189,110 @@ def create_app(model: Any, cache_mib: float = 2048, max_upload_mib: float = 32, 
 
     def upload_facts(upload: Any) -> dict[str, Any]:
         h, w = upload.entry.image.shape[:2]
-        return {"image_id": upload.entry.image_id, "width": int(w), "height": int(h),
-                "cached": upload.cached, "encoder_ms": upload.encoder_ms}
+        return {
+            "image_id": upload.entry.image_id,
+            "width": int(w),
+            "height": int(h),
+            "cached": upload.cached,
+            "encoder_ms": upload.encoder_ms,
+        }
 
     def predict(image_id: str, req: PredictRequest) -> dict[str, Any]:
-        return service.predict(image_id, points=req.points, labels=req.labels, box=req.box,
-                               logits_id=req.logits_id, logits_index=req.logits_index,
-                               text=req.text, multimask=req.multimask, mask_format=req.mask_format)
+        return service.predict(
+            image_id,
+            points=req.points,
+            labels=req.labels,
+            box=req.box,
+            logits_id=req.logits_id,
+            logits_index=req.logits_index,
+            text=req.text,
+            multimask=req.multimask,
+            mask_format=req.mask_format,
+        )
 
-    @app.post("/images", response_model=UploadResponse, responses=errors, tags=["images"],
-              summary="Upload an image; its embedding is computed once and cached")
+    @app.post(
+        "/images",
+        response_model=UploadResponse,
+        responses=errors,
+        tags=["images"],
+        summary="Upload an image; its embedding is computed once and cached",
+    )
     def upload_image(file: UploadFile = File(..., description="an image file (PNG, JPEG, ...)")):
         return upload_facts(service.upload(_read_upload(file, limit)))
 
-    @app.post("/images/{image_id}/predict", response_model=PredictResponse, responses=errors,
-              tags=["images"], summary="Masks for prompts on an uploaded image (one decoder pass)")
+    @app.post(
+        "/images/{image_id}/predict",
+        response_model=PredictResponse,
+        responses=errors,
+        tags=["images"],
+        summary="Masks for prompts on an uploaded image (one decoder pass)",
+    )
     def predict_image(image_id: str, req: PredictRequest):
         return predict(image_id, req)
 
-    @app.post("/images/{image_id}/generate", response_model=GenerateResponse, responses=errors,
-              tags=["images"], summary="Automatic masks of an uploaded image, as COCO RLE")
+    @app.post(
+        "/images/{image_id}/generate",
+        response_model=GenerateResponse,
+        responses=errors,
+        tags=["images"],
+        summary="Automatic masks of an uploaded image, as COCO RLE",
+    )
     def generate_image(image_id: str, req: GenerateRequest | None = None):
         return service.generate(image_id, dict((req or GenerateRequest()).params))
 
-    @app.post("/segment", response_model=SegmentResponse, responses=errors, tags=["images"],
-              summary="Upload an image and predict one prompt in one call")
-    def segment(file: UploadFile = File(..., description="an image file (PNG, JPEG, ...)"),
-                prompt: str = Form(..., description='a PredictRequest as JSON, e.g. '
-                                                    '{"points": [[40, 30]], "labels": [1]}')):
+    @app.post(
+        "/segment",
+        response_model=SegmentResponse,
+        responses=errors,
+        tags=["images"],
+        summary="Upload an image and predict one prompt in one call",
+    )
+    def segment(
+        file: UploadFile = File(..., description="an image file (PNG, JPEG, ...)"),
+        prompt: str = Form(..., description='a PredictRequest as JSON, e.g. {"points": [[40, 30]], "labels": [1]}'),
+    ):
         try:
             req = PredictRequest.model_validate(json.loads(prompt))
         except json.JSONDecodeError as err:
             raise PromptError(f"prompt must be a JSON object (a PredictRequest): {err}") from None
         except ValidationError as err:
-            return _error(422, "ValidationError", _validation_detail(
-                [{**e, "loc": ("prompt", *e["loc"])} for e in err.errors()]))
+            return _error(
+                422, "ValidationError", _validation_detail([{**e, "loc": ("prompt", *e["loc"])} for e in err.errors()])
+            )
         upload = service.upload(_read_upload(file, limit))
         return {**upload_facts(upload), **predict(upload.entry.image_id, req)}
 
-    @app.get("/models", response_model=list[ModelInfo], tags=["service"],
-             summary="The model this server runs")
+    @app.get("/models", response_model=list[ModelInfo], tags=["service"], summary="The model this server runs")
     def models():
-        return [{"name": model.name, "family": model.family,
-                 "capabilities": sorted(model.capabilities), "weights": model.weights.kind,
-                 "device": str(model.device), "dtype": model.dtype,
-                 "warning": RANDOM_WEIGHTS_WARNING if model.weights.kind == "random" else None}]
+        return [
+            {
+                "name": model.name,
+                "family": model.family,
+                "capabilities": sorted(model.capabilities),
+                "weights": model.weights.kind,
+                "device": str(model.device),
+                "dtype": model.dtype,
+                "warning": RANDOM_WEIGHTS_WARNING if model.weights.kind == "random" else None,
+            }
+        ]
 
     @app.get("/health", response_model=HealthResponse, tags=["service"])
     def health():
         return {"status": "ok", "model": model.name, "uptime_s": time.monotonic() - started}
 
-    @app.get("/metrics", response_model=MetricsResponse, tags=["service"],
-             summary="Counters: requests, cache hits and misses, encoder and decoder time (ms)")
+    @app.get(
+        "/metrics",
+        response_model=MetricsResponse,
+        tags=["service"],
+        summary="Counters: requests, cache hits and misses, encoder and decoder time (ms)",
+    )
     def metrics():
         with stats_lock:
-            http = {"requests": http_stats["requests"],
-                    "requests_by_route": dict(http_stats["by_route"]),
-                    "responses_by_status": dict(http_stats["by_status"])}
+            http = {
+                "requests": http_stats["requests"],
+                "requests_by_route": dict(http_stats["by_route"]),
+                "responses_by_status": dict(http_stats["by_status"]),
+            }
         return {**http, **service.metrics()}
 
     return app
@@ -238,10 +304,15 @@ def _version() -> str:
     return __version__
 
 
-def run(model: Any, host: str = "127.0.0.1", port: int = 8000, cache_mib: float = 2048,
-        max_upload_mib: float = 32, log_level: str = "info") -> None:
+def run(
+    model: Any,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    cache_mib: float = 2048,
+    max_upload_mib: float = 32,
+    log_level: str = "info",
+) -> None:
     """Serve ``model`` with uvicorn (one process: the model and its cache live in it) until stopped."""
     uvicorn = require_extra("uvicorn", "serve", "The segmentation service (samkit serve)")
 
-    uvicorn.run(create_app(model, cache_mib, max_upload_mib), host=host, port=port,
-                log_level=log_level, workers=1)
+    uvicorn.run(create_app(model, cache_mib, max_upload_mib), host=host, port=port, log_level=log_level, workers=1)

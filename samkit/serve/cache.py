@@ -57,8 +57,9 @@ def held_bytes(*objects: Any) -> int:
         elif isinstance(value, (list, tuple)):
             for v in value:
                 visit(v, depth)
-        elif depth > 0 and hasattr(value, "__dict__") and not (
-                torch is not None and isinstance(value, torch.nn.Module)):
+        elif (
+            depth > 0 and hasattr(value, "__dict__") and not (torch is not None and isinstance(value, torch.nn.Module))
+        ):
             for v in vars(value).values():
                 visit(v, depth - 1)
 
@@ -167,8 +168,7 @@ class EmbeddingCache:
             self._entries.move_to_end(entry.image_id)
             return self._evict()
 
-    def add_logits(self, image_id: str, logits: np.ndarray,
-                   best: int = 0) -> tuple[str | None, list[str]]:
+    def add_logits(self, image_id: str, logits: np.ndarray, best: int = 0) -> tuple[str | None, list[str]]:
         """Keep ``logits`` ``(C, 256, 256)`` (``best``: the highest-scoring mask's index) for
         ``image_id``; returns ``(logits_id, evicted ids)``.
 
@@ -200,6 +200,11 @@ class EmbeddingCache:
     def stats(self) -> dict[str, Any]:
         """Counters and sizes: hits, misses, evictions, entries, used_mib, budget_mib."""
         with self._lock:
-            return {"hits": self.hits, "misses": self.misses, "evictions": self.evictions,
-                    "entries": len(self._entries), "used_mib": self._used() / MIB,
-                    "budget_mib": self.budget_bytes / MIB}
+            return {
+                "hits": self.hits,
+                "misses": self.misses,
+                "evictions": self.evictions,
+                "entries": len(self._entries),
+                "used_mib": self._used() / MIB,
+                "budget_mib": self.budget_bytes / MIB,
+            }

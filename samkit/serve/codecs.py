@@ -13,8 +13,16 @@ import numpy as np
 from samkit.errors import ImageError
 from samkit.masks import decode_png, decode_rle, encode_png, encode_rle
 
-__all__ = ["image_id_of", "decode_image", "ImageTooLargeError", "mask_to_rle", "rle_to_mask", "mask_to_png", "png_to_mask",
-           "MAX_PIXELS"]
+__all__ = [
+    "image_id_of",
+    "decode_image",
+    "ImageTooLargeError",
+    "mask_to_rle",
+    "rle_to_mask",
+    "mask_to_png",
+    "png_to_mask",
+    "MAX_PIXELS",
+]
 
 MAX_PIXELS = 50_000_000
 """Largest decoded image (pixels) the service accepts; larger is refused as too large (413)."""
@@ -46,7 +54,8 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             if img.width * img.height > max_pixels:
                 raise ImageTooLargeError(
                     f"The image is {img.width}x{img.height} (WxH), more than the {max_pixels} "
-                    "pixels this server accepts.")
+                    "pixels this server accepts."
+                )
             img.load()
             with warnings.catch_warnings():  # mode conversions (L, RGBA, P) are expected uploads
                 warnings.simplefilter("ignore")
@@ -56,8 +65,9 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     except (UnidentifiedImageError, ImportError):
         # ImportError: ultralytics, once imported, patches Image.open to load a HEIF plugin
         # (pi_heif) when PIL cannot identify the bytes; without that plugin they are still no image
-        raise ImageError(f"The upload ({len(data)} bytes) is not an image PIL can read; send a PNG, "
-                         "JPEG, WebP or TIFF file.") from None
+        raise ImageError(
+            f"The upload ({len(data)} bytes) is not an image PIL can read; send a PNG, JPEG, WebP or TIFF file."
+        ) from None
     except (OSError, SyntaxError, ValueError) as err:
         if isinstance(err, ImageError):
             raise

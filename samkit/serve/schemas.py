@@ -12,9 +12,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ErrorResponse", "UploadResponse", "PredictRequest", "RleMask", "PredictResponse",
-           "GenerateRequest", "GeneratedMask", "GenerateResponse", "SegmentResponse", "ModelInfo",
-           "HealthResponse", "MetricsResponse"]
+__all__ = [
+    "ErrorResponse",
+    "UploadResponse",
+    "PredictRequest",
+    "RleMask",
+    "PredictResponse",
+    "GenerateRequest",
+    "GeneratedMask",
+    "GenerateResponse",
+    "SegmentResponse",
+    "ModelInfo",
+    "HealthResponse",
+    "MetricsResponse",
+]
 
 MaskFormat = Literal["rle", "png"]
 
@@ -39,21 +50,25 @@ class UploadResponse(BaseModel):
 class PredictRequest(BaseModel):
     """Prompts on an uploaded image, as `Segmenter.predict` takes them."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"points": [[40, 30]], "labels": [1], "multimask": True}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"points": [[40, 30]], "labels": [1], "multimask": True}]}
+    )
 
     points: list[list[float]] | None = Field(None, description="(N, 2) points, (x, y) pixels")
     labels: list[float] | None = Field(None, description="(N,) labels: 1 foreground, 0 background")
     box: list[float] | None = Field(None, description="(4,) box, XYXY pixels")
     logits_id: str | None = Field(
-        None, description="`logits_id` of an earlier predict on this image: its low-res logits "
-                          "are the mask prompt (mask_input)")
-    logits_index: int | None = Field(
-        None, description="which mask of that call (default: its highest-scoring)")
+        None,
+        description="`logits_id` of an earlier predict on this image: its low-res logits "
+        "are the mask prompt (mask_input)",
+    )
+    logits_index: int | None = Field(None, description="which mask of that call (default: its highest-scoring)")
     text: str | None = Field(None, description="a text prompt ('a dog. a cat.'), alone; models with text only")
     multimask: bool | None = Field(
-        None, description="3 candidate masks (recommended for one click) or 1; default: 3 where the "
-                          "model has multimask output")
+        None,
+        description="3 candidate masks (recommended for one click) or 1; default: 3 where the "
+        "model has multimask output",
+    )
     mask_format: MaskFormat = Field("rle", description="'rle' (COCO RLE) or 'png' (base64 1-bit PNG)")
 
 
@@ -80,8 +95,9 @@ class GenerateRequest(BaseModel):
     family's), e.g. ``points_per_side``, ``pred_iou_thresh``, ``stability_score_thresh``;
     ``output_mode`` is the server's (COCO RLE)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"params": {"points_per_side": 16, "pred_iou_thresh": 0.8}}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"params": {"points_per_side": 16, "pred_iou_thresh": 0.8}}]}
+    )
 
     params: dict[str, int | float | bool | str | None] = Field(default_factory=dict)
 

@@ -57,8 +57,14 @@ class SegmentationService:
         self.cache = EmbeddingCache(cache_mib, max_logits_per_image)
         self.model_lock = threading.Lock()
         self._stats_lock = threading.Lock()
-        self.counters = {"encoder_calls": 0, "encoder_ms_total": 0.0, "decoder_calls": 0,
-                         "decoder_ms_total": 0.0, "generate_calls": 0, "generate_ms_total": 0.0}
+        self.counters = {
+            "encoder_calls": 0,
+            "encoder_ms_total": 0.0,
+            "decoder_calls": 0,
+            "decoder_ms_total": 0.0,
+            "generate_calls": 0,
+            "generate_ms_total": 0.0,
+        }
 
     # ------------------------------------------------------------------ helpers
     def _count(self, kind: str, ms: float) -> None:
@@ -75,9 +81,11 @@ class SegmentationService:
         """The cached entry of ``image_id`` (a cache hit), or `NotFoundError` (a miss)."""
         entry = self.cache.get(image_id)
         if entry is None:
-            raise NotFoundError(f"Unknown image id {image_id!r}: it was never uploaded, or it was "
-                                "evicted from the embedding cache. Upload the image again "
-                                "(POST /images).")
+            raise NotFoundError(
+                f"Unknown image id {image_id!r}: it was never uploaded, or it was "
+                "evicted from the embedding cache. Upload the image again "
+                "(POST /images)."
+            )
         return entry
 
     # ------------------------------------------------------------------ operations
@@ -97,37 +105,52 @@ class SegmentationService:
             sibling = self.model._sibling()
             sibling.text_prompter = self.model.text_prompter
             _, ms = self._timed(lambda: sibling.set_image(rgb))
-            entry = CacheEntry(image_id, sibling, rgb,
-                               held_bytes(sibling._predictor, sibling._rgb, rgb))
+            entry = CacheEntry(image_id, sibling, rgb, held_bytes(sibling._predictor, sibling._rgb, rgb))
             self.cache.put(entry)  # under the lock: a client waiting on the same image finds it
         self._count("encoder", ms)
         return Upload(entry, False, ms)
 
-    def check_prompt_kinds(self, *, points: bool, box: bool, mask_input: bool, text: bool,
-                           multimask: bool | None) -> None:
+    def check_prompt_kinds(
+        self, *, points: bool, box: bool, mask_input: bool, text: bool, multimask: bool | None
+    ) -> None:
         """`UnsupportedError` (HTTP 400) for a prompt kind the model does not take."""
         model = self.model
-        for given, capability, what in ((points, "points", "point prompts"),
-                                        (box, "box", "box prompts"),
-                                        (mask_input, "mask_input", "mask_input (a logits_id prompt)"),
-                                        (bool(multimask), "multimask", "multimask output")):
+        for given, capability, what in (
+            (points, "points", "point prompts"),
+            (box, "box", "box prompts"),
+            (mask_input, "mask_input", "mask_input (a logits_id prompt)"),
+            (bool(multimask), "multimask", "multimask output"),
+        ):
             if given:
                 model.require(capability, what)
         if text:
             model._require_text()  # names both ways to text: a native model, or a text detector
 
-    def predict(self, image_id: str, *, points: Any = None, labels: Any = None, box: Any = None,
-                logits_id: str | None = None, logits_index: int | None = None,
-                text: str | None = None, multimask: bool | None = None,
-                mask_format: str = "rle") -> dict[str, Any]:
+    def predict(
+        self,
+        image_id: str,
+        *,
+        points: Any = None,
+        labels: Any = None,
+        box: Any = None,
+        logits_id: str | None = None,
+        logits_index: int | None = None,
+        text: str | None = None,
+        multimask: bool | None = None,
+        mask_format: str = "rle",
+    ) -> dict[str, Any]:
         """One decoder pass on the cached embedding of ``image_id``.
 
         Returns a dict: ``image_id``, ``masks`` (C COCO RLE dicts or base64 PNGs), ``mask_format``,
         ``scores`` (C floats), ``logits_id`` (for the next call's ``logits_id``), ``decoder_ms``.
         """
-        self.check_prompt_kinds(points=points is not None or labels is not None, box=box is not None,
-                                mask_input=logits_id is not None, text=text is not None,
-                                multimask=multimask)
+        self.check_prompt_kinds(
+            points=points is not None or labels is not None,
+            box=box is not None,
+            mask_input=logits_id is not None,
+            text=text is not None,
+            multimask=multimask,
+        )
         if mask_format not in ("rle", "png"):
             raise RequestError(f"mask_format must be 'rle' or 'png', got {mask_format!r}.")
         if multimask is None:
@@ -137,30 +160,35 @@ class SegmentationService:
         if logits_id is not None:
             kept = self.cache.get_logits(entry, logits_id)
             if kept is None:
-                raise NotFoundError(f"Unknown logits_id {logits_id!r} for image {image_id[:16]}...: "
-                                    f"the server keeps the last {self.cache.max_logits_per_image} "
-                                    "predictions of each image.")
+                raise NotFoundError(
+                    f"Unknown logits_id {logits_id!r} for image {image_id[:16]}...: "
+                    f"the server keeps the last {self.cache.max_logits_per_image} "
+                    "predictions of each image."
+                )
             logits, best = kept
             index = best if logits_index is None else logits_index
             if not 0 <= index < len(logits):
-                raise PromptError(f"logits_index must be in [0, {len(logits)}) for {logits_id!r}, "
-                                  f"got {index}.")
+                raise PromptError(f"logits_index must be in [0, {len(logits)}) for {logits_id!r}, got {index}.")
             mask_input = logits[index][None]
-        kwargs: dict[str, Any] = {"point_coords": points, "point_labels": labels, "box": box,
-                                  "mask_input": mask_input}
+        kwargs: dict[str, Any] = {"point_coords": points, "point_labels": labels, "box": box, "mask_input": mask_input}
         if text is not None:  # samkit says that text goes alone
             kwargs["text"] = text
         segmenter = entry.segmenter
         with self.model_lock:
-            (masks, scores, low_res), ms = self._timed(
-                lambda: segmenter.predict(multimask_output=multimask, **kwargs))
+            (masks, scores, low_res), ms = self._timed(lambda: segmenter.predict(multimask_output=multimask, **kwargs))
         self._count("decoder", ms)
         new_id = None
         if text is None and len(scores):
             new_id, _ = self.cache.add_logits(image_id, low_res, int(np.argmax(scores)))
         encode = mask_to_rle if mask_format == "rle" else mask_to_png
-        return {"image_id": image_id, "masks": [encode(m) for m in masks], "mask_format": mask_format,
-                "scores": [float(s) for s in scores], "logits_id": new_id, "decoder_ms": ms}
+        return {
+            "image_id": image_id,
+            "masks": [encode(m) for m in masks],
+            "mask_format": mask_format,
+            "scores": [float(s) for s in scores],
+            "logits_id": new_id,
+            "decoder_ms": ms,
+        }
 
     def generate(self, image_id: str, params: dict[str, Any]) -> dict[str, Any]:
         """Automatic masks of the cached image ``image_id`` with the model's generator ``params``.
@@ -185,10 +213,15 @@ class SegmentationService:
         stats = self.cache.stats()
         with self._stats_lock:
             counters = dict(self.counters)
-        return {"cache_hits": stats["hits"], "cache_misses": stats["misses"],
-                "cache_evictions": stats["evictions"], "cache_entries": stats["entries"],
-                "cache_used_mib": stats["used_mib"], "cache_budget_mib": stats["budget_mib"],
-                **counters}
+        return {
+            "cache_hits": stats["hits"],
+            "cache_misses": stats["misses"],
+            "cache_evictions": stats["evictions"],
+            "cache_entries": stats["entries"],
+            "cache_used_mib": stats["used_mib"],
+            "cache_budget_mib": stats["budget_mib"],
+            **counters,
+        }
 
 
 def _record(record: dict[str, Any]) -> dict[str, Any]:
@@ -202,11 +235,15 @@ def _record(record: dict[str, Any]) -> dict[str, Any]:
     def floats(value: Any) -> Any:
         return None if value is None else np.asarray(value, dtype=float).tolist()
 
-    return {"segmentation": rle, "area": int(record["area"]), "bbox": floats(record["bbox"]),
-            "predicted_iou": _maybe_float(record.get("predicted_iou")),
-            "stability_score": _maybe_float(record.get("stability_score")),
-            "point_coords": floats(record.get("point_coords")),
-            "crop_box": floats(record.get("crop_box"))}
+    return {
+        "segmentation": rle,
+        "area": int(record["area"]),
+        "bbox": floats(record["bbox"]),
+        "predicted_iou": _maybe_float(record.get("predicted_iou")),
+        "stability_score": _maybe_float(record.get("stability_score")),
+        "point_coords": floats(record.get("point_coords")),
+        "crop_box": floats(record.get("crop_box")),
+    }
 
 
 def _maybe_float(value: Any) -> float | None:

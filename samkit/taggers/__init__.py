@@ -19,6 +19,17 @@ from samkit.taggers.registry import (
 )
 from samkit.taggers.vocabulary import build_vocabulary, coco_names, default_vocabulary, lvis_names
 
-__all__ = ["Tagger", "Tags", "TaggerSpec", "TAGGERS", "UnknownTaggerError", "get_tagger_spec",
-           "list_taggers", "load_tagger", "coco_names", "lvis_names", "default_vocabulary",
-           "build_vocabulary"]
+__all__ = [
+    "Tagger",
+    "Tags",
+    "TaggerSpec",
+    "TAGGERS",
+    "UnknownTaggerError",
+    "get_tagger_spec",
+    "list_taggers",
+    "load_tagger",
+    "coco_names",
+    "lvis_names",
+    "default_vocabulary",
+    "build_vocabulary",
+]

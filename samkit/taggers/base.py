@@ -52,8 +52,7 @@ class Tags:
         names = [str(n) for n in self.names]
         scores = np.array(self.scores, dtype=np.float32).reshape(-1)
         if len(names) != len(scores):
-            raise ValueError(f"Tags: {len(names)} names and {len(scores)} scores; they must have "
-                             "the same length.")
+            raise ValueError(f"Tags: {len(names)} names and {len(scores)} scores; they must have the same length.")
         if len(scores) and not (np.isfinite(scores).all() and scores.min() >= 0 and scores.max() <= 1):
             raise ValueError(f"Tags: scores must lie in [0, 1], got {scores.tolist()}")
         if (np.diff(scores) > 0).any():
@@ -95,8 +94,15 @@ class Tagger(ABC):
     default_top_k: int = 5
     default_threshold: float = 0.0
 
-    def __init__(self, spec: TaggerSpec, model: Any, processor: Any, weights: WeightsInfo,
-                 device: Any, vocabulary: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        spec: TaggerSpec,
+        model: Any,
+        processor: Any,
+        weights: WeightsInfo,
+        device: Any,
+        vocabulary: list[str] | None = None,
+    ) -> None:
         self.spec = spec
         self.model = model
         self.processor = processor
@@ -117,8 +123,10 @@ class Tagger(ABC):
         return sum(p.numel() for p in self.model.parameters())
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}({self.name!r}, weights={self.weights}, device={self.device}, "
-                f"vocabulary={len(self._vocabulary)} tags)")
+        return (
+            f"{type(self).__name__}({self.name!r}, weights={self.weights}, device={self.device}, "
+            f"vocabulary={len(self._vocabulary)} tags)"
+        )
 
     def tag(self, image: Any, top_k: int | None = None, threshold: float | None = None) -> Tags:
         """The best tags of ``image``.
@@ -173,10 +181,18 @@ def tagger_class(spec: TaggerSpec) -> type[Tagger]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def load_tagger(name: str | TaggerSpec, weights: str = "pretrained", *,
-                checkpoint: str | os.PathLike | None = None, device: Any = None, seed: int = 0,
-                config: str = "full", vocabulary: list[str] | None = None, download: bool = True,
-                progress: bool = True) -> Tagger:
+def load_tagger(
+    name: str | TaggerSpec,
+    weights: str = "pretrained",
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    device: Any = None,
+    seed: int = 0,
+    config: str = "full",
+    vocabulary: list[str] | None = None,
+    download: bool = True,
+    progress: bool = True,
+) -> Tagger:
     """Load a registered tagger (see `list_taggers`).
 
     Args:
@@ -199,6 +215,15 @@ def load_tagger(name: str | TaggerSpec, weights: str = "pretrained", *,
     vocab = build_vocabulary(vocabulary) if vocabulary is not None else None  # bad vocabulary: fail early
     cls = tagger_class(spec)
     model, processor, info, dev = load_component(
-        cls, spec, weights, checkpoint=checkpoint, device=device, seed=seed, config=config,
-        configs=CONFIGS, download=download, progress=progress)
+        cls,
+        spec,
+        weights,
+        checkpoint=checkpoint,
+        device=device,
+        seed=seed,
+        config=config,
+        configs=CONFIGS,
+        download=download,
+        progress=progress,
+    )
     return cls(spec, model, processor, info, dev, vocabulary=vocab)

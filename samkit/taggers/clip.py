@@ -34,24 +34,40 @@ _FULL = {
     "openai/clip-vit-base-patch32": {},
     "openai/clip-vit-large-patch14": dict(
         text_config=dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12),
-        vision_config=dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16,
-                           num_hidden_layers=24, patch_size=14),
-        projection_dim=768),
+        vision_config=dict(
+            hidden_size=1024, intermediate_size=4096, num_attention_heads=16, num_hidden_layers=24, patch_size=14
+        ),
+        projection_dim=768,
+    ),
 }
 
 
 def tiny_config(tokenizer: Any) -> Any:
     """A tiny CLIP (one-layer ViT on 32x32 images, one-layer text model) for tests."""
     T = transformers_module()
-    ids = dict(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-               pad_token_id=tokenizer.pad_token_id)
+    ids = dict(
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
+    )
     return T.CLIPConfig(
-        text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37,
-                         num_hidden_layers=1, num_attention_heads=2,
-                         max_position_embeddings=_TEXT_LEN, **ids),
-        vision_config=dict(hidden_size=32, intermediate_size=37, num_hidden_layers=1,
-                           num_attention_heads=2, image_size=_TINY_SIDE, patch_size=16),
-        projection_dim=32)
+        text_config=dict(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=_TEXT_LEN,
+            **ids,
+        ),
+        vision_config=dict(
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=_TINY_SIDE,
+            patch_size=16,
+        ),
+        projection_dim=32,
+    )
 
 
 def full_config(spec: TaggerSpec, tokenizer: Any = None) -> Any:
@@ -61,10 +77,12 @@ def full_config(spec: TaggerSpec, tokenizer: Any = None) -> Any:
     T = transformers_module()
     kwargs = {k: dict(v) if isinstance(v, dict) else v for k, v in _FULL[spec.arch].items()}
     if tokenizer is not None:
-        kwargs["text_config"] = {**kwargs.get("text_config", {}),
-                                 "bos_token_id": tokenizer.bos_token_id,
-                                 "eos_token_id": tokenizer.eos_token_id,
-                                 "pad_token_id": tokenizer.pad_token_id}
+        kwargs["text_config"] = {
+            **kwargs.get("text_config", {}),
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+        }
     return T.CLIPConfig(**kwargs)
 
 
@@ -90,8 +108,9 @@ class ClipTagger(Tagger):
         tokenizer = clip_tokenizer(_TEXT_LEN)
         if config == "tiny":
             cfg = tiny_config(tokenizer)
-            image_processor = T.CLIPImageProcessor(size={"shortest_edge": _TINY_SIDE},
-                                                   crop_size={"height": _TINY_SIDE, "width": _TINY_SIDE})
+            image_processor = T.CLIPImageProcessor(
+                size={"shortest_edge": _TINY_SIDE}, crop_size={"height": _TINY_SIDE, "width": _TINY_SIDE}
+            )
         else:
             cfg = full_config(spec, tokenizer)
             image_processor = T.CLIPImageProcessor()  # 224 px resize + centre crop, CLIP's
@@ -119,11 +138,19 @@ class ClipTagger(Tagger):
             prompts, chunks = self.prompts(), []
             with torch.inference_mode():
                 for i in range(0, len(prompts), _TEXT_BATCH):
-                    enc = tokenizer(prompts[i:i + _TEXT_BATCH], padding=True, truncation=True,
-                                    max_length=max_len, return_tensors="pt")
-                    feats = _pooled(self.model.get_text_features(
-                        input_ids=enc["input_ids"].to(self.device),
-                        attention_mask=enc["attention_mask"].to(self.device)))
+                    enc = tokenizer(
+                        prompts[i : i + _TEXT_BATCH],
+                        padding=True,
+                        truncation=True,
+                        max_length=max_len,
+                        return_tensors="pt",
+                    )
+                    feats = _pooled(
+                        self.model.get_text_features(
+                            input_ids=enc["input_ids"].to(self.device),
+                            attention_mask=enc["attention_mask"].to(self.device),
+                        )
+                    )
                     chunks.append(feats.float())
                 text = torch.cat(chunks)
                 self._text_embeds = text / text.norm(p=2, dim=-1, keepdim=True)

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from samkit.errors import UnknownNameError
 from samkit.registry.core import Checkpoint, CheckpointFields, Registry, published
 
-__all__ = ["TaggerSpec", "UnknownTaggerError", "TAGGERS", "TAGGER_FAMILIES", "get_tagger_spec",
-           "list_taggers"]
+__all__ = ["TaggerSpec", "UnknownTaggerError", "TAGGERS", "TAGGER_FAMILIES", "get_tagger_spec", "list_taggers"]
 
 
 class UnknownTaggerError(UnknownNameError):
@@ -45,14 +44,17 @@ class TaggerSpec(CheckpointFields):
     params_source: str = field(default="", compare=False)
 
 
-_CLIP_SRC = ("Radford et al. 2021, Learning Transferable Visual Models From Natural Language "
-             "Supervision (arXiv:2103.00020); hub model card")
+_CLIP_SRC = (
+    "Radford et al. 2021, Learning Transferable Visual Models From Natural Language "
+    "Supervision (arXiv:2103.00020); hub model card"
+)
 
 
 def _clip(name: str, repo: str) -> TaggerSpec:
     facts = published("taggers", name)
-    files = Checkpoint(repo.split("/")[1], f"https://huggingface.co/{repo}", layout="hf", hub_repo=repo,
-                       revision="main", license="MIT")
+    files = Checkpoint(
+        repo.split("/")[1], f"https://huggingface.co/{repo}", layout="hf", hub_repo=repo, revision="main", license="MIT"
+    )
     return TaggerSpec(name, "clip", repo, files, _CLIP_SRC, facts.params_m, facts.params_source)
 
 
@@ -61,9 +63,13 @@ TAGGER_FAMILIES = {"clip": "samkit.taggers.clip:ClipTagger"}
 
 #: name -> spec, in registration order (a `samkit.registry.Registry`, read like a dict)
 TAGGERS: Registry[TaggerSpec] = Registry(
-    "tagger", UnknownTaggerError, "samkit.taggers.list_taggers()", TaggerSpec,
+    "tagger",
+    UnknownTaggerError,
+    "samkit.taggers.list_taggers()",
+    TaggerSpec,
     [_clip("clip_vit_b32", "openai/clip-vit-base-patch32"), _clip("clip_vit_l14", "openai/clip-vit-large-patch14")],
-    TAGGER_FAMILIES)
+    TAGGER_FAMILIES,
+)
 
 
 def get_tagger_spec(name: str | TaggerSpec) -> TaggerSpec:

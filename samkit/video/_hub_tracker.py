@@ -82,13 +82,15 @@ def load_video_model(cls: Any, path: str, name: str, ignored: tuple[str, ...] = 
     import torch
 
     try:  # float32 as samkit's loaded weights (the image parts are then the segmenter's own)
-        model, info = cls.from_pretrained(path, local_files_only=True, output_loading_info=True,
-                                          dtype=torch.float32)
+        model, info = cls.from_pretrained(path, local_files_only=True, output_loading_info=True, dtype=torch.float32)
     except (OSError, ValueError, RuntimeError) as err:  # RuntimeError: transformers' size mismatch
         raise CheckpointError(f"{path} does not hold {name}'s video model ({cls.__name__}): {err}") from err
     unexpected = [k for k in info.get("unexpected_keys", ()) if not k.startswith(ignored)]
-    problems = {"missing": list(info.get("missing_keys", ())), "unexpected": unexpected,
-                "mismatched": [str(m) for m in info.get("mismatched_keys", ())]}
+    problems = {
+        "missing": list(info.get("missing_keys", ())),
+        "unexpected": unexpected,
+        "mismatched": [str(m) for m in info.get("mismatched_keys", ())],
+    }
     problems = {k: v for k, v in problems.items() if v}
     if problems:
         detail = "; ".join(f"{k} keys: {sorted(v)[:5]}" for k, v in problems.items())
@@ -125,8 +127,11 @@ class HubVideoTracker(VideoTracker):
         h, w = self.size
         if self.video_storage == "stream":
             self.session = self.processor.init_video_session(
-                inference_device=device, inference_state_device=state_device,
-                video_storage_device=device, dtype=torch.float32)
+                inference_device=device,
+                inference_state_device=state_device,
+                video_storage_device=device,
+                dtype=torch.float32,
+            )
             self.streamed = StreamedFrames(self.frames, self.processor.video_processor, device, torch.float32)
             self.session.processed_frames = self.streamed
             self.session.video_height, self.session.video_width = h, w
@@ -134,8 +139,13 @@ class HubVideoTracker(VideoTracker):
             storage = device if self.video_storage == "device" else "cpu"
             video = np.stack([self.frames[i] for i in range(self.num_frames)])
             self.session = self.processor.init_video_session(
-                video=video, inference_device=device, inference_state_device=state_device,
-                video_storage_device=storage, processing_device="cpu", dtype=torch.float32)
+                video=video,
+                inference_device=device,
+                inference_state_device=state_device,
+                video_storage_device=storage,
+                processing_device="cpu",
+                dtype=torch.float32,
+            )
 
     @staticmethod
     def _image_part(segmenter: Any) -> Any:
@@ -161,7 +171,8 @@ class HubVideoTracker(VideoTracker):
 
     def _masks(self, output: Any) -> dict[int, np.ndarray]:
         masks = self.processor.post_process_masks(
-            [output.pred_masks.float()], original_sizes=[list(self.size)], binarize=True)[0]
+            [output.pred_masks.float()], original_sizes=[list(self.size)], binarize=True
+        )[0]
         masks = masks[:, 0].cpu().numpy()
         return {int(oid): masks[i] for i, oid in enumerate(output.object_ids)}
 
@@ -169,14 +180,22 @@ class HubVideoTracker(VideoTracker):
         output = self.video_model(inference_session=self.session, frame_idx=frame)
         return self._masks(output)
 
-    def _add_points_or_box(self, frame: int, obj_id: int, points: np.ndarray | None,
-                           labels: np.ndarray | None, box: np.ndarray | None,
-                           clear_old_points: bool) -> dict[int, np.ndarray]:
+    def _add_points_or_box(
+        self,
+        frame: int,
+        obj_id: int,
+        points: np.ndarray | None,
+        labels: np.ndarray | None,
+        box: np.ndarray | None,
+        clear_old_points: bool,
+    ) -> dict[int, np.ndarray]:
         from samkit.errors import PromptError
 
         if box is not None and not clear_old_points:
-            raise PromptError("a box must be the first prompt of an object on a frame (it is added "
-                              "as two corner points before any click): use clear_old_points=True.")
+            raise PromptError(
+                "a box must be the first prompt of an object on a frame (it is added "
+                "as two corner points before any click): use clear_old_points=True."
+            )
         kwargs: dict[str, Any] = {}
         if points is not None:
             kwargs["input_points"] = [[points.astype(np.float64).tolist()]]
@@ -185,21 +204,31 @@ class HubVideoTracker(VideoTracker):
             kwargs["input_boxes"] = [[box.astype(np.float64).tolist()]]
         with self._context():
             self.processor.add_inputs_to_inference_session(
-                inference_session=self.session, frame_idx=frame, obj_ids=obj_id,
-                clear_old_inputs=clear_old_points, **kwargs)
+                inference_session=self.session,
+                frame_idx=frame,
+                obj_ids=obj_id,
+                clear_old_inputs=clear_old_points,
+                **kwargs,
+            )
             return self._run_frame(frame)
 
     def _add_mask(self, frame: int, obj_id: int, mask: np.ndarray) -> dict[int, np.ndarray]:
         with self._context():
             self.processor.add_inputs_to_inference_session(
-                inference_session=self.session, frame_idx=frame, obj_ids=obj_id, input_masks=mask)
+                inference_session=self.session, frame_idx=frame, obj_ids=obj_id, input_masks=mask
+            )
             return self._run_frame(frame)
 
-    def _propagate(self, reverse: bool, start_frame: int | None,
-                   max_frames: int | None) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
+    def _propagate(
+        self, reverse: bool, start_frame: int | None, max_frames: int | None
+    ) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
         steps = self.video_model.propagate_in_video_iterator(
-            self.session, start_frame_idx=start_frame, max_frame_num_to_track=max_frames,
-            reverse=reverse, show_progress_bar=self.progress)
+            self.session,
+            start_frame_idx=start_frame,
+            max_frame_num_to_track=max_frames,
+            reverse=reverse,
+            show_progress_bar=self.progress,
+        )
         while True:
             with self._context():  # held for one step at a time, never across the caller's loop
                 output = next(steps, None)

@@ -42,7 +42,8 @@ class EdgeTamVideoTracker(HubVideoTracker):
                 "EdgeTAM (transformers' EdgeTamVideoModel) cannot track an object prompted with a mask "
                 "together with an object prompted with points or a box (its mask and point paths give "
                 "object scores of different shapes); prompt every object with masks, or none; call "
-                f"reset() to start again. Upstream error: {err}") from err
+                f"reset() to start again. Upstream error: {err}"
+            ) from err
 
     @classmethod
     def build_video_model(cls, segmenter: Any) -> Any:
@@ -67,4 +68,6 @@ class EdgeTamVideoTracker(HubVideoTracker):
         size = {"height": side, "width": side}
         return transformers.Sam2VideoProcessor(
             image_processor=transformers.Sam2ImageProcessor(size=size),
-            video_processor=transformers.Sam2VideoVideoProcessor(size=size), target_size=side)
+            video_processor=transformers.Sam2VideoVideoProcessor(size=size),
+            target_size=side,
+        )

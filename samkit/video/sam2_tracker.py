@@ -96,8 +96,10 @@ class Sam2VideoTracker(VideoTracker):
             images = tensors.materialize(model.device if self.video_storage == "device" else "cpu")
         with _frames_from(images, h, w), self._context(), torch.inference_mode():
             self.state = self.predictor.init_state(
-                video_path="samkit", offload_video_to_cpu=self.video_storage != "device",
-                offload_state_to_cpu=self.offload_state_to_cpu)
+                video_path="samkit",
+                offload_video_to_cpu=self.video_storage != "device",
+                offload_state_to_cpu=self.offload_state_to_cpu,
+            )
 
     def _context(self) -> contextlib.AbstractContextManager:
         stack = contextlib.ExitStack()
@@ -115,37 +117,48 @@ class Sam2VideoTracker(VideoTracker):
         masks = (logits[:, 0] > 0.0).cpu().numpy()
         return {int(oid): masks[i] for i, oid in enumerate(obj_ids)}
 
-    def _add_points_or_box(self, frame: int, obj_id: int, points: np.ndarray | None,
-                           labels: np.ndarray | None, box: np.ndarray | None,
-                           clear_old_points: bool) -> dict[int, np.ndarray]:
+    def _add_points_or_box(
+        self,
+        frame: int,
+        obj_id: int,
+        points: np.ndarray | None,
+        labels: np.ndarray | None,
+        box: np.ndarray | None,
+        clear_old_points: bool,
+    ) -> dict[int, np.ndarray]:
         if box is not None and not clear_old_points:
-            raise PromptError("a box must be the first prompt of an object on a frame (sam2 adds it "
-                              "as two corner points before any click): use clear_old_points=True.")
+            raise PromptError(
+                "a box must be the first prompt of an object on a frame (sam2 adds it "
+                "as two corner points before any click): use clear_old_points=True."
+            )
         with self._context():
             _, obj_ids, logits = self.predictor.add_new_points_or_box(
-                self.state, frame_idx=frame, obj_id=obj_id,
+                self.state,
+                frame_idx=frame,
+                obj_id=obj_id,
                 points=None if points is None else points.astype(np.float32),
                 labels=None if labels is None else labels.astype(np.int32),
                 box=None if box is None else box.astype(np.float32),
-                clear_old_points=clear_old_points, normalize_coords=True)
+                clear_old_points=clear_old_points,
+                normalize_coords=True,
+            )
         return self._masks(obj_ids, logits)
 
     def _add_mask(self, frame: int, obj_id: int, mask: np.ndarray) -> dict[int, np.ndarray]:
         with self._context():
-            _, obj_ids, logits = self.predictor.add_new_mask(self.state, frame_idx=frame,
-                                                             obj_id=obj_id, mask=mask)
+            _, obj_ids, logits = self.predictor.add_new_mask(self.state, frame_idx=frame, obj_id=obj_id, mask=mask)
         return self._masks(obj_ids, logits)
 
-    def _propagate(self, reverse: bool, start_frame: int | None,
-                   max_frames: int | None) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
+    def _propagate(
+        self, reverse: bool, start_frame: int | None, max_frames: int | None
+    ) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
         steps = self.predictor.propagate_in_video(
-            self.state, start_frame_idx=start_frame, max_frame_num_to_track=max_frames,
-            reverse=reverse)
+            self.state, start_frame_idx=start_frame, max_frame_num_to_track=max_frames, reverse=reverse
+        )
         first = True
         while True:
             # the contexts hold for each step only: none of them leaks into the caller's loop
-            with self._context(), (_upstream_progress(self.progress) if first
-                                   else contextlib.nullcontext()):
+            with self._context(), _upstream_progress(self.progress) if first else contextlib.nullcontext():
                 item = next(steps, None)  # sam2 makes its progress bar on the first step
             first = False
             if item is None:

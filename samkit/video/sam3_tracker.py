@@ -38,8 +38,9 @@ class Sam3VideoTracker(HubVideoTracker):
         if weights.kind == "random":
             config = hub_config(weights.config or "full").tracker_config
             return seeded_build(lambda: transformers.Sam3TrackerVideoModel(config), int(weights.seed or 0))
-        return load_video_model(transformers.Sam3TrackerVideoModel, weights.path, segmenter.name,
-                                ignored=("detector_model.",))
+        return load_video_model(
+            transformers.Sam3TrackerVideoModel, weights.path, segmenter.name, ignored=("detector_model.",)
+        )
 
     @classmethod
     def build_processor(cls, segmenter: Any) -> Any:
@@ -52,6 +53,8 @@ class Sam3VideoTracker(HubVideoTracker):
         size = {"height": side, "width": side}
         image_processor = transformers.Sam3ImageProcessor(size=size)
         video_processor = transformers.Sam2VideoVideoProcessor(
-            size=size, image_mean=list(image_processor.image_mean), image_std=list(image_processor.image_std))
-        return transformers.Sam3TrackerVideoProcessor(image_processor=image_processor,
-                                                      video_processor=video_processor, target_size=side)
+            size=size, image_mean=list(image_processor.image_mean), image_std=list(image_processor.image_std)
+        )
+        return transformers.Sam3TrackerVideoProcessor(
+            image_processor=image_processor, video_processor=video_processor, target_size=side
+        )

@@ -45,8 +45,9 @@ class FrameTensors:
     ImageNet's mean and std; ``frames[i]`` decodes frame ``i`` then (streaming), or all are made
     up front by `materialize`."""
 
-    def __init__(self, frames: Any, side: int, mean: tuple[float, ...] = IMAGENET_MEAN,
-                 std: tuple[float, ...] = IMAGENET_STD) -> None:
+    def __init__(
+        self, frames: Any, side: int, mean: tuple[float, ...] = IMAGENET_MEAN, std: tuple[float, ...] = IMAGENET_STD
+    ) -> None:
         import torch
 
         self.frames, self.side = frames, int(side)
@@ -65,7 +66,7 @@ class FrameTensors:
         self.decoded += 1
         resized = np.asarray(Image.fromarray(rgb).resize((self.side, self.side)))
         tensor = torch.from_numpy(resized / 255.0).permute(2, 0, 1)
-        return ((tensor.float() - self.mean) / self.std)
+        return (tensor.float() - self.mean) / self.std
 
     def materialize(self, device: Any) -> Any:
         """All frames as one ``(T, 3, S, S)`` float32 tensor on ``device``."""
@@ -89,8 +90,15 @@ class VideoTracker(abc.ABC):
         obj_ids: the object ids prompted so far, in the order they were added.
     """
 
-    def __init__(self, model: Any, frames: Any, *, video_storage: str = "stream",
-                 offload_state_to_cpu: bool = False, progress: bool = False) -> None:
+    def __init__(
+        self,
+        model: Any,
+        frames: Any,
+        *,
+        video_storage: str = "stream",
+        offload_state_to_cpu: bool = False,
+        progress: bool = False,
+    ) -> None:
         from samkit.video_io import open_video
 
         if video_storage not in VIDEO_STORAGE:
@@ -118,16 +126,19 @@ class VideoTracker(abc.ABC):
 
     def __repr__(self) -> str:
         h, w = self.size
-        return (f"<{type(self).__name__} {self.model.name!r} {self.num_frames} frames {w}x{h} "
-                f"objects={self.obj_ids} video_storage={self.video_storage}>")
+        return (
+            f"<{type(self).__name__} {self.model.name!r} {self.num_frames} frames {w}x{h} "
+            f"objects={self.obj_ids} video_storage={self.video_storage}>"
+        )
 
     # ------------------------------------------------------------------ checks
     def _check_frame(self, frame: Any) -> int:
         if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
             raise PromptError(f"frame must be an int frame index, got {frame!r}")
         if not 0 <= int(frame) < self.num_frames:
-            raise PromptError(f"frame {frame} is outside the video: it has {self.num_frames} frames "
-                              f"(0..{self.num_frames - 1}).")
+            raise PromptError(
+                f"frame {frame} is outside the video: it has {self.num_frames} frames (0..{self.num_frames - 1})."
+            )
         return int(frame)
 
     @staticmethod
@@ -139,8 +150,9 @@ class VideoTracker(abc.ABC):
     def _check_mask(self, mask: Any) -> np.ndarray:
         arr = np.asarray(mask)
         if arr.ndim != 2 or arr.shape != self.size:
-            raise PromptError(f"mask must be an HxW array of the video's size {self.size} (H, W), got "
-                              f"shape {arr.shape}.")
+            raise PromptError(
+                f"mask must be an HxW array of the video's size {self.size} (H, W), got shape {arr.shape}."
+            )
         if arr.dtype != bool:
             if not np.isin(arr, (0, 1)).all():
                 raise PromptError(f"mask must be boolean (or 0/1), got values of dtype {arr.dtype}.")
@@ -148,9 +160,16 @@ class VideoTracker(abc.ABC):
         return arr
 
     # ------------------------------------------------------------------ public interface
-    def add_prompt(self, frame: int, obj_id: int, point_coords: Any = None, point_labels: Any = None,
-                   box: Any = None, mask: Any = None, clear_old_points: bool = True
-                   ) -> dict[int, np.ndarray]:
+    def add_prompt(
+        self,
+        frame: int,
+        obj_id: int,
+        point_coords: Any = None,
+        point_labels: Any = None,
+        box: Any = None,
+        mask: Any = None,
+        clear_old_points: bool = True,
+    ) -> dict[int, np.ndarray]:
         """Prompt object ``obj_id`` on frame ``frame``: points (``(N, 2)`` ``(x, y)`` pixels of the
         video, labels 1/0), a box (XYXY pixels), points and a box, or a mask (HxW bool at the
         video's size, alone). A new object id starts a new track; a prompt on another frame of a
@@ -171,13 +190,15 @@ class VideoTracker(abc.ABC):
             if point_coords is None and box is None:
                 raise PromptError("add_prompt needs point_coords/point_labels, a box or a mask.")
             prompts = validate_prompts(self.size, point_coords, point_labels, box)
-            out = self._add_points_or_box(t, oid, prompts.point_coords, prompts.point_labels,
-                                          prompts.box, clear_old_points)
+            out = self._add_points_or_box(
+                t, oid, prompts.point_coords, prompts.point_labels, prompts.box, clear_old_points
+            )
         self._prompted = True
         return out
 
-    def propagate(self, reverse: bool = False, start_frame: int | None = None,
-                  max_frames: int | None = None) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
+    def propagate(
+        self, reverse: bool = False, start_frame: int | None = None, max_frames: int | None = None
+    ) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
         """Track every prompted object through the video, yielding ``(frame_index, {obj_id: HxW
         bool})`` frame by frame (masks at the video's size; an object absent from a frame has an
         all-False mask).
@@ -188,8 +209,10 @@ class VideoTracker(abc.ABC):
             max_frames: track at most this many frames past the start (default: to the end).
         """
         if not self._prompted:
-            raise NotReadyError("propagate() before any prompt: call add_prompt(frame=..., obj_id=..., "
-                                "point_coords=... | box=... | mask=...) first.")
+            raise NotReadyError(
+                "propagate() before any prompt: call add_prompt(frame=..., obj_id=..., "
+                "point_coords=... | box=... | mask=...) first."
+            )
         if start_frame is not None:
             start_frame = self._check_frame(start_frame)
         if max_frames is not None and (not isinstance(max_frames, int) or max_frames < 0):
@@ -206,9 +229,15 @@ class VideoTracker(abc.ABC):
 
     # ------------------------------------------------------------------ family hooks
     @abc.abstractmethod
-    def _add_points_or_box(self, frame: int, obj_id: int, points: np.ndarray | None,
-                           labels: np.ndarray | None, box: np.ndarray | None,
-                           clear_old_points: bool) -> dict[int, np.ndarray]:
+    def _add_points_or_box(
+        self,
+        frame: int,
+        obj_id: int,
+        points: np.ndarray | None,
+        labels: np.ndarray | None,
+        box: np.ndarray | None,
+        clear_old_points: bool,
+    ) -> dict[int, np.ndarray]:
         """Checked prompts (pixels of the video) -> every object's mask on ``frame``."""
 
     @abc.abstractmethod
@@ -216,6 +245,7 @@ class VideoTracker(abc.ABC):
         """A checked HxW bool mask -> every object's mask on ``frame``."""
 
     @abc.abstractmethod
-    def _propagate(self, reverse: bool, start_frame: int | None,
-                   max_frames: int | None) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
+    def _propagate(
+        self, reverse: bool, start_frame: int | None, max_frames: int | None
+    ) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
         """The upstream propagation, as ``(frame_index, {obj_id: mask})``."""

@@ -124,8 +124,10 @@ def text_hint(model: Any) -> str:
     if "text" in getattr(model, "capabilities", ()):
         return ""
     if "box" in getattr(model, "capabilities", ()):
-        return (f"{model.name}: no text prompts (load it with text_detector='grounding_dino_tiny', "
-                "or samkit.pipelines.attach_text_detector(model, 'grounding_dino_tiny'))")
+        return (
+            f"{model.name}: no text prompts (load it with text_detector='grounding_dino_tiny', "
+            "or samkit.pipelines.attach_text_detector(model, 'grounding_dino_tiny'))"
+        )
     return f"{model.name}: no text prompts (and no box prompts for a text detector's boxes)"
 
 
@@ -135,13 +137,15 @@ def instance_records(result: Any) -> list[dict[str, Any]]:
     records = []
     for obj in result.objects:
         mask_score = getattr(obj, "mask_score", None)
-        records.append({
-            "label": str(obj.label),
-            "score": float(obj.score),
-            "mask_score": finite_or_none(mask_score),
-            "box": [round(float(v), 2) for v in np.asarray(obj.box).reshape(-1)[:4]],
-            "area": float(np.count_nonzero(obj.mask) / obj.mask.size) if obj.mask.size else 0.0,
-        })
+        records.append(
+            {
+                "label": str(obj.label),
+                "score": float(obj.score),
+                "mask_score": finite_or_none(mask_score),
+                "box": [round(float(v), 2) for v in np.asarray(obj.box).reshape(-1)[:4]],
+                "area": float(np.count_nonzero(obj.mask) / obj.mask.size) if obj.mask.size else 0.0,
+            }
+        )
     return records
 
 
@@ -240,8 +244,7 @@ class PromptWidget(anywidget.AnyWidget):
         points: list[list[float]] = []
         if point_coords is not None:
             coords = np.asarray(point_coords, dtype=float).reshape(-1, 2)
-            labels = (np.ones(len(coords)) if point_labels is None
-                      else np.asarray(point_labels).reshape(-1))
+            labels = np.ones(len(coords)) if point_labels is None else np.asarray(point_labels).reshape(-1)
             if len(labels) != len(coords):
                 raise ValueError(f"{len(coords)} points but {len(labels)} labels")
             points = [[float(x), float(y), int(lab)] for (x, y), lab in zip(coords, labels)]
@@ -260,8 +263,7 @@ class PromptWidget(anywidget.AnyWidget):
         box = None if self.box is None else np.asarray(self.box, dtype=np.float64)
         return {"point_coords": coords, "point_labels": labels, "box": box}
 
-    def set_text(self, text: str, box_threshold: float | None = None,
-                 text_threshold: float | None = None) -> None:
+    def set_text(self, text: str, box_threshold: float | None = None, text_threshold: float | None = None) -> None:
         """Run a text query (``"a dog. a cat."``): every instance of each phrase, as the text box
         does. Removes the point/box prompts (text and clicks never mix). Thresholds: the
         detector's ``box_threshold`` / ``text_threshold`` in [0, 1]; None = the model's default.
@@ -310,8 +312,9 @@ class PromptWidget(anywidget.AnyWidget):
     def _predict(self, prompts: dict[str, Any] | None) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _predict_text(self, text: str, box_threshold: float | None,
-                      text_threshold: float | None) -> str:  # pragma: no cover - abstract
+    def _predict_text(
+        self, text: str, box_threshold: float | None, text_threshold: float | None
+    ) -> str:  # pragma: no cover - abstract
         """Run the text query; returns the status line (e.g. "no instances found")."""
         raise NotImplementedError
 
@@ -356,8 +359,11 @@ class PromptWidget(anywidget.AnyWidget):
             self.clear()
         elif action == "text":
             try:
-                self.set_text(str(content.get("text", "")), _threshold(content.get("box_threshold")),
-                              _threshold(content.get("text_threshold")))
+                self.set_text(
+                    str(content.get("text", "")),
+                    _threshold(content.get("box_threshold")),
+                    _threshold(content.get("text_threshold")),
+                )
             except (TypeError, ValueError) as err:
                 self.error = f"bad text query from the browser: {err}"
         elif action == "clear_text":
@@ -367,8 +373,12 @@ class PromptWidget(anywidget.AnyWidget):
         """Predict for the current prompts unless that exact state was handled already."""
         if not self._ready:
             return
-        key = (repr(self.points), repr(self.box),
-               repr((self.text, self.box_threshold, self.text_threshold)), self._state_key())
+        key = (
+            repr(self.points),
+            repr(self.box),
+            repr((self.text, self.box_threshold, self.text_threshold)),
+            self._state_key(),
+        )
         if key == self._handled_key and not force:
             return
         self._handled_key = key

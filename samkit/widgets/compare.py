@@ -102,8 +102,14 @@ class CompareWidget(PromptWidget):
         self._decoder_ms: dict[str, float] = dict.fromkeys(labels, 0.0)
         self._text_results: dict[str, Any] = {}
         self._notes: dict[str, str] = {}
-        super().__init__(image, max_display=max_display, multimask=multimask, labels=labels,
-                         reference=reference or labels[0], **kwargs)
+        super().__init__(
+            image,
+            max_display=max_display,
+            multimask=multimask,
+            labels=labels,
+            reference=reference or labels[0],
+            **kwargs,
+        )
         hints = [text_hint(m) for m in loaded if "text" not in m.capabilities]
         self.text_enabled = any("text" in m.capabilities for m in loaded)
         self.text_hint = "; ".join(dict.fromkeys(hints))
@@ -156,15 +162,20 @@ class CompareWidget(PromptWidget):
         ious = self.ious
         rows = []
         for label, model in self._models.items():
-            rows.append({
-                "label": label, "model": model.name, "weights": str(model.weights),
-                "device": str(model.device), "encoder_ms": self._encoder_ms[label],
-                "decoder_ms": self._decoder_ms[label] if label in self._masks else None,
-                "score": self._scores.get(label), "iou_vs_reference": ious.get(label),
-                "reference": self.reference,
-                "instances": (len(self._text_results[label]) if label in self._text_results
-                              else None),
-            })
+            rows.append(
+                {
+                    "label": label,
+                    "model": model.name,
+                    "weights": str(model.weights),
+                    "device": str(model.device),
+                    "encoder_ms": self._encoder_ms[label],
+                    "decoder_ms": self._decoder_ms[label] if label in self._masks else None,
+                    "score": self._scores.get(label),
+                    "iou_vs_reference": ious.get(label),
+                    "reference": self.reference,
+                    "instances": (len(self._text_results[label]) if label in self._text_results else None),
+                }
+            )
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ internals
@@ -185,32 +196,35 @@ class CompareWidget(PromptWidget):
         if prompts is not None:
             for label, model in self._models.items():
                 (masks, scores, _), ms = timed(
-                    lambda m=model: m.predict(**prompts, multimask_output=self.multimask), model.device)
+                    lambda m=model: m.predict(**prompts, multimask_output=self.multimask), model.device
+                )
                 best = int(np.argmax(scores))
                 self._masks[label], self._scores[label] = masks[best], float(scores[best])
                 self._decoder_ms[label] = ms
         size = self.display_hw
-        pngs = [encode_png(resize_nearest(self._masks[label], size), transparent=True) if label in self._masks
-                else b"" for label in self.labels]
+        pngs = [
+            encode_png(resize_nearest(self._masks[label], size), transparent=True) if label in self._masks else b""
+            for label in self.labels
+        ]
         with self.hold_sync():
             self.mask_pngs = pngs
             self.instance_pngs = [[] for _ in self.labels]
             self._publish()
 
-    def _predict_text(self, text: str, box_threshold: float | None,
-                      text_threshold: float | None) -> str:
+    def _predict_text(self, text: str, box_threshold: float | None, text_threshold: float | None) -> str:
         from samkit.detectors.base import split_phrases
 
         split_phrases(text)  # empty text: one PromptError for the whole widget
         self._masks, self._scores, self._text_results, self._notes = {}, {}, {}, {}
         for label, model in self._models.items():
             if "text" not in model.capabilities:
-                self._notes[label] = ("no text prompts (load it with "
-                                      "text_detector='grounding_dino_tiny')")
+                self._notes[label] = "no text prompts (load it with text_detector='grounding_dino_tiny')"
                 continue
             try:
-                result, ms = timed(lambda m=model: m.predict_text(
-                    text, box_threshold=box_threshold, text_threshold=text_threshold), model.device)
+                result, ms = timed(
+                    lambda m=model: m.predict_text(text, box_threshold=box_threshold, text_threshold=text_threshold),
+                    model.device,
+                )
             except SamkitError as err:
                 self._notes[label] = str(err)
                 continue
@@ -229,8 +243,10 @@ class CompareWidget(PromptWidget):
         size = self.display_hw
         instance_pngs = [
             [encode_png(resize_nearest(m, size), transparent=True) for m in self._text_results[label].masks]
-            if label in self._text_results and len(self._text_results[label]) else []
-            for label in self.labels]
+            if label in self._text_results and len(self._text_results[label])
+            else []
+            for label in self.labels
+        ]
         with self.hold_sync():
             self.mask_pngs = [b"" for _ in self.labels]
             self.instance_pngs = instance_pngs
@@ -257,22 +273,24 @@ class CompareWidget(PromptWidget):
         panels = []
         for label, model in self._models.items():
             mask = self._masks.get(label)
-            panels.append({
-                "label": label,
-                "name": model.name,
-                "weights": model_weights_label(model),
-                "random_weights": getattr(model.weights, "kind", None) == "random",
-                "device": str(model.device),
-                "encoder_ms": round(self._encoder_ms[label], 2),
-                "decoder_ms": round(self._decoder_ms[label], 2) if mask is not None else None,
-                "score": self._scores.get(label),
-                "iou": ious.get(label),
-                "area": None if mask is None else np.count_nonzero(mask) / mask.size,
-                "text_source": model.text_source or "",
-                "instances": (instance_records(self._text_results[label])
-                              if label in self._text_results else []),
-                "detect_ms": (finite_or_none(self._text_results[label].detect_ms)
-                              if label in self._text_results else None),
-                "note": self._notes.get(label, ""),
-            })
+            panels.append(
+                {
+                    "label": label,
+                    "name": model.name,
+                    "weights": model_weights_label(model),
+                    "random_weights": getattr(model.weights, "kind", None) == "random",
+                    "device": str(model.device),
+                    "encoder_ms": round(self._encoder_ms[label], 2),
+                    "decoder_ms": round(self._decoder_ms[label], 2) if mask is not None else None,
+                    "score": self._scores.get(label),
+                    "iou": ious.get(label),
+                    "area": None if mask is None else np.count_nonzero(mask) / mask.size,
+                    "text_source": model.text_source or "",
+                    "instances": (instance_records(self._text_results[label]) if label in self._text_results else []),
+                    "detect_ms": (
+                        finite_or_none(self._text_results[label].detect_ms) if label in self._text_results else None
+                    ),
+                    "note": self._notes.get(label, ""),
+                }
+            )
         self.panels = panels

@@ -115,8 +115,7 @@ class SegmentWidget(PromptWidget):
         names = list(model_names) if model_names is not None else list_models()
         if self._model.name not in names:
             names.insert(0, self._model.name)
-        super().__init__(image, max_display=max_display, multimask=multimask,
-                         model_names=names, **kwargs)
+        super().__init__(image, max_display=max_display, multimask=multimask, model_names=names, **kwargs)
         self._masks = np.zeros((0, self.height, self.width), dtype=bool)
         self._show_model(self._model)
         self._embed()
@@ -245,7 +244,8 @@ class SegmentWidget(PromptWidget):
             return
         model = self._model
         (masks, scores, low_res), ms = timed(
-            lambda: model.predict(**prompts, multimask_output=self.multimask), model.device)
+            lambda: model.predict(**prompts, multimask_output=self.multimask), model.device
+        )
         self._masks, self._scores, self._low_res = masks, scores, low_res
         size = self.display_hw
         pngs = [encode_png(resize_nearest(m, size), transparent=True) for m in masks]
@@ -257,8 +257,7 @@ class SegmentWidget(PromptWidget):
             self.selected = int(np.argmax(scores))
             self.mask_pngs = pngs
 
-    def _predict_text(self, text: str, box_threshold: float | None,
-                      text_threshold: float | None) -> str:
+    def _predict_text(self, text: str, box_threshold: float | None, text_threshold: float | None) -> str:
         model = self._model
         result = model.predict_text(text, box_threshold=box_threshold, text_threshold=text_threshold)
         masks = np.asarray(result.masks, dtype=bool)

@@ -51,8 +51,9 @@ __all__ = ["VideoWidget", "encode_frame"]
 IMAGE_FORMATS = ("jpeg", "png")
 
 
-def encode_frame(frame: np.ndarray, size: tuple[int, int] | None = None, image_format: str = "jpeg",
-                 quality: int = 85) -> bytes:
+def encode_frame(
+    frame: np.ndarray, size: tuple[int, int] | None = None, image_format: str = "jpeg", quality: int = 85
+) -> bytes:
     """JPEG (``quality``) or PNG bytes of an HxWx3 uint8 frame, resized to ``size = (H, W)`` if given."""
     if image_format == "png":
         return encode_image_png(frame, size)
@@ -132,16 +133,27 @@ class VideoWidget(anywidget.AnyWidget):
     error = t.Unicode("").tag(sync=True)
     status = t.Unicode("").tag(sync=True)
 
-    def __init__(self, model: Any, frames: Any, *, load_kwargs: dict[str, Any] | None = None,
-                 max_display: int | None = DEFAULT_MAX_DISPLAY, image_format: str = "jpeg",
-                 frame_cache: int = 32, fps: float = 8.0, video_storage: str = "stream",
-                 offload_state_to_cpu: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: Any,
+        frames: Any,
+        *,
+        load_kwargs: dict[str, Any] | None = None,
+        max_display: int | None = DEFAULT_MAX_DISPLAY,
+        image_format: str = "jpeg",
+        frame_cache: int = 32,
+        fps: float = 8.0,
+        video_storage: str = "stream",
+        offload_state_to_cpu: bool = False,
+        **kwargs: Any,
+    ) -> None:
         if image_format not in IMAGE_FORMATS:
             raise ValueError(f"image_format must be one of {IMAGE_FORMATS}, got {image_format!r}")
         self._model = resolve_model(model, dict(load_kwargs or {}))
         # UnsupportedError (naming the models that track video) for a model without video
-        self._tracker = self._model.video(frames, video_storage=video_storage,
-                                          offload_state_to_cpu=offload_state_to_cpu)
+        self._tracker = self._model.video(
+            frames, video_storage=video_storage, offload_state_to_cpu=offload_state_to_cpu
+        )
         self._max_display = max_display
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._cache_size = max(1, int(frame_cache))
@@ -149,8 +161,14 @@ class VideoWidget(anywidget.AnyWidget):
         self._prompts: dict[tuple[int, int], tuple[list, list | None]] = {}
         self._syncing = False
         height, width = self._tracker.size
-        super().__init__(image_format=image_format, width=int(width), height=int(height),
-                         num_frames=self._tracker.num_frames, fps=float(fps), **kwargs)
+        super().__init__(
+            image_format=image_format,
+            width=int(width),
+            height=int(height),
+            num_frames=self._tracker.num_frames,
+            fps=float(fps),
+            **kwargs,
+        )
         info = getattr(self._model, "weights", None)
         with self.hold_sync():
             self.model_name = self._model.name
@@ -212,8 +230,9 @@ class VideoWidget(anywidget.AnyWidget):
             self.obj_id = oid
         return oid
 
-    def propagate(self, reverse: bool | None = None, start_frame: int | None = None,
-                  max_frames: int | None = None) -> None:
+    def propagate(
+        self, reverse: bool | None = None, start_frame: int | None = None, max_frames: int | None = None
+    ) -> None:
         """Track every object through the video (``tracker.propagate``) and store every frame's
         masks; ``reverse`` None uses the ``reverse`` trait (the checkbox). Errors (e.g. no prompt
         yet) go to the ``error`` trait."""
@@ -224,8 +243,9 @@ class VideoWidget(anywidget.AnyWidget):
 
         def run() -> None:
             nonlocal count
-            for t_idx, masks in self._tracker.propagate(reverse=self.reverse, start_frame=start_frame,
-                                                        max_frames=max_frames):
+            for t_idx, masks in self._tracker.propagate(
+                reverse=self.reverse, start_frame=start_frame, max_frames=max_frames
+            ):
                 self._masks[t_idx] = dict(masks)
                 count += 1
                 self.status = f"propagating {direction}: frame {t_idx} ({count} done)…"
@@ -245,8 +265,9 @@ class VideoWidget(anywidget.AnyWidget):
         with self.hold_sync():
             self.propagate_ms, self.propagated = ms, count
             self.tracked_frames = sorted(self._masks)
-            self.status = (f"propagated {direction}: {count} frames in {ms / 1000:.1f} s"
-                           + (f" ({count / (ms / 1000):.1f} fps)" if ms > 0 else ""))
+            self.status = f"propagated {direction}: {count} frames in {ms / 1000:.1f} s" + (
+                f" ({count / (ms / 1000):.1f} fps)" if ms > 0 else ""
+            )
             self._send_masks()
 
     def reset(self) -> None:
@@ -316,8 +337,9 @@ class VideoWidget(anywidget.AnyWidget):
     def _check_frame(self, proposal: dict[str, Any]) -> int:
         value = int(proposal["value"])
         if not 0 <= value < max(self.num_frames, 1):
-            raise t.TraitError(f"frame {value} is outside the video: it has {self.num_frames} "
-                               f"frames (0..{self.num_frames - 1})")
+            raise t.TraitError(
+                f"frame {value} is outside the video: it has {self.num_frames} frames (0..{self.num_frames - 1})"
+            )
         return value
 
     @t.observe("frame", "obj_id")
@@ -337,9 +359,12 @@ class VideoWidget(anywidget.AnyWidget):
         try:
             coords = np.asarray([p[:2] for p in points], dtype=float).reshape(-1, 2) if points else None
             labels = np.asarray([p[2] for p in points]).reshape(-1) if points else None
-            out, ms = timed(lambda: self._tracker.add_prompt(
-                frame, oid, point_coords=coords, point_labels=labels, box=box,
-                clear_old_points=True), self._model.device)
+            out, ms = timed(
+                lambda: self._tracker.add_prompt(
+                    frame, oid, point_coords=coords, point_labels=labels, box=box, clear_old_points=True
+                ),
+                self._model.device,
+            )
         except SamkitError as err:  # PromptError: outside the frame, reversed box, bad label, ...
             self._reject(str(err))
             return
@@ -355,8 +380,7 @@ class VideoWidget(anywidget.AnyWidget):
         with self.hold_sync():
             self.error = ""
             self.prompt_ms = ms
-            self.status = (f"object {oid} prompted on frame {frame}: Propagate to carry it "
-                           "through the video")
+            self.status = f"object {oid} prompted on frame {frame}: Propagate to carry it through the video"
             ids = [int(i) for i in self._tracker.obj_ids]
             self.obj_ids = ids + [i for i in self.obj_ids if i not in ids]
             self.tracked_frames = sorted(self._masks)

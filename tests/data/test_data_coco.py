@@ -56,28 +56,35 @@ def save_image(path: Path, h: int = H, w: int = W, seed: int = 0, mode: str = "R
 
 
 CROWD = rect(0, 5, 0, 30)
-RLE_MASK = rect(8, 14, 20, 27) | rect(2, 4, 1, 3)   # two blobs, one at the top left
+RLE_MASK = rect(8, 14, 20, 27) | rect(2, 4, 1, 3)  # two blobs, one at the top left
 
 
 def coco_dict() -> dict:
     """Three images: 1 with a polygon, a compressed RLE, a crowd (uncompressed RLE), an empty and a
     tiny (4-pixel) mask; 2 with a polygon only; 3 with no annotations."""
     return {
-        "images": [{"id": i, "file_name": f"{i:06d}.png", "height": H, "width": W}
-                   for i in (1, 2, 3)],
+        "images": [{"id": i, "file_name": f"{i:06d}.png", "height": H, "width": W} for i in (1, 2, 3)],
         "categories": [{"id": 1, "name": "thing"}, {"id": 2, "name": "stuff"}],
         "annotations": [
-            {"id": 10, "image_id": 1, "category_id": 1, "iscrowd": 0, "area": 50.0,
-             "segmentation": [[2, 10, 12, 10, 12, 18, 2, 18]]},
-            {"id": 11, "image_id": 1, "category_id": 2, "iscrowd": 0,
-             "segmentation": compressed_rle(RLE_MASK)},
-            {"id": 12, "image_id": 1, "category_id": 1, "iscrowd": 1,
-             "segmentation": uncompressed_rle(CROWD)},
+            {
+                "id": 10,
+                "image_id": 1,
+                "category_id": 1,
+                "iscrowd": 0,
+                "area": 50.0,
+                "segmentation": [[2, 10, 12, 10, 12, 18, 2, 18]],
+            },
+            {"id": 11, "image_id": 1, "category_id": 2, "iscrowd": 0, "segmentation": compressed_rle(RLE_MASK)},
+            {"id": 12, "image_id": 1, "category_id": 1, "iscrowd": 1, "segmentation": uncompressed_rle(CROWD)},
             {"id": 13, "image_id": 1, "category_id": 1, "iscrowd": 0, "segmentation": []},
-            {"id": 14, "image_id": 1, "category_id": 1, "iscrowd": 0,
-             "segmentation": compressed_rle(rect(15, 17, 25, 27))},
-            {"id": 20, "image_id": 2, "category_id": 2,
-             "segmentation": [[0, 0, 3, 0], [5, 5, 25, 5, 15, 15]]},
+            {
+                "id": 14,
+                "image_id": 1,
+                "category_id": 1,
+                "iscrowd": 0,
+                "segmentation": compressed_rle(rect(15, 17, 25, 27)),
+            },
+            {"id": 20, "image_id": 2, "category_id": 2, "segmentation": [[0, 0, 3, 0], [5, 5, 25, 5, 15, 15]]},
         ],
     }
 
@@ -98,8 +105,9 @@ def reference_masks(data: dict, image_id: int) -> dict[str, np.ndarray]:
     coco.dataset = copy.deepcopy(data)
     with contextlib.redirect_stdout(io.StringIO()):
         coco.createIndex()
-    return {str(a["id"]): coco.annToMask(a).astype(bool)
-            for a in coco.imgToAnns[image_id] if len(a["segmentation"]) > 0}
+    return {
+        str(a["id"]): coco.annToMask(a).astype(bool) for a in coco.imgToAnns[image_id] if len(a["segmentation"]) > 0
+    }
 
 
 def test_loads_polygons_and_rle_like_pycocotools(tmp_path):
@@ -113,8 +121,7 @@ def test_loads_polygons_and_rle_like_pycocotools(tmp_path):
         np.testing.assert_array_equal(mask, ref[oid])
     np.testing.assert_array_equal(s1.masks[1], RLE_MASK)
     np.testing.assert_array_equal(s1.image, save_image(tmp_path / "x.png", seed=1))
-    assert s1.skipped == [{"object_id": "12", "reason": "crowd"},
-                          {"object_id": "13", "reason": "empty"}]
+    assert s1.skipped == [{"object_id": "12", "reason": "crowd"}, {"object_id": "13", "reason": "empty"}]
     obj = s1.meta["objects"][0]
     assert obj["category"] == "thing" and obj["iscrowd"] == 0 and obj["coco_area"] == 50.0
     assert obj["area"] == int(ref["10"].sum())
@@ -122,8 +129,13 @@ def test_loads_polygons_and_rle_like_pycocotools(tmp_path):
     # image 2: the 2-point part [0, 0, 3, 0] has no area and is ignored (pycocotools' frPyObjects
     # reads a 4-number first part as a box and fails); the triangle is rasterised as pycocotools
     # does
-    tri = reference_masks({**coco_dict(), "annotations": [
-        {"id": 1, "image_id": 2, "category_id": 2, "segmentation": [[5, 5, 25, 5, 15, 15]]}]}, 2)
+    tri = reference_masks(
+        {
+            **coco_dict(),
+            "annotations": [{"id": 1, "image_id": 2, "category_id": 2, "segmentation": [[5, 5, 25, 5, 15, 15]]}],
+        },
+        2,
+    )
     np.testing.assert_array_equal(s2.masks[0], tri["1"])
     assert s3.num_objects == 0 and s3.masks.shape == (0, H, W) and s3.skipped == []
 
@@ -145,11 +157,19 @@ def test_min_area(tmp_path):
 
 def test_subsampling_is_reproducible_and_order_free(tmp_path):
     images = range(1, 41)
-    data = {"images": [{"id": i, "file_name": f"{i:06d}.png", "height": H, "width": W}
-                       for i in images],
-            "annotations": [{"id": 100 * i + k, "image_id": i, "iscrowd": 0,
-                             "segmentation": compressed_rle(rect(k, k + 3, k, 2 * k + 4))}
-                            for i in images for k in range(6)]}
+    data = {
+        "images": [{"id": i, "file_name": f"{i:06d}.png", "height": H, "width": W} for i in images],
+        "annotations": [
+            {
+                "id": 100 * i + k,
+                "image_id": i,
+                "iscrowd": 0,
+                "segmentation": compressed_rle(rect(k, k + 3, k, 2 * k + 4)),
+            }
+            for i in images
+            for k in range(6)
+        ],
+    }
     path, images_dir = write_coco(tmp_path, data, images=images)
     a = CocoDataset(path, images_dir, max_images=7, max_objects=3, seed=4)
     b = CocoDataset(path, images_dir, max_images=7, max_objects=3, seed=4)
@@ -169,11 +189,11 @@ def test_subsampling_is_reproducible_and_order_free(tmp_path):
 
 def test_lvis_style(tmp_path):
     """No iscrowd key (means 0), no file_name (coco_url's last part), polygon segmentations."""
-    data = {"images": [{"id": 7, "coco_url": "http://images.cocodataset.org/val2017/000007.png",
-                        "height": H, "width": W}],
-            "categories": [{"id": 3, "name": "lvis_cat"}],
-            "annotations": [{"id": 1, "image_id": 7, "category_id": 3,
-                             "segmentation": [[1, 1, 20, 1, 20, 10, 1, 10]]}]}
+    data = {
+        "images": [{"id": 7, "coco_url": "http://images.cocodataset.org/val2017/000007.png", "height": H, "width": W}],
+        "categories": [{"id": 3, "name": "lvis_cat"}],
+        "annotations": [{"id": 1, "image_id": 7, "category_id": 3, "segmentation": [[1, 1, 20, 1, 20, 10, 1, 10]]}],
+    }
     images_dir = tmp_path / "val2017"
     save_image(images_dir / "000007.png")
     path = tmp_path / "lvis_v1_val.json"
@@ -185,12 +205,22 @@ def test_lvis_style(tmp_path):
 
 
 def sa1b_dict(image_id: int, masks: list[np.ndarray]) -> dict:
-    return {"image": {"image_id": image_id, "width": W, "height": H,
-                      "file_name": f"sa_{image_id}.jpg"},
-            "annotations": [{"id": 1000 * image_id + k, "segmentation": compressed_rle(m),
-                             "area": int(m.sum()), "bbox": [0, 0, 1, 1], "predicted_iou": 0.9,
-                             "point_coords": [[1.0, 2.0]], "stability_score": 0.95,
-                             "crop_box": [0, 0, W, H]} for k, m in enumerate(masks)]}
+    return {
+        "image": {"image_id": image_id, "width": W, "height": H, "file_name": f"sa_{image_id}.jpg"},
+        "annotations": [
+            {
+                "id": 1000 * image_id + k,
+                "segmentation": compressed_rle(m),
+                "area": int(m.sum()),
+                "bbox": [0, 0, 1, 1],
+                "predicted_iou": 0.9,
+                "point_coords": [[1.0, 2.0]],
+                "stability_score": 0.95,
+                "crop_box": [0, 0, W, H],
+            }
+            for k, m in enumerate(masks)
+        ],
+    }
 
 
 def test_sa1b_json_in_coco_dataset(tmp_path):
@@ -218,15 +248,13 @@ def test_sa1b_folder(tmp_path):
     with pytest.warns(UserWarning, match="1 image.* missing"):
         ds = Sa1bDataset(tmp_path, max_objects=2, seed=1)
     assert ds.image_ids == ["sa_1", "sa_2", "sa_10"] and ds.name == f"sa1b:{tmp_path.name}"
-    assert ds.skipped_images == [{"image_id": "sa_11", "reason": "missing file",
-                                  "path": str(tmp_path / "sa_11.jpg")}]
+    assert ds.skipped_images == [{"image_id": "sa_11", "reason": "missing file", "path": str(tmp_path / "sa_11.jpg")}]
     for s in ds:
         assert s.num_objects == 2 and s.meta["num_eligible_objects"] == 3
         ids = [str(1000 * int(s.image_id[3:]) + k) for k in range(3)]
         for oid, mask in zip(s.object_ids, s.masks):
             np.testing.assert_array_equal(mask, expected[s.image_id][ids.index(oid)])
-    assert [s.object_ids for s in ds] == [s.object_ids for s in Sa1bDataset(
-        tmp_path, max_objects=2, seed=1)]
+    assert [s.object_ids for s in ds] == [s.object_ids for s in Sa1bDataset(tmp_path, max_objects=2, seed=1)]
     assert len(Sa1bDataset(tmp_path, max_images=2)) == 2
 
 
@@ -236,10 +264,12 @@ def test_sa1b_malformed_json_raises_when_loaded(tmp_path):
     ds = Sa1bDataset(tmp_path)
     with pytest.raises(ValueError, match=r"sa_1\.json: malformed JSON"):
         ds[0]
-    (tmp_path / "sa_1.json").write_text(json.dumps({"image": {"image_id": 1, "height": H},
-                                                    "annotations": []}))
-    with pytest.raises(ValueError, match=r"sa_1\.json: images\[0\] \(id 1\) has no positive int "
-                                         "'width'"):
+    (tmp_path / "sa_1.json").write_text(json.dumps({"image": {"image_id": 1, "height": H}, "annotations": []}))
+    with pytest.raises(
+        ValueError,
+        match=r"sa_1\.json: images\[0\] \(id 1\) has no positive int "
+        "'width'",
+    ):
         ds[0]
 
 
@@ -248,8 +278,7 @@ def test_missing_image_file_is_counted_and_warned(tmp_path):
     with pytest.warns(UserWarning, match=r"1 image\(s\) skipped because the image file is missing"):
         ds = CocoDataset(path, images_dir)
     assert len(ds) == 2 and ds.image_ids == ["1", "3"]
-    assert ds.skipped_images == [{"image_id": "2", "reason": "missing file",
-                                  "path": str(images_dir / "000002.png")}]
+    assert ds.skipped_images == [{"image_id": "2", "reason": "missing file", "path": str(images_dir / "000002.png")}]
     # max_images draws among the usable images
     with pytest.warns(UserWarning):
         assert len(CocoDataset(path, images_dir, max_images=2)) == 2
@@ -259,8 +288,11 @@ def test_image_size_differs_from_json(tmp_path):
     path, images_dir = write_coco(tmp_path)
     save_image(images_dir / "000002.png", h=H + 1)
     ds = CocoDataset(path, images_dir)
-    with pytest.raises(ValueError, match=r"image 2 \(.*000002\.png\) is 21x30 \(HxW\) but "
-                                         r".*ann\.json says 20x30"):
+    with pytest.raises(
+        ValueError,
+        match=r"image 2 \(.*000002\.png\) is 21x30 \(HxW\) but "
+        r".*ann\.json says 20x30",
+    ):
         ds[1]
 
 
@@ -278,29 +310,38 @@ def broken(change) -> dict:
     return data
 
 
-@pytest.mark.parametrize("data, text", [
-    ([1, 2], "expected a JSON object with 'images' and 'annotations', got a JSON list"),
-    (broken(lambda d: d.pop("annotations")), "no 'annotations' list"),
-    (broken(lambda d: d.update(images={})), "'images' must be a list"),
-    (broken(lambda d: d["images"][1].pop("id")), r"images\[1\] has no int or str 'id'"),
-    (broken(lambda d: d["images"][0].pop("height")), r"images\[0\] \(id 1\) has no positive int "
-                                                     "'height'"),
-    (broken(lambda d: d["images"][0].pop("file_name")), "has no 'file_name'"),
-    (broken(lambda d: d["images"].append(dict(d["images"][0]))), "image id 1 appears more than"),
-    (broken(lambda d: d["annotations"][1].update(id=10)), "annotation id 10 appears more than"),
-    (broken(lambda d: d["annotations"][0].update(image_id=99)), "annotation 10 refers to image_id "
-                                                                "99, which is not in 'images'"),
-    (broken(lambda d: d["annotations"][0].update(category_id=9)), "category_id 9, which is not in"),
-    (broken(lambda d: d["annotations"][0].update(iscrowd=2)), "iscrowd 2; expected 0 or 1"),
-    (broken(lambda d: d["annotations"][0].pop("segmentation")), "annotation 10 has no "
-                                                                "'segmentation'"),
-    (broken(lambda d: d["annotations"][0].update(segmentation=[[1, 2, 3]])), "even number"),
-    (broken(lambda d: d["annotations"][0].update(segmentation=[1, 2, 3, 4, 5, 6])), "even number"),
-    (broken(lambda d: d["annotations"][0].update(segmentation="abc")), "polygons .* or RLE"),
-    (broken(lambda d: d["annotations"][2]["segmentation"]["counts"].append(1)),
-     "annotation 12: uncompressed RLE counts must be ints >= 0 summing to height\\*width = 600"),
-    (broken(lambda d: d["annotations"][1]["segmentation"].update(counts=5)), "'counts' must be"),
-])
+@pytest.mark.parametrize(
+    "data, text",
+    [
+        ([1, 2], "expected a JSON object with 'images' and 'annotations', got a JSON list"),
+        (broken(lambda d: d.pop("annotations")), "no 'annotations' list"),
+        (broken(lambda d: d.update(images={})), "'images' must be a list"),
+        (broken(lambda d: d["images"][1].pop("id")), r"images\[1\] has no int or str 'id'"),
+        (
+            broken(lambda d: d["images"][0].pop("height")),
+            r"images\[0\] \(id 1\) has no positive int "
+            "'height'",
+        ),
+        (broken(lambda d: d["images"][0].pop("file_name")), "has no 'file_name'"),
+        (broken(lambda d: d["images"].append(dict(d["images"][0]))), "image id 1 appears more than"),
+        (broken(lambda d: d["annotations"][1].update(id=10)), "annotation id 10 appears more than"),
+        (
+            broken(lambda d: d["annotations"][0].update(image_id=99)),
+            "annotation 10 refers to image_id 99, which is not in 'images'",
+        ),
+        (broken(lambda d: d["annotations"][0].update(category_id=9)), "category_id 9, which is not in"),
+        (broken(lambda d: d["annotations"][0].update(iscrowd=2)), "iscrowd 2; expected 0 or 1"),
+        (broken(lambda d: d["annotations"][0].pop("segmentation")), "annotation 10 has no 'segmentation'"),
+        (broken(lambda d: d["annotations"][0].update(segmentation=[[1, 2, 3]])), "even number"),
+        (broken(lambda d: d["annotations"][0].update(segmentation=[1, 2, 3, 4, 5, 6])), "even number"),
+        (broken(lambda d: d["annotations"][0].update(segmentation="abc")), "polygons .* or RLE"),
+        (
+            broken(lambda d: d["annotations"][2]["segmentation"]["counts"].append(1)),
+            "annotation 12: uncompressed RLE counts must be ints >= 0 summing to height\\*width = 600",
+        ),
+        (broken(lambda d: d["annotations"][1]["segmentation"].update(counts=5)), "'counts' must be"),
+    ],
+)
 def test_malformed_json_names_file_and_problem(tmp_path, data, text):
     path, images_dir = write_coco(tmp_path, data)
     with pytest.raises(ValueError, match=text) as e:
@@ -312,8 +353,11 @@ def test_rle_size_mismatch_names_image_and_sizes(tmp_path):
     data = coco_dict()
     data["annotations"][1]["segmentation"] = compressed_rle(np.zeros((H, W + 2), bool))
     path, images_dir = write_coco(tmp_path, data)
-    with pytest.raises(ValueError, match=r"annotation 11: the RLE mask is 20x32 \(HxW\) but "
-                                         "image 1 is 20x30"):
+    with pytest.raises(
+        ValueError,
+        match=r"annotation 11: the RLE mask is 20x32 \(HxW\) but "
+        "image 1 is 20x30",
+    ):
         CocoDataset(path, images_dir)
 
 

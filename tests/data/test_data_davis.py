@@ -24,9 +24,9 @@ def save_palette(path: Path, label: np.ndarray) -> None:
 def labels_for(seq_index: int, t: int) -> np.ndarray:
     """Object 1 moves right one pixel per frame; object 2 appears from frame 1; a void row."""
     label = np.zeros((H, W), np.uint8)
-    label[2:6, 2 + t: 6 + t] = 1
+    label[2:6, 2 + t : 6 + t] = 1
     if t >= 1:
-        label[9:12, 10:15 + seq_index] = 2
+        label[9:12, 10 : 15 + seq_index] = 2
     label[14, :] = 255
     return label
 
@@ -37,8 +37,9 @@ def frame(t: int) -> np.ndarray:
     return np.stack([yy * 12, xx * 10, np.full((H, W), 40 * t)], axis=2).astype(np.uint8)
 
 
-def make_davis(root: Path, sequences=("bear", "camel", "dog"), frames: int = T,
-               annotate=lambda t: True) -> dict[str, np.ndarray]:
+def make_davis(
+    root: Path, sequences=("bear", "camel", "dog"), frames: int = T, annotate=lambda t: True
+) -> dict[str, np.ndarray]:
     expected = {}
     for k, seq in enumerate(sequences):
         labels = []
@@ -101,8 +102,9 @@ def test_split_and_missing_sequences(tmp_path):
     with pytest.warns(UserWarning, match=r"1 sequence\(s\) skipped .*'horse', missing file"):
         ds = DavisDataset(tmp_path, split="val")
     assert ds.sequences == ["camel"]
-    assert ds.skipped_images == [{"image_id": "horse", "reason": "missing file",
-                                  "path": str(tmp_path / "JPEGImages" / "480p" / "horse")}]
+    assert ds.skipped_images == [
+        {"image_id": "horse", "reason": "missing file", "path": str(tmp_path / "JPEGImages" / "480p" / "horse")}
+    ]
     # a sequence with frames but no annotation folder
     (tmp_path / "JPEGImages" / "480p" / "owl").mkdir()
     with pytest.warns(UserWarning, match="missing annotations"):
@@ -131,8 +133,11 @@ def test_size_mismatches_and_orphan_annotation(tmp_path):
     make_davis(tmp_path, sequences=("bear",))
     ann = tmp_path / "Annotations" / "480p" / "bear"
     save_palette(ann / "00002.png", np.zeros((H, W + 1), np.uint8))
-    with pytest.raises(ValueError, match=r"'bear': annotation .*00002\.png is 16x21 \(HxW\) but "
-                                         "the frames are 16x20"):
+    with pytest.raises(
+        ValueError,
+        match=r"'bear': annotation .*00002\.png is 16x21 \(HxW\) but "
+        "the frames are 16x20",
+    ):
         DavisDataset(tmp_path)[0]
     save_palette(ann / "00002.png", labels_for(0, 2))
     save_palette(ann / "00009.png", labels_for(0, 2))
@@ -141,6 +146,9 @@ def test_size_mismatches_and_orphan_annotation(tmp_path):
     (ann / "00009.png").unlink()
     jpg = tmp_path / "JPEGImages" / "480p" / "bear" / "00003.jpg"
     Image.fromarray(np.zeros((H + 1, W, 3), np.uint8)).save(jpg)
-    with pytest.raises(ValueError, match=r"frame .*00003\.jpg is 17x20 \(HxW\) but 00000\.jpg is "
-                                         "16x20"):
+    with pytest.raises(
+        ValueError,
+        match=r"frame .*00003\.jpg is 17x20 \(HxW\) but 00000\.jpg is "
+        "16x20",
+    ):
         DavisDataset(tmp_path)[0]

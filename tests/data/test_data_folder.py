@@ -34,7 +34,7 @@ def label_image(h: int = H, w: int = W) -> np.ndarray:
     label = np.zeros((h, w), np.uint8)
     label[2:8, 3:10] = 3
     label[10:16, 12:20] = 7
-    label[0, 0] = 9       # a one-pixel object
+    label[0, 0] = 9  # a one-pixel object
     return label
 
 
@@ -95,13 +95,12 @@ def test_per_object_pngs(tmp_path):
     dog[5:15, 10:20] = True  # overlaps cat: per-object masks may overlap
     Image.fromarray(cat.astype(np.uint8) * 255).save(d / "cat.png")
     rgb = np.zeros((H, W, 3), np.uint8)
-    rgb[dog] = (0, 0, 1)     # nonzero in any channel is foreground
+    rgb[dog] = (0, 0, 1)  # nonzero in any channel is foreground
     Image.fromarray(rgb).save(d / "dog.png")
     Image.fromarray(np.zeros((H, W), np.uint8)).save(d / "ghost.png")
     (d / "notes.txt").write_text("ignored")
     s = FolderDataset(tmp_path)[0]
-    assert s.object_ids == ["cat", "dog"] and s.skipped == [{"object_id": "ghost",
-                                                             "reason": "empty"}]
+    assert s.object_ids == ["cat", "dog"] and s.skipped == [{"object_id": "ghost", "reason": "empty"}]
     np.testing.assert_array_equal(s.masks, np.stack([cat, dog]))
 
 
@@ -130,8 +129,11 @@ def test_mask_without_image_is_counted(tmp_path):
 def test_size_mismatch_names_image_and_sizes(tmp_path):
     save_image(tmp_path / "images" / "a.png")
     save_label(tmp_path / "masks" / "a.png", label_image(h=H + 2))
-    with pytest.raises(ValueError, match=r"Image 'a': mask .*a\.png is 20x24 \(HxW\) but image "
-                                         r".*a\.png is 18x24"):
+    with pytest.raises(
+        ValueError,
+        match=r"Image 'a': mask .*a\.png is 20x24 \(HxW\) but image "
+        r".*a\.png is 18x24",
+    ):
         FolderDataset(tmp_path)[0]
     (tmp_path / "masks" / "a.png").unlink()
     (tmp_path / "masks" / "a").mkdir()

@@ -37,12 +37,15 @@ def test_properties_and_repr():
     assert repr(s) == "Sample(image_id='img', dataset='test', image=12x16, objects=3, skipped=1)"
 
 
-@pytest.mark.parametrize("image, text", [
-    (np.zeros((12, 16, 3), np.float32), "dtype float32"),
-    (np.zeros((12, 16), np.uint8), "shape (12, 16) "),
-    (np.zeros((12, 16, 4), np.uint8), "shape (12, 16, 4)"),
-    ([[0]], "dtype list"),
-])
+@pytest.mark.parametrize(
+    "image, text",
+    [
+        (np.zeros((12, 16, 3), np.float32), "dtype float32"),
+        (np.zeros((12, 16), np.uint8), "shape (12, 16) "),
+        (np.zeros((12, 16, 4), np.uint8), "shape (12, 16, 4)"),
+        ([[0]], "dtype list"),
+    ],
+)
 def test_bad_image(image, text):
     with pytest.raises(ValueError, match="HxWx3 uint8") as e:
         Sample(image, np.zeros((0, 12, 16), bool), [], "a", "t")
@@ -53,8 +56,11 @@ def test_bad_masks():
     image = np.zeros((12, 16, 3), np.uint8)
     with pytest.raises(ValueError, match="bool .* got dtype uint8"):
         Sample(image, np.zeros((1, 12, 16), np.uint8), ["a"], "a", "t")
-    with pytest.raises(ValueError, match=r"masks shape \(1, 12, 15\) and image shape "
-                                         r"\(12, 16, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"masks shape \(1, 12, 15\) and image shape "
+        r"\(12, 16, 3\)",
+    ):
         Sample(image, np.zeros((1, 12, 15), bool), ["a"], "a", "t")
     with pytest.raises(ValueError, match=r"masks shape \(12, 16\)"):
         Sample(image, np.zeros((12, 16), bool), ["a"], "a", "t")
@@ -74,8 +80,8 @@ def test_bad_ids_and_meta():
 
 def test_boxes_cover_whole_pixels():
     masks = np.zeros((3, 10, 20), bool)
-    masks[0, 4, 7] = True                     # one pixel at row 4, col 7
-    masks[1, 2:5, 3:11] = True                # rows 2..4, cols 3..10
+    masks[0, 4, 7] = True  # one pixel at row 4, col 7
+    masks[1, 2:5, 3:11] = True  # rows 2..4, cols 3..10
     s = Sample(np.zeros((10, 20, 3), np.uint8), masks, ["a", "b", "empty"], "i", "t")
     boxes = s.boxes
     assert boxes.dtype == np.float64 and boxes.shape == (3, 4)
@@ -86,8 +92,7 @@ def test_boxes_cover_whole_pixels():
 
 def test_boxes_match_pycocotools():
     s = make_sample(n=6, h=30, w=41, seed=3)
-    xywh = coco_mask.toBbox(coco_mask.encode(
-        np.asfortranarray(s.masks.transpose(1, 2, 0).astype(np.uint8))))
+    xywh = coco_mask.toBbox(coco_mask.encode(np.asfortranarray(s.masks.transpose(1, 2, 0).astype(np.uint8))))
     expected = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
     np.testing.assert_array_equal(s.boxes, expected)
 
@@ -137,16 +142,33 @@ def test_subsample_is_sorted_seeded_and_order_free():
 
 def test_select_objects_reasons_in_order():
     keep, skipped, eligible = select_objects(
-        ["1", "2", "3", "4", "5"], [0, 3, 50, 50, 0], [False, False, True, False, True],
-        image_id="i", min_area=5, max_objects=None, seed=0)
+        ["1", "2", "3", "4", "5"],
+        [0, 3, 50, 50, 0],
+        [False, False, True, False, True],
+        image_id="i",
+        min_area=5,
+        max_objects=None,
+        seed=0,
+    )
     assert keep == [3] and eligible == 1
-    assert skipped == [{"object_id": "1", "reason": "empty"}, {"object_id": "2", "reason": "tiny"},
-                       {"object_id": "3", "reason": "crowd"}, {"object_id": "5", "reason": "crowd"}]
+    assert skipped == [
+        {"object_id": "1", "reason": "empty"},
+        {"object_id": "2", "reason": "tiny"},
+        {"object_id": "3", "reason": "crowd"},
+        {"object_id": "5", "reason": "crowd"},
+    ]
 
 
 def test_video_sample_validation():
-    kw = dict(sequence="s", frame_paths=["a.jpg", "b.jpg"], frame_names=["a", "b"],
-              object_ids=["1"], annotated=np.ones(2, bool), void=None, dataset="d")
+    kw = dict(
+        sequence="s",
+        frame_paths=["a.jpg", "b.jpg"],
+        frame_names=["a", "b"],
+        object_ids=["1"],
+        annotated=np.ones(2, bool),
+        void=None,
+        dataset="d",
+    )
     v = VideoSample(masks=np.zeros((1, 2, 4, 5), bool), **kw)
     assert (v.num_frames, v.height, v.width) == (2, 4, 5)
     with pytest.raises(ValueError, match=r"\(K, T, H, W\) bool with T = 2"):

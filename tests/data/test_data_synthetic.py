@@ -34,13 +34,11 @@ def test_same_seed_same_arrays_different_seed_different():
         assert_same(x, y)
     c = list(SyntheticDataset(seed=4))
     assert not all(np.array_equal(x.image, z.image) for x, z in zip(a, c))
-    assert not all(x.masks.shape == z.masks.shape and np.array_equal(x.masks, z.masks)
-                   for x, z in zip(a, c))
+    assert not all(x.masks.shape == z.masks.shape and np.array_equal(x.masks, z.masks) for x, z in zip(a, c))
 
 
 def test_image_depends_only_on_seed_and_index():
-    assert_same(SyntheticDataset(num_images=8, seed=2)[5],
-                SyntheticDataset(num_images=20, seed=2)[5])
+    assert_same(SyntheticDataset(num_images=8, seed=2)[5], SyntheticDataset(num_images=20, seed=2)[5])
     ds = SyntheticDataset(num_images=5, seed=2)
     assert_same(list(ds)[3], ds[3])
 
@@ -77,8 +75,7 @@ def test_min_area_skips_are_counted():
         assert (b.areas >= 150).all()
         assert set(b.object_ids) == {i for i, m in zip(a.object_ids, a.areas) if m >= 150}
         reasons = [x for x in b.skipped if x["reason"] == "tiny"]
-        assert {x["object_id"] for x in reasons} == {
-            i for i, m in zip(a.object_ids, a.areas) if m < 150}
+        assert {x["object_id"] for x in reasons} == {i for i, m in zip(a.object_ids, a.areas) if m < 150}
         tiny += len(reasons)
         assert b.num_objects + len(b.skipped) == b.meta["num_shapes"]
     assert tiny > 0
@@ -104,13 +101,16 @@ def test_max_objects_and_max_images_reproducible():
     assert other != [s.image_id for s in a]
 
 
-@pytest.mark.parametrize("kwargs, text", [
-    ({"num_images": -1}, "num_images"),
-    ({"size": (0, 5)}, "size"),
-    ({"max_images": -2}, "max_images"),
-    ({"max_objects": 1.5}, "max_objects"),
-    ({"min_area": -1}, "min_area"),
-])
+@pytest.mark.parametrize(
+    "kwargs, text",
+    [
+        ({"num_images": -1}, "num_images"),
+        ({"size": (0, 5)}, "size"),
+        ({"max_images": -2}, "max_images"),
+        ({"max_objects": 1.5}, "max_objects"),
+        ({"min_area": -1}, "min_area"),
+    ],
+)
 def test_bad_options(kwargs, text):
     with pytest.raises(ValueError, match=text):
         SyntheticDataset(**kwargs)
@@ -126,10 +126,8 @@ def test_write_coco_round_trip(tmp_path):
         np.testing.assert_array_equal(loaded.image, original.image)
         np.testing.assert_array_equal(loaded.masks, original.masks)
         assert [o["synthetic_object_id"] for o in loaded.meta["objects"]] == original.object_ids
-        assert [o["category"] for o in loaded.meta["objects"]] == [
-            o["shape"] for o in original.meta["objects"]]
-        assert loaded.areas.tolist() == original.areas.tolist() == [
-            o["area"] for o in loaded.meta["objects"]]
+        assert [o["category"] for o in loaded.meta["objects"]] == [o["shape"] for o in original.meta["objects"]]
+        assert loaded.areas.tolist() == original.areas.tolist() == [o["area"] for o in loaded.meta["objects"]]
         assert loaded.skipped == []
 
 

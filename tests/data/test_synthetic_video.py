@@ -40,7 +40,7 @@ def test_masks_are_exact_visible_pixels():
         video = moving_shapes(T, SIZE, 3, seed=seed)
         # visible = own silhouette minus the silhouettes drawn after it
         for k in range(3):
-            above = video.amodal_masks[k + 1:].any(axis=0)
+            above = video.amodal_masks[k + 1 :].any(axis=0)
             np.testing.assert_array_equal(video.masks[k], video.amodal_masks[k] & ~above)
         # masks are disjoint and each object's pixels have its colour
         assert (video.masks.sum(axis=0) <= 1).all()
@@ -83,16 +83,19 @@ def test_options_and_bad_arguments():
     video = moving_shapes(4, (32, 40), 2, seed=0, shapes=["ellipse"], background="gradient")
     assert video.meta["shapes"] == ["ellipse", "ellipse"] and video.meta["background"] == "gradient"
     assert moving_shapes(3, (16, 16), 0).masks.shape == (0, 3, 16, 16)
-    for kwargs, match in [({"num_frames": 0}, "num_frames"), ({"num_objects": -1}, "num_objects"),
-                          ({"size": (0, 4)}, "size"), ({"shapes": ["star"]}, "shapes"),
-                          ({"background": "plaid"}, "background")]:
+    for kwargs, match in [
+        ({"num_frames": 0}, "num_frames"),
+        ({"num_objects": -1}, "num_objects"),
+        ({"size": (0, 4)}, "size"),
+        ({"shapes": ["star"]}, "shapes"),
+        ({"background": "plaid"}, "background"),
+    ]:
         with pytest.raises(ValueError, match=match):
             moving_shapes(**kwargs)
 
 
 def test_davis_round_trip(tmp_path):
-    videos = write_davis(tmp_path, ["alpha", "beta"], num_frames=8, size=SIZE, num_objects=3,
-                         seed=2)
+    videos = write_davis(tmp_path, ["alpha", "beta"], num_frames=8, size=SIZE, num_objects=3, seed=2)
     assert sorted(videos) == ["alpha", "beta"]
     assert (tmp_path / "ImageSets" / "2017" / "val.txt").read_text() == "alpha\nbeta\n"
     ann = Image.open(tmp_path / "Annotations" / "480p" / "alpha" / "00000.png")

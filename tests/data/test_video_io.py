@@ -20,9 +20,12 @@ T, H, W = 12, 64, 96
 def smooth_frames(t: int = T, h: int = H, w: int = W) -> np.ndarray:
     """(t, h, w, 3) uint8: smooth moving gradients (a lossy codec keeps them close)."""
     yy, xx = np.mgrid[:h, :w]
-    return np.stack([np.stack([(yy * 3 + 7 * i) % 256, (xx * 2 + 3 * i) % 256,
-                               np.full((h, w), 15 * i % 256)], axis=2) for i in range(t)]
-                    ).astype(np.uint8)
+    return np.stack(
+        [
+            np.stack([(yy * 3 + 7 * i) % 256, (xx * 2 + 3 * i) % 256, np.full((h, w), 15 * i % 256)], axis=2)
+            for i in range(t)
+        ]
+    ).astype(np.uint8)
 
 
 def has_encoder(name: str) -> bool:
@@ -83,8 +86,7 @@ def test_array_is_lazy():
 @pytest.mark.parametrize("channels", [1, 4])
 def test_array_grayscale_and_rgba_converted(channels):
     arr = smooth_frames()
-    src = arr[..., :1] if channels == 1 else np.concatenate(
-        [arr, np.full((T, H, W, 1), 7, np.uint8)], axis=3)
+    src = arr[..., :1] if channels == 1 else np.concatenate([arr, np.full((T, H, W, 1), 7, np.uint8)], axis=3)
     with pytest.warns(ImageConversionWarning, match="converted"):
         frames = open_video(src)
     with warnings.catch_warnings():
@@ -223,8 +225,7 @@ def test_mp4_random_access_equals_sequential(mp4):
     np.testing.assert_array_equal(np.stack(list(reversed(frames))), sequential[::-1])
 
 
-@pytest.mark.parametrize("codec, suffix", [("mpeg4", ".avi"), ("libx264", ".mkv"),
-                                           ("libx264", ".mov")])
+@pytest.mark.parametrize("codec, suffix", [("mpeg4", ".avi"), ("libx264", ".mkv"), ("libx264", ".mov")])
 def test_other_containers(tmp_path, codec, suffix):
     if not has_encoder(codec):
         pytest.skip(f"PyAV has no {codec} encoder")
@@ -312,22 +313,25 @@ def test_zero_frame_video(tmp_path):
 def test_corrupt_video_file(tmp_path, mp4, content):
     path = tmp_path / "bad.mp4"
     data = mp4.read_bytes()
-    path.write_bytes(np.random.default_rng(0).bytes(4096) if content == "random" else data[:len(data) // 2])
+    path.write_bytes(np.random.default_rng(0).bytes(4096) if content == "random" else data[: len(data) // 2])
     with pytest.raises(VideoError, match=f"{path}") as info:
         open_video(path).to_array()
     assert info.value.__cause__ is not None  # PyAV's error, chained
 
 
-@pytest.mark.parametrize("array, pattern", [
-    (np.zeros((4, 8, 8, 3), np.float32), r"shape \(4, 8, 8, 3\) dtype float32"),
-    (np.zeros((4, 8, 8, 3), np.uint16), r"shape \(4, 8, 8, 3\) dtype uint16"),
-    (np.zeros((8, 8, 3), np.uint8), r"shape \(8, 8, 3\) dtype uint8.*image\[None\]"),
-    (np.zeros((4, 8, 8), np.uint8), r"shape \(4, 8, 8\).*\(T, H, W, 1\)"),
-    (np.zeros((4, 8, 8, 2), np.uint8), r"shape \(4, 8, 8, 2\)"),
-    (np.zeros((1, 4, 8, 8, 3), np.uint8), r"shape \(1, 4, 8, 8, 3\)"),
-    (np.zeros((0, 8, 8, 3), np.uint8), "no frames"),
-    (np.zeros((2, 0, 8, 3), np.uint8), "empty frames"),
-])
+@pytest.mark.parametrize(
+    "array, pattern",
+    [
+        (np.zeros((4, 8, 8, 3), np.float32), r"shape \(4, 8, 8, 3\) dtype float32"),
+        (np.zeros((4, 8, 8, 3), np.uint16), r"shape \(4, 8, 8, 3\) dtype uint16"),
+        (np.zeros((8, 8, 3), np.uint8), r"shape \(8, 8, 3\) dtype uint8.*image\[None\]"),
+        (np.zeros((4, 8, 8), np.uint8), r"shape \(4, 8, 8\).*\(T, H, W, 1\)"),
+        (np.zeros((4, 8, 8, 2), np.uint8), r"shape \(4, 8, 8, 2\)"),
+        (np.zeros((1, 4, 8, 8, 3), np.uint8), r"shape \(1, 4, 8, 8, 3\)"),
+        (np.zeros((0, 8, 8, 3), np.uint8), "no frames"),
+        (np.zeros((2, 0, 8, 3), np.uint8), "empty frames"),
+    ],
+)
 def test_bad_arrays(array, pattern):
     with pytest.raises(VideoError, match=pattern):
         open_video(array)

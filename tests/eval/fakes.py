@@ -37,11 +37,23 @@ class FakeModel:
         self._run("set_image")
         self.hw = np.asarray(image).shape[:2]
 
-    def predict(self, point_coords=None, point_labels=None, box=None, mask_input=None,
-                multimask_output=True, return_logits=False):
-        self._run("predict", point_coords=point_coords, point_labels=point_labels, box=box,
-                  mask_input=None if mask_input is None else np.array(mask_input),
-                  multimask_output=multimask_output)
+    def predict(
+        self,
+        point_coords=None,
+        point_labels=None,
+        box=None,
+        mask_input=None,
+        multimask_output=True,
+        return_logits=False,
+    ):
+        self._run(
+            "predict",
+            point_coords=point_coords,
+            point_labels=point_labels,
+            box=box,
+            mask_input=None if mask_input is None else np.array(mask_input),
+            multimask_output=multimask_output,
+        )
         n = 3 if multimask_output else 1
         masks = np.zeros((n, *self.hw), bool)
         masks[:, : self.hw[0] // 2] = True

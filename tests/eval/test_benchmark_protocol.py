@@ -32,8 +32,9 @@ def test_every_phase_gives_a_row():
 
 def test_an_out_of_memory_phase_is_an_oom_row_and_the_others_run():
     model = FakeModel(fail={"predict_boxes": torch.cuda.OutOfMemoryError("CUDA out of memory.")})
-    frame = run_benchmark(model, **FAST, phases=["set_image", "predict_boxes_batch", "predict_box"],
-                          flops=False, memory=False)
+    frame = run_benchmark(
+        model, **FAST, phases=["set_image", "predict_boxes_batch", "predict_box"], flops=False, memory=False
+    )
     status = dict(zip(frame["phase"], frame["status"]))
     assert status == {"set_image": "ok", "predict_boxes_batch": "oom", "predict_box": "ok"}
     failed = frame[frame["phase"] == "predict_boxes_batch"].iloc[0]
@@ -42,8 +43,7 @@ def test_an_out_of_memory_phase_is_an_oom_row_and_the_others_run():
 
 def test_a_phase_the_model_cannot_do_is_unsupported_without_being_called():
     model = FakeModel(capabilities=("points",))
-    frame = run_benchmark(model, **FAST, phases=["predict_point", "predict_box", "generate"],
-                          flops=False, memory=False)
+    frame = run_benchmark(model, **FAST, phases=["predict_point", "predict_box", "generate"], flops=False, memory=False)
     status = dict(zip(frame["phase"], frame["status"]))
     assert status == {"predict_point": "ok", "predict_box": "unsupported", "generate": "unsupported"}
     assert "needs the 'box' capability" in frame.iloc[1]["error"]

@@ -36,8 +36,15 @@ class OracleModel:
         hits = [i for i, m in enumerate(self.sample.masks) if m[int(y), int(x)]]
         return hits[-1] if hits else None
 
-    def predict(self, point_coords=None, point_labels=None, box=None, mask_input=None,
-                multimask_output=True, return_logits=False):
+    def predict(
+        self,
+        point_coords=None,
+        point_labels=None,
+        box=None,
+        mask_input=None,
+        multimask_output=True,
+        return_logits=False,
+    ):
         if box is not None:  # the object whose mask has exactly this box
             index = int(np.argmin(np.abs(self.sample.boxes - np.asarray(box)).sum(1)))
         else:
@@ -60,8 +67,7 @@ class OracleModel:
 
     def generate(self, image, **params):
         self.set_image(image)
-        return [{"segmentation": m, "predicted_iou": 0.9, "stability_score": 0.9}
-                for m in self.sample.masks]
+        return [{"segmentation": m, "predicted_iou": 0.9, "stability_score": 0.9} for m in self.sample.masks]
 
 
 @pytest.fixture(scope="module")

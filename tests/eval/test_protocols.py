@@ -17,8 +17,17 @@ def dataset():
 
 
 def test_registry_lists_every_protocol_module():
-    assert list_protocols() == ["agreement", "automatic", "benchmark", "box", "detector_boxes", "interactive", "text",
-                              "video", "video_benchmark"]
+    assert list_protocols() == [
+        "agreement",
+        "automatic",
+        "benchmark",
+        "box",
+        "detector_boxes",
+        "interactive",
+        "text",
+        "video",
+        "video_benchmark",
+    ]
     assert list_protocols(capability="box") == ["box", "detector_boxes"]
     interactive = get_protocol("interactive")
     assert interactive.capability == "points" and interactive.uses_dataset
@@ -28,8 +37,10 @@ def test_registry_lists_every_protocol_module():
 def test_unknown_protocol_suggests_the_closest():
     with pytest.raises(UnknownProtocolError, match="Did you mean 'interactive'") as info:
         get_protocol("interactiv")
-    assert ("Registered protocols: agreement, automatic, benchmark, box, detector_boxes, interactive, text, video, "
-            "video_benchmark") in str(info.value)
+    assert (
+        "Registered protocols: agreement, automatic, benchmark, box, detector_boxes, interactive, text, video, "
+        "video_benchmark"
+    ) in str(info.value)
 
 
 def test_parameters_are_checked():
@@ -54,16 +65,17 @@ def test_a_model_without_the_capability_gets_the_same_unsupported_row(name, data
     row = frame.iloc[0]
     assert row["status"] == "unsupported" and row["protocol"] == name and row["model"] == "fake"
     assert row["weights_kind"] == "random" and row["weights_seed"] == 3
-    assert (f"fake does not support the {name} protocol: it needs the {protocol.capability!r} "
-            f"capability, which these models have: ") in row["error"]
+    assert (
+        f"fake does not support the {name} protocol: it needs the {protocol.capability!r} "
+        f"capability, which these models have: "
+    ) in row["error"]
     assert "mobile_sam" in row["error"]  # names the models that can
     assert (tmp_path / "rows.parquet").is_file()
 
 
 def test_feedback_logits_passes_the_previous_chosen_logits(dataset):
     model = FakeModel()
-    frame = run_interactive(model, [dataset[0]], max_clicks=3, feedback="logits", warmup=False,
-                            progress=False)
+    frame = run_interactive(model, [dataset[0]], max_clicks=3, feedback="logits", warmup=False, progress=False)
     ok = frame[frame["status"] == "ok"]
     first_object = ok[ok["object_id"] == ok.iloc[0]["object_id"]]
     assert first_object["clicks"].tolist() == [1, 2, 3]
@@ -81,8 +93,7 @@ def test_feedback_logits_passes_the_previous_chosen_logits(dataset):
 
 def test_summarize_asks_each_protocol(dataset):
     model = FakeModel()
-    rows = [run_interactive(model, dataset, max_clicks=2, progress=False),
-            run_box(model, dataset, progress=False)]
+    rows = [run_interactive(model, dataset, max_clicks=2, progress=False), run_box(model, dataset, progress=False)]
     import pandas as pd
 
     table = summarize(pd.concat(rows, ignore_index=True))

@@ -73,20 +73,33 @@ def test_coco_ap_of_rows_equals_cocoeval_on_the_files(coco, tmp_path):
         for cat, score, box, m in zip(cats, scores, boxes, out_masks):
             rle = mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
             rle["counts"] = rle["counts"].decode()
-            results.append({"image_id": sample.meta["source_image_id"], "category_id": cat,
-                            "score": score, "segmentation": rle,
-                            "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]]})
+            results.append(
+                {
+                    "image_id": sample.meta["source_image_id"],
+                    "category_id": cat,
+                    "score": score,
+                    "segmentation": rle,
+                    "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
+                }
+            )
         truth = ground_truth(dataset, sample)
-        rows.append({"dataset": sample.dataset, "image_id": sample.image_id, "height": truth.size[0],
-                     "width": truth.size[1], "gt": json.dumps(truth.annotations),
-                     "detections": detections_json([names[c] for c in cats], np.asarray(scores), boxes,
-                                                   np.stack(out_masks))})
+        rows.append(
+            {
+                "dataset": sample.dataset,
+                "image_id": sample.image_id,
+                "height": truth.size[0],
+                "width": truth.size[1],
+                "gt": json.dumps(truth.annotations),
+                "detections": detections_json([names[c] for c in cats], np.asarray(scores), boxes, np.stack(out_masks)),
+            }
+        )
     ours = coco_ap(pd.DataFrame(rows))
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(str(path))
         for iou_type, label in (("segm", "mask"), ("bbox", "box")):
-            dts = [{k: v for k, v in r.items() if k != ("bbox" if iou_type == "segm" else "segmentation")}
-                   for r in results]
+            dts = [
+                {k: v for k, v in r.items() if k != ("bbox" if iou_type == "segm" else "segmentation")} for r in results
+            ]
             ev = COCOeval(gt, gt.loadRes(dts), iou_type)
             ev.evaluate(), ev.accumulate(), ev.summarize()
             ref = [float(v) if v >= 0 else math.nan for v in ev.stats[:6]]
@@ -129,13 +142,15 @@ class OracleText:
             if cats[ann["category_id"]] in phrases:
                 x, y, bw, bh = ann["bbox"]
                 objects.append(SegmentedObject(cats[ann["category_id"]], 0.9, [x, y, x + bw, y + bh], mask, 0.9))
-        return PipelineResult(objects, self.sample.image.shape[:2], math.nan, math.nan, 1.0, "native",
-                              self.name, phrases)
+        return PipelineResult(
+            objects, self.sample.image.shape[:2], math.nan, math.nan, 1.0, "native", self.name, phrases
+        )
 
     def predict_boxes(self, boxes, multimask_output=False):
         boxes = np.asarray(boxes)
-        gt_boxes = np.asarray([[a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2],
-                                a["bbox"][1] + a["bbox"][3]] for a in self.anns])
+        gt_boxes = np.asarray(
+            [[a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2], a["bbox"][1] + a["bbox"][3]] for a in self.anns]
+        )
         picks = [int(np.argmin(np.abs(gt_boxes - b).sum(1))) for b in boxes]
         masks = np.stack([self.masks[i] for i in picks])[:, None]
         return masks, np.ones((len(boxes), 1), np.float32), np.zeros((len(boxes), 1, 256, 256), np.float32)
@@ -143,8 +158,9 @@ class OracleText:
 
 def test_text_protocol_oracle_scores_ap_one(coco, tmp_path):
     dataset, _ = coco
-    frame = get_protocol("text").run(OracleText(dataset), dataset, detector="native", progress=False,
-                                     out_path=tmp_path / "rows.parquet")
+    frame = get_protocol("text").run(
+        OracleText(dataset), dataset, detector="native", progress=False, out_path=tmp_path / "rows.parquet"
+    )
     ok = frame[frame["status"] == "ok"]
     assert len(ok) == len(dataset) and (ok["detector"] == "native").all()
     assert (ok["text_source"] == "native").all() and ok["detector_weights"].isna().all()
@@ -160,8 +176,15 @@ def test_text_protocol_oracle_scores_ap_one(coco, tmp_path):
 
 def _gt_detections_file(dataset, path, tmp_path, extra=()):
     data = json.loads(path.read_text())
-    records = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"],
-                "score": 0.5 + 0.01 * (a["id"] % 10)} for a in data["annotations"]] + list(extra)
+    records = [
+        {
+            "image_id": a["image_id"],
+            "category_id": a["category_id"],
+            "bbox": a["bbox"],
+            "score": 0.5 + 0.01 * (a["id"] % 10),
+        }
+        for a in data["annotations"]
+    ] + list(extra)
     out = tmp_path / "detections.json"
     out.write_text(json.dumps(records))
     return out
@@ -170,22 +193,28 @@ def _gt_detections_file(dataset, path, tmp_path, extra=()):
 def test_detector_boxes_from_a_file_oracle_scores_ap_one(coco, tmp_path):
     dataset, path = coco
     file = _gt_detections_file(dataset, path, tmp_path)
-    frame = run_detector_boxes(OracleText(dataset, native=False), dataset, detections=str(file),
-                               progress=False)
+    frame = run_detector_boxes(OracleText(dataset, native=False), dataset, detections=str(file), progress=False)
     ok = frame[frame["status"] == "ok"]
     assert len(ok) == len(dataset) and (ok["detector"] == "file:detections.json").all()
     summary = get_protocol("detector_boxes").summarize(ok)
     assert summary["mask_AP"] == pytest.approx(1.0) and summary["box_AP"] == pytest.approx(1.0)
-    only_strong = run_detector_boxes(OracleText(dataset, native=False), dataset, detections=str(file),
-                                     score_threshold=0.55, max_detections=1, progress=False)
+    only_strong = run_detector_boxes(
+        OracleText(dataset, native=False),
+        dataset,
+        detections=str(file),
+        score_threshold=0.55,
+        max_detections=1,
+        progress=False,
+    )
     assert only_strong["num_detections"].max() <= 1
 
 
 def test_detections_file_errors(coco, tmp_path):
     dataset, path = coco
     model = OracleText(dataset, native=False)
-    bad = _gt_detections_file(dataset, path, tmp_path,
-                              extra=[{"image_id": 999, "category_id": 1, "bbox": [0, 0, 2, 2], "score": 1}])
+    bad = _gt_detections_file(
+        dataset, path, tmp_path, extra=[{"image_id": 999, "category_id": 1, "bbox": [0, 0, 2, 2], "score": 1}]
+    )
     frame = run_detector_boxes(model, dataset, detections=str(bad), progress=False)
     assert len(frame) == 1 and frame.iloc[0]["status"] == "error"
     assert "1 image id(s) that are not in the dataset" in frame.iloc[0]["error"] and "999" in frame.iloc[0]["error"]
@@ -220,12 +249,23 @@ def test_text_protocol_real_models_end_to_end(coco, random_model, tmp_path):
     typed detector columns, AP in [0, 1], one summary row per (model, detector), random noted."""
     dataset, _ = coco
     two = CocoDataset(dataset.annotations_file, dataset.images_dir, max_images=2)
-    frames = [run_text(random_model("mobile_sam"), two, detector="grounding_dino_tiny",
-                       detector_config="tiny", box_threshold=0.9999, text_threshold=0.9999,
-                       max_detections=5, warmup=False, progress=False)]
+    frames = [
+        run_text(
+            random_model("mobile_sam"),
+            two,
+            detector="grounding_dino_tiny",
+            detector_config="tiny",
+            box_threshold=0.9999,
+            text_threshold=0.9999,
+            max_detections=5,
+            warmup=False,
+            progress=False,
+        )
+    ]
     sam3 = samkit.load("sam3", weights="random", config="tiny", device="cpu")
-    frames.append(run_text(sam3, two, detector="native", box_threshold=0.0, max_detections=5,
-                           warmup=False, progress=False))
+    frames.append(
+        run_text(sam3, two, detector="native", box_threshold=0.0, max_detections=5, warmup=False, progress=False)
+    )
     frame = pd.concat(frames, ignore_index=True)
     assert (frame["status"] == "ok").all(), frame["error"].dropna().tolist()
     assert frame["num_detections"].between(1, 5).all()
@@ -250,8 +290,9 @@ def test_detector_boxes_with_a_registered_closed_set_detector(coco, random_model
     renamed = tmp_path / "renamed.json"
     renamed.write_text(json.dumps(data))
     two = CocoDataset(renamed, dataset.images_dir, max_images=1)
-    frame = run_detector_boxes(random_model("mobile_sam"), two, detector="yolo11n",
-                               box_threshold=0.0, max_detections=8, progress=False)
+    frame = run_detector_boxes(
+        random_model("mobile_sam"), two, detector="yolo11n", box_threshold=0.0, max_detections=8, progress=False
+    )
     row = frame.iloc[0]
     assert row["status"] == "ok", row["error"]
     assert row["detector"] == "yolo11n" and row["detector_weights_kind"] == "random"
@@ -269,15 +310,22 @@ def test_ap_table_and_report(coco, tmp_path):
 
     dataset, path = coco
     native = get_protocol("text").run(OracleText(dataset), dataset, detector="native", progress=False)
-    boxes = run_detector_boxes(OracleText(dataset, native=False), dataset,
-                               detections=str(_gt_detections_file(dataset, path, tmp_path)), progress=False)
+    boxes = run_detector_boxes(
+        OracleText(dataset, native=False),
+        dataset,
+        detections=str(_gt_detections_file(dataset, path, tmp_path)),
+        progress=False,
+    )
     random_detector = native.copy()
     random_detector["detector"], random_detector["detector_weights_kind"] = "some_detector", "random"
     random_detector["detector_weights"] = "random(seed=0)"
     frame = pd.concat([native, boxes, random_detector], ignore_index=True)
     table = ap_table(frame)
     assert sorted(zip(table["protocol"], table["detector"])) == [
-        ("detector_boxes", "file:detections.json"), ("text", "native"), ("text", "some_detector")]
+        ("detector_boxes", "file:detections.json"),
+        ("text", "native"),
+        ("text", "some_detector"),
+    ]
     text_rows, box_rows = table[table["protocol"] == "text"], table[table["protocol"] == "detector_boxes"]
     assert text_rows["text_mask_AP"].tolist() == pytest.approx([1.0, 1.0]) and text_rows["mask_AP"].isna().all()
     assert box_rows["mask_AP"].iloc[0] == pytest.approx(1.0) and box_rows["text_mask_AP"].isna().all()

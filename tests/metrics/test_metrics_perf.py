@@ -37,7 +37,11 @@ def test_tied_parameters_count_once():
     head.weight = emb.weight
     assert count_parameters(nn.ModuleDict({"emb": emb, "head": head})) == 40
     assert parameter_breakdown(nn.ModuleDict({"emb": emb, "head": head}), parts=("emb", "head")) == {
-        "emb": 40, "head": 0, "other": 0, "total": 40}
+        "emb": 40,
+        "head": 0,
+        "other": 0,
+        "total": 40,
+    }
 
 
 def test_parameter_breakdown_of_mobile_sam(random_model):
@@ -103,10 +107,10 @@ class SdpaBlock(nn.Module):
 B, N, D, HEADS = 2, 16, 32, 4
 HEAD_DIM = D // HEADS
 ATTENTION_FLOPS = (
-    2 * B * N * D * 3 * D                # QKV projections
-    + 2 * B * HEADS * N * N * HEAD_DIM   # scores q @ k^T
-    + 2 * B * HEADS * N * N * HEAD_DIM   # attn @ v
-    + 2 * B * N * D * D                  # output projection
+    2 * B * N * D * 3 * D  # QKV projections
+    + 2 * B * HEADS * N * N * HEAD_DIM  # scores q @ k^T
+    + 2 * B * HEADS * N * N * HEAD_DIM  # attn @ v
+    + 2 * B * N * D * D  # output projection
 )  # = 327,680
 
 
@@ -183,7 +187,6 @@ def test_cpu_peak_rss_sees_a_phase_allocation_and_resets():
     assert idle.peak_mib < big.peak_mib - 100
 
 
-
 @pytest.mark.skipif(not _cpu_rss_available(), reason="needs Linux /proc/self/clear_refs")
 def test_cpu_peak_rss_sees_a_torch_allocation_in_a_fresh_process():
     # In a long test session the allocator may reuse pages freed by earlier tests, so RSS need not
@@ -191,8 +194,10 @@ def test_cpu_peak_rss_sees_a_torch_allocation_in_a_fresh_process():
     import subprocess
     import sys
 
-    code = ("import torch; from samkit.metrics.perf import measure_peak_memory as m; "
-            "print(m(lambda: torch.ones(50 * 2**20 // 4).sum(), torch.device('cpu')).delta_mib)")
+    code = (
+        "import torch; from samkit.metrics.perf import measure_peak_memory as m; "
+        "print(m(lambda: torch.ones(50 * 2**20 // 4).sum(), torch.device('cpu')).delta_mib)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert float(out.stdout.strip().splitlines()[-1]) >= 40
 

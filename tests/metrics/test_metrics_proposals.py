@@ -25,9 +25,9 @@ def rec(mask, predicted_iou: float = 0.9, stability_score: float = 0.9) -> dict:
     return {"segmentation": mask, "predicted_iou": predicted_iou, "stability_score": stability_score}
 
 
-A = box(0, 0, 10, 10)      # 100 pixels
-B = box(20, 20, 30, 30)    # 100 pixels, disjoint from A
-C = box(0, 20, 8, 30)      # 80 pixels, disjoint from A and B
+A = box(0, 0, 10, 10)  # 100 pixels
+B = box(20, 20, 30, 30)  # 100 pixels, disjoint from A
+C = box(0, 20, 8, 30)  # 80 pixels, disjoint from A and B
 NOWHERE = box(12, 0, 18, 6)  # disjoint from A, B, C
 
 
@@ -87,8 +87,7 @@ def test_max_dets_are_sorted_and_deduplicated():
 
 def test_score_key_chooses_the_ranking():
     gt = [np.stack([A, B])]
-    preds = [[rec(NOWHERE, predicted_iou=0.9, stability_score=0.1),
-              rec(A, predicted_iou=0.2, stability_score=0.95)]]
+    preds = [[rec(NOWHERE, predicted_iou=0.9, stability_score=0.1), rec(A, predicted_iou=0.2, stability_score=0.95)]]
     assert mask_ar(gt, preds, max_dets=(1,))["AR@1"] == 0.0
     assert mask_ar(gt, preds, max_dets=(1,), score_key="stability_score")["AR@1"] == 0.5
     with pytest.raises(KeyError, match="area"):
@@ -157,7 +156,7 @@ def random_scene(rng: np.random.Generator, h: int, w: int, n: int) -> np.ndarray
         lo, hi = sides[i % 3]
         bh, bw = rng.integers(lo, hi, size=2)
         y0, x0 = rng.integers(0, h - bh + 1), rng.integers(0, w - bw + 1)
-        out[i, y0:y0 + bh, x0:x0 + bw] = True
+        out[i, y0 : y0 + bh, x0 : x0 + bw] = True
     return out
 
 
@@ -184,11 +183,26 @@ def test_agrees_with_cocoeval_summarize():
     for i, gt in enumerate(gts):
         for g in gt:
             rle = mask_utils.encode(np.asfortranarray(g.astype(np.uint8)))
-            anns.append({"id": len(anns) + 1, "image_id": i + 1, "category_id": 1, "iscrowd": 0,
-                         "segmentation": rle, "area": float(g.sum())})
-    results = [{"image_id": i + 1, "category_id": 1, "score": r["predicted_iou"],
-                "segmentation": mask_utils.encode(np.asfortranarray(r["segmentation"].astype(np.uint8)))}
-               for i, p in enumerate(preds) for r in p]
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": i + 1,
+                    "category_id": 1,
+                    "iscrowd": 0,
+                    "segmentation": rle,
+                    "area": float(g.sum()),
+                }
+            )
+    results = [
+        {
+            "image_id": i + 1,
+            "category_id": 1,
+            "score": r["predicted_iou"],
+            "segmentation": mask_utils.encode(np.asfortranarray(r["segmentation"].astype(np.uint8))),
+        }
+        for i, p in enumerate(preds)
+        for r in p
+    ]
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO()
         coco_gt.dataset = {"images": images, "annotations": anns, "categories": [{"id": 1}]}
@@ -200,6 +214,5 @@ def test_agrees_with_cocoeval_summarize():
         evaluator.summarize()
     stats = evaluator.stats  # [6:9] AR@1, @10, @100; [9:12] small, medium, large @100
     assert 0 < stats[8] < 1 and stats[9] > 0 and stats[10] > 0 and stats[11] > 0
-    expected = dict(zip(["AR@1", "AR@10", "AR@100", "AR_small@100", "AR_medium@100", "AR_large@100"],
-                        stats[6:12]))
+    expected = dict(zip(["AR@1", "AR@10", "AR@100", "AR_small@100", "AR_medium@100", "AR_large@100"], stats[6:12]))
     assert ours == pytest.approx(expected, abs=1e-12)

@@ -54,14 +54,10 @@ def test_jaccard_void_pixels_leave_both_intersection_and_union():
 def test_seg2bmap_single_pixels():
     # an interior pixel marks itself and its up, left and up-left neighbours (the half-pixel
     # offset towards the origin)
-    np.testing.assert_array_equal(
-        _seg2bmap(pixels((5, 6), (2, 3))), pixels((5, 6), (1, 2), (1, 3), (2, 2), (2, 3))
-    )
+    np.testing.assert_array_equal(_seg2bmap(pixels((5, 6), (2, 3))), pixels((5, 6), (1, 2), (1, 3), (2, 2), (2, 3)))
     np.testing.assert_array_equal(_seg2bmap(pixels((5, 6), (0, 0))), pixels((5, 6), (0, 0)))
     # bottom-right corner pixel: never marks itself
-    np.testing.assert_array_equal(
-        _seg2bmap(pixels((5, 6), (4, 5))), pixels((5, 6), (3, 4), (3, 5), (4, 4))
-    )
+    np.testing.assert_array_equal(_seg2bmap(pixels((5, 6), (4, 5))), pixels((5, 6), (3, 4), (3, 5), (4, 4)))
 
 
 def test_seg2bmap_image_borders():

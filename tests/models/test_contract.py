@@ -35,8 +35,10 @@ def _smallest_per_family() -> set[str]:
     by_family: dict[str, list[str]] = defaultdict(list)
     for name in list_models():
         by_family[get_spec(name).family].append(name)
-    return {min(names, key=lambda n: (get_spec(n).params_published_m is None, get_spec(n).params_published_m or 0.0))
-            for names in by_family.values()}
+    return {
+        min(names, key=lambda n: (get_spec(n).params_published_m is None, get_spec(n).params_published_m or 0.0))
+        for names in by_family.values()
+    }
 
 
 SMALLEST = _smallest_per_family()
@@ -102,11 +104,15 @@ def test_prompts_give_the_interface_shapes_and_dtypes(model, photo):
     caps = model.capabilities
     if "points" in caps:
         for multimask in (True, False):
-            logits = _check_outputs(model.predict(point_coords=[[90, 60]], point_labels=[1],
-                                                  multimask_output=multimask), hw, multimask)
+            logits = _check_outputs(
+                model.predict(point_coords=[[90, 60]], point_labels=[1], multimask_output=multimask), hw, multimask
+            )
         if "mask_input" in caps:
-            _check_outputs(model.predict(point_coords=[[90, 60]], point_labels=[1], mask_input=logits[:1],
-                                         multimask_output=False), hw, False)
+            _check_outputs(
+                model.predict(point_coords=[[90, 60]], point_labels=[1], mask_input=logits[:1], multimask_output=False),
+                hw,
+                False,
+            )
         masks, _, _ = model.predict(point_coords=[[90, 60]], point_labels=[1], return_logits=True)
         assert masks.dtype == np.float32 and masks.shape[1:] == hw
     if "box" in caps:
@@ -136,9 +142,15 @@ def test_bad_prompts_are_prompt_errors(model):
 def test_a_missing_capability_names_the_models_that_have_it(model):
     lacking = [c for c in PROMPTS if c not in model.capabilities]
     for capability in lacking:
-        kwargs = {"points": {"point_coords": [[9, 9]], "point_labels": [1]}, "box": {"box": [0, 0, 9, 9]},
-                  "mask_input": {"point_coords": [[9, 9]], "point_labels": [1],
-                                 "mask_input": np.zeros((1, 256, 256), np.float32)}}[capability]
+        kwargs = {
+            "points": {"point_coords": [[9, 9]], "point_labels": [1]},
+            "box": {"box": [0, 0, 9, 9]},
+            "mask_input": {
+                "point_coords": [[9, 9]],
+                "point_labels": [1],
+                "mask_input": np.zeros((1, 256, 256), np.float32),
+            },
+        }[capability]
         if capability == "mask_input" and "points" not in model.capabilities:
             continue
         with pytest.raises(UnsupportedError, match=list_models(capability=capability)[0]):
@@ -148,7 +160,9 @@ def test_a_missing_capability_names_the_models_that_have_it(model):
 @pytest.mark.parametrize("name", MODELS)
 def test_predict_before_set_image_is_not_ready(name):
     fresh = _model(name)._sibling()
-    prompt = {"point_coords": [[5, 5]], "point_labels": [1]} if "points" in fresh.capabilities else {"box": [0, 0, 5, 5]}
+    prompt = (
+        {"point_coords": [[5, 5]], "point_labels": [1]} if "points" in fresh.capabilities else {"box": [0, 0, 5, 5]}
+    )
     with pytest.raises(NotReadyError, match="set_image"):
         fresh.predict(**prompt)
 

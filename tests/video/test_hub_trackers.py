@@ -26,7 +26,7 @@ def _frames() -> np.ndarray:
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 60, (T, H, W, 3), dtype=np.uint8)
     for t in range(T):
-        frames[t, 14:30, 8 + 4 * t:24 + 4 * t] = (230, 200, 40)
+        frames[t, 14:30, 8 + 4 * t : 24 + 4 * t] = (230, 200, 40)
     return frames
 
 
@@ -38,13 +38,17 @@ def _processor(family: str, side: int):
     tf = transformers_module()
     size = {"height": side, "width": side}
     if family == "edgetam":
-        return tf.Sam2VideoProcessor(image_processor=tf.Sam2ImageProcessor(size=size),
-                                     video_processor=tf.Sam2VideoVideoProcessor(size=size), target_size=side)
+        return tf.Sam2VideoProcessor(
+            image_processor=tf.Sam2ImageProcessor(size=size),
+            video_processor=tf.Sam2VideoVideoProcessor(size=size),
+            target_size=side,
+        )
     half = [0.5, 0.5, 0.5]
     return tf.Sam3TrackerVideoProcessor(
         image_processor=tf.Sam3ImageProcessor(size=size),
         video_processor=tf.Sam2VideoVideoProcessor(size=size, image_mean=half, image_std=half),
-        target_size=side)
+        target_size=side,
+    )
 
 
 def _video_class(family: str):
@@ -100,8 +104,9 @@ def _upstream_run(reference, script, reverse: bool, video=FRAMES):
     video_model, processor = reference
 
     def masks(output):
-        binary = processor.post_process_masks([output.pred_masks], original_sizes=[[H, W]],
-                                              binarize=True)[0][:, 0].numpy()
+        binary = processor.post_process_masks([output.pred_masks], original_sizes=[[H, W]], binarize=True)[0][
+            :, 0
+        ].numpy()
         return {int(oid): binary[i] for i, oid in enumerate(output.object_ids)}
 
     with torch.inference_mode():
@@ -113,13 +118,12 @@ def _upstream_run(reference, script, reverse: bool, video=FRAMES):
             elif "box" in prompt:
                 kwargs = {"input_boxes": [[prompt["box"]]]}
             else:
-                kwargs = {"input_points": [[prompt["point_coords"]]],
-                          "input_labels": [[prompt["point_labels"]]]}
-            processor.add_inputs_to_inference_session(inference_session=session, frame_idx=frame,
-                                                      obj_ids=oid, **kwargs)
+                kwargs = {"input_points": [[prompt["point_coords"]]], "input_labels": [[prompt["point_labels"]]]}
+            processor.add_inputs_to_inference_session(inference_session=session, frame_idx=frame, obj_ids=oid, **kwargs)
             per_prompt.append(masks(video_model(inference_session=session, frame_idx=frame)))
-        tracked = {int(out.frame_idx): masks(out)
-                   for out in video_model.propagate_in_video_iterator(session, reverse=reverse)}
+        tracked = {
+            int(out.frame_idx): masks(out) for out in video_model.propagate_in_video_iterator(session, reverse=reverse)
+        }
     return per_prompt, tracked
 
 
@@ -204,8 +208,9 @@ def test_frames_stream_reset_and_weights_are_shared(model, family):
     ours = dict(image_part.named_parameters())
     shared = [n for n, p in tracker.video_model.named_parameters() if n in ours]
     assert len(shared) == len(ours)
-    assert all(p.data_ptr() == ours[n].data_ptr() for n, p in tracker.video_model.named_parameters()
-               if n in ours)  # shared, not copied
+    assert all(
+        p.data_ptr() == ours[n].data_ptr() for n, p in tracker.video_model.named_parameters() if n in ours
+    )  # shared, not copied
 
 
 def _hub_folder(family: str, path):
@@ -226,8 +231,10 @@ def _hub_folder(family: str, path):
 def test_pretrained_folder_tracks_exactly_as_transformers(family, tmp_path):
     folder = _hub_folder(family, tmp_path)
     loaded = samkit.load(family, checkpoint=folder, device="cpu")
-    reference = (_video_class(family).from_pretrained(str(folder), local_files_only=True).eval(),
-                 _processor(family, SIDES[family]))
+    reference = (
+        _video_class(family).from_pretrained(str(folder), local_files_only=True).eval(),
+        _processor(family, SIDES[family]),
+    )
     ref_prompts, ref_tracked = _upstream_run(reference, SCRIPT, reverse=False)
     ours_prompts, ours = _run_ours(loaded.video(FRAMES), SCRIPT, reverse=False)
     for mine, ref in zip(ours_prompts, ref_prompts):
@@ -242,8 +249,11 @@ def test_pretrained_folder_without_the_video_weights_is_an_error(family, tmp_pat
 
     folder = _hub_folder(family, tmp_path)
     state = load_file(str(folder / "model.safetensors"))
-    save_file({k: v for k, v in state.items() if "memory_encoder" not in k},
-              str(folder / "model.safetensors"), metadata={"format": "pt"})
+    save_file(
+        {k: v for k, v in state.items() if "memory_encoder" not in k},
+        str(folder / "model.safetensors"),
+        metadata={"format": "pt"},
+    )
     loaded = samkit.load(family, checkpoint=folder, device="cpu")
     with pytest.raises(CheckpointError, match="missing keys.*memory_encoder"):
         loaded.video(FRAMES)

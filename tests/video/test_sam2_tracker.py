@@ -61,8 +61,9 @@ def build_upstream(model, folder, side: int):
     torch.save({"model": model.model.state_dict()}, path)
     GlobalHydra.instance().clear()
     with initialize_config_module("sam2", version_base="1.2"):
-        predictor = build_sam2_video_predictor(model.spec.arch, ckpt_path=str(path), device="cpu",
-                                               hydra_overrides_extra=[f"++model.image_size={side}"])
+        predictor = build_sam2_video_predictor(
+            model.spec.arch, ckpt_path=str(path), device="cpu", hydra_overrides_extra=[f"++model.image_size={side}"]
+        )
     GlobalHydra.instance().clear()
     assert predictor.image_size == side
     return predictor
@@ -87,13 +88,20 @@ def _upstream_run(predictor, folder, reverse: bool):
         state = predictor.init_state(video_path=str(folder))
         per_prompt = []
         for frame, oid, prompt in SCRIPT:
-            kwargs = ({"box": np.asarray(prompt["box"], np.float32)} if "box" in prompt else
-                      {"points": np.asarray(prompt["point_coords"], np.float32),
-                       "labels": np.asarray(prompt["point_labels"], np.int32)})
+            kwargs = (
+                {"box": np.asarray(prompt["box"], np.float32)}
+                if "box" in prompt
+                else {
+                    "points": np.asarray(prompt["point_coords"], np.float32),
+                    "labels": np.asarray(prompt["point_labels"], np.int32),
+                }
+            )
             _, ids, logits = predictor.add_new_points_or_box(state, frame_idx=frame, obj_id=oid, **kwargs)
             per_prompt.append({int(i): (logits[k, 0] > 0).numpy() for k, i in enumerate(ids)})
-        tracked = {int(t): {int(i): (logits[k, 0] > 0).numpy() for k, i in enumerate(ids)}
-                   for t, ids, logits in predictor.propagate_in_video(state, reverse=reverse)}
+        tracked = {
+            int(t): {int(i): (logits[k, 0] > 0).numpy() for k, i in enumerate(ids)}
+            for t, ids, logits in predictor.propagate_in_video(state, reverse=reverse)
+        }
     return per_prompt, tracked
 
 

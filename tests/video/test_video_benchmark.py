@@ -49,9 +49,9 @@ def rows(model):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(model, "video", video)
-        frame = get_protocol("video_benchmark").run(model, lengths=LENGTHS, size=SIZE,
-                                                    video_storage=STORAGES,
-                                                    offload_state_to_cpu=OFFLOADS, progress=False)
+        frame = get_protocol("video_benchmark").run(
+            model, lengths=LENGTHS, size=SIZE, video_storage=STORAGES, offload_state_to_cpu=OFFLOADS, progress=False
+        )
     assert calls[0] == (2, "stream", False)  # the untimed warm-up track comes first
     assert len(calls) == 1 + len(LENGTHS) * len(STORAGES) * len(OFFLOADS)
     return frame
@@ -106,8 +106,18 @@ def test_table_one_row_per_option_and_length(rows):
     assert len(table) == len(rows)
     keys = list(zip(table["video_storage"], table["offload_state_to_cpu"], table["length"]))
     assert keys == list(zip(rows["video_storage"], rows["offload_state_to_cpu"], rows["length"]))
-    for col in ("fps", "propagate_ms", "init_ms", "prompt_ms", "peak_mem_mib", "mem_method",
-                "device_label", "note", "weights_kind", "failure"):
+    for col in (
+        "fps",
+        "propagate_ms",
+        "init_ms",
+        "prompt_ms",
+        "peak_mem_mib",
+        "mem_method",
+        "device_label",
+        "note",
+        "weights_kind",
+        "failure",
+    ):
         assert col in table.columns, col
     assert (table["note"] == RANDOM_WEIGHTS_WARNING).all() and (table["weights_kind"] == "random").all()
     assert table["device_label"].str.startswith("cpu").all()
@@ -156,10 +166,14 @@ def test_write_report_writes_the_video_files(rows, tmp_path):
 def test_parameters_are_checked():
     protocol = get_protocol("video_benchmark")
     assert protocol.capability == "video" and not protocol.uses_dataset
-    for bad, match in ((dict(lengths=[0]), "lengths"), (dict(lengths=[]), "lengths"),
-                       (dict(size=[32]), "size"), (dict(video_storage=["gpu"]), "video_storage"),
-                       (dict(offload_state_to_cpu=[]), "offload_state_to_cpu"),
-                       (dict(num_objects=0), "num_objects")):
+    for bad, match in (
+        (dict(lengths=[0]), "lengths"),
+        (dict(lengths=[]), "lengths"),
+        (dict(size=[32]), "size"),
+        (dict(video_storage=["gpu"]), "video_storage"),
+        (dict(offload_state_to_cpu=[]), "offload_state_to_cpu"),
+        (dict(num_objects=0), "num_objects"),
+    ):
         with pytest.raises(ValueError, match=match):
             protocol.make_params(**bad)
     with pytest.raises(ValueError, match="size"):
@@ -188,10 +202,18 @@ def test_evaluate_entry_point_runs_it_without_a_dataset(tmp_path, small_input):
     sys.path.insert(0, str(ROOT / "experiments"))
     import evaluate  # noqa: PLC0415 - the entry point registers its schemas on import
 
-    overrides = ["+experiment=video_benchmark", f"model={NAME}", "weights=random", "device=cpu",
-                 "progress=false", "protocol.lengths=[3]", "protocol.size=[32,48]",
-                 "protocol.video_storage=[stream]", "protocol.offload_state_to_cpu=[false]",
-                 "protocol.warmup=false"]
+    overrides = [
+        "+experiment=video_benchmark",
+        f"model={NAME}",
+        "weights=random",
+        "device=cpu",
+        "progress=false",
+        "protocol.lengths=[3]",
+        "protocol.size=[32,48]",
+        "protocol.video_storage=[stream]",
+        "protocol.offload_state_to_cpu=[false]",
+        "protocol.warmup=false",
+    ]
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("evaluate", overrides=overrides)
         assert evaluate.run(cfg, str(tmp_path)) == 0

@@ -101,8 +101,7 @@ def test_real_sam2_end_to_end_with_clicks(davis, tmp_path):
     dataset, _ = davis
     model = samkit.load("sam2.1_hiera_tiny", weights="random", device="cpu")
     one = DavisDataset(dataset.root, sequences=dataset.sequences[:1])
-    frame = run_video(model, one, prompt="points", clicks=2, out_path=tmp_path / "rows.parquet",
-                      progress=False)
+    frame = run_video(model, one, prompt="points", clicks=2, out_path=tmp_path / "rows.parquet", progress=False)
     assert (frame["status"] == "ok").all(), frame["error"].tolist()
     assert frame["J&F-Mean"].between(0, 1).all() and (frame["clicks"] == 2).all()
     assert json.loads(frame.iloc[0]["prompt_detail"])["frame"] == frame.iloc[0]["prompt_frame"]

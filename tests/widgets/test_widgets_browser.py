@@ -32,10 +32,18 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("SAMKIT_CHROMIUM") or shutil.which("chromium") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM = (
+    os.environ.get("SAMKIT_CHROMIUM")
+    or shutil.which("chromium")
+    or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 PAGE_BUDGET_S = 120.0  # all page waits of one test together
 SERVER_START_S = 60.0
 
@@ -45,7 +53,7 @@ E2E_NOTEBOOKS: list[str | None] = ["notebooks/01_quickstart.ipynb"]
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="no Chromium browser: install Debian's package (apt-get install -y chromium) "
-           "or set SAMKIT_CHROMIUM to a Chromium executable",
+    "or set SAMKIT_CHROMIUM to a Chromium executable",
 )
 
 TINY_NOTEBOOK_CELLS = [
@@ -78,30 +86,39 @@ def lab(tmp_path):
     root = tmp_path / "lab"
     root.mkdir()
     private = tmp_path / "jupyter"  # the user's Jupyter config, settings and workspaces stay untouched
-    env = {**os.environ,
-           "JUPYTER_CONFIG_DIR": str(private / "config"),
-           "JUPYTER_RUNTIME_DIR": str(private / "runtime"),
-           "JUPYTERLAB_SETTINGS_DIR": str(private / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(private / "workspaces"),
-           "MPLBACKEND": "Agg"}
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(private / "config"),
+        "JUPYTER_RUNTIME_DIR": str(private / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(private / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(private / "workspaces"),
+        "MPLBACKEND": "Agg",
+    }
     port, token = _free_port(), secrets.token_hex(16)
     log = (tmp_path / "jupyter-lab.log").open("wb")
     # the token goes to IdentityProvider.token: jupyter_server 2 deprecates ServerApp.token
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI often run as root
         command.append("--allow-root")
-    proc = subprocess.Popen(
-        command,
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_S
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"jupyter lab exited with {proc.returncode}: "
-                            f"{(tmp_path / 'jupyter-lab.log').read_text()[-3000:]}")
+                pytest.fail(
+                    f"jupyter lab exited with {proc.returncode}: {(tmp_path / 'jupyter-lab.log').read_text()[-3000:]}"
+                )
             try:
                 if _http(f"{base}/api/status?token={token}")[0] == 200:
                     break
@@ -138,8 +155,7 @@ def notebook_path(request, lab) -> Path:
     if request.param is None:
         nb = nbformat.v4.new_notebook()
         nb.cells = [nbformat.v4.new_code_cell(src) for src in TINY_NOTEBOOK_CELLS]
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                     "language": "python"}
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         path = root / "samkit_e2e.ipynb"
         nbformat.write(nb, path)
         return path
@@ -196,8 +212,7 @@ def test_click_draws_mask_in_jupyterlab(lab, notebook_path, tmp_path):
             _dismiss_notifications(page)
 
             page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click(timeout=left_ms())
-            page.locator(".lm-Menu-content").get_by_text("Run All Cells", exact=True).click(
-                timeout=left_ms())
+            page.locator(".lm-Menu-content").get_by_text("Run All Cells", exact=True).click(timeout=left_ms())
 
             widget = page.locator(".samkit-segment[data-ready='1']").first
             widget.wait_for(state="visible", timeout=left_ms())
@@ -211,11 +226,11 @@ def test_click_draws_mask_in_jupyterlab(lab, notebook_path, tmp_path):
             box = canvas.bounding_box()
             size = canvas.evaluate("c => [c.width, c.height]")
             x, y = (220, 130) if size == [512, 512] else (size[0] / 2, size[1] / 2)
-            canvas.click(position={"x": x / size[0] * box["width"], "y": y / size[1] * box["height"]},
-                         timeout=left_ms())
+            canvas.click(
+                position={"x": x / size[0] * box["width"], "y": y / size[1] * box["height"]}, timeout=left_ms()
+            )
 
-            page.wait_for_selector(".samkit-segment[data-mask-drawn][data-roundtrip-ms]",
-                                   timeout=left_ms())
+            page.wait_for_selector(".samkit-segment[data-mask-drawn][data-roundtrip-ms]", timeout=left_ms())
             changed = float(canvas.evaluate(_CHANGED_FRACTION))
             error = widget.locator(".samkit-error").inner_text()
             roundtrip = widget.get_attribute("data-roundtrip-ms")
@@ -233,18 +248,22 @@ def test_click_draws_mask_in_jupyterlab(lab, notebook_path, tmp_path):
             except Exception:  # noqa: BLE001
                 pass
             _keep_screenshot(failure)
-            raise AssertionError(f"{type(err).__name__}: {err}\nscreenshot: {failure}\n"
-                                 f"browser console (last 30): {console[-30:]}") from err
+            raise AssertionError(
+                f"{type(err).__name__}: {err}\nscreenshot: {failure}\nbrowser console (last 30): {console[-30:]}"
+            ) from err
         finally:
             browser.close()
 
-    print(f"\n[e2e] click->mask {roundtrip} ms in the browser (of which decode+draw {draw} ms); "
-          f"widget info: {info}; "
-          f"{changed:.1%} of canvas pixels changed; screenshot {shot}; "
-          f"page waits {time.monotonic() - started:.1f} s")
+    print(
+        f"\n[e2e] click->mask {roundtrip} ms in the browser (of which decode+draw {draw} ms); "
+        f"widget info: {info}; "
+        f"{changed:.1%} of canvas pixels changed; screenshot {shot}; "
+        f"page waits {time.monotonic() - started:.1f} s"
+    )
     assert error == "", f"the widget shows an error: {error}"
-    assert changed > 0.01, (f"the mask overlay changed only {changed:.2%} of the canvas pixels; "
-                            f"browser console: {console[-20:]}")
+    assert changed > 0.01, (
+        f"the mask overlay changed only {changed:.2%} of the canvas pixels; browser console: {console[-20:]}"
+    )
     assert shot.stat().st_size > 0
 
 
@@ -267,12 +286,17 @@ def _docs_screenshot(page, widget) -> None:
     view = page.viewport_size
     box = widget.bounding_box()
     notebook = page.locator(".jp-NotebookPanel-notebook").first.bounding_box() or {
-        "x": 0, "y": 0, "width": view["width"], "height": view["height"]}
+        "x": 0,
+        "y": 0,
+        "width": view["width"],
+        "height": view["height"],
+    }
     top = max(notebook["y"], box["y"] - 40)
     bottom = min(notebook["y"] + notebook["height"], box["y"] + box["height"] + 24)
     Path(target).parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=target, clip={"x": notebook["x"], "y": top, "width": notebook["width"],
-                                       "height": bottom - top})
+    page.screenshot(
+        path=target, clip={"x": notebook["x"], "y": top, "width": notebook["width"], "height": bottom - top}
+    )
 
 
 def _wait_kernel_idle(page, left_ms) -> None:
@@ -286,7 +310,8 @@ def _wait_kernel_idle(page, left_ms) -> None:
             return run && run.getAttribute('data-status') === 'idle'
                 && !text.startsWith('No Kernel') && text.endsWith('| Idle');
         }""",
-        timeout=left_ms())
+        timeout=left_ms(),
+    )
 
 
 def _dismiss_notifications(page) -> None:

@@ -19,8 +19,11 @@ BOX = [40.0, 20.0, 150.0, 110.0]
 @pytest.fixture(scope="module")
 def shared_widget(random_model, photo):
     """mobile_sam (a loaded model) and sam2.1_hiera_tiny (given by name, loaded with load_kwargs)."""
-    return CompareWidget([random_model("mobile_sam"), "sam2.1_hiera_tiny"], photo,
-                         load_kwargs={"weights": "random", "device": "cpu", "seed": 0})
+    return CompareWidget(
+        [random_model("mobile_sam"), "sam2.1_hiera_tiny"],
+        photo,
+        load_kwargs={"weights": "random", "device": "cpu", "seed": 0},
+    )
 
 
 @pytest.fixture
@@ -120,8 +123,9 @@ def test_table(widget):
     widget.add_point(*POINT)
     table = widget.table()
     assert list(table["label"]) == widget.labels
-    assert {"model", "weights", "device", "encoder_ms", "decoder_ms", "score", "iou_vs_reference",
-            "reference"} <= set(table.columns)
+    assert {"model", "weights", "device", "encoder_ms", "decoder_ms", "score", "iou_vs_reference", "reference"} <= set(
+        table.columns
+    )
     assert (table["weights"] == "random(seed=0)").all()
     assert table.set_index("label").loc["mobile_sam", "iou_vs_reference"] == 1.0
 

@@ -114,8 +114,7 @@ def test_traits_set_like_the_browser(widget, model):
     """The browser writes `points` ([x, y, label]) and `box`; Python predicts for them."""
     widget.points = [[90.5, 60.25, 1], [20, 20, 0]]
     widget.box = BOX
-    masks, _, _ = _predict(model, point_coords=[[90.5, 60.25], [20, 20]], point_labels=[1, 0],
-                           box=BOX)
+    masks, _, _ = _predict(model, point_coords=[[90.5, 60.25], [20, 20]], point_labels=[1, 0], box=BOX)
     np.testing.assert_array_equal(widget.masks, masks)
     prompts = widget.prompts
     np.testing.assert_array_equal(prompts["point_coords"], [[90.5, 60.25], [20, 20]])
@@ -138,8 +137,7 @@ def test_negative_point_and_single_mask(widget, model):
     widget.add_point(*POINT)
     widget.add_point(10, 10, positive=False)
     assert widget.points[-1][2] == 0
-    masks, _, _ = model.predict(point_coords=[POINT, (10, 10)], point_labels=[1, 0],
-                                multimask_output=False)
+    masks, _, _ = model.predict(point_coords=[POINT, (10, 10)], point_labels=[1, 0], multimask_output=False)
     assert widget.masks.shape == (1, 120, 180)
     np.testing.assert_array_equal(widget.masks, masks)
     assert widget.selected == 0 and len(widget.mask_pngs) == 1
@@ -163,8 +161,7 @@ def test_undo_and_clear(widget, model):
 
     widget.undo()  # removes the box
     assert widget.box is None and len(widget.points) == 2
-    np.testing.assert_array_equal(
-        widget.masks, _predict(model, point_coords=[POINT, (30, 30)], point_labels=[1, 0])[0])
+    np.testing.assert_array_equal(widget.masks, _predict(model, point_coords=[POINT, (30, 30)], point_labels=[1, 0])[0])
     widget.undo()  # removes the negative point
     assert widget.points == [[POINT[0], POINT[1], 1]]
     np.testing.assert_array_equal(widget.masks, first)
@@ -207,14 +204,17 @@ def test_one_prediction_per_change(widget, monkeypatch):
 
 
 # ----------------------------------------------------------------------------- errors
-@pytest.mark.parametrize("points, box, fragment", [
-    ([[-5, 3, 1]], None, "outside"),
-    ([[180, 10, 1]], None, "outside"),  # x == W is outside (0 <= x < W)
-    ([], [150, 20, 40, 110], "x0 <= x1"),
-    ([], [0, 0, 500, 100], "outside"),
-    ([[10, 10, 2]], None, "label"),
-    ([["a", "b", 1]], None, "ValueError"),
-])
+@pytest.mark.parametrize(
+    "points, box, fragment",
+    [
+        ([[-5, 3, 1]], None, "outside"),
+        ([[180, 10, 1]], None, "outside"),  # x == W is outside (0 <= x < W)
+        ([], [150, 20, 40, 110], "x0 <= x1"),
+        ([], [0, 0, 500, 100], "outside"),
+        ([[10, 10, 2]], None, "label"),
+        ([["a", "b", 1]], None, "ValueError"),
+    ],
+)
 def test_invalid_prompts_set_error_not_raise(widget, points, box, fragment):
     widget.add_point(*POINT)
     with widget.hold_trait_notifications():
@@ -259,8 +259,7 @@ def test_coco_rle_round_trip(widget):
     decoded = mask_utils.decode({"size": rle["size"], "counts": rle["counts"].encode()})
     np.testing.assert_array_equal(decoded.astype(bool), widget.mask)
     assert mask_utils.area({"size": rle["size"], "counts": rle["counts"].encode()}) == widget.mask.sum()
-    np.testing.assert_array_equal(
-        mask_utils.decode(widget.to_coco_rle(index=0)).astype(bool), widget.masks[0])
+    np.testing.assert_array_equal(mask_utils.decode(widget.to_coco_rle(index=0)).astype(bool), widget.masks[0])
 
 
 # ----------------------------------------------------------------------------- large images

@@ -33,8 +33,14 @@ def sam3():
 def grounded():
     """mobile_sam with a tiny random Grounding DINO attached (its own instance: the shared
     ``random_model("mobile_sam")`` stays without text)."""
-    return samkit.load("mobile_sam", weights="random", seed=0, device="cpu",
-                       text_detector="grounding_dino_tiny", text_detector_options={"config": "tiny"})
+    return samkit.load(
+        "mobile_sam",
+        weights="random",
+        seed=0,
+        device="cpu",
+        text_detector="grounding_dino_tiny",
+        text_detector_options={"config": "tiny"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -157,8 +163,7 @@ def test_text_query_on_the_wire(widget, sam3):
 
 def test_text_message_from_the_browser(widget, sam3):
     """The text box sends {"event": "text", ...} with thresholds as the inputs' strings."""
-    widget._handle_custom_msg({"event": "text", "text": TEXT, "box_threshold": "0",
-                               "text_threshold": ""}, [])
+    widget._handle_custom_msg({"event": "text", "text": TEXT, "box_threshold": "0", "text_threshold": ""}, [])
     assert widget.box_threshold == 0.0 and widget.text_threshold is None
     _assert_same_result(widget, sam3.predict_text(TEXT, box_threshold=0.0))
     widget._handle_custom_msg({"event": "text", "text": TEXT, "box_threshold": "1.5"}, [])
@@ -189,8 +194,7 @@ def test_text_and_clicks_do_not_mix(widget, sam3):
 def test_one_text_prediction_per_query(widget, monkeypatch):
     calls = []
     original = widget.model.predict_text
-    monkeypatch.setattr(widget.model, "predict_text",
-                        lambda *a, **kw: calls.append(kw) or original(*a, **kw))
+    monkeypatch.setattr(widget.model, "predict_text", lambda *a, **kw: calls.append(kw) or original(*a, **kw))
     widget.add_point(*POINT)
     widget.set_text(TEXT, **SAM3_THRESHOLDS)  # clears the point and sets 3 traits: one query
     assert len(calls) == 1 and calls[0] == SAM3_THRESHOLDS
@@ -249,8 +253,7 @@ def test_compare_text_model_and_model_without_text(sam3, random_model, photo):
     for png, mask in zip(pngs["sam3"], result.masks):
         np.testing.assert_array_equal(decode_png(png), mask)
     assert [i["label"] for i in panels["sam3"]["instances"]] == result.labels
-    np.testing.assert_allclose([i["box"] for i in panels["sam3"]["instances"]], result.boxes,
-                               atol=0.01)
+    np.testing.assert_allclose([i["box"] for i in panels["sam3"]["instances"]], result.boxes, atol=0.01)
     assert panels["mobile_sam"]["note"] == w.notes["mobile_sam"]
     assert panels["mobile_sam"]["instances"] == [] and panels["sam3"]["detect_ms"] is None
     counts = w.table()["instances"].tolist()

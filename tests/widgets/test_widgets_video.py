@@ -238,13 +238,16 @@ def test_to_pngs(widget, video, tmp_path):
 
 
 # ----------------------------------------------------------------------------- errors
-@pytest.mark.parametrize("points, box, fragment", [
-    ([[-5, 3, 1]], None, "outside"),
-    ([[W, 10, 1]], None, "outside"),
-    ([], [40, 20, 10, 30], "x0 <= x1"),
-    ([[10, 10, 2]], None, "label"),
-    ([["a", "b", 1]], None, "bad prompt"),
-])
+@pytest.mark.parametrize(
+    "points, box, fragment",
+    [
+        ([[-5, 3, 1]], None, "outside"),
+        ([[W, 10, 1]], None, "outside"),
+        ([], [40, 20, 10, 30], "x0 <= x1"),
+        ([[10, 10, 2]], None, "label"),
+        ([["a", "b", 1]], None, "bad prompt"),
+    ],
+)
 def test_bad_prompt_is_shown_not_raised(widget, points, box, fragment):
     with widget.hold_trait_notifications():
         widget.points = points

@@ -59,8 +59,9 @@ class EfficientSamSegmenter(Segmenter):
 
     def _predict_reduced(self, prompts: Any, multimask_output: bool, return_logits: bool) -> tuple:
         # the predictor already returns float32 (and bool) numpy arrays under autocast
-        return self._predictor.predict(prompts.point_coords, prompts.point_labels, prompts.box,
-                                       None, multimask_output, return_logits)
+        return self._predictor.predict(
+            prompts.point_coords, prompts.point_labels, prompts.box, None, multimask_output, return_logits
+        )
 
     def _predict_boxes(self, boxes: np.ndarray, multimask_output: bool) -> tuple:
         """All boxes as one decoder call of ``B`` prompts of two corner points (labels 2, 3)."""
@@ -74,8 +75,7 @@ class EfficientSamSegmenter(Segmenter):
         masks, scores, low_res = pred.predict_torch(points, labels, multimask_output)
         return masks.cpu().numpy(), scores.cpu().numpy(), low_res.cpu().numpy()
 
-    def _predict_logits_batch(self, point_coords: Any, point_labels: Any,
-                              multimask_output: bool = True) -> tuple:
+    def _predict_logits_batch(self, point_coords: Any, point_labels: Any, multimask_output: bool = True) -> tuple:
         """``B`` point prompts in one decoder call: logits ``(B, C, H, W)``, scores ``(B, C)``."""
         import torch
 
@@ -83,8 +83,7 @@ class EfficientSamSegmenter(Segmenter):
         points = torch.as_tensor(np.asarray(point_coords), dtype=torch.float32, device=pred.device)
         labels = torch.as_tensor(np.asarray(point_labels), dtype=torch.int64, device=pred.device)
         with self._autocast():
-            logits, scores, _ = pred.predict_torch(points, labels, multimask_output,
-                                                   return_logits=True)
+            logits, scores, _ = pred.predict_torch(points, labels, multimask_output, return_logits=True)
         return logits.float(), scores.float()
 
     #: `predict_points`: one decoder call; `set_images`: one image-encoder pass over the images
@@ -108,9 +107,17 @@ class EfficientSamSegmenter(Segmenter):
         pred = self._predictor
         model = pred.model
         with torch.no_grad():
-            inputs = [model.preprocess(torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
-                                       .to(pred.device).to(torch.float32).div(255)[None])
-                      for rgb in images]
+            inputs = [
+                model.preprocess(
+                    torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
+                    .to(pred.device)
+                    .to(torch.float32)
+                    .div(255)[None]
+                )
+                for rgb in images
+            ]
             embeddings = model.image_encoder(torch.cat(inputs))
-        return [{"embeddings": embeddings[i:i + 1], "original_size": (int(rgb.shape[0]), int(rgb.shape[1]))}
-                for i, rgb in enumerate(images)]
+        return [
+            {"embeddings": embeddings[i : i + 1], "original_size": (int(rgb.shape[0]), int(rgb.shape[1]))}
+            for i, rgb in enumerate(images)
+        ]

@@ -87,8 +87,16 @@ class ImageEncoder(nn.Module):
         out_dim: channels of the neck, i.e. of the embedding the decoder sees (256).
     """
 
-    def __init__(self, dim: int, num_heads: int, depth: int = 12, img_size: int = 1024,
-                 patch: int = 16, out_dim: int = 256, mlp_ratio: float = 4.0) -> None:
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        depth: int = 12,
+        img_size: int = 1024,
+        patch: int = 16,
+        out_dim: int = 256,
+        mlp_ratio: float = 4.0,
+    ) -> None:
         super().__init__()
         self.img_size = img_size
         self.embedding_size = img_size // patch
@@ -110,14 +118,14 @@ class ImageEncoder(nn.Module):
         grid = grid.reshape(1, side, side, -1)
         if (side, side) == (h, w):
             return grid
-        resized = F.interpolate(grid.permute(0, 3, 1, 2), size=(h, w), mode="bicubic",
-                                align_corners=False)
+        resized = F.interpolate(grid.permute(0, 3, 1, 2), size=(h, w), mode="bicubic", align_corners=False)
         return resized.permute(0, 2, 3, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-2:] != (self.img_size, self.img_size):
-            raise ValueError(f"the image encoder takes {self.img_size}x{self.img_size} inputs, "
-                             f"got {tuple(x.shape[-2:])}")
+            raise ValueError(
+                f"the image encoder takes {self.img_size}x{self.img_size} inputs, got {tuple(x.shape[-2:])}"
+            )
         x = self.patch_embed(x).permute(0, 2, 3, 1)  # (B, h, w, dim)
         b, h, w, c = x.shape
         x = (x + self.position_embedding(h, w)).reshape(b, h * w, c)

@@ -28,9 +28,15 @@ class MaskDecoder(nn.Module):
         iou_head_hidden_dim / iou_head_layers: hidden width and hidden layers of the IoU head.
     """
 
-    def __init__(self, dim: int, transformer: TwoWayTransformer, num_multimask_outputs: int = 3,
-                 upscaling_dims: tuple[int, ...] = (64, 32), iou_head_hidden_dim: int = 256,
-                 iou_head_layers: int = 2) -> None:
+    def __init__(
+        self,
+        dim: int,
+        transformer: TwoWayTransformer,
+        num_multimask_outputs: int = 3,
+        upscaling_dims: tuple[int, ...] = (64, 32),
+        iou_head_hidden_dim: int = 256,
+        iou_head_layers: int = 2,
+    ) -> None:
         super().__init__()
         self.transformer = transformer
         self.num_multimask_outputs = num_multimask_outputs
@@ -40,19 +46,27 @@ class MaskDecoder(nn.Module):
         layers, channels = [], dim
         for i, out in enumerate(upscaling_dims):
             last = i == len(upscaling_dims) - 1
-            layers.append(nn.Sequential(nn.ConvTranspose2d(channels, out, kernel_size=2, stride=2),
-                                        nn.Identity() if last else nn.GroupNorm(1, out),
-                                        nn.GELU()))
+            layers.append(
+                nn.Sequential(
+                    nn.ConvTranspose2d(channels, out, kernel_size=2, stride=2),
+                    nn.Identity() if last else nn.GroupNorm(1, out),
+                    nn.GELU(),
+                )
+            )
             channels = out
         self.final_output_upscaling_layers = nn.ModuleList(layers)
         self.output_hypernetworks_mlps = nn.ModuleList(
-            MLP(dim, dim, channels, num_layers=2) for _ in range(self.num_mask_tokens))
-        self.iou_prediction_head = MLP(dim, iou_head_hidden_dim, self.num_mask_tokens,
-                                       num_layers=iou_head_layers)
+            MLP(dim, dim, channels, num_layers=2) for _ in range(self.num_mask_tokens)
+        )
+        self.iou_prediction_head = MLP(dim, iou_head_hidden_dim, self.num_mask_tokens, num_layers=iou_head_layers)
 
-    def forward(self, image_embeddings: torch.Tensor, image_pe: torch.Tensor,
-                prompt_tokens: torch.Tensor, multimask_output: bool
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        image_embeddings: torch.Tensor,
+        image_pe: torch.Tensor,
+        prompt_tokens: torch.Tensor,
+        multimask_output: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Masks for every prompt.
 
         Args:
@@ -71,8 +85,9 @@ class MaskDecoder(nn.Module):
             return masks[:, 1:], iou[:, 1:]
         return masks[:, :1], iou[:, :1]
 
-    def _predict(self, embeddings: torch.Tensor, image_pe: torch.Tensor,
-                 prompt_tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _predict(
+        self, embeddings: torch.Tensor, image_pe: torch.Tensor, prompt_tokens: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """All mask tokens' logits ``(P, 4, 4h, 4w)`` and IoUs ``(P, 4)`` for ``P`` prompts."""
         out_tokens = torch.cat([self.iou_token.weight, self.mask_tokens.weight], dim=0)
         out_tokens = out_tokens.unsqueeze(0).expand(prompt_tokens.size(0), -1, -1)
@@ -80,12 +95,11 @@ class MaskDecoder(nn.Module):
         pos = torch.repeat_interleave(image_pe, tokens.shape[0], dim=0)
         p, c, h, w = embeddings.shape
         hs, src = self.transformer(embeddings, pos, tokens)
-        iou_out, mask_out = hs[:, 0, :], hs[:, 1:1 + self.num_mask_tokens, :]
+        iou_out, mask_out = hs[:, 0, :], hs[:, 1 : 1 + self.num_mask_tokens, :]
         features = src.transpose(1, 2).view(p, c, h, w)
         for layer in self.final_output_upscaling_layers:
             features = layer(features)
-        weights = torch.stack([mlp(mask_out[:, i, :])
-                               for i, mlp in enumerate(self.output_hypernetworks_mlps)], dim=1)
+        weights = torch.stack([mlp(mask_out[:, i, :]) for i, mlp in enumerate(self.output_hypernetworks_mlps)], dim=1)
         p, c, h, w = features.shape
         masks = (weights @ features.view(p, c, h * w)).view(p, -1, h, w)
         return masks, self.iou_prediction_head(iou_out)

@@ -29,8 +29,15 @@ from samkit.models.efficient_sam.mask_decoder import MaskDecoder
 from samkit.models.efficient_sam.prompt_encoder import PromptEncoder
 from samkit.models.efficient_sam.transformer import TwoWayTransformer
 
-__all__ = ["EfficientSam", "build_efficient_sam", "build_efficient_sam_vitt",
-           "build_efficient_sam_vits", "ARCHS", "MAX_POINTS", "IMG_SIZE"]
+__all__ = [
+    "EfficientSam",
+    "build_efficient_sam",
+    "build_efficient_sam_vitt",
+    "build_efficient_sam_vits",
+    "ARCHS",
+    "MAX_POINTS",
+    "IMG_SIZE",
+]
 
 #: side of the square the image is resized to (without keeping its aspect ratio)
 IMG_SIZE = 1024
@@ -49,8 +56,13 @@ class EfficientSam(nn.Module):
 
     mask_threshold: float = MASK_THRESHOLD
 
-    def __init__(self, image_encoder: ImageEncoder, prompt_encoder: PromptEncoder,
-                 mask_decoder: MaskDecoder, max_points: int = MAX_POINTS) -> None:
+    def __init__(
+        self,
+        image_encoder: ImageEncoder,
+        prompt_encoder: PromptEncoder,
+        mask_decoder: MaskDecoder,
+        max_points: int = MAX_POINTS,
+    ) -> None:
         super().__init__()
         self.image_encoder = image_encoder
         self.prompt_encoder = prompt_encoder
@@ -75,25 +87,30 @@ class EfficientSam(nn.Module):
         """``(B, 3, H, W)`` RGB in ``[0, 1]`` -> image embeddings ``(B, 256, 64, 64)``."""
         return self.image_encoder(self.preprocess(images))
 
-    def prepare_points(self, points: torch.Tensor, labels: torch.Tensor, input_hw: tuple[int, int]
-                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    def prepare_points(
+        self, points: torch.Tensor, labels: torch.Tensor, input_hw: tuple[int, int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Scale ``(B, Q, N, 2)`` original-image points to the encoder frame; pad/cut to `max_points`."""
         h, w = input_hw
         size = self.img_size
         x, y = points[..., 0], points[..., 1]
-        scaled = torch.stack([torch.where(x >= 0, x * size / w, -1.0),
-                              torch.where(y >= 0, y * size / h, -1.0)], dim=-1)
+        scaled = torch.stack([torch.where(x >= 0, x * size / w, -1.0), torch.where(y >= 0, y * size / h, -1.0)], dim=-1)
         n = scaled.shape[2]
         if n > self.max_points:
-            scaled, labels = scaled[:, :, :self.max_points], labels[:, :, :self.max_points]
+            scaled, labels = scaled[:, :, : self.max_points], labels[:, :, : self.max_points]
         elif n < self.max_points:
             scaled = F.pad(scaled, (0, 0, 0, self.max_points - n), value=-1.0)
             labels = F.pad(labels, (0, self.max_points - n), value=-1)
         return scaled, labels
 
-    def decode(self, embeddings: torch.Tensor, points: torch.Tensor, labels: torch.Tensor,
-               input_hw: tuple[int, int], multimask_output: bool = True
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+    def decode(
+        self,
+        embeddings: torch.Tensor,
+        points: torch.Tensor,
+        labels: torch.Tensor,
+        input_hw: tuple[int, int],
+        multimask_output: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Low-res logits ``(B, Q, M, 256, 256)`` and IoUs ``(B, Q, M)`` for ``Q`` prompts per image.
 
         Args:
@@ -104,11 +121,9 @@ class EfficientSam(nn.Module):
         """
         b, q = points.shape[:2]
         scaled, labels = self.prepare_points(points, labels, input_hw)
-        tokens = self.prompt_encoder(scaled.reshape(b * q, self.max_points, 2),
-                                     labels.reshape(b * q, self.max_points))
+        tokens = self.prompt_encoder(scaled.reshape(b * q, self.max_points, 2), labels.reshape(b * q, self.max_points))
         tokens = tokens.view(b, q, tokens.shape[1], tokens.shape[2])
-        low_res, iou = self.mask_decoder(embeddings, self.prompt_encoder.dense_pe(), tokens,
-                                         multimask_output)
+        low_res, iou = self.mask_decoder(embeddings, self.prompt_encoder.dense_pe(), tokens, multimask_output)
         m, side = low_res.shape[1], low_res.shape[-1]
         return low_res.reshape(b, q, m, side, side), iou.reshape(b, q, m)
 
@@ -120,8 +135,13 @@ class EfficientSam(nn.Module):
         up = F.interpolate(flat, tuple(output_hw), mode="bicubic")
         return up.reshape(*lead, *output_hw)
 
-    def forward(self, images: torch.Tensor, points: torch.Tensor, labels: torch.Tensor,
-                scale_to_original_image_size: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        images: torch.Tensor,
+        points: torch.Tensor,
+        labels: torch.Tensor,
+        scale_to_original_image_size: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """End to end, as the official ``forward``: multimask logits at the image size (or 256)."""
         h, w = images.shape[-2:]
         low_res, iou = self.decode(self.embed(images), points, labels, (h, w), True)
@@ -136,8 +156,9 @@ def build_efficient_sam(dim: int, num_heads: int) -> EfficientSam:
     grid = encoder.embedding_size
     prompt_encoder = PromptEncoder(256, (grid, grid), (IMG_SIZE, IMG_SIZE))
     transformer = TwoWayTransformer(depth=2, dim=256, num_heads=8, mlp_dim=2048)
-    decoder = MaskDecoder(256, transformer, num_multimask_outputs=3, upscaling_dims=(64, 32),
-                          iou_head_hidden_dim=256, iou_head_layers=2)
+    decoder = MaskDecoder(
+        256, transformer, num_multimask_outputs=3, upscaling_dims=(64, 32), iou_head_hidden_dim=256, iou_head_layers=2
+    )
     return EfficientSam(encoder, prompt_encoder, decoder)
 
 

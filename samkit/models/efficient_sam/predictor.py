@@ -47,10 +47,15 @@ class EfficientSamPredictor:
         self.embeddings = self.model.embed(pixels[None])
         self.original_size = (int(image.shape[0]), int(image.shape[1]))
 
-    def predict(self, point_coords: np.ndarray | None = None, point_labels: np.ndarray | None = None,
-                box: np.ndarray | None = None, mask_input: Any = None,
-                multimask_output: bool = True, return_logits: bool = False
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict(
+        self,
+        point_coords: np.ndarray | None = None,
+        point_labels: np.ndarray | None = None,
+        box: np.ndarray | None = None,
+        mask_input: Any = None,
+        multimask_output: bool = True,
+        return_logits: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One prompt: points ``(N, 2)`` / labels ``(N,)`` and/or a box ``(4,)`` XYXY, in pixels.
 
         The box becomes two points labelled 2 and 3, after the points. Returns numpy masks
@@ -66,14 +71,13 @@ class EfficientSamPredictor:
             labels.append(np.array(BOX_LABELS, dtype=np.int64))
         points = torch.as_tensor(np.concatenate(coords), device=self.device)[None]
         point_labels_t = torch.as_tensor(np.concatenate(labels), device=self.device)[None]
-        masks, scores, low_res = self.predict_torch(points, point_labels_t, multimask_output,
-                                                    return_logits)
+        masks, scores, low_res = self.predict_torch(points, point_labels_t, multimask_output, return_logits)
         return masks[0].cpu().numpy(), scores[0].cpu().numpy(), low_res[0].cpu().numpy()
 
     @torch.no_grad()
-    def predict_torch(self, points: torch.Tensor, labels: torch.Tensor,
-                      multimask_output: bool = True, return_logits: bool = False
-                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def predict_torch(
+        self, points: torch.Tensor, labels: torch.Tensor, multimask_output: bool = True, return_logits: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``Q`` prompts in one decoder call.
 
         Args:
@@ -92,9 +96,11 @@ class EfficientSamPredictor:
                 f"EfficientSAM's decoder takes at most {self.model.max_points} prompt points (a box "
                 f"counts as 2), got {points.shape[1]}; the official code would silently use the "
                 f"first {self.model.max_points} and ignore the rest. Pass at most "
-                f"{self.model.max_points} points.")
-        low_res, scores = self.model.decode(self.embeddings, points[None].float(), labels[None],
-                                            self.original_size, multimask_output=True)
+                f"{self.model.max_points} points."
+            )
+        low_res, scores = self.model.decode(
+            self.embeddings, points[None].float(), labels[None], self.original_size, multimask_output=True
+        )
         low_res, scores = low_res[0].float(), scores[0].float()  # (Q, 3, 256, 256), (Q, 3)
         if not multimask_output:
             best = scores.argmax(dim=1, keepdim=True)

@@ -60,8 +60,7 @@ class PromptEncoder(nn.Module):
         input_hw: the encoder input in pixels ``(1024, 1024)``; points are in its frame.
     """
 
-    def __init__(self, embed_dim: int, embedding_hw: tuple[int, int],
-                 input_hw: tuple[int, int]) -> None:
+    def __init__(self, embed_dim: int, embedding_hw: tuple[int, int], input_hw: tuple[int, int]) -> None:
         super().__init__()
         self.embed_dim = embed_dim
         self.embedding_hw = embedding_hw
@@ -78,8 +77,11 @@ class PromptEncoder(nn.Module):
 
     def forward(self, coords: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         tokens = self.pe_layer.points(coords + 0.5, self.input_hw)
-        for label, table in ((-1, self.invalid_points), (1, self.point_embeddings),
-                             (2, self.bbox_top_left_embeddings),
-                             (3, self.bbox_bottom_right_embeddings)):
+        for label, table in (
+            (-1, self.invalid_points),
+            (1, self.point_embeddings),
+            (2, self.bbox_top_left_embeddings),
+            (3, self.bbox_bottom_right_embeddings),
+        ):
             tokens = tokens + table.weight[:, None, :] * (labels == label)[..., None]
         return tokens

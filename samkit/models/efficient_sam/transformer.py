@@ -51,8 +51,9 @@ class TokenAttention(nn.Module):
 class TwoWayBlock(nn.Module):
     """One two-way block; returns updated ``(tokens, image tokens)``."""
 
-    def __init__(self, dim: int, num_heads: int, mlp_dim: int, downsample_rate: int = 2,
-                 skip_first_layer_pe: bool = False) -> None:
+    def __init__(
+        self, dim: int, num_heads: int, mlp_dim: int, downsample_rate: int = 2, skip_first_layer_pe: bool = False
+    ) -> None:
         super().__init__()
         self.self_attn = TokenAttention(dim, num_heads)
         self.norm1 = nn.LayerNorm(dim)
@@ -64,8 +65,9 @@ class TwoWayBlock(nn.Module):
         self.cross_attn_image_to_token = TokenAttention(dim, num_heads, downsample_rate)
         self.skip_first_layer_pe = skip_first_layer_pe
 
-    def forward(self, queries: torch.Tensor, keys: torch.Tensor, query_pe: torch.Tensor,
-                key_pe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, queries: torch.Tensor, keys: torch.Tensor, query_pe: torch.Tensor, key_pe: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.skip_first_layer_pe:
             queries = queries + query_pe
         queries = self.norm1(queries + self.self_attn(queries, queries, queries))
@@ -84,17 +86,17 @@ class TwoWayTransformer(nn.Module):
     ``(B, N, C)`` and the image tokens ``(B, h*w, C)``.
     """
 
-    def __init__(self, depth: int, dim: int, num_heads: int, mlp_dim: int,
-                 downsample_rate: int = 2) -> None:
+    def __init__(self, depth: int, dim: int, num_heads: int, mlp_dim: int, downsample_rate: int = 2) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
-            TwoWayBlock(dim, num_heads, mlp_dim, downsample_rate, skip_first_layer_pe=(i == 0))
-            for i in range(depth))
+            TwoWayBlock(dim, num_heads, mlp_dim, downsample_rate, skip_first_layer_pe=(i == 0)) for i in range(depth)
+        )
         self.final_attn_token_to_image = TokenAttention(dim, num_heads, downsample_rate)
         self.norm_final_attn = nn.LayerNorm(dim)
 
-    def forward(self, image: torch.Tensor, image_pe: torch.Tensor,
-                tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, image: torch.Tensor, image_pe: torch.Tensor, tokens: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         keys = image.flatten(2).permute(0, 2, 1)
         key_pe = image_pe.flatten(2).permute(0, 2, 1)
         queries = tokens

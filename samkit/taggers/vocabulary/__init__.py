@@ -14,8 +14,7 @@ from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 
-__all__ = ["normalize_tag", "build_vocabulary", "coco_names", "lvis_names", "default_vocabulary",
-           "read_file"]
+__all__ = ["normalize_tag", "build_vocabulary", "coco_names", "lvis_names", "default_vocabulary", "read_file"]
 
 
 def normalize_tag(name: str) -> str:

@@ -47,8 +47,7 @@ PROMPTS: dict[str, tuple[list, list]] = {
     "points": ([[[90.0, 60.0], [40.0, 30.0]]], [[1, 0]]),
     "box": ([[[30.0, 20.0], [150.0, 100.0]]], [[2, 3]]),
     "boxes": ([[[30.0, 20.0], [150.0, 100.0]], [[10.5, 50.0], [80.0, 115.5]]], [[2, 3], [2, 3]]),
-    "grid": ([[[20.0, 20.0]], [[160.0, 20.0]], [[20.0, 100.0]], [[160.0, 100.0]]],
-             [[1], [1], [1], [1]]),
+    "grid": ([[[20.0, 20.0]], [[160.0, 20.0]], [[20.0, 100.0]], [[160.0, 100.0]]], [[1], [1], [1], [1]]),
 }
 #: model -> (ViT width, heads, prompts, low-res stride, image-size stride)
 MODELS = {
@@ -62,8 +61,7 @@ def photo() -> np.ndarray:
     import skimage.data
     import skimage.transform
 
-    small = skimage.transform.resize(skimage.data.astronaut(), (HEIGHT, WIDTH), anti_aliasing=True,
-                                     preserve_range=True)
+    small = skimage.transform.resize(skimage.data.astronaut(), (HEIGHT, WIDTH), anti_aliasing=True, preserve_range=True)
     return small.round().astype(np.uint8)
 
 
@@ -90,25 +88,26 @@ def golden(arch: str, commit: str) -> dict[str, np.ndarray]:
             pts = torch.tensor(coords, dtype=torch.float32)[None]
             lab = torch.tensor(labels, dtype=torch.int64)[None]
             low_res, iou = model.predict_masks(embeddings, pts, lab, True, HEIGHT, WIDTH)
-            logits, iou_up = model.predict_masks(embeddings, pts, lab, True, HEIGHT, WIDTH,
-                                                 HEIGHT, WIDTH)
+            logits, iou_up = model.predict_masks(embeddings, pts, lab, True, HEIGHT, WIDTH, HEIGHT, WIDTH)
             assert torch.equal(iou, iou_up)
             low_res, iou, logits = low_res[0], iou[0], logits[0]
-            out.update({
-                f"{name}_coords": pts[0].numpy(), f"{name}_labels": lab[0].numpy(),
-                f"{name}_scores": iou.numpy(),
-                f"{name}_order": torch.argsort(iou, dim=-1, descending=True).numpy(),
-                f"{name}_lowres": low_res[..., ::s, ::s].numpy().copy(),
-                f"{name}_lowres_sum": low_res.double().sum(dim=(-2, -1)).numpy(),
-                f"{name}_lowres_abs": low_res.double().abs().sum(dim=(-2, -1)).numpy(),
-                f"{name}_logits": logits[..., ::t, ::t].numpy().copy(),
-            })
+            out.update(
+                {
+                    f"{name}_coords": pts[0].numpy(),
+                    f"{name}_labels": lab[0].numpy(),
+                    f"{name}_scores": iou.numpy(),
+                    f"{name}_order": torch.argsort(iou, dim=-1, descending=True).numpy(),
+                    f"{name}_lowres": low_res[..., ::s, ::s].numpy().copy(),
+                    f"{name}_lowres_sum": low_res.double().sum(dim=(-2, -1)).numpy(),
+                    f"{name}_lowres_abs": low_res.double().abs().sum(dim=(-2, -1)).numpy(),
+                    f"{name}_logits": logits[..., ::t, ::t].numpy().copy(),
+                }
+            )
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("official", type=Path, help="checkout of github.com/yformer/EfficientSAM")
     parser.add_argument("--commit", default="unknown", help="its commit, recorded in the file")
     parser.add_argument("--vits", action="store_true", help="also write golden_vits.npz")

@@ -24,19 +24,29 @@ def module_files(root: Path = SAMKIT) -> dict[str, Path]:
     return out
 
 
-def imports_of(name: str, path: Path, modules: set[str]) -> set[str]:
-    """The samkit modules that module ``name`` (file ``path``) imports, anywhere in its source.
+def import_statements(name: str, path: Path, modules: set[str]) -> list[tuple[str, int, bool]]:
+    """``(imported samkit module, line, under TYPE_CHECKING)`` for every import in module ``name``
+    (file ``path``), anywhere in its source (inside functions too).
 
     ``from samkit.pkg import x`` is ``samkit.pkg.x`` where that is a module, else ``samkit.pkg``;
     relative imports are resolved against the module's package.
     """
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    typing_only = {
+        id(sub)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for child in node.body
+        for sub in ast.walk(child)
+    }
+    found: list[tuple[str, int, bool]] = []
+    for node in ast.walk(tree):
+        hint = id(node) in typing_only
         if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.split(".")[0] == "samkit":
-                    found.add(_nearest(alias.name, modules))
+            found += [
+                (_nearest(a.name, modules), node.lineno, hint) for a in node.names if a.name.split(".")[0] == "samkit"
+            ]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
@@ -48,9 +58,13 @@ def imports_of(name: str, path: Path, modules: set[str]) -> set[str]:
                 continue
             for alias in node.names:
                 sub = f"{target}.{alias.name}"
-                found.add(sub if sub in modules else _nearest(target, modules))
-    found.discard(name)
-    return found
+                found.append((sub if sub in modules else _nearest(target, modules), node.lineno, hint))
+    return [item for item in found if item[0] != name]
+
+
+def imports_of(name: str, path: Path, modules: set[str]) -> set[str]:
+    """The samkit modules that module ``name`` (file ``path``) imports, anywhere in its source."""
+    return {target for target, _, _ in import_statements(name, path, modules)}
 
 
 def _nearest(dotted: str, modules: set[str]) -> str:

@@ -8,12 +8,11 @@ so a new module is placed on purpose. CONTRIBUTING.md and docs/architecture.md d
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
-from test_imports import SAMKIT, _nearest, module_files
+from test_imports import SAMKIT, import_statements, module_files
 
 #: bottom to top: (layer, the modules and packages in it). A package entry covers its submodules.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
@@ -57,41 +56,9 @@ def layer_of(module: str) -> int | None:
     return None if best is None else best[0]
 
 
-def _type_checking_nodes(tree: ast.AST) -> set[int]:
-    """ids of the import nodes inside ``if TYPE_CHECKING:`` blocks."""
-    skip: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for child in node.body:
-                for sub in ast.walk(child):
-                    skip.add(id(sub))
-    return skip
-
-
 def runtime_imports(name: str, path: Path, modules: set[str]) -> list[tuple[str, int]]:
     """``(imported samkit module, line)`` for every import of module ``name`` outside TYPE_CHECKING."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    tree = ast.parse(path.read_text(), filename=str(path))
-    skip = _type_checking_nodes(tree)
-    found: list[tuple[str, int]] = []
-    for node in ast.walk(tree):
-        if id(node) in skip:
-            continue
-        if isinstance(node, ast.Import):
-            found += [(_nearest(a.name, modules), node.lineno) for a in node.names if a.name.split(".")[0] == "samkit"]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            if target.split(".")[0] != "samkit":
-                continue
-            for alias in node.names:
-                sub = f"{target}.{alias.name}"
-                found.append((sub if sub in modules else _nearest(target, modules), node.lineno))
-    return [(m, line) for m, line in found if m != name]
+    return [(target, line) for target, line, hint in import_statements(name, path, modules) if not hint]
 
 
 def violations(files: dict[str, Path]) -> tuple[list[str], list[str], list[str]]:

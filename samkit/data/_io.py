@@ -22,7 +22,9 @@ def _open(path: Path):
         img.load()
     except FileNotFoundError:
         raise
-    except (UnidentifiedImageError, OSError) as e:
+    except (UnidentifiedImageError, OSError, ImportError) as e:
+        # ImportError: ultralytics, once imported, patches Image.open to load a HEIF plugin (pi_heif)
+        # when PIL cannot identify the file; without that plugin the file is still no image
         raise ValueError(f"{path}: cannot read the image file ({e})") from e
     return img
 

@@ -22,6 +22,7 @@ torch is imported inside the functions, so importing this module stays cheap.
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import statistics
 import time
@@ -348,7 +349,8 @@ def measure_peak_memory(fn: Callable[[], Any], device: Any = "cpu") -> MemorySta
     """Run ``fn()`` once and report the peak memory of that phase on ``device`` (MiB).
 
     CUDA: ``reset_peak_memory_stats`` before, ``max_memory_allocated`` after (work synchronised).
-    CPU: the process's peak RSS, reset through ``/proc/self/clear_refs``; where that is impossible
+    CPU: the process's peak RSS, reset through ``/proc/self/clear_refs`` after a garbage collection
+    (so that memory of earlier work freed by the collector is not set against this phase); where that is impossible
     (not Linux, no permission) and on other device types, ``fn`` still runs and the values are NaN
     with ``method="unavailable"``. See ``MemoryStats`` for what each method includes.
     """
@@ -366,6 +368,8 @@ def measure_peak_memory(fn: Callable[[], Any], device: Any = "cpu") -> MemorySta
         peak = torch.cuda.max_memory_allocated(dev)
         return MemoryStats(peak / MIB, baseline / MIB, (peak - baseline) / MIB, METHOD_CUDA)
 
+    if dev.type == "cpu":  # garbage of earlier work is freed now, not inside the measured phase
+        gc.collect()
     before = _reset_peak_rss() if dev.type == "cpu" else None
     if before is None:
         fn()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -168,23 +167,41 @@ def _cpu_rss_available() -> bool:
     return measure_peak_memory(lambda: None, "cpu").method == "cpu_process_peak_rss"
 
 
+_PHASE_AND_RESET = """
+import numpy as np
+from samkit.metrics.perf import measure_peak_memory
+
+MIB = 2**20
+
+
+def allocate_200_mib():
+    block = np.ones(200 * MIB, dtype=np.uint8)  # ones, not zeros: pages must be touched
+    assert block[-1] == 1
+
+
+big = measure_peak_memory(allocate_200_mib, "cpu")
+assert big.method == "cpu_process_peak_rss", big
+assert big.delta_mib >= 150, big
+assert big.peak_mib >= big.baseline_mib + 150, big
+assert abs(big.delta_mib - (big.peak_mib - big.baseline_mib)) < 1e-6, big
+# the array was freed; a no-op phase right after must not report the previous peak
+idle = measure_peak_memory(lambda: None, "cpu")
+assert idle.method == "cpu_process_peak_rss", idle
+assert idle.delta_mib < 50, idle
+assert idle.peak_mib < big.peak_mib - 100, (idle, big)
+print("ok")
+"""
+
+
 @pytest.mark.skipif(not _cpu_rss_available(), reason="needs Linux /proc/self/clear_refs")
 def test_cpu_peak_rss_sees_a_phase_allocation_and_resets():
-    def allocate_200_mib() -> None:
-        block = np.ones(200 * MIB, dtype=np.uint8)  # ones, not zeros: pages must be touched
-        assert block[-1] == 1
+    # in a fresh process: in a long test session the allocator may serve the 200 MiB from pages that
+    # earlier tests freed but the process still holds, so RSS need not grow (the documented caveat)
+    import subprocess
+    import sys
 
-    big = measure_peak_memory(allocate_200_mib, "cpu")
-    assert big.method == "cpu_process_peak_rss"
-    assert big.delta_mib >= 150
-    assert big.peak_mib >= big.baseline_mib + 150
-    assert big.delta_mib == pytest.approx(big.peak_mib - big.baseline_mib)
-
-    # the array was freed; a no-op phase right after must not report the previous peak
-    idle = measure_peak_memory(lambda: None, "cpu")
-    assert idle.method == "cpu_process_peak_rss"
-    assert idle.delta_mib < 50
-    assert idle.peak_mib < big.peak_mib - 100
+    done = subprocess.run([sys.executable, "-c", _PHASE_AND_RESET], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
 @pytest.mark.skipif(not _cpu_rss_available(), reason="needs Linux /proc/self/clear_refs")

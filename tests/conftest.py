@@ -45,3 +45,34 @@ def random_model():
         return _MODELS[name]
 
     return get
+
+
+#: the input side of the small SAM 2 builds of the video and video-widget tests (1024 when released)
+SMALL_SIDE = 256
+
+
+@pytest.fixture(scope="module")
+def small_input():
+    """Build every SAM 2 model of the module with a SMALL_SIDE-pixel input (samkit's and sam2's builders
+    alike: tests pass ``++model.image_size=SMALL_SIDE`` to sam2's): the same architecture and weights,
+    ~16x cheaper per frame on a CPU; slow tests restore the released size."""
+    import samkit.models.sam2 as sam2_adapter
+
+    original = sam2_adapter.model_config
+
+    def config(spec):
+        cfg = original(spec)
+        cfg.image_size = SMALL_SIDE
+        return cfg
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sam2_adapter, "model_config", config)
+        yield SMALL_SIDE
+
+
+@pytest.fixture(scope="module")
+def small_sam2(small_input):
+    """SAM 2.1 tiny, random weights (seed 0), CPU, built at the small input (one per module)."""
+    built = samkit.load("sam2.1_hiera_tiny", weights="random", seed=0, device="cpu")
+    assert built.model.image_size == small_input
+    return built

@@ -25,7 +25,7 @@ PROMPTS = {"points": "point prompts", "box": "box prompts", "mask_input": "mask_
 
 #: a family's smallest model runs by default up to this many published parameters (millions): SAM's
 #: smallest, ViT-B (91M), embeds for ~40 s on one CPU thread, so its contract runs under ``slow``; its
-#: interface is also covered by the default parity tests (tests/test_parity.py)
+#: interface is also covered by the default parity tests (tests/models/test_parity.py)
 DEFAULT_MAX_PARAMS_M = 50.0
 
 
@@ -131,11 +131,15 @@ def test_bad_prompts_are_prompt_errors(model):
             model.predict(point_coords=[[90, 60]], point_labels=[2])
         with pytest.raises(PromptError, match="together"):
             model.predict(point_coords=[[90, 60]])
+    with pytest.raises(PromptError, match="needs a prompt"):
+        model.predict()
     if "box" in caps:
-        with pytest.raises(PromptError):
+        with pytest.raises(PromptError, match="XYXY"):
             model.predict(box=[150, 10, 20, 100])
-        with pytest.raises(PromptError):
+        with pytest.raises(PromptError, match="\\(B, 4\\)"):
             model.predict_boxes(np.zeros((0, 4)))
+        with pytest.raises(PromptError, match="\\(B, 4\\)"):
+            model.predict_boxes(np.zeros((2, 3)))
 
 
 @pytest.mark.parametrize("model", MODELS, indirect=True)
@@ -153,7 +157,8 @@ def test_a_missing_capability_names_the_models_that_have_it(model):
         }[capability]
         if capability == "mask_input" and "points" not in model.capabilities:
             continue
-        with pytest.raises(UnsupportedError, match=list_models(capability=capability)[0]):
+        supporter = list_models(capability=capability)[0]
+        with pytest.raises(UnsupportedError, match=f"{model.name} does not support .*{supporter}"):
             model.predict(**kwargs)
 
 

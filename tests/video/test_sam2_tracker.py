@@ -45,10 +45,8 @@ def video_folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def model(small_input):
-    built = samkit.load(NAME, weights="random", seed=0, device="cpu")
-    assert built.model.image_size == small_input
-    return built
+def model(small_sam2):
+    return small_sam2
 
 
 def build_upstream(model, folder, side: int):

@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 import torch
 
-import samkit
 from samkit.eval import accuracy_table, get_protocol, summarize
 from samkit.eval.video_benchmark import memory_vs_length, run_video_benchmark, video_benchmark_table
 from samkit.plotting import figure_text
@@ -30,10 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def model(small_input):
-    built = samkit.load(NAME, weights="random", seed=0, device="cpu")
-    assert built.model.image_size == small_input
-    return built
+def model(small_sam2):
+    return small_sam2
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ import pytest
 
 pytest.importorskip("anywidget", reason="the widgets need anywidget")
 
-import samkit  # noqa: E402
 from samkit.data.synthetic_video import moving_shapes  # noqa: E402
 from samkit.errors import UnsupportedError  # noqa: E402
 from samkit.masks import decode_png  # noqa: E402
@@ -24,32 +23,18 @@ from samkit.widgets import VideoWidget  # noqa: E402
 from samkit.widgets._state import asset, resize_nearest  # noqa: E402
 
 NAME = "sam2.1_hiera_tiny"
-SIDE = 256
 T, H, W = 5, 48, 64
 
 
 @pytest.fixture(scope="module", autouse=True)
-def small_input():
-    """SAM 2 built with a SIDE-pixel input for this module (as tests/video/conftest.py does)."""
-    import samkit.models.sam2 as sam2_adapter
-
-    original = sam2_adapter.model_config
-
-    def config(spec):
-        cfg = original(spec)
-        cfg.image_size = SIDE
-        return cfg
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sam2_adapter, "model_config", config)
-        yield SIDE
+def _small_video_input(small_input):
+    """SAM 2 built at the small input for this module (tests/conftest.py's `small_input`)."""
+    yield small_input
 
 
 @pytest.fixture(scope="module")
-def model(small_input):
-    built = samkit.load(NAME, weights="random", seed=0, device="cpu")
-    assert built.model.image_size == small_input
-    return built
+def model(small_sam2):
+    return small_sam2
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 No package on PyPI provides EfficientSAM (PyPI's ``efficientsam`` is EfficientViT-SAM), so samkit
 carries its own implementation (`samkit.models.efficient_sam.model`), which loads the official
-checkpoints unchanged and reproduces the official code's outputs (tests/test_efficient_sam.py
+checkpoints unchanged and reproduces the official code's outputs (tests/models/test_efficient_sam.py
 compares them with golden outputs of github.com/yformer/EfficientSAM).
 
 Conventions that differ from SAM's:

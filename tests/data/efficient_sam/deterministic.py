@@ -1,7 +1,7 @@
 """A deterministic EfficientSAM checkpoint derived from key names and shapes alone.
 
 Shared by ``make_golden.py`` (which builds it from the *official* model's state dict and runs the
-official code) and ``tests/test_efficient_sam.py`` (which builds it from samkit's model and loads
+official code) and ``tests/models/test_efficient_sam.py`` (which builds it from samkit's model and loads
 it through ``samkit.load``): equal keys and shapes give bit-identical files' tensors, so the two
 codebases see the same weights without any checkpoint being committed.
 

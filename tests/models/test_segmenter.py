@@ -12,7 +12,7 @@ AMG_KEYS = {"segmentation", "area", "bbox", "predicted_iou", "point_coords", "st
 LOOSE = dict(points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0)
 
 
-#: SAM, MobileSAM and SAM 2 (samkit's fast generator) against upstream: tests/test_fast_generator.py
+#: SAM, MobileSAM and SAM 2 (samkit's fast generator) against upstream: tests/models/test_fast_generator.py
 @pytest.mark.parametrize(
     "name",
     [

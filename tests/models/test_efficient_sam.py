@@ -21,12 +21,12 @@ import pytest
 import torch
 
 import samkit
-from samkit.errors import CheckpointError, DownloadError, NotReadyError, PromptError, UnsupportedError
+from samkit.errors import CheckpointError, DownloadError, UnsupportedError
 from samkit.loading import adapter_class
 from samkit.registry import REGISTRY
 from samkit.weights import download, sha256_file
 
-DATA = Path(__file__).parent / "data" / "efficient_sam"
+DATA = Path(__file__).resolve().parents[1] / "data" / "efficient_sam"
 sys.path.insert(0, str(DATA))
 
 from deterministic import deterministic_state_dict, save_checkpoint  # noqa: E402
@@ -166,7 +166,6 @@ def test_predict_logits_batch_matches_official(vitt, golden):
 
 def test_more_than_six_points_is_a_clear_error_not_a_silent_cut(vitt):
     """The official model would drop points 7 and 8; samkit refuses them, naming the limit."""
-    from samkit.errors import UnsupportedError
 
     rng = np.random.default_rng(0)
     coords = rng.uniform([0, 0], [179, 119], size=(8, 2))
@@ -188,28 +187,8 @@ def test_points_and_box_together(vitt):
 
 
 # ----------------------------------------------------------------------------- errors
-def test_mask_input_is_unsupported(vitt):
-    with pytest.raises(UnsupportedError, match="efficient_sam_vitt does not support mask_input"):
-        vitt.predict(point_coords=[[10, 10]], point_labels=[1], mask_input=np.zeros((1, 256, 256), np.float32))
-
-
-def test_bad_prompts_are_clear_errors(vitt):
-    with pytest.raises(PromptError, match="1 \\(foreground\\) or 0"):
-        vitt.predict([[10, 10]], [2])  # box-corner labels are internal, not user labels
-    with pytest.raises(PromptError, match="outside"):
-        vitt.predict([[500, 10]], [1])
-    with pytest.raises(PromptError, match="XYXY"):
-        vitt.predict(box=[100, 100, 10, 10])
-    with pytest.raises(PromptError, match="needs a prompt"):
-        vitt.predict()
-    with pytest.raises(PromptError, match="\\(B, 4\\)"):
-        vitt.predict_boxes(np.zeros((2, 3)))
-
-
-def test_predict_before_set_image():
-    model = samkit.load("efficient_sam_vitt", weights="random", device="cpu")
-    with pytest.raises(NotReadyError, match="set_image"):
-        model.predict([[1, 1]], [1])
+# the interface's errors (mask_input unsupported, bad labels / points / boxes, no prompt, predict
+# before set_image) are checked for every registered model in tests/models/test_contract.py
 
 
 def test_wrong_checkpoints_raise_checkpoint_error(tmp_path):

@@ -601,7 +601,7 @@ def test_end_to_end_uvicorn_on_loopback(tmp_path, files, direct):
         "warning",
     ]
     server = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).resolve().parents[1]
+        cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).resolve().parents[2]
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -29,7 +29,7 @@ from samkit.taggers import (
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VOCAB_DIR = ROOT / "samkit" / "taggers" / "vocabulary"
 _CACHE: dict[tuple, object] = {}
 

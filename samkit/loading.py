@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
 from samkit.components import choose_weights_kind, ready_for_inference
 from samkit.devices import resolve_device
-from samkit.errors import CheckpointError, MissingExtraError, UnsupportedError, check_extra
-from samkit.registry import FAMILIES, REGISTRY, ModelSpec, get_spec
+from samkit.errors import CheckpointError, MissingExtraError, UnsupportedError
+from samkit.registry import REGISTRY, ModelSpec, get_spec
 from samkit.weights import WeightsInfo, resolve_checkpoint
 
 if TYPE_CHECKING:
@@ -18,13 +17,6 @@ if TYPE_CHECKING:
     from samkit.models.base import Segmenter
 
 __all__ = ["load", "adapter_class", "build_random", "resolve_device", "match_checkpoint", "choose_weights"]
-
-#: families whose upstream code is an optional package: family -> (module, samkit extra)
-FAMILY_EXTRAS = {
-    "fastsam": ("ultralytics", "ultralytics"),
-    "sam3": ("transformers", "hf"),
-    "edgetam": ("transformers", "hf"),
-}
 
 
 def choose_weights(name: str, weights: str) -> str:
@@ -39,14 +31,10 @@ def choose_weights(name: str, weights: str) -> str:
 def adapter_class(spec: ModelSpec) -> type[Segmenter]:
     """The `Segmenter` subclass of the family of ``spec`` (imports that family's package).
 
-    A family whose optional package is not installed (`FAMILY_EXTRAS`) is a `MissingExtraError`
-    naming the extra, before anything is built or downloaded.
+    A family whose optional package is not installed (the registry's ``FAMILY_EXTRAS``) is a
+    `MissingExtraError` naming the extra, before anything is built or downloaded.
     """
-    if spec.family in FAMILY_EXTRAS:
-        module, extra = FAMILY_EXTRAS[spec.family]
-        check_extra(module, extra, f"The model {spec.name} (the {spec.family} family)")
-    module_name, _, class_name = FAMILIES[spec.family].partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    return REGISTRY.family_class(spec)
 
 
 def build_random(spec: ModelSpec, seed: int, **build_options: Any) -> torch.nn.Module:

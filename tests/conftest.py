@@ -32,19 +32,22 @@ def photo() -> np.ndarray:
     return small.round().astype(np.uint8)
 
 
-_MODELS: dict[str, samkit.models.Segmenter] = {}
+_MODELS: dict[tuple, samkit.models.Segmenter] = {}
+
+
+def cached_random_model(name: str, **options):
+    """A cached CPU model with random weights (seed 0); ``options``: more `samkit.load` arguments
+    (e.g. ``config="tiny"``), part of the cache key."""
+    key = (name, tuple(sorted(options.items())))
+    if key not in _MODELS:
+        _MODELS[key] = samkit.load(name, weights="random", seed=0, device="cpu", **options)
+    return _MODELS[key]
 
 
 @pytest.fixture(scope="session")
 def random_model():
-    """Factory: ``random_model(name)`` -> a cached CPU model with random weights (seed 0)."""
-
-    def get(name: str):
-        if name not in _MODELS:
-            _MODELS[name] = samkit.load(name, weights="random", seed=0, device="cpu")
-        return _MODELS[name]
-
-    return get
+    """Factory: ``random_model(name, **options)`` -> `cached_random_model` (one cache for the session)."""
+    return cached_random_model
 
 
 #: the input side of the small SAM 2 builds of the video and video-widget tests (1024 when released)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import importlib
 import os
 from abc import ABC, abstractmethod
 from typing import Any
@@ -11,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from samkit.detectors.detections import Detections
-from samkit.detectors.registry import DETECTOR_FAMILIES, DetectorSpec, get_detector_spec, list_detectors
-from samkit.errors import PromptError, UnsupportedError, check_extra
+from samkit.detectors.registry import DETECTORS, DetectorSpec, get_detector_spec, list_detectors
+from samkit.errors import PromptError, UnsupportedError
 from samkit.images import to_rgb_uint8
 from samkit.prompts import check_threshold, split_phrases
 from samkit.weights import WeightsInfo
@@ -21,14 +20,6 @@ __all__ = ["Detector", "load_detector", "split_phrases", "CONFIGS"]
 
 #: named architecture configs of ``weights="random"`` builds
 CONFIGS = ("full", "tiny")
-
-#: the optional package of each family: family -> (module, samkit extra); all of them are optional
-FAMILY_EXTRAS = {
-    "grounding_dino": ("transformers", "hf"),
-    "owlv2": ("transformers", "hf"),
-    "yolo": ("ultralytics", "ultralytics"),
-    "yoloe": ("ultralytics", "ultralytics"),
-}
 
 
 class Detector(ABC):
@@ -168,13 +159,9 @@ def _sorted_clipped(d: Detections) -> Detections:
 def detector_class(spec: DetectorSpec) -> type[Detector]:
     """The `Detector` subclass of the family of ``spec`` (imports that family's module).
 
-    The family's optional package not installed (`FAMILY_EXTRAS`): `MissingExtraError` naming the extra.
+    The family's optional package not installed (``DETECTOR_EXTRAS``): `MissingExtraError` naming the extra.
     """
-    if spec.family in FAMILY_EXTRAS:
-        module, extra = FAMILY_EXTRAS[spec.family]
-        check_extra(module, extra, f"The detector {spec.name} (the {spec.family} family)")
-    module_name, _, class_name = DETECTOR_FAMILIES[spec.family].partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    return DETECTORS.family_class(spec)
 
 
 def load_detector(

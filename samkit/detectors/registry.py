@@ -19,6 +19,7 @@ __all__ = [
     "UnknownDetectorError",
     "DETECTORS",
     "DETECTOR_FAMILIES",
+    "DETECTOR_EXTRAS",
     "get_detector_spec",
     "list_detectors",
     "KINDS",
@@ -151,9 +152,23 @@ DETECTOR_FAMILIES = {
     "yoloe": "samkit.detectors.yoloe:YoloeDetector",
 }
 
+#: the optional package of each family: family -> (module, samkit extra); all of them are optional
+DETECTOR_EXTRAS = {
+    "grounding_dino": ("transformers", "hf"),
+    "owlv2": ("transformers", "hf"),
+    "yolo": ("ultralytics", "ultralytics"),
+    "yoloe": ("ultralytics", "ultralytics"),
+}
+
 #: name -> spec, in registration order (a `samkit.registry.Registry`, read like a dict)
 DETECTORS: Registry[DetectorSpec] = Registry(
-    "detector", UnknownDetectorError, "samkit.detectors.list_detectors()", DetectorSpec, _SPECS, DETECTOR_FAMILIES
+    "detector",
+    UnknownDetectorError,
+    "samkit.detectors.list_detectors()",
+    DetectorSpec,
+    _SPECS,
+    DETECTOR_FAMILIES,
+    DETECTOR_EXTRAS,
 )
 
 

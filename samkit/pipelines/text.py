@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from samkit.detectors.base import Detector, detector_class, load_detector
+from samkit.detectors.base import Detector, detector_class
 from samkit.detectors.registry import get_detector_spec
 from samkit.instances import PipelineResult
 from samkit.loading import load as load_model
+from samkit.pipelines._core import resolve_detector
 from samkit.pipelines.segment import detect_and_segment
 
 if TYPE_CHECKING:
@@ -91,15 +92,8 @@ def attach_text_detector(
     model.require("box", "box prompts (a text detector prompts the model with its boxes)")
     if "text" in model.spec.capabilities:
         raise ValueError(f"{model.name} takes text natively; it needs no text detector.")
-    if isinstance(detector, Detector):
-        found = detector
-    elif isinstance(detector, str):
-        kind = weights or ("random" if model.weights.kind == "random" else "pretrained")
-        found = load_detector(detector, **{"weights": kind, "device": model.device, **(options or {})})
-    else:
-        raise TypeError(
-            f"text detector must be a Detector or a registered detector name, got {type(detector).__name__}"
-        )
+    kind = weights or ("random" if model.weights.kind == "random" else "pretrained")
+    found = resolve_detector(detector, kind, model.device, options)
     if found.kind != "open_vocab":
         raise ValueError(
             f"a text detector must be open-vocabulary (text -> boxes); {found.name} "

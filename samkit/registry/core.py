@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from samkit.errors import UnknownNameError, did_you_mean
+from samkit.errors import UnknownNameError, check_extra, did_you_mean
 
 __all__ = ["Checkpoint", "CheckpointFields", "Registry", "published", "Published", "PUBLISHED_FILE"]
 
@@ -164,6 +164,8 @@ class Registry(MutableMapping[str, S], Generic[S]):
         list_hint: where a user lists the names (``"samkit.list_models()"``), for messages.
         spec_type: the spec class; `lookup` returns an instance of it as it is (registered or not).
         families: family -> ``"module:Class"`` of the class that builds its parts.
+        extras: family -> ``(module, extra)`` for a family whose upstream package is optional
+            (``("transformers", "hf")``): `family_class` checks it is installed first.
     """
 
     def __init__(
@@ -174,12 +176,14 @@ class Registry(MutableMapping[str, S], Generic[S]):
         spec_type: type,
         specs: Iterable[S] = (),
         families: dict[str, str] | None = None,
+        extras: dict[str, tuple[str, str]] | None = None,
     ) -> None:
         self.kind = kind
         self.spec_type = spec_type
         self.error = error
         self.list_hint = list_hint
         self.families: dict[str, str] = dict(families or {})
+        self.extras: dict[str, tuple[str, str]] = dict(extras or {})
         self._specs: dict[str, S] = {}
         for spec in specs:
             self.register(spec)
@@ -216,12 +220,17 @@ class Registry(MutableMapping[str, S], Generic[S]):
             if any(fnmatch.fnmatchcase(name, p) for p in patterns) and (where is None or where(spec))
         ]
 
-    def family_class(self, family: str) -> type:
-        """The class of ``family`` (imported now); an unknown family is a ``ValueError``."""
-        try:
-            module_name, _, class_name = self.families[family].partition(":")
-        except KeyError:
-            raise ValueError(f"Unknown {self.kind} family {family!r}; families: {', '.join(self.families)}") from None
+    def family_class(self, spec: Any) -> type:
+        """The class that builds ``spec``'s family (imported now). A family whose optional package is
+        not installed (`extras`) is a `MissingExtraError` naming the extra, before anything is
+        imported, built or downloaded; an unknown family is a ``ValueError``."""
+        family = spec.family
+        if family not in self.families:
+            raise ValueError(f"Unknown {self.kind} family {family!r}; families: {', '.join(self.families)}")
+        if family in self.extras:
+            module, extra = self.extras[family]
+            check_extra(module, extra, f"The {self.kind} {spec.name} (the {family} family)")
+        module_name, _, class_name = self.families[family].partition(":")
         return getattr(importlib.import_module(module_name), class_name)
 
     # the mapping interface (tests put a changed spec in with ``monkeypatch.setitem``)

@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from samkit.errors import UnknownNameError
 from samkit.registry.core import Checkpoint, CheckpointFields, Registry, published
 
-__all__ = ["ModelSpec", "UnknownModelError", "REGISTRY", "get_spec", "list_models", "FAMILIES", "CAPABILITIES"]
+__all__ = [
+    "ModelSpec",
+    "UnknownModelError",
+    "REGISTRY",
+    "get_spec",
+    "list_models",
+    "FAMILIES",
+    "FAMILY_EXTRAS",
+    "CAPABILITIES",
+]
 
 #: Prompt kinds and features a model may support. The evaluation runners check these before use.
 CAPABILITIES = ("points", "box", "mask_input", "multimask", "automatic", "video", "text")
@@ -387,9 +396,16 @@ FAMILIES: dict[str, str] = {
     "efficient_sam": "samkit.models.efficient_sam.adapter:EfficientSamSegmenter",
 }
 
+#: families whose upstream code is an optional package: family -> (module, samkit extra)
+FAMILY_EXTRAS: dict[str, tuple[str, str]] = {
+    "fastsam": ("ultralytics", "ultralytics"),
+    "sam3": ("transformers", "hf"),
+    "edgetam": ("transformers", "hf"),
+}
+
 #: name -> spec, in registration order (a `Registry`, read like a dict).
 REGISTRY: Registry[ModelSpec] = Registry(
-    "model", UnknownModelError, "samkit.list_models()", ModelSpec, _SPECS, FAMILIES
+    "model", UnknownModelError, "samkit.list_models()", ModelSpec, _SPECS, FAMILIES, FAMILY_EXTRAS
 )
 
 

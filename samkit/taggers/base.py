@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -11,10 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from samkit.errors import check_extra
 from samkit.images import to_rgb_uint8
 from samkit.prompts import check_threshold
-from samkit.taggers.registry import TAGGER_FAMILIES, TaggerSpec, get_tagger_spec
+from samkit.taggers.registry import TAGGERS, TaggerSpec, get_tagger_spec
 from samkit.taggers.vocabulary import build_vocabulary, default_vocabulary
 from samkit.weights import WeightsInfo
 
@@ -22,9 +20,6 @@ __all__ = ["Tags", "Tagger", "load_tagger", "CONFIGS", "check_top_k"]
 
 #: named architecture configs of ``weights="random"`` builds
 CONFIGS = ("full", "tiny")
-
-#: the optional package of each family: family -> (module, samkit extra)
-FAMILY_EXTRAS = {"clip": ("transformers", "hf")}
 
 
 def check_top_k(top_k: Any) -> int:
@@ -172,13 +167,9 @@ class Tagger(ABC):
 def tagger_class(spec: TaggerSpec) -> type[Tagger]:
     """The `Tagger` subclass of the family of ``spec`` (imports that family's module).
 
-    The family's optional package not installed (`FAMILY_EXTRAS`): `MissingExtraError` naming the extra.
+    The family's optional package not installed (the registry's extras): `MissingExtraError` naming the extra.
     """
-    if spec.family in FAMILY_EXTRAS:
-        module, extra = FAMILY_EXTRAS[spec.family]
-        check_extra(module, extra, f"The tagger {spec.name} (the {spec.family} family)")
-    module_name, _, class_name = TAGGER_FAMILIES[spec.family].partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    return TAGGERS.family_class(spec)
 
 
 def load_tagger(

@@ -69,6 +69,7 @@ TAGGERS: Registry[TaggerSpec] = Registry(
     TaggerSpec,
     [_clip("clip_vit_b32", "openai/clip-vit-base-patch32"), _clip("clip_vit_l14", "openai/clip-vit-large-patch14")],
     TAGGER_FAMILIES,
+    {"clip": ("transformers", "hf")},  # the optional package of each family (module, samkit extra)
 )
 
 

@@ -51,25 +51,22 @@ def _tiny_config(name: str) -> bool:
 
 DEFAULT = {n for n in SMALLEST if _tiny_config(n) or (get_spec(n).params_published_m or 0.0) <= DEFAULT_MAX_PARAMS_M}
 MODELS = [pytest.param(n, marks=() if n in DEFAULT else pytest.mark.slow) for n in list_models()]
-_CACHE: dict[str, samkit.models.Segmenter] = {}
 
 
-def _model(name: str):
-    """A cached random-weight CPU model; transformers families at their tiny config."""
-    if name not in _CACHE:
-        small = {"config": "tiny"} if _tiny_config(name) else {}
-        _CACHE[name] = samkit.load(name, weights="random", seed=0, device="cpu", **small)
-    return _CACHE[name]
+def _model(random_model, name: str):
+    """The session's cached random-weight CPU model (tests/conftest.py); transformers families at
+    their tiny config."""
+    return random_model(name, **({"config": "tiny"} if _tiny_config(name) else {}))
 
 
 _EMBEDDED: dict[str, samkit.models.Segmenter] = {}
 
 
 @pytest.fixture()
-def model(request, photo):
+def model(request, photo, random_model):
     """The model with the photo embedded once for all the tests of this file (they only prompt it)."""
     if request.param not in _EMBEDDED:
-        m = _model(request.param)._sibling()  # its own image state; the weights are shared
+        m = _model(random_model, request.param)._sibling()  # its own image state; the weights are shared
         m.set_image(photo)
         _EMBEDDED[request.param] = m
     return _EMBEDDED[request.param]
@@ -163,8 +160,8 @@ def test_a_missing_capability_names_the_models_that_have_it(model):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_predict_before_set_image_is_not_ready(name):
-    fresh = _model(name)._sibling()
+def test_predict_before_set_image_is_not_ready(name, random_model):
+    fresh = _model(random_model, name)._sibling()
     prompt = (
         {"point_coords": [[5, 5]], "point_labels": [1]} if "points" in fresh.capabilities else {"box": [0, 0, 5, 5]}
     )

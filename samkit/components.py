@@ -1,8 +1,8 @@
-"""The one loading path of models, detectors and taggers: `choose_weights_kind` (the checked weights
-kind, ``auto`` resolved, a checkpoint that contradicts ``random`` refused) and `ready_for_inference`
-(eval mode, no gradients, on the device) are what `samkit.loading.load` and `load_component` share;
-`load_component` is the rest for detectors and taggers (random ``config``, checkpoint with its extra
-parts) -> the family class's model and processor, with `WeightsInfo`."""
+"""The one loading path of models, detectors and taggers: `load_weights` (the weights kind chosen by
+`choose_weights_kind`, then the family class's ``build_random`` or the checkpoint found, verified or
+downloaded and read by its ``load_checkpoint``) and `ready_for_inference` (eval mode, no gradients,
+on the device). `samkit.loading.load` (models) and `load_component` (detectors, taggers) add only
+their own options around them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from samkit.weights import WeightsInfo
 
-__all__ = ["load_component", "choose_weights_kind", "ready_for_inference", "WEIGHT_KINDS"]
+__all__ = ["load_weights", "load_component", "choose_weights_kind", "ready_for_inference", "WEIGHT_KINDS"]
 
 #: the ``weights`` values of every loader
 WEIGHT_KINDS = ("pretrained", "random", "auto")
@@ -42,6 +42,38 @@ def ready_for_inference(model: Any, device: Any) -> Any:
     return model.eval().requires_grad_(False).to(device)
 
 
+def load_weights(
+    cls: Any,
+    spec: Any,
+    weights: str,
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    seed: int = 0,
+    build_options: dict[str, Any] | None = None,
+    download: bool = True,
+    progress: bool = True,
+) -> tuple[Any, WeightsInfo]:
+    """``(what cls builds, weights_info)``: the one loading path of models, detectors and taggers.
+
+    ``weights`` (see `choose_weights_kind`): ``"random"`` -> ``cls.build_random(spec, seed,
+    **build_options)``; ``"pretrained"`` -> the checkpoint found, verified or downloaded
+    (`samkit.weights.resolve_checkpoint`), its extra parts fetched where ``cls`` has
+    ``fetch_parts``, then ``cls.load_checkpoint(spec, path)``. A model family returns its module,
+    a detector or tagger family ``(model, processor)``; not yet on a device (`ready_for_inference`).
+    """
+    from samkit.weights import resolve_checkpoint
+
+    weights = choose_weights_kind(spec, weights, checkpoint)
+    build_options = dict(build_options or {})
+    if weights == "random":
+        built = cls.build_random(spec, int(seed), **build_options)
+        return built, WeightsInfo("random", seed=int(seed), config=build_options.get("config"))
+    info = resolve_checkpoint(spec, checkpoint, download_missing=download, progress=progress)
+    if hasattr(cls, "fetch_parts"):
+        cls.fetch_parts(spec, info.path, download=download, progress=progress)
+    return cls.load_checkpoint(spec, info.path), info
+
+
 def load_component(
     cls: Any,
     spec: Any,
@@ -55,15 +87,12 @@ def load_component(
     download: bool,
     progress: bool,
 ) -> tuple[Any, Any, WeightsInfo, Any]:
-    """``(model, processor, weights_info, device)`` of ``spec`` built by its family class ``cls``.
+    """``(model, processor, weights_info, device)`` of a detector or tagger ``spec`` built by its
+    family class ``cls`` through `load_weights`, in eval mode, without gradients, on the device.
 
-    ``weights``: ``"pretrained"`` (official file or ``checkpoint``), ``"random"`` (``cls.build_random``
-    under ``seed`` with ``config``, one of ``configs``) or ``"auto"`` (pretrained when the official
-    weights are present, else random). A class with ``fetch_parts`` gets its extra files found (or
-    downloaded) before ``cls.load_checkpoint``. The model is in eval mode, without gradients, on the device.
+    ``config`` (one of ``configs``) chooses the random architecture; a checkpoint carries its own.
     """
     from samkit.devices import resolve_device
-    from samkit.weights import resolve_checkpoint
 
     weights = choose_weights_kind(spec, weights, checkpoint)
     if config not in configs:
@@ -71,12 +100,14 @@ def load_component(
     if weights == "pretrained" and config != "full":
         raise ValueError(f"config={config!r} applies to weights='random' only.")
     dev = resolve_device(device)
-    if weights == "random":
-        model, processor = cls.build_random(spec, int(seed), config)
-        info = WeightsInfo("random", seed=int(seed), config=config)
-    else:
-        info = resolve_checkpoint(spec, checkpoint, download_missing=download, progress=progress)
-        if hasattr(cls, "fetch_parts"):
-            cls.fetch_parts(spec, info.path, download=download, progress=progress)
-        model, processor = cls.load_checkpoint(spec, info.path)
+    (model, processor), info = load_weights(
+        cls,
+        spec,
+        weights,
+        checkpoint=checkpoint,
+        seed=seed,
+        build_options={"config": config} if weights == "random" else None,
+        download=download,
+        progress=progress,
+    )
     return ready_for_inference(model, dev), processor, info, dev

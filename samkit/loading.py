@@ -5,18 +5,26 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from samkit.components import choose_weights_kind, ready_for_inference
+from samkit.components import choose_weights_kind, load_weights, ready_for_inference
 from samkit.devices import resolve_device
-from samkit.errors import CheckpointError, MissingExtraError, UnsupportedError
+from samkit.errors import UnsupportedError
+from samkit.models.checkpoints import guess_checkpoint_model, match_checkpoint
 from samkit.registry import REGISTRY, ModelSpec, get_spec
-from samkit.weights import WeightsInfo, resolve_checkpoint
 
 if TYPE_CHECKING:
     import torch
 
     from samkit.models.base import Segmenter
 
-__all__ = ["load", "adapter_class", "build_random", "resolve_device", "match_checkpoint", "choose_weights"]
+__all__ = [
+    "load",
+    "adapter_class",
+    "build_random",
+    "resolve_device",
+    "match_checkpoint",
+    "guess_checkpoint_model",
+    "choose_weights",
+]
 
 
 def choose_weights(name: str, weights: str) -> str:
@@ -43,58 +51,7 @@ def build_random(spec: ModelSpec, seed: int, **build_options: Any) -> torch.nn.M
     ``build_options`` are the family's (its adapter's ``build_options``, e.g. ``config="tiny"``).
     The global torch RNG state is left as it was.
     """
-    import torch
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return adapter_class(spec).build_architecture(spec, **build_options)
-
-
-def match_checkpoint(model: torch.nn.Module, state_dict: dict[str, Any], spec: ModelSpec, path: str) -> None:
-    """Raise `CheckpointError` unless ``state_dict`` has exactly the keys and shapes of ``model``."""
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    got = {k: tuple(v.shape) for k, v in state_dict.items()}
-    missing = [k for k in expected if k not in got]
-    unexpected = [k for k in got if k not in expected]
-    wrong = [f"{k}: file {got[k]} vs model {expected[k]}" for k in expected if k in got and got[k] != expected[k]]
-    if not (missing or unexpected or wrong):
-        return
-    parts = []
-    for label, items in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", wrong)):
-        if items:
-            parts.append(f"{len(items)} {label} (e.g. {items[:3]})")
-    owner = guess_checkpoint_model(got, exclude=spec.name)
-    hint = f" It looks like a checkpoint for {owner!r}." if owner else ""
-    raise CheckpointError(f"{path} does not fit {spec.name}: {'; '.join(parts)}.{hint} Nothing was loaded.")
-
-
-def guess_checkpoint_model(shapes: dict[str, tuple], exclude: str | None = None) -> str | None:
-    """Name of the registered model whose architecture has exactly these keys and shapes, if any.
-
-    Only models whose family's marker key is in ``shapes`` are built (on the ``meta`` device where
-    the family allows it, else on the CPU), so this is cheap enough for an error message.
-    """
-    for name, spec in REGISTRY.items():
-        try:
-            cls = adapter_class(spec)
-        except MissingExtraError:  # a family that is not installed made no checkpoint here
-            continue
-        if name == exclude or cls.checkpoint_marker not in shapes:
-            continue
-        model = _build_for_shapes(cls, spec)
-        if {k: tuple(v.shape) for k, v in model.state_dict().items()} == shapes:
-            return name
-    return None
-
-
-def _build_for_shapes(cls: type[Segmenter], spec: ModelSpec) -> torch.nn.Module:
-    import torch
-
-    try:
-        with torch.device("meta"):
-            return cls.build_architecture(spec)
-    except RuntimeError:  # sam2 and mobile_sam call .item() while building
-        return cls.build_architecture(spec)
+    return adapter_class(spec).build_random(spec, seed, **build_options)
 
 
 def load(
@@ -165,18 +122,16 @@ def load(
     from samkit.fast_settings import check_dtype, compile_encoder
 
     check_dtype(dtype, dev)
-    if weights == "random":
-        model = build_random(spec, seed, **build_options)
-        info = WeightsInfo("random", seed=int(seed), config=build_options.get("config"))
-    elif hasattr(adapter_class(spec), "load_checkpoint"):  # hub folders: config.json decides the model
-        info = resolve_checkpoint(spec, checkpoint, download_missing=download, progress=progress)
-        model = adapter_class(spec).load_checkpoint(spec, info.path)
-    else:
-        info = resolve_checkpoint(spec, checkpoint, download_missing=download, progress=progress)
-        state_dict = adapter_class(spec).read_checkpoint(info.path, spec)
-        model = adapter_class(spec).build_architecture(spec)
-        match_checkpoint(model, state_dict, spec, info.path)
-        model.load_state_dict(state_dict, strict=True)
+    model, info = load_weights(
+        adapter_class(spec),
+        spec,
+        weights,
+        checkpoint=checkpoint,
+        seed=seed,
+        build_options=build_options,
+        download=download,
+        progress=progress,
+    )
     model = ready_for_inference(model, dev)
     segmenter = adapter_class(spec)(spec, model, info, dtype, **options)
     if compile:

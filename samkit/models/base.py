@@ -97,6 +97,28 @@ class Segmenter(TextPrompts, ImageBatching, AutomaticMasks, VideoHandOff, abc.AB
 
         return read_state_dict(path, spec)
 
+    @classmethod
+    def build_random(cls, spec: ModelSpec, seed: int, **build_options: Any) -> torch.nn.Module:
+        """`build_architecture` under ``torch.manual_seed(seed)``, the global RNG state left as it was."""
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return cls.build_architecture(spec, **build_options)
+
+    @classmethod
+    def load_checkpoint(cls, spec: ModelSpec, path: str) -> torch.nn.Module:
+        """The architecture with the weights of the file ``path`` (`read_checkpoint`), which must fit
+        it key for key and shape for shape (else `CheckpointError`, nothing half-loaded). Families
+        whose checkpoint chooses the architecture (hub folders) override it."""
+        from samkit.models.checkpoints import match_checkpoint
+
+        state_dict = cls.read_checkpoint(path, spec)
+        model = cls.build_architecture(spec)
+        match_checkpoint(model, state_dict, spec, path)
+        model.load_state_dict(state_dict, strict=True)
+        return model
+
     @abc.abstractmethod
     def _make_predictor(self, model: torch.nn.Module) -> Any:
         """The upstream image predictor wrapping ``model``."""

@@ -119,6 +119,12 @@ def test_prompts_give_the_interface_shapes_and_dtypes(model, photo):
 
 
 @pytest.mark.parametrize("model", MODELS, indirect=True)
+def test_num_parameters_counts_the_whole_module(model):
+    count = model.num_parameters()
+    assert count == sum(p.numel() for p in model.model.parameters()) > 0
+
+
+@pytest.mark.parametrize("model", MODELS, indirect=True)
 def test_bad_prompts_are_prompt_errors(model):
     caps = model.capabilities
     if "points" in caps:
@@ -137,6 +143,8 @@ def test_bad_prompts_are_prompt_errors(model):
             model.predict_boxes(np.zeros((0, 4)))
         with pytest.raises(PromptError, match="\\(B, 4\\)"):
             model.predict_boxes(np.zeros((2, 3)))
+        with pytest.raises(PromptError, match="x0 <= x1"):
+            model.predict_boxes([[5, 5, 60, 50], [50, 5, 10, 50]])
 
 
 @pytest.mark.parametrize("model", MODELS, indirect=True)

@@ -28,6 +28,31 @@ def test_random_weights_are_seeded_and_leave_global_rng_alone():
     assert not _state_equal(a, c)
 
 
+def test_models_detectors_and_taggers_load_through_one_path(monkeypatch):
+    """`samkit.components.load_weights` builds or reads every model, detector and tagger."""
+    import samkit.components as components
+    from samkit.detectors import load_detector
+    from samkit.taggers import load_tagger
+
+    seen = []
+    real = components.load_weights
+
+    def spy(cls, spec, weights, **kwargs):
+        seen.append((spec.name, weights, kwargs.get("build_options")))
+        return real(cls, spec, weights, **kwargs)
+
+    monkeypatch.setattr(components, "load_weights", spy)
+    monkeypatch.setattr("samkit.loading.load_weights", spy)
+    samkit.load("mobile_sam", weights="random", seed=3)
+    load_detector("grounding_dino_tiny", weights="random", config="tiny")
+    load_tagger("clip_vit_b32", weights="random", config="tiny")
+    assert seen == [
+        ("mobile_sam", "random", {}),
+        ("grounding_dino_tiny", "random", {"config": "tiny"}),
+        ("clip_vit_b32", "random", {"config": "tiny"}),
+    ]
+
+
 def test_loaded_model_reports_its_weights(random_model):
     model = random_model("mobile_sam")
     assert model.weights.kind == "random" and model.weights.seed == 0 and model.weights.sha256 is None

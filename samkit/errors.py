@@ -17,6 +17,12 @@ class PromptError(SamkitError, ValueError):
     """A prompt that is malformed or does not fit the image (points, labels, boxes, mask input)."""
 
 
+class ParameterError(SamkitError, ValueError, TypeError):
+    """A parameter of the wrong type or outside its range; the message names the parameter, the
+    value given and what is allowed. A ``ValueError`` and a ``TypeError`` both, so either except
+    clause catches it; the service answers it with HTTP 422."""
+
+
 class VideoError(SamkitError, ValueError):
     """A video samkit cannot read as given: missing or corrupt file, no frames, frames of different
     sizes, wrong array shape or dtype."""

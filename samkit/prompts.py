@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from samkit.errors import PromptError
+from samkit.params import check_fraction
 
 __all__ = ["Prompts", "validate_prompts", "split_phrases", "check_threshold"]
 
@@ -142,13 +143,6 @@ def split_phrases(text: str | list[str] | tuple[str, ...]) -> list[str]:
 
 
 def check_threshold(name: str, value: Any, default: float | None = None) -> float:
-    """``value`` (``default`` when None) as a float; ``ValueError`` naming ``name`` unless it is a
-    number in [0, 1] (a bool, a string or a percentage such as 88 is refused)."""
-    value = default if value is None else value
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.integer, np.floating))
-        or not 0.0 <= float(value) <= 1.0
-    ):
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-    return float(value)
+    """``value`` (``default`` when None) as a float; `ParameterError` (a ``ValueError``) naming
+    ``name`` unless it is a number in [0, 1] (a bool, a string or a percentage such as 88 is refused)."""
+    return check_fraction(name, default if value is None else value)

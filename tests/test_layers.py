@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "samkit.plotting",
             "samkit.devices",
             "samkit.atomic",
+            "samkit.params",
             "samkit.masks",
             "samkit.images",
             "samkit.video_io",

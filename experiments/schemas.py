@@ -3,7 +3,7 @@
 Built from the registries: model names from `samkit.registry`, and one protocol schema per protocol
 in `samkit.eval` (group ``protocol``, name ``<protocol>_schema``), made from the protocol's
 parameters dataclass; a field with ``metadata["choices"]`` becomes an Enum, so an unknown value
-fails at compose time. `check` adds the range checks (the parameters' ``metadata["min"]``) and the
+fails at compose time. `check` adds the type and range checks (`Protocol.make_params`) and the
 device, before anything is loaded. No ``from __future__ import annotations`` here: the dataclasses
 travel by value to launcher workers, where string annotations could not be resolved.
 """

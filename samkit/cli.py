@@ -31,6 +31,28 @@ def _names(args: list[str]) -> list[str]:
     return names
 
 
+def _bounded(kind: type, low: float | None = None, high: float | None = None, low_open: bool = False):
+    """An argparse ``type``: the text parsed as ``kind`` (int or float) and checked against its range
+    (`samkit.params`); argparse prints ``argument --port: must be an integer in [1, 65535], got '0'``."""
+    from samkit.errors import ParameterError
+    from samkit.params import check_int, check_number
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = text  # refused below, with the range in the message
+        try:
+            if kind is int:
+                return check_int("value", value, low=low, high=high)
+            return check_number("value", value, low=low, high=high, low_open=low_open)
+        except ParameterError as err:
+            raise argparse.ArgumentTypeError(str(err).removeprefix("value ")) from None
+
+    parse.__name__ = kind.__name__  # argparse names the type in some messages
+    return parse
+
+
 def _spec(name: str):
     """The model spec, or the detector or tagger spec, of a registered name."""
     from samkit.detectors.registry import DETECTORS
@@ -188,13 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="auto: the checkpoint when present, else seeded random weights (see samkit.wording)",
     )
-    s.add_argument("--seed", type=int, default=0, help="seed of random weights")
+    s.add_argument("--seed", type=_bounded(int, low=0), default=0, help="seed of random weights")
     s.add_argument("--device", default=None, help="cpu, cuda, cuda:1... (default: CUDA if available)")
     s.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
     s.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: loopback)")
-    s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--cache-mib", type=float, default=2048, help="embedding cache budget (MiB)")
-    s.add_argument("--max-upload-mib", type=float, default=32, help="largest image file accepted (MiB)")
+    s.add_argument("--port", type=_bounded(int, low=1, high=65535), default=8000)
+    positive = _bounded(float, low=0, low_open=True)
+    s.add_argument("--cache-mib", type=positive, default=2048, help="embedding cache budget (MiB)")
+    s.add_argument("--max-upload-mib", type=positive, default=32, help="largest image file accepted (MiB)")
     s.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     s.set_defaults(func=_cmd_serve)
     return parser

@@ -28,6 +28,12 @@ class VideoError(SamkitError, ValueError):
     sizes, wrong array shape or dtype."""
 
 
+class DatasetError(SamkitError, ValueError):
+    """A dataset record samkit refuses to read: a path taken from an annotation file, a list file or
+    a folder listing that leads outside the dataset's root (``..``, an absolute path, a symlink).
+    The message names the record, the path and the root."""
+
+
 class NotReadyError(SamkitError, RuntimeError):
     """A call made out of order, e.g. `predict` before `set_image`."""
 

@@ -40,6 +40,7 @@ __all__ = [
 
 _CHUNK = 1 << 20
 _CACHE_FILE = ".sha256-cache.json"
+_HF_FILES = ("config.json", "model.safetensors")
 
 
 @dataclass(frozen=True)
@@ -95,13 +96,37 @@ def weights_file(spec: ModelSpec, path: str | os.PathLike) -> Path:
 
 
 def _complete_hf_folder(path: Path) -> bool:
-    return all((path / name).is_file() for name in ("config.json", "model.safetensors"))
+    return all((path / name).is_file() for name in _HF_FILES)
+
+
+def _wrong_kind(spec: ModelSpec, path: Path) -> str | None:
+    """Why ``path`` cannot be ``spec``'s checkpoint: a folder where the layout wants a file, or a
+    file where a hub folder (``layout="hf"``) belongs. None when it is of the right kind or absent."""
+    if spec.layout == "hf":
+        if not path.is_file():
+            return None
+        hint = f" Pass the folder that holds it: {path.parent}." if path.name in _HF_FILES else ""
+        return (
+            f"{str(path)!r} is a file, but the {spec.name} checkpoint is a Hugging Face folder holding "
+            f"{' and '.join(_HF_FILES)} (the hub repo's layout).{hint}"
+        )
+    if not path.is_dir():
+        return None
+    inside = path / spec.checkpoint
+    hint = f" Did you mean {inside}?" if inside.is_file() else ""
+    return (
+        f"{str(path)!r} is a directory, but the {spec.name} checkpoint is a file, {spec.checkpoint} "
+        f"(layout {spec.layout!r}).{hint}"
+    )
 
 
 def find_checkpoint(spec: ModelSpec, checkpoint: str | os.PathLike | None = None) -> Path | None:
-    """The checkpoint file to use: ``checkpoint`` if given (must exist), else the default path if present."""
+    """The checkpoint to use: ``checkpoint`` if given (must exist and be a file, or a hub folder for
+    ``layout="hf"``), else the default path if a checkpoint of the right kind is there."""
     if checkpoint is not None:
         path = Path(checkpoint).expanduser()
+        if (problem := _wrong_kind(spec, path)) is not None:
+            raise CheckpointError(f"Checkpoint path {problem}")
         if spec.layout == "hf":
             if not path.exists():
                 raise CheckpointError(f"Checkpoint folder {str(path)!r} for {spec.name} does not exist.")
@@ -298,10 +323,17 @@ def resolve_checkpoint(
     A file at the default location must match the published SHA-256 (else `ChecksumError`: a
     corrupt or partial file there is never loaded). An explicit ``checkpoint`` may be any file in
     the family's layout (e.g. fine-tuned weights); its SHA-256 is recorded and ``official`` says
-    whether it is the published file.
+    whether it is the published file. A folder where the layout wants a file (or a file where a
+    ``layout="hf"`` hub folder belongs), given or at the default location, is a `CheckpointError`
+    that says so and names what is expected.
     """
     path = find_checkpoint(spec, checkpoint)
     if path is None:
+        if (problem := _wrong_kind(spec, default_path(spec))) is not None:
+            raise CheckpointError(
+                f"The default checkpoint location {problem} Move it away and run "
+                f"`samkit weights download {spec.name}`, or pass checkpoint=..."
+            )
         if not download_missing:
             gated = (
                 f" The repo is gated: accept its license at {spec.url} and run `hf auth login` first."

@@ -112,11 +112,11 @@ def test_unknown_model_name_fails_at_compose_time():
 
 
 def test_range_checks():
-    with pytest.raises(ValueError, match="image_size must be >= 1"):
+    with pytest.raises(ValueError, match="image_size must be an integer >= 1"):
         schemas.check(_compose("benchmark", ["image_size=0"]))
-    with pytest.raises(ValueError, match="max_clicks must be >= 1"):
+    with pytest.raises(ValueError, match="max_clicks must be an integer >= 1"):
         schemas.check(_compose("evaluate", ["protocol.max_clicks=0"]))
-    with pytest.raises(ValueError, match="warmup must be >= 0"):
+    with pytest.raises(ValueError, match="warmup must be an integer >= 0"):
         schemas.check(_compose("benchmark", ["warmup=-1"]))
 
 

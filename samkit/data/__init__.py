@@ -5,7 +5,8 @@ after subsampling), ``name``, ``image_ids``, ``skipped_images`` (images that cou
 reasons) and ``dataset[i]``. Common options: ``max_images``, ``max_objects`` (per image), ``seed``
 (reproducible subsampling, by sorted id), ``min_area`` (pixels; smaller objects are skipped as
 "tiny") and, for COCO-format data, ``skip_crowd``. Images are read only when their sample is
-produced.
+produced. Paths read from dataset files (annotation jsons, split files, folder listings) must stay
+inside the dataset's root, symlinks followed; any other is a `samkit.errors.DatasetError`.
 
 Video input: `open_video` gives lazy `VideoFrames` (HxWx3 uint8 RGB) from a frames folder, a video
 file (PyAV), an array or a list; `moving_shapes` makes synthetic videos with exact mask tracks and

@@ -1,17 +1,47 @@
-"""Reading images and mask PNGs from disk for the loaders (PIL; errors name the file)."""
+"""Reading images and mask PNGs from disk for the loaders (PIL; errors name the file), and
+`resolve_inside`, the one check that keeps paths read from dataset files inside their root."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_image", "read_label_png", "read_binary_png", "image_size"]
+from samkit.errors import DatasetError
+
+__all__ = ["resolve_inside", "read_image", "read_label_png", "read_binary_png", "image_size"]
 
 #: PIL modes converted to RGB by PIL without guessing a value range
 _CONVERTIBLE = {"L", "LA", "P", "PA", "RGBA", "RGBX", "CMYK", "YCbCr", "1"}
 #: PIL modes that hold integer labels as they are
 _LABEL_MODES = {"L", "P", "I;16", "I;16B", "I;16L", "I", "1"}
+
+
+def resolve_inside(root: str | os.PathLike, relative: str | os.PathLike, *, what: str) -> Path:
+    """``root / relative``, checked to stay inside ``root`` once every symlink is followed.
+
+    For every path a loader takes from a file rather than from the user (an annotation's
+    ``file_name``, a line of a list file, an entry of a folder listing). ``relative`` may be
+    absolute or hold ``..`` as long as it resolves inside ``root``. ``what`` names the record in the
+    error (e.g. ``"ann.json: image 7 file_name"``). The path returned is the joined one, not the
+    resolved one (names stay as the dataset spells them); it need not exist.
+
+    Raises `DatasetError` (a ValueError) naming ``what``, the path, where it resolves and the root.
+    """
+    joined = Path(root) / relative
+    try:
+        real_root = Path(root).resolve()
+        real = joined.resolve()
+    except (OSError, RuntimeError, ValueError) as e:  # a symlink loop, a NUL byte
+        raise DatasetError(f"{what}: cannot resolve the path {str(relative)!r} under {root} ({e})") from None
+    if not real.is_relative_to(real_root):
+        raise DatasetError(
+            f"{what}: the path {str(relative)!r} resolves to {real}, outside the dataset root {real_root}; "
+            "paths read from dataset files must stay inside their root (no '..', absolute path or "
+            "symlink that leads out)"
+        )
+    return joined
 
 
 def _open(path: Path):

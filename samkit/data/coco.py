@@ -10,10 +10,20 @@ What happens to bad input:
 - malformed json (syntax, missing ``images`` / ``annotations`` / ``id`` / ``height`` / ``width``
   / ``segmentation``, unknown ``image_id``, duplicated ids, unsupported segmentation): ValueError
   naming the file and the entry, at construction (`Sa1bDataset`: when that image is loaded);
-- an RLE whose ``size`` differs from the image entry's height/width, or an image file whose size
-  differs from it: ValueError naming the image id and both sizes;
+- a ``bbox`` that is not 4 finite numbers: ValueError naming the file and the annotation;
+- an image whose ``file_name`` (or ``coco_url`` name) leads outside ``images_dir`` (``..``, an
+  absolute path, a symlink; SA-1B: a listed file that is a symlink leading out of the folder):
+  `samkit.errors.DatasetError` (a ValueError) naming the image id, the path and the root, at
+  construction; nothing outside the root is ever opened;
+- an image file whose size differs from its entry's height/width: ValueError naming the image id
+  and both sizes;
 - a missing image file: left out at construction, recorded in ``skipped_images`` with reason
   ``"missing file"`` and one warning;
+- an annotation that contradicts its image's size is skipped, never used: ``"negative bbox"``
+  (width or height < 0), ``"bbox outside image"`` and ``"polygon outside image"`` (beyond a
+  tolerance of 1 pixel: ground truth touches the border and polygon points may lie a fraction of a
+  pixel outside), ``"RLE size mismatch"`` (RLE ``size`` is not the image's [height, width]); the
+  skipped record's ``detail`` gives the numbers;
 - crowd annotations (``iscrowd`` 1; absent means 0, as in LVIS and SA-1B): skipped as ``"crowd"``
   when ``skip_crowd`` (default); empty masks skipped as ``"empty"``; masks under ``min_area`` pixels
   as ``"tiny"``; all recorded in `Sample.skipped`;
@@ -25,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from samkit.data._base import IdDataset
-from samkit.data._io import read_image
+from samkit.data._io import read_image, resolve_inside
 from samkit.data._subsample import check_options, id_sort_key, select_objects, subsample
 from samkit.data.sample import Sample
 from samkit.masks import decode_rles, to_pycoco_rle
@@ -40,6 +51,8 @@ from samkit.masks import decode_rles, to_pycoco_rle
 __all__ = ["CocoDataset", "Sa1bDataset"]
 
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG")
+#: how far (pixels) a bbox or polygon point may lie outside the image before the annotation is skipped
+_TOLERANCE = 1.0
 
 
 class CocoDataset(IdDataset):
@@ -49,7 +62,8 @@ class CocoDataset(IdDataset):
         annotations: the json file. A COCO/LVIS file has ``images`` and ``annotations`` lists; an
             SA-1B file (``image`` dict + ``annotations``) is read as a one-image dataset.
         images_dir: folder the images' ``file_name`` is relative to (LVIS entries without
-            ``file_name`` use the last part of ``coco_url``).
+            ``file_name`` use the last part of ``coco_url``); a ``file_name`` that leads outside
+            it, symlinks followed, is a `samkit.errors.DatasetError`.
         max_images: keep this many images (seeded draw after sorting by id); None keeps all.
         max_objects: keep at most this many objects per image (seeded by ``seed`` and the image id).
         seed: seed of both draws.
@@ -98,10 +112,12 @@ class CocoDataset(IdDataset):
         self.skipped_images: list[dict] = []
         available: list[str] = []
         self._by_id: dict[str, Any] = {}
+        self._paths: dict[str, Path] = {}
         for image in data["images"]:
             image_id = str(image["id"])
-            path = self.images_dir / _file_name(image)
+            path = _image_path(self.images_dir, image, self.annotations_file)
             self._by_id[image_id] = image["id"]
+            self._paths[image_id] = path
             if path.is_file():
                 available.append(image_id)
             else:
@@ -118,7 +134,7 @@ class CocoDataset(IdDataset):
         return _build_sample(
             image,
             self.coco.imgToAnns.get(source_id, []),
-            self.images_dir / _file_name(image),
+            self._paths[image_id],
             image_id=image_id,
             dataset=self.name,
             categories=self.coco.cats,
@@ -137,7 +153,9 @@ class Sa1bDataset(IdDataset):
     ``image_id`` is the json stem (e.g. ``"sa_1"``), so that listing and subsampling need no json
     read; each json is read when its Sample is produced, and a malformed one raises ValueError
     naming the file then. The image is ``<stem>.jpg`` (or ``.jpeg`` / ``.png``); a json without one
-    is recorded in ``skipped_images`` as ``"missing file"``. Options as `CocoDataset`; SA-1B has no
+    is recorded in ``skipped_images`` as ``"missing file"``; a json or image that is a symlink
+    leading out of ``folder`` is a `samkit.errors.DatasetError`. The json's own ``file_name`` is not
+    used. Options as `CocoDataset`; SA-1B has no
     crowd annotations, but an ``iscrowd`` field is honoured like COCO's. Default name:
     ``"sa1b:<folder name>"``.
     """
@@ -166,7 +184,10 @@ class Sa1bDataset(IdDataset):
         self.skipped_images: list[dict] = []
         self._images: dict[str, Path] = {}
         for path in jsons:
+            resolve_inside(self.folder, path.name, what=f"{self.name}: annotation file of image {path.stem!r}")
             image_path = next((p for s in _IMAGE_SUFFIXES if (p := path.with_suffix(s)).is_file()), None)
+            if image_path is not None:
+                resolve_inside(self.folder, image_path.name, what=f"{self.name}: image {path.stem!r}")
             if image_path is None:
                 self.skipped_images.append(
                     {"image_id": path.stem, "reason": "missing file", "path": str(path.with_suffix(".jpg"))}
@@ -296,14 +317,25 @@ def _validate(data: dict, path: Path) -> None:
             )
         if ann.get("iscrowd", 0) not in (0, 1):
             raise ValueError(f"{path}: annotation {ann_id} has iscrowd {ann['iscrowd']!r}; expected 0 or 1")
+        bbox = ann.get("bbox")
+        if bbox is not None and not _is_box(bbox):
+            raise ValueError(
+                f"{path}: annotation {ann_id} has bbox {bbox!r}; expected [x, y, width, height], 4 finite numbers"
+            )
         seg = ann.get("segmentation")
         if type(seg) is list and all(type(part) is list and not len(part) % 2 for part in seg):
             continue  # the common case: well-formed polygons
-        _check_segmentation(seg, image, f"{path}: annotation {ann_id}")
+        _check_segmentation(seg, f"{path}: annotation {ann_id}")
 
 
-def _check_segmentation(seg: Any, image: dict, where: str) -> None:
-    h, w = image["height"], image["width"]
+def _is_box(bbox: Any) -> bool:
+    """Whether ``bbox`` is a list of 4 finite numbers (bools excluded)."""
+    return type(bbox) is list and len(bbox) == 4 and all(type(v) in (int, float) and math.isfinite(v) for v in bbox)
+
+
+def _check_segmentation(seg: Any, where: str) -> None:
+    """ValueError unless ``seg`` is polygons or a well-formed RLE (an RLE of another size than the
+    image is well-formed: `_geometry_problem` skips it when the image is loaded)."""
     if seg is None:
         raise ValueError(f"{where} has no 'segmentation' (a detection-only file?)")
     if isinstance(seg, list):
@@ -319,12 +351,12 @@ def _check_segmentation(seg: Any, image: dict, where: str) -> None:
     size = seg["size"]
     if not (isinstance(size, list) and len(size) == 2 and all(_is_int(s) for s in size)):
         raise ValueError(f"{where}: RLE 'size' must be [height, width], got {size!r}")
-    if size != [h, w]:
-        raise ValueError(f"{where}: the RLE mask is {size[0]}x{size[1]} (HxW) but image {image['id']} is {h}x{w}")
     counts = seg["counts"]
     if isinstance(counts, list):
-        if not all(_is_int(c) and c >= 0 for c in counts) or sum(counts) != h * w:
-            raise ValueError(f"{where}: uncompressed RLE counts must be ints >= 0 summing to height*width = {h * w}")
+        if not all(_is_int(c) and c >= 0 for c in counts) or sum(counts) != size[0] * size[1]:
+            raise ValueError(
+                f"{where}: uncompressed RLE counts must be ints >= 0 summing to height*width = {size[0] * size[1]}"
+            )
     elif not isinstance(counts, str):
         raise ValueError(
             f"{where}: RLE 'counts' must be a string (compressed) or a list of ints "
@@ -336,6 +368,13 @@ def _file_name(image: dict) -> str:
     if isinstance(image.get("file_name"), str):
         return image["file_name"]
     return image["coco_url"].rsplit("/", 1)[-1]
+
+
+def _image_path(images_dir: Path, image: dict, annotations_file: Path) -> Path:
+    """The image entry's file under ``images_dir``; `DatasetError` if it leads outside it."""
+    key = "file_name" if isinstance(image.get("file_name"), str) else "coco_url"
+    what = f"{annotations_file}: image {image['id']!r} ({key} {image[key]!r})"
+    return resolve_inside(images_dir, _file_name(image), what=what)
 
 
 def _warn_missing(skipped: list[dict], name: str) -> None:
@@ -351,6 +390,60 @@ def _warn_missing(skipped: list[dict], name: str) -> None:
 # --------------------------------------------------------------------------------------------
 # one image
 # --------------------------------------------------------------------------------------------
+
+
+def _geometry_problem(ann: dict, h: int, w: int) -> tuple[str, str] | None:
+    """``(reason, detail)`` when a validated annotation's bbox or segmentation contradicts an
+    ``h x w`` image (pixels, beyond `_TOLERANCE`), else None."""
+    if (bbox := ann.get("bbox")) is not None:
+        x, y, bw, bh = bbox
+        if bw < 0 or bh < 0:
+            return "negative bbox", f"bbox {bbox} (x, y, width, height) has a negative width or height"
+        if x < -_TOLERANCE or y < -_TOLERANCE or x + bw > w + _TOLERANCE or y + bh > h + _TOLERANCE:
+            return "bbox outside image", (
+                f"bbox {bbox} (x, y, width, height) leaves the {w}x{h} (WxH) image by more than {_TOLERANCE:g} pixel"
+            )
+    seg = ann["segmentation"]
+    if isinstance(seg, dict):
+        rle_h, rle_w = seg["size"]
+        if (rle_h, rle_w) != (h, w):
+            return "RLE size mismatch", f"the RLE mask is {rle_h}x{rle_w} (HxW) but the image is {h}x{w}"
+        return None
+    return _polygon_problem(seg, h, w)
+
+
+def _polygon_problem(polygons: list, h: int, w: int) -> tuple[str, str] | None:
+    """``("polygon outside image", detail)`` when a point of a polygon (of >= 3 points: smaller
+    parts are ignored) lies more than `_TOLERANCE` pixels outside ``[0, w] x [0, h]``."""
+    parts = [part for part in polygons if len(part) >= 6]
+    if not parts:
+        return None
+    try:
+        xy = np.concatenate([np.asarray(part, dtype=np.float64) for part in parts]).reshape(-1, 2)
+    except (TypeError, ValueError):
+        return None  # not numbers: _to_rle names the annotation
+    if not np.isfinite(xy).all():
+        return "polygon outside image", "the polygon has non-finite coordinates"
+    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+    if x0 < -_TOLERANCE or y0 < -_TOLERANCE or x1 > w + _TOLERANCE or y1 > h + _TOLERANCE:
+        return "polygon outside image", (
+            f"polygon points span x {x0:g}..{x1:g}, y {y0:g}..{y1:g}, beyond the {w}x{h} (WxH) image "
+            f"by more than {_TOLERANCE:g} pixel"
+        )
+    return None
+
+
+def _geometry_skips(anns: list[dict], h: int, w: int) -> tuple[list[dict], list[dict]]:
+    """``(usable annotations, skipped records)``: annotations that contradict the ``h x w`` image
+    become ``{"object_id", "reason", "detail"}`` records."""
+    usable, skipped = [], []
+    for ann in anns:
+        problem = _geometry_problem(ann, h, w)
+        if problem is None:
+            usable.append(ann)
+        else:
+            skipped.append({"object_id": str(ann["id"]), "reason": problem[0], "detail": problem[1]})
+    return usable, skipped
 
 
 def _to_rle(seg: Any, h: int, w: int, where: str) -> dict:
@@ -384,6 +477,7 @@ def _build_sample(
             f"{dataset}: image {image_id} ({image_path}) is {image.shape[0]}x"
             f"{image.shape[1]} (HxW) but {where} says {h}x{w}"
         )
+    anns, bad = _geometry_skips(anns, h, w)
     rles = [_to_rle(a["segmentation"], h, w, f"{where}: annotation {a['id']}") for a in anns]
     areas = [int(a) for a in mask_utils.area(rles)] if rles else []
     keep, skipped, eligible = select_objects(
@@ -396,6 +490,7 @@ def _build_sample(
         seed=seed,
         skip_crowd=skip_crowd,
     )
+    skipped = sorted(bad + skipped, key=lambda record: id_sort_key(record["object_id"]))
     if keep:
         masks = decode_rles([rles[i] for i in keep], h, w)
     else:

@@ -15,7 +15,11 @@ What happens to bad input:
 - frames without an annotation PNG: kept, with ``annotated[t]`` False and empty masks there (DAVIS
   test-dev annotates only the first frame);
 - an annotation PNG without a frame, or frames/annotations of different sizes: ValueError naming the
-  sequence, the file and the sizes; RGB annotation PNGs: ValueError.
+  sequence, the file and the sizes; RGB annotation PNGs: ValueError;
+- a sequence name (from the split file, the folder listing or ``sequences``), a frame or an
+  annotation PNG that leads outside ``JPEGImages/<resolution>`` or ``Annotations/<resolution>``
+  (``..``, an absolute path, a symlink): `samkit.errors.DatasetError` (a ValueError) naming the
+  sequence, the file and the root; sequences at construction, frames when the sequence is loaded.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from samkit.data._base import IdDataset
-from samkit.data._io import image_size, read_label_png
+from samkit.data._io import image_size, read_label_png, resolve_inside
 from samkit.data._subsample import check_options, select_objects, subsample
 from samkit.data.sample import VideoSample
 
@@ -80,13 +84,19 @@ class DavisDataset(IdDataset):
             raise ValueError("Pass either sequences or split, not both")
         if isinstance(sequences, str):
             raise ValueError(f"sequences must be a list of names, got the string {sequences!r}")
+        source = "sequences"
         if split is not None:
             split_file = self.root / "ImageSets" / "2017" / f"{split}.txt"
             if not split_file.is_file():
                 raise FileNotFoundError(f"No DAVIS split file: {split_file}")
             sequences = [line.strip() for line in split_file.read_text().splitlines() if line.strip()]
+            source = str(split_file)
         if sequences is None:
             sequences = [p.name for p in self.frames_dir.iterdir() if p.is_dir()]
+            source = f"the listing of {self.frames_dir}"
+        for seq in sequences:
+            for folder in (self.frames_dir, self.annotations_dir):
+                resolve_inside(folder, seq, what=f"{self.name}: sequence {seq!r} (from {source})")
 
         self.skipped_images: list[dict] = []
         available = []
@@ -124,6 +134,8 @@ class DavisDataset(IdDataset):
         frame_paths = sorted(
             p for p in (self.frames_dir / seq).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")
         )
+        for p in frame_paths:
+            resolve_inside(self.frames_dir, f"{seq}/{p.name}", what=f"{self.name}: sequence {seq!r} frame {p.name!r}")
         if not frame_paths:
             raise ValueError(f"Sequence {seq!r}: no frames in {self.frames_dir / seq}")
         names = [p.stem for p in frame_paths]
@@ -137,6 +149,8 @@ class DavisDataset(IdDataset):
                 )
         read: dict[int, np.ndarray] = {}
         for png in sorted((self.annotations_dir / seq).glob("*.png")):
+            what = f"{self.name}: sequence {seq!r} annotation {png.name!r}"
+            resolve_inside(self.annotations_dir, f"{seq}/{png.name}", what=what)
             if png.stem not in index:
                 raise ValueError(
                     f"Sequence {seq!r}: annotation {png} has no frame {png.stem}.jpg in {self.frames_dir / seq}"

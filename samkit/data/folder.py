@@ -16,7 +16,10 @@ What happens to bad input:
 - two images with one stem, or a stem with both a label PNG and a mask folder: ValueError;
 - a mask whose size differs from its image: ValueError naming the image id, files and sizes;
 - RGB label PNGs: ValueError (colours are not guessed into ids); empty per-object masks: skipped as
-  ``"empty"``; masks under ``min_area`` pixels: skipped as ``"tiny"`` (in `Sample.skipped`).
+  ``"empty"``; masks under ``min_area`` pixels: skipped as ``"tiny"`` (in `Sample.skipped`);
+- an image, mask file or mask folder entry that is a symlink leading outside ``root/images`` or
+  ``root/masks``: `samkit.errors.DatasetError` (a ValueError) naming the entry and the folder
+  (images and masks at construction, per-object files when the image is loaded).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from samkit.data._base import IdDataset
-from samkit.data._io import read_binary_png, read_image, read_label_png
+from samkit.data._io import read_binary_png, read_image, read_label_png, resolve_inside
 from samkit.data._subsample import check_options, id_sort_key, select_objects, subsample
 from samkit.data.sample import Sample
 
@@ -74,15 +77,18 @@ class FolderDataset(IdDataset):
         self._images: dict[str, Path] = {}
         for path in sorted(images_dir.iterdir()):
             if path.is_file() and path.suffix.lower() in _IMAGE_SUFFIXES:
+                resolve_inside(images_dir, path.name, what=f"{self.name}: image {path.name!r}")
                 if path.stem in self._images:
                     raise ValueError(f"Two images with the stem {path.stem!r}: {self._images[path.stem]} and {path}")
                 self._images[path.stem] = path
+        self._masks_dir = masks_dir
         self._masks: dict[str, Path] = {}
         if masks_dir.is_dir():
             for path in sorted(masks_dir.iterdir()):
                 if not (path.is_dir() or path.suffix.lower() == ".png"):
                     continue
                 stem = path.name if path.is_dir() else path.stem
+                resolve_inside(masks_dir, path.name, what=f"{self.name}: masks of image {stem!r}")
                 if stem in self._masks:
                     raise ValueError(f"Both a label PNG and a mask folder for {stem!r}: {self._masks[stem]} and {path}")
                 self._masks[stem] = path
@@ -139,6 +145,8 @@ class FolderDataset(IdDataset):
             ids = [f.stem for f in files]
             masks = np.zeros((len(files), h, w), dtype=bool)
             for i, f in enumerate(files):
+                what = f"{self.name}: image {image_id!r} mask {f.name!r}"
+                resolve_inside(self._masks_dir, f"{mask_path.name}/{f.name}", what=what)
                 mask = read_binary_png(f)
                 self._check_size(image_id, image_path, image, f, mask)
                 masks[i] = mask

@@ -30,7 +30,10 @@ class Sample:
             ``area`` in pixels) kept aligned with ``masks`` by `select`.
         skipped: objects left out while loading, ``{"object_id": str, "reason": str}`` with reason
             e.g. ``"crowd"``, ``"tiny"`` (fewer than ``min_area`` pixels), ``"empty"`` (0 pixels),
-            ``"occluded"`` (synthetic shapes fully covered by later ones).
+            ``"occluded"`` (synthetic shapes fully covered by later ones), or for annotations that
+            contradict the image's size ``"negative bbox"``, ``"bbox outside image"``,
+            ``"polygon outside image"``, ``"RLE size mismatch"`` (these also carry ``"detail"``,
+            the numbers).
 
     Raises ValueError at construction when the image is not HxWx3 uint8, the masks not (N, H, W)
     bool of the image's H and W, or the ids not N unique str.

@@ -161,7 +161,7 @@ class AgreementParams:
     """Parameters of the agreement protocol (see `run_agreement`)."""
 
     synthetic_images: int = field(default=4, metadata={"min": 0})
-    synthetic_size: list[int] = field(default_factory=lambda: [240, 320])
+    synthetic_size: list[int] = field(default_factory=lambda: [240, 320], metadata={"min": 1})
     photos: list[str] = field(default_factory=lambda: ["astronaut", "coffee", "chelsea", "rocket"])
     max_objects: int = field(default=3, metadata={"min": 1})
 

@@ -44,6 +44,9 @@ def run_automatic(
     ``n_gt``, ``ar_hits@100``, ``ar_hits@1000``; ``prompt`` is the generator kind (``grid`` or
     ``everything``). Images without ground truth get ``n_gt`` 0 and no hits.
     """
+    check = getattr(model, "check_generate_params", None)  # a Segmenter's; any object with generate() runs
+    if check is not None:  # a bad parameter fails here, once, not on every image
+        _, generate_params = check(**generate_params)
     run_id = resolve_run_id(run_id)
     sink = RowSink(out_path, resume)
     params_text = json.dumps(generate_params, sort_keys=True, default=str)

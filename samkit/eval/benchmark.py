@@ -34,6 +34,7 @@ from samkit.eval.agreement import agreement_table, flag_agreement
 from samkit.eval.protocol import Protocol, Section, failure_row, row_header, unsupported_error
 from samkit.fast_settings import setting_label
 from samkit.metrics.perf import count_flops, count_parameters, measure_peak_memory, time_call
+from samkit.params import check_int
 from samkit.rows import new_run_id, rows_to_frame, save_results
 from samkit.wording import RANDOM_WEIGHTS_WARNING, device_label, group_weights_kind, joined, present
 
@@ -123,10 +124,17 @@ def run_benchmark(
     unknown = sorted(set(phases) - set(PHASES))
     if unknown:
         raise ValueError(f"Unknown benchmark phase(s) {unknown}; phases: {', '.join(PHASES)}")
-    if repeats < 1 or warmup < 0 or batch < 1 or image_size < 1 or image_batch < 1:
-        raise ValueError("repeats, batch and image_batch must be >= 1, warmup >= 0, image_size >= 1")
+    repeats = check_int("repeats", repeats, low=1)
+    batch = check_int("batch", batch, low=1)
+    image_batch = check_int("image_batch", image_batch, low=1)
+    image_size = check_int("image_size", image_size, low=1)
+    warmup = check_int("warmup", warmup, low=0)
+    generate_params = dict(generate_params or {})
+    check = getattr(model, "check_generate_params", None)
+    if check is not None and "generate" in phases and "automatic" in model.capabilities:  # fail here, once
+        _, generate_params = check(**generate_params)
     image = benchmark_image(image_size)
-    calls = _phase_calls(model, image, batch, dict(generate_params or {}), int(image_batch))
+    calls = _phase_calls(model, image, batch, generate_params, image_batch)
     base = {
         **row_header(model, run_id or new_run_id(), "benchmark", "benchmark", f"astronaut@{image_size}"),
         "image_size": int(image_size),

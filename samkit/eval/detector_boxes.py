@@ -279,9 +279,9 @@ class DetectorBoxesParams:
     detector_weights: str = field(default="same", metadata={"choices": ("same", "pretrained", "random")})
     detector_config: str = field(default="full", metadata={"choices": ("full", "tiny")})
     detector_seed: int = 0
-    box_threshold: float | None = None
-    text_threshold: float | None = None
-    score_threshold: float = 0.0
+    box_threshold: float | None = field(default=None, metadata={"min": 0.0, "max": 1.0})
+    text_threshold: float | None = field(default=None, metadata={"min": 0.0, "max": 1.0})
+    score_threshold: float = field(default=0.0, metadata={"min": 0.0, "max": 1.0})
     max_detections: int = field(default=100, metadata={"min": 1})
     warmup: bool = True
     #: images embedded per ``set_images`` call (batched encoder passes); 1: ``set_image`` per image

@@ -16,18 +16,30 @@ import dataclasses
 import importlib
 import pkgutil
 import traceback
-from collections.abc import Callable, Iterable
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from samkit.errors import UnknownProtocolError, UnsupportedError, failure_status
+from samkit.errors import ParameterError, UnknownProtocolError, UnsupportedError, failure_status
+from samkit.params import check_bool, check_choice, check_int, check_number
 from samkit.registry.core import Registry
 from samkit.rows import device_name, new_run_id, rows_to_frame, save_results, weights_columns
 
-__all__ = ["Protocol", "Section", "list_protocols", "get_protocol", "row_header", "failure_row", "unsupported_error"]
+__all__ = [
+    "Protocol",
+    "Section",
+    "list_protocols",
+    "get_protocol",
+    "row_header",
+    "failure_row",
+    "unsupported_error",
+    "check_typed",
+]
 
 
 def _dtype_of(model: Any) -> str:
@@ -73,6 +85,39 @@ def unsupported_error(model_name: str, protocol: str, capability: str) -> Unsupp
     )
 
 
+def check_typed(name: str, value: Any, annotation: Any, metadata: Any = None) -> Any:
+    """``value`` checked against a parameter's type ``annotation`` and its field ``metadata``
+    (``choices``, ``min``, ``max``; for a list they apply to each item), in its canonical type."""
+    metadata = metadata or {}
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
+        if value is None:
+            return None
+        rest = [a for a in args if a is not type(None)]
+        return check_typed(name, value, rest[0] if len(rest) == 1 else Any, metadata)
+    if origin is list:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            raise ParameterError(f"{name} must be a list, got {value!r} (a {type(value).__name__})")
+        item = args[0] if args else Any
+        return [check_typed(f"{name}[{i}]", v, item, metadata) for i, v in enumerate(value)]
+    if origin is dict or annotation is dict:
+        if not isinstance(value, Mapping):
+            raise ParameterError(f"{name} must be a mapping of names to values, got {value!r}")
+        return dict(value)
+    low, high = metadata.get("min"), metadata.get("max")
+    if annotation is bool:
+        value = check_bool(name, value)
+    elif annotation is int:
+        value = check_int(name, value, low=low, high=high)
+    elif annotation is float:
+        value = check_number(name, value, low=low, high=high)
+    elif annotation is str and not isinstance(value, str):
+        raise ParameterError(f"{name} must be a string, got {value!r} (a {type(value).__name__})")
+    if metadata.get("choices") is not None:
+        value = check_choice(name, value, metadata["choices"])
+    return value
+
+
 @dataclass(frozen=True, eq=False)
 class Section:
     """One file of a report, given by a protocol's ``report_sections`` (see `Protocol`).
@@ -108,8 +153,9 @@ class Protocol:
     name: registry name (``protocol=<name>`` in the Hydra configs).
     description: one line, shown by `list_protocols` and in the generated config.
     capability: the model capability it needs (``samkit.registry.CAPABILITIES``), or None.
-    params: a dataclass of its parameters; its fields' ``metadata["choices"]`` list allowed values
-        and ``metadata["min"]`` a lower bound, checked by `make_params` (and at compose time in Hydra).
+    params: a dataclass of its parameters; their annotations give their types, their fields'
+        ``metadata["choices"]`` list allowed values and ``metadata["min"]`` / ``["max"]`` bound
+        them, all checked by `make_params` (and at compose time in Hydra).
     runner: ``runner(model, dataset, params, *, run_id, out_path, resume, progress) -> rows``.
     summarizer: ``summarizer(ok_rows) -> {column: value}``: this protocol's part of one
         `samkit.eval.summary.summarize` row (the rows of one model/weights/device/dtype/dataset group).
@@ -147,7 +193,12 @@ class Protocol:
         return self.capability_of(params if params is not None else self.params())
 
     def make_params(self, **values: Any) -> Any:
-        """The parameters dataclass from keyword values, checked: unknown names, choices, bounds."""
+        """The parameters dataclass from keyword values, checked where they enter: unknown names,
+        then each value's type (its annotation: ``int``, ``float``, ``bool``, ``str``, ``X | None``,
+        ``list[X]``, ``dict``), ``metadata["choices"]`` and the bounds ``metadata["min"]`` /
+        ``metadata["max"]`` (a `samkit.errors.ParameterError` naming the protocol, the parameter,
+        the value and what is allowed). Values come back in their canonical types (``8.0`` -> ``8``
+        for an ``int``; a tuple or Hydra list -> ``list``)."""
         fields = {f.name: f for f in dataclasses.fields(self.params)}
         unknown = sorted(set(values) - set(fields))
         if unknown:
@@ -155,16 +206,13 @@ class Protocol:
                 f"Unknown parameter(s) {unknown} for the {self.name} protocol; "
                 f"parameters: {', '.join(fields) or 'none'}"
             )
+        hints = typing.get_type_hints(self.params)
         params = self.params(**values)
-        for f in fields.values():
-            value = getattr(params, f.name)
-            choices = f.metadata.get("choices")
-            items = value if isinstance(value, (list, tuple)) else [value]
-            if choices is not None and any(v not in choices for v in items):
-                raise ValueError(f"{self.name} protocol: {f.name} must be one of {list(choices)}, got {value!r}")
-            if "min" in f.metadata and value < f.metadata["min"]:
-                raise ValueError(f"{f.name} must be >= {f.metadata['min']}, got {value}")
-        return params
+        checked = {
+            f.name: check_typed(f"{self.name} protocol: {f.name}", getattr(params, f.name), hints[f.name], f.metadata)
+            for f in fields.values()
+        }
+        return dataclasses.replace(params, **checked)
 
     def supports(self, model: Any, params: Any = None) -> bool:
         """True when ``model`` (a Segmenter) has the capability this protocol needs (with ``params``)."""

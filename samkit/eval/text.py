@@ -223,8 +223,8 @@ class TextParams:
     detector_weights: str = field(default="same", metadata={"choices": ("same", "pretrained", "random")})
     detector_config: str = field(default="full", metadata={"choices": ("full", "tiny")})
     detector_seed: int = 0
-    box_threshold: float | None = None
-    text_threshold: float | None = None
+    box_threshold: float | None = field(default=None, metadata={"min": 0.0, "max": 1.0})
+    text_threshold: float | None = field(default=None, metadata={"min": 0.0, "max": 1.0})
     prompts: str = field(default="image", metadata={"choices": PROMPT_SOURCES})
     max_detections: int = field(default=100, metadata={"min": 1})
     warmup: bool = True

@@ -38,9 +38,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from samkit.errors import ParameterError
 from samkit.eval._runner import RowSink, resolve_run_id
 from samkit.eval.protocol import Protocol, Section, failure_row, row_header
 from samkit.metrics.perf import measure_peak_memory, timed
+from samkit.params import check_int
 from samkit.plotting import MEMORY_METHODS, figure_header, new_figure, refuse_rows
 from samkit.wording import RANDOM_WEIGHTS_WARNING, device_label, group_weights_kind, joined, present
 
@@ -62,21 +64,19 @@ WARMUP_FRAMES = 2
 
 
 def _check_int_list(name: str, values: Any, minimum: int) -> list[int]:
+    """``values`` as a non-empty list of ints >= ``minimum`` (`samkit.errors.ParameterError` naming the item)."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise ValueError(f"{name} must be a list of ints >= {minimum}, got {values!r}")
-    out = list(values)
-    if not out or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum for v in out):
-        raise ValueError(f"{name} must be a non-empty list of ints >= {minimum}, got {values!r}")
-    return [int(v) for v in out]
+        raise ParameterError(f"{name} must be a list of integers >= {minimum}, got {values!r}")
+    out = [check_int(f"{name}[{i}]", v, low=minimum) for i, v in enumerate(values)]
+    if not out:
+        raise ParameterError(f"{name} must be a non-empty list of integers >= {minimum}, got {values!r}")
+    return out
 
 
 def _check_size(size: Any) -> tuple[int, int]:
-    try:
-        values = _check_int_list("size", size, 1)
-    except ValueError:
-        values = []
+    values = _check_int_list("size", size, 1)
     if len(values) != 2:
-        raise ValueError(f"size must be [H, W] (two ints >= 1, pixels), got {size!r}")
+        raise ParameterError(f"size must be [H, W] (two integers >= 1, pixels), got {size!r}")
     return values[0], values[1]
 
 
@@ -223,8 +223,8 @@ def run_video_benchmark(
 class VideoBenchmarkParams:
     """Parameters of the video benchmark protocol (see `run_video_benchmark`)."""
 
-    lengths: list[int] = field(default_factory=lambda: [8, 32, 128])
-    size: list[int] = field(default_factory=lambda: [480, 640])
+    lengths: list[int] = field(default_factory=lambda: [8, 32, 128], metadata={"min": 1})
+    size: list[int] = field(default_factory=lambda: [480, 640], metadata={"min": 1})
     num_objects: int = field(default=1, metadata={"min": 1})
     video_storage: list[str] = field(default_factory=lambda: ["stream", "device"], metadata={"choices": VIDEO_STORAGE})
     offload_state_to_cpu: list[bool] = field(default_factory=lambda: [False, True])

@@ -19,6 +19,7 @@ import numpy as np
 
 from samkit.errors import NotReadyError, PromptError, UnsupportedError
 from samkit.images import to_rgb_uint8
+from samkit.params import check_bool
 from samkit.prompts import validate_prompts
 
 __all__ = [
@@ -150,6 +151,7 @@ class ImageBatching:
             ``predict(point_coords[i], point_labels[i], multimask_output=...)`` returns (within
             float rounding of a batched decoder call).
         """
+        multimask_output = check_bool("multimask_output", multimask_output)
         if self._image_hw is None:
             raise NotReadyError(f"{self.name}: call set_image(image) before predict_points().")
         self.require("points", "point prompts")

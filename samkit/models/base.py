@@ -26,6 +26,7 @@ from samkit.models._batching import ImageBatching, batch_outputs, outputs
 from samkit.models._generate import AutomaticMasks
 from samkit.models._text import TextPrompts
 from samkit.models._video import VideoHandOff
+from samkit.params import check_bool
 from samkit.prompts import validate_prompts
 from samkit.registry import ModelSpec, list_models
 from samkit.weights import WeightsInfo
@@ -276,6 +277,8 @@ class Segmenter(TextPrompts, ImageBatching, AutomaticMasks, VideoHandOff, abc.AB
                 f"predict() got unexpected keyword argument(s) {sorted(text_options)} "
                 "(text thresholds go with text=...)"
             )
+        multimask_output = check_bool("multimask_output", multimask_output)
+        return_logits = check_bool("return_logits", return_logits)
         if self._image_hw is None:
             raise NotReadyError(f"{self.name}: call set_image(image) before predict().")
         self._require_prompts(point_coords, box, mask_input)
@@ -303,6 +306,7 @@ class Segmenter(TextPrompts, ImageBatching, AutomaticMasks, VideoHandOff, abc.AB
             masks ``(B, C, H, W)`` bool, scores ``(B, C)`` float32, low-res logits
             ``(B, C, 256, 256)`` float32; C = 3 with ``multimask_output`` else 1.
         """
+        multimask_output = check_bool("multimask_output", multimask_output)
         if self._image_hw is None:
             raise NotReadyError(f"{self.name}: call set_image(image) before predict_boxes().")
         self.require("box", "box prompts")

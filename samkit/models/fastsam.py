@@ -59,10 +59,17 @@ from samkit.backends.ultralytics import import_ultralytics, quiet_ultralytics
 from samkit.errors import CheckpointError
 from samkit.images import to_rgb_uint8
 from samkit.models.base import Segmenter
+from samkit.params import ParameterSpec, check_choice
 from samkit.registry import ModelSpec
 from samkit.weights import WeightsInfo
 
-__all__ = ["FastSamSegmenter", "save_checkpoint", "OUTSIDE_LOGIT", "EVERYTHING_DEFAULTS"]
+__all__ = [
+    "FastSamSegmenter",
+    "save_checkpoint",
+    "OUTSIDE_LOGIT",
+    "EVERYTHING_DEFAULTS",
+    "EVERYTHING_PARAMETERS",
+]
 
 #: logit value outside a detection's box and for the empty answer (sigmoid ~ 4e-44)
 OUTSIDE_LOGIT = -100.0
@@ -73,20 +80,25 @@ LOW_RES = 256
 EVERYTHING_DEFAULTS: dict[str, Any] = {"imgsz": 1024, "conf": 0.4, "iou": 0.9, "retina_masks": True, "max_det": 300}
 
 
+#: what each everything-mode setting takes (`generate` parameters and `samkit.load` options)
+EVERYTHING_PARAMETERS: dict[str, ParameterSpec] = {
+    "imgsz": ParameterSpec.integer(low=32),  # pixels, rounded up to a multiple of the stride 32
+    "conf": ParameterSpec.fraction(),
+    "iou": ParameterSpec.fraction(),
+    "retina_masks": ParameterSpec.boolean(),
+    "max_det": ParameterSpec.integer(low=1),
+}
+
+#: `generate`'s parameters: the everything pass's and the records' ``output_mode``
+GENERATE_PARAMETERS: dict[str, ParameterSpec] = {
+    **EVERYTHING_PARAMETERS,
+    "output_mode": ParameterSpec.choice("binary_mask", "uncompressed_rle", "coco_rle"),
+}
+
+
 def _check_everything(params: dict[str, Any]) -> dict[str, Any]:
-    out = dict(params)
-    out["imgsz"] = int(out["imgsz"])
-    if out["imgsz"] < 32:
-        raise ValueError(f"imgsz must be >= 32 pixels (rounded up to a multiple of the stride 32), got {out['imgsz']}")
-    for key in ("conf", "iou"):
-        out[key] = float(out[key])
-        if not 0.0 <= out[key] <= 1.0:
-            raise ValueError(f"{key} must be in [0, 1], got {out[key]}")
-    out["retina_masks"] = bool(out["retina_masks"])
-    out["max_det"] = int(out["max_det"])
-    if out["max_det"] < 1:
-        raise ValueError(f"max_det must be >= 1, got {out['max_det']}")
-    return out
+    """``params`` with each everything-mode setting checked (`samkit.errors.ParameterError`)."""
+    return ParameterSpec.check_all(EVERYTHING_PARAMETERS, params)
 
 
 @functools.cache
@@ -267,6 +279,7 @@ class FastSamSegmenter(Segmenter):
     """
 
     generator_kind = "everything"
+    generate_parameters = GENERATE_PARAMETERS
 
     #: the segmentation head's prototype branch (layer 22 of YOLOv8-seg); SAM-style files have none
     checkpoint_marker = "model.22.proto.cv1.conv.weight"
@@ -329,6 +342,20 @@ class FastSamSegmenter(Segmenter):
 
     def _mask_generator_class(self) -> type:
         raise NotImplementedError("FastSAM's generate() is its own everything mode")
+
+    def check_generate_params(self, engine: str = "samkit", **params: Any) -> tuple[type, dict[str, Any]]:
+        """``(FastSamSegmenter, checked params)``: names (`TypeError` listing them) and each
+        parameter's type and range (`samkit.errors.ParameterError`) of its everything mode."""
+        self.require("automatic", "automatic mask generation")
+        check_choice("engine", engine, ("samkit",))
+        allowed = list(self.generate_parameters)
+        unknown = sorted(set(params) - set(allowed))
+        if unknown:
+            raise TypeError(
+                f"{self.name}.generate() got unknown parameter(s) {unknown}; FastSAM's "
+                f"everything-mode parameters are: {', '.join(allowed)}."
+            )
+        return type(self), ParameterSpec.check_all(self.generate_parameters, params, where=f"{self.name}.generate(): ")
 
     def _predict_boxes(self, boxes: np.ndarray, multimask_output: bool) -> tuple:
         """One everything pass serves every box; ultralytics' selection runs per box (one mask each)."""
@@ -419,20 +446,9 @@ class FastSamSegmenter(Segmenter):
         Masks that are empty at the image size are dropped. Does not change the image set with
         `set_image`.
         """
-        self.require("automatic", "automatic mask generation")
-        allowed = [*EVERYTHING_DEFAULTS, "output_mode"]
-        unknown = sorted(set(params) - set(allowed))
-        if unknown:
-            raise TypeError(
-                f"{self.name}.generate() got unknown parameter(s) {unknown}; FastSAM's "
-                f"everything-mode parameters are: {', '.join(allowed)}."
-            )
-        output_mode = params.pop("output_mode", "binary_mask")
-        if output_mode not in ("binary_mask", "uncompressed_rle", "coco_rle"):
-            raise ValueError(
-                f"output_mode must be 'binary_mask', 'uncompressed_rle' or 'coco_rle', got {output_mode!r}"
-            )
-        everything = _check_everything({**self.everything_params, **params})
+        _, checked = self.check_generate_params(**params)
+        output_mode = checked.pop("output_mode", "binary_mask")
+        everything = {**self.everything_params, **checked}
         rgb = to_rgb_uint8(image)
         result, masks = self._predictor.run(rgb, everything)
         return _records(masks, result.boxes.conf, output_mode)

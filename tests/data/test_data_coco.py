@@ -349,16 +349,17 @@ def test_malformed_json_names_file_and_problem(tmp_path, data, text):
     assert str(path) in str(e.value)
 
 
-def test_rle_size_mismatch_names_image_and_sizes(tmp_path):
+def test_rle_size_mismatch_is_skipped_with_both_sizes(tmp_path):
     data = coco_dict()
     data["annotations"][1]["segmentation"] = compressed_rle(np.zeros((H, W + 2), bool))
     path, images_dir = write_coco(tmp_path, data)
-    with pytest.raises(
-        ValueError,
-        match=r"annotation 11: the RLE mask is 20x32 \(HxW\) but "
-        "image 1 is 20x30",
-    ):
-        CocoDataset(path, images_dir)
+    s1 = CocoDataset(path, images_dir)[0]
+    assert s1.object_ids == ["10", "14"]
+    assert {
+        "object_id": "11",
+        "reason": "RLE size mismatch",
+        "detail": "the RLE mask is 20x32 (HxW) but the image is 20x30",
+    } in s1.skipped
 
 
 def test_bad_json_syntax_and_missing_paths(tmp_path):

@@ -60,7 +60,7 @@ def test_a_failing_phase_is_an_error_row():
 def test_bad_options():
     with pytest.raises(ValueError, match="Unknown benchmark phase"):
         run_benchmark(FakeModel(), phases=["encode"])
-    with pytest.raises(ValueError, match="repeats, batch and image_batch must be >= 1"):
+    with pytest.raises(ValueError, match="repeats must be an integer >= 1, got 0"):
         run_benchmark(FakeModel(), repeats=0)
-    with pytest.raises(ValueError, match="image_batch must be >= 1"):
+    with pytest.raises(ValueError, match="image_batch must be an integer >= 1, got 0"):
         run_benchmark(FakeModel(), image_batch=0)

@@ -50,9 +50,9 @@ def test_parameters_are_checked():
         protocol.make_params(max_click=3)
     with pytest.raises(ValueError, match="feedback must be one of"):
         protocol.make_params(feedback="masks")
-    with pytest.raises(ValueError, match="max_clicks must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="max_clicks must be an integer >= 1, got 0"):
         protocol.make_params(max_clicks=0)
-    with pytest.raises(ValueError, match="phases must be one of"):
+    with pytest.raises(ValueError, match="phases\\[1\\] must be one of"):
         get_protocol("benchmark").make_params(phases=["set_image", "encode"])
 
 

@@ -319,7 +319,7 @@ def test_image_batch_must_be_a_positive_int(coco):
     from samkit.eval import get_protocol
     from samkit.eval.box import run_box
 
-    with pytest.raises(ValueError, match="image_batch must be >= 1"):
+    with pytest.raises(ValueError, match="image_batch must be an integer >= 1"):
         get_protocol("box").make_params(image_batch=0)
     with pytest.raises(ValueError, match="image_batch must be an int >= 1"):
         run_box(None, coco[0], image_batch=0)

@@ -42,7 +42,7 @@ def test_generate_engine_is_samkit_or_upstream(random_model, photo, monkeypatch)
     from samkit.models.mobile_sam import MobileSamSegmenter
 
     model = random_model("mobile_sam")
-    with pytest.raises(ValueError, match="engine must be 'samkit' or 'upstream'"):
+    with pytest.raises(ValueError, match="engine must be one of 'samkit', 'upstream'"):
         model.generate(photo, engine="fast")
     with pytest.raises(TypeError, match="points_per_sid"):  # upstream's parameters are checked too
         model.generate(photo, engine="upstream", points_per_sid=4)

@@ -188,3 +188,50 @@ def test_cli_verify_lists_every_model_as_missing_in_an_empty_folder(isolated_che
     for name in REGISTRY:
         line = next(ln for ln in out.splitlines() if ln.split() and ln.split()[0] == name)
         assert "missing" in line, line
+
+
+def test_directory_checkpoint_says_directory_and_names_the_file(tmp_path):
+    spec = REGISTRY["mobile_sam"]
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    with pytest.raises(
+        CheckpointError, match=f"is a directory, but the mobile_sam checkpoint is a file, {spec.checkpoint}"
+    ):
+        find_checkpoint(spec, folder)
+    (folder / spec.checkpoint).write_bytes(b"weights")
+    with pytest.raises(CheckpointError, match="Did you mean") as e:
+        resolve_checkpoint(spec, folder)
+    assert str(folder / spec.checkpoint) in str(e.value) and "does not exist" not in str(e.value)
+
+
+def test_directory_at_the_default_location_is_named_not_downloaded_over(isolated_checkpoints):
+    from samkit.errors import failure_status
+
+    spec = REGISTRY["mobile_sam"]
+    default_path(spec).mkdir(parents=True)
+    assert find_checkpoint(spec) is None  # `samkit models` lists it as absent, no error
+    for download_missing in (False, True):
+        with pytest.raises(CheckpointError, match="default checkpoint location .* is a directory") as e:
+            resolve_checkpoint(spec, download_missing=download_missing)
+        assert spec.checkpoint in str(e.value) and "samkit weights download mobile_sam" in str(e.value)
+    assert failure_status(e.value) == "missing_checkpoint"
+
+
+def test_hub_layout_wants_a_folder_and_says_so_for_a_file(tmp_path, isolated_checkpoints):
+    spec = REGISTRY["sam3"]
+    folder = tmp_path / "sam3"
+    folder.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (folder / name).write_bytes(b"{}")
+    assert find_checkpoint(spec, folder) == folder  # a complete hub folder is right
+    with pytest.raises(CheckpointError, match="is a file, but the sam3 checkpoint is a Hugging Face folder") as e:
+        find_checkpoint(spec, folder / "model.safetensors")
+    assert f"Pass the folder that holds it: {folder}" in str(e.value)
+    other = tmp_path / "sam3.pt"
+    other.write_bytes(b"x")
+    with pytest.raises(CheckpointError, match="config.json and model.safetensors"):
+        find_checkpoint(spec, other)
+    default_path(spec).parent.mkdir(parents=True)
+    default_path(spec).write_bytes(b"a file where the folder belongs")
+    with pytest.raises(CheckpointError, match="default checkpoint location .* is a file"):
+        resolve_checkpoint(spec, download_missing=False)

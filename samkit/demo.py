@@ -19,7 +19,7 @@ from samkit.data.photos import SamplePhoto, sample_photos
 from samkit.loading import choose_weights
 from samkit.registry import get_spec, list_models
 
-__all__ = ["run_demo", "resolve_models"]
+__all__ = ["run_demo", "resolve_models", "overlay_figure"]
 
 
 def resolve_models(models: str | list[str]) -> list[str]:
@@ -124,17 +124,27 @@ def summarize_timings(table: Any) -> str:
     return f"{med.to_string()}\n\n{note}"
 
 
-def _save_overlay(shot: SamplePhoto, panels: list[tuple[str, Any, dict]], path: Path) -> None:
+def overlay_figure(shot: SamplePhoto, panels: list[tuple[str, Any, dict]]) -> Any:
+    """The overlay figure of one photo: a row per model (``panels``: (name, weights, {"point" | "box":
+    (mask, score)})), the point and the box prompt side by side; the title says the photo and, where
+    any model has random weights, `samkit.wording.RANDOM_WEIGHTS_WARNING` (in red). Titles are
+    wrapped to the figure (`samkit.plotting.fit_text`), which grows to hold them."""
     from matplotlib.figure import Figure
 
     from samkit.overlays import draw_prediction
+    from samkit.plotting import add_title, title_inches
     from samkit.wording import RANDOM_WEIGHTS_WARNING
 
-    fig = Figure(figsize=(8, 3.4 * len(panels)))
+    any_random = any(weights.kind == "random" for _, weights, _ in panels)
+    title = f"{shot.name} ({shot.object})"
+    if any_random:
+        title += f"\n{RANDOM_WEIGHTS_WARNING}"
+    width, font = 8.0, 10.0
+    head = title_inches(title, width, font)
+    fig = Figure(figsize=(width, 3.4 * len(panels) + head))
+    add_title(fig, title, fontsize=font, color="red" if any_random else "black")
     axes = fig.subplots(len(panels), 2, squeeze=False)
-    any_random = False
     for (name, weights, masks), row in zip(panels, axes):
-        any_random |= weights.kind == "random"
         for ax, prompt in zip(row, ("point", "box")):
             mask, score = masks[prompt]
             draw_prediction(
@@ -145,9 +155,9 @@ def _save_overlay(shot: SamplePhoto, panels: list[tuple[str, Any, dict]], path: 
                 box=shot.box if prompt == "box" else None,
                 title=f"{name} · {prompt} · score {score:.2f}\n{weights}",
             )
-    title = f"{shot.name} ({shot.object})"
-    if any_random:
-        title += f"\n{RANDOM_WEIGHTS_WARNING}"
-    fig.suptitle(title, fontsize=10, color="red" if any_random else "black")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.tight_layout(rect=(0, 0, 1, 1 - head / fig.get_figheight()))
+    return fig
+
+
+def _save_overlay(shot: SamplePhoto, panels: list[tuple[str, Any, dict]], path: Path) -> None:
+    overlay_figure(shot, panels).savefig(path, dpi=80)

@@ -17,6 +17,11 @@ Every figure names, at its top, the device(s) its numbers come from (``"NVIDIA H
 Where any point or bar comes from random weights, a red banner says
 `samkit.wording.RANDOM_WEIGHTS_WARNING`; random-weight points are drawn hollow. Published numbers
 (optional) are grey crosses labelled "published", never joined to our points or the front.
+
+Every text stays inside the figure, however long a model name or a warning: the header is wrapped
+to the figure's width (`samkit.plotting.new_figure`), point labels and legend entries to part of
+the axes (`samkit.plotting.fit_text`), long bar labels are wrapped and the left margin measured
+to hold them, and the axes leave room for the numbers written at the bars' ends.
 """
 
 from __future__ import annotations
@@ -27,7 +32,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from samkit.plotting import MEMORY_METHODS, figure_header, new_figure, refuse_rows
+from samkit.plotting import (
+    MEMORY_METHODS,
+    figure_header,
+    fit_text,
+    new_figure,
+    refuse_rows,
+    text_room,
+    wrapped,
+)
 from samkit.results.tables import Tables, latency_table, memory_table, pareto_table
 
 __all__ = [
@@ -61,9 +74,38 @@ _LABEL_PARTS = ("weights_kind", "device_label", "dtype", "dataset", "image_size"
 # ----------------------------------------------------------------------------------------- common
 
 
+_TICK_FONT = 8.0
+
+
+def _bar_labels(labels: Sequence[str], width: float) -> list[str]:
+    """Bar (y tick) labels wrapped to at most half of a figure ``width`` inches wide."""
+    return [wrapped(label, width / 2, _TICK_FONT) for label in labels]
+
+
 def _label_inches(labels: Sequence[str]) -> float:
-    """Left margin for y tick labels at font size 8."""
-    return 0.25 + 0.062 * max((len(s) for s in labels), default=0)
+    """Left margin (inches) for y tick labels at font size 8: the widest, measured."""
+    return 0.25 + max((text_room(s, _TICK_FONT) for s in labels), default=0.0)
+
+
+def _axes_inches(ax: Any) -> float:
+    """The width of ``ax`` in inches."""
+    return ax.get_position().width * ax.get_figure().get_figwidth()
+
+
+def _room_at_bar_ends(ax: Any, ends: np.ndarray, texts: Sequence[str], fontsize: float, logx: bool) -> None:
+    """Widen the x axis so that each text, written after its bar's end (``ends``), stays inside it."""
+    left, right = ax.get_xlim()
+    width = _axes_inches(ax)
+    need = right
+    for end, text in zip(ends, texts):
+        share = min(0.85, (text_room(text, fontsize) + 0.05) / width)  # of the axes, for the text
+        if not np.isfinite(end) or end <= 0:
+            continue
+        if logx and left > 0:
+            need = max(need, 10 ** ((np.log10(end) - share * np.log10(left)) / (1 - share)))
+        elif not logx:
+            need = max(need, left + (end - left) / (1 - share))
+    ax.set_xlim(left, need)
 
 
 def _config_labels(table: pd.DataFrame) -> list[str]:
@@ -134,6 +176,7 @@ def pareto_plot(
         extra.append(f"not shown (no {x}): {', '.join(missing)}")
     header = figure_header(points, title or f"{y} vs {x}", width=8.0, extra=extra)
     fig, ax = new_figure(8.0, 5.0, header, left=0.8, bottom=0.6, right=0.3)
+    room = 0.45 * _axes_inches(ax)  # a label or legend entry takes at most this much of the axes
     labels = _config_labels(points)
     models = list(dict.fromkeys(points["model"].astype(str)))
     colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
@@ -160,15 +203,17 @@ def pareto_plot(
         )
         if annotate:
             right = _right_half(row[x], xs, logx)
-            ax.annotate(
+            note = ax.annotate(
                 label,
                 (row[x], row[y]),
-                xytext=(-6 if right else 6, 5),
+                xytext=(-6 if right else 6, 4),
                 textcoords="offset points",
                 ha="right" if right else "left",
+                va="bottom",  # a wrapped label grows upwards, away from its point
                 fontsize=8,
                 fontweight="bold" if row["pareto"] else "normal",
             )
+            fit_text(note, room)
     handles = []
     from matplotlib.lines import Line2D
 
@@ -199,16 +244,18 @@ def pareto_plot(
         for _, row in pub.iterrows():
             src = f": {row['source']}" if "source" in pub.columns and pd.notna(row["source"]) else ""
             right = _right_half(row[x], xs, logx)
-            ax.annotate(
+            note = ax.annotate(
                 f"{row['model']} (published{src})",
                 (row[x], row[y]),
-                xytext=(-6 if right else 6, -11),
+                xytext=(-6 if right else 6, -5),
                 textcoords="offset points",
                 ha="right" if right else "left",
+                va="top",  # below its cross, growing downwards
                 fontsize=7,
                 color="0.4",
                 style="italic",
             )
+            fit_text(note, room)
         handles.append(Line2D([], [], linestyle="", marker="x", color="0.55", label="published (not measured here)"))
     if logx:
         ax.set_xscale("log")
@@ -216,7 +263,9 @@ def pareto_plot(
     ax.set_ylabel(f"{AXIS_LABELS.get(y, y)} (higher is better)")
     ax.grid(True, alpha=0.3)
     ax.margins(x=0.25, y=0.12)
-    ax.legend(handles=handles, fontsize=8, loc="best", framealpha=0.85)
+    legend = ax.legend(handles=handles, fontsize=8, loc="best", framealpha=0.85)
+    for text in legend.get_texts():
+        fit_text(text, room)
     return fig
 
 
@@ -257,7 +306,7 @@ def latency_bars(
     if table.empty:
         raise ValueError("no latency numbers to draw")
     enc_name, dec_name = str(table["encoder_part"].iloc[0]), str(table["decoder_part"].iloc[0])
-    labels = _config_labels(table)
+    labels = _bar_labels(_config_labels(table), 9.0)
     header = figure_header(table, title or "Latency breakdown", width=9.0)
     fig, ax = new_figure(9.0, 0.9 + max(1.0, 0.5 * len(table)), header, left=_label_inches(labels), bottom=0.9)
     pos = np.arange(len(table))[::-1]
@@ -266,15 +315,18 @@ def latency_bars(
     ax.barh(pos, e, color="C0", label=enc_name)
     ax.barh(pos, d, left=e, color="C1", label=dec_name)
     partial = (table["encoder_ms"].isna() | table["decoder_ms"].isna()).to_numpy()
+    totals = []
     for p, ev, dv, part in zip(pos, e, d, partial):
         parts = [f"{ev + dv:.1f} ms"] + (["(part not measured)"] if part else [])
-        ax.text(ev + dv, p, "  " + " ".join(parts), va="center", fontsize=8)
+        totals.append("  " + " ".join(parts))
+        ax.text(ev + dv, p, totals[-1], va="center", fontsize=8)
     ax.set_yticks(pos, labels, fontsize=8)
     ax.set_ylim(-0.6, len(table) - 0.4)
     if logx:
         ax.set_xscale("log")
     ax.set_xlabel("median latency, ms (one image + one prompt)")
     ax.set_xlim(right=ax.get_xlim()[1] * (1.3 if not logx else 3))
+    _room_at_bar_ends(ax, e + d, totals, 8, logx)
     ax.grid(True, axis="x", alpha=0.3)
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8, frameon=False)
     return fig
@@ -315,7 +367,7 @@ def memory_bars(table: Tables, *, title: str | None = None):
     values = table.pivot_table(index="config", columns="phase", values="peak_mib", aggfunc="max", dropna=False).reindex(
         index=configs["config"], columns=series
     )
-    labels = _config_labels(configs)
+    labels = _bar_labels(_config_labels(configs), 9.0)
     n, k = len(configs), len(series)
     methods: list[str] = []
     if "mem_method" in configs.columns:
@@ -334,17 +386,21 @@ def memory_bars(table: Tables, *, title: str | None = None):
     )
     height = 0.8 / k
     centres = np.arange(n)[::-1].astype(float)
+    ends, numbers = [], []
     for j, name in enumerate(series):
         offs = centres + 0.4 - height * (j + 0.5)
         vals = values[name].to_numpy(dtype=float)
         ax.barh(offs, np.nan_to_num(vals), height=height, color=f"C{j % 10}", label=name)
         for o, v in zip(offs, vals):
             if not np.isnan(v):
-                ax.text(v, o, f" {v:.0f}", va="center", fontsize=7)
+                ends.append(v)
+                numbers.append(f" {v:.0f}")
+                ax.text(v, o, numbers[-1], va="center", fontsize=7)
     ax.set_yticks(centres, labels, fontsize=8)
     ax.set_ylim(-0.5, n - 0.5)
     ax.set_xlabel("peak memory, MiB")
     ax.set_xlim(right=ax.get_xlim()[1] * 1.15)
+    _room_at_bar_ends(ax, np.asarray(ends, dtype=float), numbers, 7, False)
     ax.grid(True, axis="x", alpha=0.3)
     fig.legend(
         *ax.get_legend_handles_labels(),

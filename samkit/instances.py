@@ -28,6 +28,9 @@ class SegmentedObject:
             the mask was predicted from).
         mask: ``HxW`` bool mask at the original image's size.
         mask_score: the segmenter's predicted IoU of ``mask``.
+        detector_box: ``(4,)`` float32 XYXY, the detector's box as it gave it (it may reach past
+            the image; ``box`` is clipped to prompt the segmenter): what COCO box AP scores.
+            None: the same as ``box``.
     """
 
     label: str
@@ -35,6 +38,7 @@ class SegmentedObject:
     box: np.ndarray
     mask: np.ndarray
     mask_score: float
+    detector_box: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         box = np.asarray(self.box, dtype=np.float32).reshape(-1)
@@ -47,6 +51,10 @@ class SegmentedObject:
         object.__setattr__(self, "score", float(self.score))
         object.__setattr__(self, "mask_score", float(self.mask_score))
         object.__setattr__(self, "box", box)
+        raw = box if self.detector_box is None else np.asarray(self.detector_box, dtype=np.float32).reshape(-1)
+        if raw.shape != (4,):
+            raise ValueError(f"SegmentedObject.detector_box must be one XYXY box of shape (4,), got {raw.shape}")
+        object.__setattr__(self, "detector_box", raw)
         object.__setattr__(self, "mask", mask)
 
     # names used by the two pipelines' users

@@ -80,8 +80,8 @@ class Detector(ABC):
             text_threshold: Grounding DINO's minimum token score (other families ignore it).
 
         Returns:
-            `Detections` (XYXY pixel boxes clipped to the image, most confident first); empty
-            when nothing passes the thresholds.
+            `Detections` (XYXY pixel boxes clipped to the image, with the unclipped ones as
+            ``raw_boxes``; most confident first); empty when nothing passes the thresholds.
         """
         rgb = to_rgb_uint8(image)
         box_threshold = check_threshold("box_threshold", box_threshold, self.default_box_threshold)
@@ -148,12 +148,14 @@ class Detector(ABC):
 
 
 def _sorted_clipped(d: Detections) -> Detections:
+    """``d`` most confident first, ``boxes`` clipped to the image (the segmenter's prompts) and
+    ``raw_boxes`` as the detector gave them (what COCO box AP scores)."""
     h, w = d.image_size
     order = np.argsort(-d.scores, kind="stable")
     boxes = d.boxes[order].copy()
     boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
     boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
-    return Detections(boxes, d.scores[order], d.labels[order], d.image_size)
+    return Detections(boxes, d.scores[order], d.labels[order], d.image_size, raw_boxes=d.raw_boxes[order])
 
 
 def detector_class(spec: DetectorSpec) -> type[Detector]:

@@ -17,7 +17,11 @@ class Detections:
     """Detections of one image, most confident first (as the detector returns them).
 
     Attributes:
-        boxes: ``(N, 4)`` float32, XYXY pixels of the original image, inside ``[0, W] x [0, H]``.
+        boxes: ``(N, 4)`` float32, XYXY pixels of the original image, clipped to ``[0, W] x [0, H]``
+            (the prompts a segmenter takes).
+        raw_boxes: ``(N, 4)`` float32, the same boxes as the detector gave them, which may reach
+            past the image (DETR-style detectors do): what `to_coco` writes and COCO box AP scores.
+            None (the default) means ``boxes``.
         scores: ``(N,)`` float32 detector confidences in ``[0, 1]``.
         labels: ``(N,)`` str: the matched phrase of the text prompt (open-vocabulary detectors)
             or the class name (closed-set detectors).
@@ -30,9 +34,13 @@ class Detections:
     scores: np.ndarray
     labels: np.ndarray
     image_size: tuple[int, int]
+    raw_boxes: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         boxes = np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4)
+        raw = boxes if self.raw_boxes is None else np.asarray(self.raw_boxes, dtype=np.float32).reshape(-1, 4)
+        if len(raw) != len(boxes):
+            raise ValueError(f"Detections: {len(raw)} raw_boxes for {len(boxes)} boxes; they must be as many.")
         scores = np.asarray(self.scores, dtype=np.float32).reshape(-1)
         labels = np.asarray([str(x) for x in np.asarray(self.labels, dtype=object).reshape(-1)], dtype=object)
         if not len(boxes) == len(scores) == len(labels):
@@ -41,7 +49,7 @@ class Detections:
                 f"{len(labels)} labels; they must have the same length."
             )
         h, w = (int(v) for v in self.image_size)
-        for name, value in (("boxes", boxes), ("scores", scores), ("labels", labels)):
+        for name, value in (("boxes", boxes), ("raw_boxes", raw), ("scores", scores), ("labels", labels)):
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
             object.__setattr__(self, name, value)
@@ -68,14 +76,15 @@ class Detections:
         )
 
     def to_coco(self, image_id: int, category_ids: dict[str, int]) -> list[dict[str, Any]]:
-        """COCO results-json records: ``image_id``, ``category_id``, ``bbox`` (XYWH pixels), ``score``.
+        """COCO results-json records: ``image_id``, ``category_id``, ``bbox`` (XYWH pixels of the
+        detector's own boxes, ``raw_boxes``: never clipped for scoring), ``score``.
 
         ``category_ids`` maps each label to its COCO category id; a label missing from it is a
         ``KeyError`` naming the label and the known ones.
         """
         check_category_ids(self.labels, category_ids)
         records = []
-        for (x0, y0, x1, y1), score, label in zip(self.boxes.tolist(), self.scores.tolist(), self.labels):
+        for (x0, y0, x1, y1), score, label in zip(self.raw_boxes.tolist(), self.scores.tolist(), self.labels):
             records.append(
                 {
                     "image_id": int(image_id),

@@ -92,9 +92,10 @@ def ground_truth(dataset: Any, sample: Any) -> ImageTruth:
 
     COCO-format datasets (`samkit.data.CocoDataset`): all the image's annotations in the json,
     crowd ones and those the loader's ``max_objects`` / ``min_area`` left out included (AP is
-    defined over all of them). Other datasets: the sample's masks, named by their
-    ``meta["objects"][i]["category"]`` (or ``"shape"``, as `SyntheticDataset` gives); a dataset
-    without category names is a ValueError.
+    defined over all of them), each with the json's own ``bbox`` and ``area`` (which COCOeval's
+    small / medium / large ranges read; a polygon's area is not its pixel count). Other datasets:
+    the sample's masks, named by their ``meta["objects"][i]["category"]`` (or ``"shape"``, as
+    `SyntheticDataset` gives); a dataset without category names is a ValueError.
     """
     h, w = int(sample.image.shape[0]), int(sample.image.shape[1])
     coco = getattr(dataset, "coco", None)
@@ -107,12 +108,14 @@ def ground_truth(dataset: Any, sample: Any) -> ImageTruth:
         for ann in coco.imgToAnns.get(source, []):
             rle = coco.annToRLE(ann)
             bbox = ann.get("bbox") or mask_utils.toBbox(rle).tolist()
+            # COCOeval's size ranges read the json's own area (a polygon's, not its pixel count)
+            area = ann["area"] if ann.get("area") is not None else mask_utils.area(rle)
             annotations.append(
                 {
                     "category": cats.get(int(ann["category_id"]), str(ann["category_id"])),
                     "segmentation": rle_json(rle),
                     "bbox": [float(v) for v in bbox],
-                    "area": float(mask_utils.area(rle)),
+                    "area": float(area),
                     "iscrowd": int(ann.get("iscrowd", 0)),
                 }
             )
@@ -148,15 +151,25 @@ def ground_truth(dataset: Any, sample: Any) -> ImageTruth:
     return ImageTruth(annotations, (h, w))
 
 
-def detections_json(categories: list[str], scores: np.ndarray, boxes: np.ndarray, masks: np.ndarray | None) -> str:
-    """Detections of one image as a json list: ``category``, ``score``, ``bbox`` (XYWH pixels,
-    from the XYXY ``boxes``) and ``segmentation`` (COCO RLE of ``masks``, where given)."""
+def detections_json(
+    categories: list[str],
+    scores: np.ndarray,
+    boxes: np.ndarray | None,
+    masks: np.ndarray | None,
+    *,
+    bboxes: list[list[float]] | None = None,
+) -> str:
+    """Detections of one image as a json list: ``category``, ``score``, ``bbox`` (XYWH pixels:
+    ``bboxes`` as given, e.g. a results file's own, else from the XYXY ``boxes``) and
+    ``segmentation`` (COCO RLE of ``masks``, where given). The boxes scored are the detector's,
+    never the ones clipped to the image to prompt the segmenter."""
+    if bboxes is None:
+        xyxy = np.asarray(boxes, np.float64).reshape(-1, 4).tolist()
+        bboxes = [[x0, y0, x1 - x0, y1 - y0] for x0, y0, x1, y1 in xyxy]
     rles = encode_masks(masks) if masks is not None else [None] * len(categories)
     out = []
-    for name, score, (x0, y0, x1, y1), rle in zip(
-        categories, np.asarray(scores).tolist(), np.asarray(boxes, np.float64).reshape(-1, 4).tolist(), rles
-    ):
-        record = {"category": str(name), "score": float(score), "bbox": [x0, y0, x1 - x0, y1 - y0]}
+    for name, score, bbox, rle in zip(categories, np.asarray(scores).tolist(), bboxes, rles):
+        record = {"category": str(name), "score": float(score), "bbox": [float(v) for v in bbox]}
         if rle is not None:
             record["segmentation"] = rle
         out.append(record)

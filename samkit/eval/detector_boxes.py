@@ -112,6 +112,8 @@ def read_detections(path: str | Path, dataset: Any) -> dict[str, list[dict[str, 
 
 
 def _xyxy(bboxes: list[list[float]], h: int, w: int) -> np.ndarray:
+    """XYWH boxes -> XYXY clipped to the ``h`` x ``w`` image: the prompts of the segmenter (only;
+    the detections are scored on their own boxes)."""
     boxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4).copy()
     boxes[:, 2:] += boxes[:, :2]
     boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
@@ -135,7 +137,7 @@ def _detector_boxes(
     else:
         found, ms = timed(lambda: det.detect(sample.image, box_threshold=box_threshold), det.device)
     out, dropped = [], 0
-    for (x0, y0, x1, y1), score, label in zip(found.boxes.tolist(), found.scores.tolist(), found.labels):
+    for (x0, y0, x1, y1), score, label in zip(found.raw_boxes.tolist(), found.scores.tolist(), found.labels):
         name = mapping.get(prompt_phrase(label))
         if name is None:
             dropped += 1
@@ -258,8 +260,12 @@ def run_detector_boxes(
                         "dropped_detections": dropped,
                         "detect_ms": detect_ms,
                         "decoder_ms": decoder_ms,
-                        "detections": detections_json(
-                            [d["category"] for d in found], np.asarray([d["score"] for d in found]), boxes, masks
+                        "detections": detections_json(  # scored on the detector's boxes, not the clipped ones
+                            [d["category"] for d in found],
+                            np.asarray([d["score"] for d in found]),
+                            None,
+                            masks,
+                            bboxes=[d["bbox"] for d in found],
                         ),
                     }
                 ]

@@ -190,10 +190,10 @@ def run_text(
             result = text_instances(model, det, sample.image, phrases, box_threshold, text_threshold)
             keep = np.argsort(-result.scores, kind="stable")[:max_detections]
             objs = [result.objects[i] for i in keep]
-            detections = detections_json(
+            detections = detections_json(  # box AP scores the detector's boxes, not the clipped prompts
                 [by_phrase[o.label] for o in objs],
                 np.asarray([o.score for o in objs]),
-                np.asarray([o.box for o in objs]).reshape(-1, 4),
+                np.asarray([o.detector_box for o in objs]).reshape(-1, 4),
                 np.stack([o.mask for o in objs]) if objs else np.zeros((0, *truth.size), bool),
             )
             row = {

@@ -65,6 +65,7 @@ def mask_ar(
     *,
     score_key: str = "predicted_iou",
     gt_iscrowd_per_image: Sequence[Sequence[bool]] | None = None,
+    gt_areas_per_image: Sequence[Sequence[float]] | None = None,
 ) -> dict[str, float]:
     """Class-agnostic mask AR at each of ``max_dets`` detections per image.
 
@@ -81,6 +82,9 @@ def mask_ar(
             ``"stability_score"`` is the other choice.
         gt_iscrowd_per_image: per image, one crowd flag per gt mask. Crowd regions are not
             counted as objects to recall, and predictions matching them are ignored (COCO rules).
+        gt_areas_per_image: per image, one area per gt mask for the size ranges (a COCO json's
+            ``area`` field, which COCOeval reads: a polygon's area is not its pixel count);
+            default: each mask's pixel count. ``AR@k`` (all sizes) does not depend on it.
 
     Returns:
         ``{"AR@k": ...}`` for each k, plus ``"AR_small@K"``, ``"AR_medium@K"``, ``"AR_large@K"``
@@ -95,6 +99,8 @@ def mask_ar(
         raise ValueError(f"{len(gt_masks_per_image)} gt images but {len(pred_records_per_image)} prediction images")
     if gt_iscrowd_per_image is not None and len(gt_iscrowd_per_image) != len(gt_masks_per_image):
         raise ValueError("gt_iscrowd_per_image needs one entry per image")
+    if gt_areas_per_image is not None and len(gt_areas_per_image) != len(gt_masks_per_image):
+        raise ValueError("gt_areas_per_image needs one entry per image")
     dets = sorted({int(k) for k in max_dets})
     if not dets or dets[0] < 1:
         raise ValueError(f"max_dets must be positive integers, got {list(max_dets)}")
@@ -115,6 +121,9 @@ def mask_ar(
         crowd = [False] * n_gt if gt_iscrowd_per_image is None else [bool(c) for c in gt_iscrowd_per_image[index]]
         if len(crowd) != n_gt:
             raise ValueError(f"image {index}: {len(crowd)} crowd flags for {n_gt} gt masks")
+        areas = None if gt_areas_per_image is None else [float(a) for a in gt_areas_per_image[index]]
+        if areas is not None and len(areas) != n_gt:
+            raise ValueError(f"image {index}: {len(areas)} areas for {n_gt} gt masks")
         for j in range(n_gt):
             rle = to_pycoco_rle(gt[j], h, w)
             # ids start at 1: COCOeval treats a matched id of 0 as "unmatched"
@@ -124,7 +133,7 @@ def mask_ar(
                     "image_id": image_id,
                     "category_id": 1,
                     "segmentation": rle,
-                    "area": float(mask_utils.area(rle)),
+                    "area": float(mask_utils.area(rle)) if areas is None else areas[j],
                     "iscrowd": int(crowd[j]),
                 }
             )

@@ -38,8 +38,10 @@ def segment_detections(
         lambda: segmenter.predict_boxes(detections.boxes, multimask_output=False), segmenter.device
     )
     objects = [
-        SegmentedObject(label, score, box, masks[i, 0], scores[i, 0])
-        for i, (label, score, box) in enumerate(zip(detections.labels, detections.scores, detections.boxes))
+        SegmentedObject(label, score, box, masks[i, 0], scores[i, 0], detector_box=raw)
+        for i, (label, score, box, raw) in enumerate(
+            zip(detections.labels, detections.scores, detections.boxes, detections.raw_boxes)
+        )
     ]
     return PipelineResult(
         objects,

@@ -109,6 +109,37 @@ def test_detections_record_dataframe_and_coco():
         Detections([[0, 0, 1, 1]], [0.1, 0.2], ["x"], (3, 3))
 
 
+def test_boxes_past_the_edge_are_clipped_to_prompt_and_kept_to_score(monkeypatch):
+    """A DETR-style box past the image: ``boxes`` clipped (the segmenter's prompt), ``raw_boxes``
+    and `to_coco` as the detector gave it (what COCO box AP scores), through the pipeline too."""
+    from samkit.detectors.base import _sorted_clipped
+    from samkit.pipelines.segment import segment_detections
+
+    raw = Detections([[-5, 2, 50, 22], [1, 1, 4, 4]], [0.4, 0.9], ["a dog", "a cat"], (30, 40))
+    d = _sorted_clipped(raw)
+    np.testing.assert_array_equal(d.boxes, [[1, 1, 4, 4], [0, 2, 40, 22]])
+    np.testing.assert_array_equal(d.raw_boxes, [[1, 1, 4, 4], [-5, 2, 50, 22]])
+    assert d.to_coco(1, {"a dog": 1, "a cat": 2})[1]["bbox"] == [-5.0, 2.0, 55.0, 20.0]
+    with pytest.raises(ValueError, match="1 raw_boxes for 2 boxes"):
+        Detections([[0, 0, 1, 1], [0, 0, 2, 2]], [0.1, 0.2], ["x", "y"], (3, 3), raw_boxes=[[0, 0, 1, 1]])
+
+    class Prompted:
+        name, device = "seg", None
+
+        def predict_boxes(self, boxes, multimask_output=False):
+            self.boxes = np.asarray(boxes)
+            n = len(boxes)
+            return np.zeros((n, 1, 30, 40), bool), np.ones((n, 1), np.float32), np.zeros((n, 1, 8, 8), np.float32)
+
+    seg = Prompted()
+    result = segment_detections(
+        d, np.zeros((30, 40, 3), np.uint8), seg, 1.0, "det", "a dog", lambda f, _: (f(), 0.0), embed=False
+    )
+    np.testing.assert_array_equal(seg.boxes, d.boxes)  # prompted with the clipped boxes
+    np.testing.assert_array_equal(result.objects[1].box, [0, 2, 40, 22])
+    np.testing.assert_array_equal(result.objects[1].detector_box, [-5, 2, 50, 22])
+
+
 def test_split_phrases():
     assert split_phrases("A dog.  a cat. a dog.") == PHRASES
     assert split_phrases(["a dog", "a cat"]) == PHRASES

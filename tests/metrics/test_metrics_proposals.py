@@ -120,6 +120,19 @@ def test_crowd_gt_is_not_an_object_to_recall():
     assert out["AR@100"] == 0.5
 
 
+def test_json_areas_decide_the_size_ranges_as_in_cocoeval():
+    """A COCO json's ``area`` (not the pixel count) puts an object in a size range; AR@k is unchanged."""
+    gt = [np.stack([A, B])]  # 100 pixels each: small by their pixels
+    preds = [[rec(A, 0.9), rec(B, 0.8)]]
+    by_pixels = mask_ar(gt, preds)
+    by_json = mask_ar(gt, preds, gt_areas_per_image=[[100.0, 2000.0]])  # B "medium" by its json area
+    assert by_pixels["AR_small@1000"] == 1.0 and math.isnan(by_pixels["AR_medium@1000"])
+    assert by_json["AR_small@1000"] == by_json["AR_medium@1000"] == 1.0
+    assert by_json["AR@100"] == by_pixels["AR@100"] == 1.0
+    with pytest.raises(ValueError, match="1 areas for 2 gt masks"):
+        mask_ar(gt, preds, gt_areas_per_image=[[100.0]])
+
+
 def test_rle_segmentations_match_bool_masks():
     from segment_anything.utils.amg import coco_encode_rle, mask_to_rle_pytorch
 

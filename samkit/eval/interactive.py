@@ -174,7 +174,10 @@ def summarize_interactive(rows: pd.DataFrame) -> dict[str, Any]:
     # the run's click budget (rows since max_clicks was recorded), not the most clicks a model
     # could take: an object a model stopped on (e.g. EfficientSAM's 6-point limit) is a failure
     # at the budget, as in RITM
-    budget = rows["max_clicks"] if "max_clicks" in rows.columns else rows["clicks"]
+    # (rows written before max_clicks was recorded, alone or merged with newer ones: their clicks)
+    budget = rows["clicks"].astype(float)
+    if "max_clicks" in rows.columns:
+        budget = pd.to_numeric(rows["max_clicks"], errors="coerce").fillna(budget)
     max_clicks = int(budget.max())
     for thr in NOC_THRESHOLDS:
         result = noc(curves, thr, max_clicks=max_clicks)

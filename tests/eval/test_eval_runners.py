@@ -97,6 +97,20 @@ def test_interactive_oracle_rows_and_summary(dataset):
     assert summary["objects"] == n_objects and summary["note"] == ""
 
 
+def test_rows_without_a_recorded_budget_summarize_with_their_clicks(dataset):
+    """Rows from before ``max_clicks`` was recorded, alone or merged with newer rows, summarize:
+    their budget is the clicks they ran (no NaN budget)."""
+    from samkit.eval.interactive import summarize_interactive
+
+    frame = run_interactive(OracleModel(dataset), dataset, max_clicks=2, progress=False)
+    ok = frame[frame["status"] == "ok"]
+    old = ok.assign(max_clicks=np.nan, image_id=ok["image_id"] + "_old")
+    mixed = summarize_interactive(pd.concat([ok, old], ignore_index=True))
+    only_old = summarize_interactive(old)
+    assert mixed["NoC@90"] == only_old["NoC@90"] == summarize_interactive(ok)["NoC@90"] == 1.0
+    assert only_old["NoC@90_failures"] == 0
+
+
 def test_failures_and_skips_are_rows_and_the_run_goes_on(dataset):
     victim = dataset[0].object_ids[0]
     model = OracleModel(dataset, fail_on=(dataset[0].image_id, victim))

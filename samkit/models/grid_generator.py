@@ -20,6 +20,13 @@ MobileSAM and SAM 2 (`Sam2GridMaskGenerator`: sam2's parameters), faster than th
 The user's image set on the segmenter is left alone: the work runs on a sibling Segmenter
 (`Segmenter._sibling`) that shares the same ``torch.nn.Module`` but has its own image state.
 
+Between chunks of model work (after each crop's encoder pass and after each decoder batch of
+``points_per_batch`` points) `GridMaskGenerator.generate` calls the callable in the context
+variable `between_batches`, if one is set (none by default: no call, no change). The segmentation
+service sets it to hand the model to waiting clicks (`samkit.serve.lanes`); the callback may run
+other model work on other segmenters, but must not touch this generator's sibling, which holds
+the crop being decoded. The masks do not depend on it.
+
 Records (one dict per mask, best first within each NMS step), exactly upstream's keys:
 ``segmentation`` (HxW bool, or an RLE dict for the RLE output modes), ``area`` (int pixels),
 ``bbox`` (XYWH ints, upstream's convention: ``w = x1 - x0`` of the inclusive pixel box),
@@ -30,6 +37,8 @@ Records (one dict per mask, best first within each NMS step), exactly upstream's
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from itertools import product
 from typing import TYPE_CHECKING, Any
@@ -58,6 +67,7 @@ __all__ = [
     "rle_area",
     "coco_rle",
     "remove_small_regions",
+    "between_batches",
 ]
 
 #: the ``output_mode`` values of the generators (SamAutomaticMaskGenerator's)
@@ -66,6 +76,17 @@ OUTPUT_MODES = ("binary_mask", "uncompressed_rle", "coco_rle")
 MASK_THRESHOLD = 0.0
 #: a box side within this many pixels of a crop edge (that is not an image edge) drops the mask
 CROP_EDGE_TOLERANCE = 20.0
+
+#: called (no arguments) by `GridMaskGenerator.generate` between chunks of model work: after each
+#: crop's ``set_image`` and after each decoder batch; None (the default): nothing is called. Set it
+#: for one thread's calls with ``token = between_batches.set(fn)`` ... ``between_batches.reset(token)``.
+between_batches: ContextVar[Callable[[], object] | None] = ContextVar("samkit_between_batches", default=None)
+
+
+def _between_batches() -> None:
+    hook = between_batches.get()
+    if hook is not None:
+        hook()
 
 
 # --------------------------------------------------------------------------- grids and crops
@@ -360,7 +381,10 @@ class GridMaskGenerator:
         self.mask_threshold = MASK_THRESHOLD
 
     def generate(self, image: Any) -> list[dict[str, Any]]:
-        """Masks of everything in ``image`` (HxWx3 uint8 RGB, numpy or PIL) as upstream's records."""
+        """Masks of everything in ``image`` (HxWx3 uint8 RGB, numpy or PIL) as upstream's records.
+
+        Calls the `between_batches` callback, if one is set, after each crop's encoder pass and
+        each decoder batch."""
         import torch
 
         rgb = to_rgb_uint8(image)
@@ -388,12 +412,12 @@ class GridMaskGenerator:
             return _Found.concat([])
         worker.set_image(rgb[y0:y1, x0:x1])
         try:
-            found = _Found.concat(
-                [
-                    self._batch(worker, points[i : i + self.points_per_batch], box, rgb.shape[:2])
-                    for i in range(0, len(points), self.points_per_batch)
-                ]
-            )
+            _between_batches()
+            parts = []
+            for i in range(0, len(points), self.points_per_batch):
+                parts.append(self._batch(worker, points[i : i + self.points_per_batch], box, rgb.shape[:2]))
+                _between_batches()
+            found = _Found.concat(parts)
         finally:
             worker.reset_image()
         if len(found):

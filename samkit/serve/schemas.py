@@ -1,16 +1,22 @@
 """Request and response models of the segmentation service (they document the OpenAPI page).
 
 Conventions are samkit's: points ``(x, y)`` pixels of the uploaded image, labels 1 = foreground /
-0 = background, boxes XYXY pixels, times in ms, memory in MiB. The request models check only
-JSON types; shapes and ranges are checked by `samkit.prompts.validate_prompts`, whose
-`PromptError` message is returned with status 422.
+0 = background, boxes XYXY pixels, times in ms, memory in MiB.
+
+The request models are strict: JSON types are not coerced (``"8"`` is not a number, ``1`` is not
+``true``), numbers must be finite, unknown fields are refused; each refusal is a 422 naming the
+field and the value. Prompt shapes and ranges (a point outside the image, a label other than
+0 / 1) are checked by `samkit.prompts.validate_prompts`, whose `PromptError` message is returned
+with status 422. `GenerateParams` types and bounds the generator parameters the service knows;
+the model's own check (`Segmenter.check_generate_params`) does the rest.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "ErrorResponse",
@@ -18,6 +24,7 @@ __all__ = [
     "PredictRequest",
     "RleMask",
     "PredictResponse",
+    "GenerateParams",
     "GenerateRequest",
     "GeneratedMask",
     "GenerateResponse",
@@ -28,6 +35,13 @@ __all__ = [
 ]
 
 MaskFormat = Literal["rle", "png"]
+
+#: the service's bounds on generator work per request (a client cannot ask for hours of compute)
+MAX_POINTS_PER_SIDE = 128
+MAX_POINTS_PER_BATCH = 1024
+MAX_CROP_N_LAYERS = 3
+#: what strict JSON request models share: no coercion, finite numbers
+_STRICT = {"strict": True, "allow_inf_nan": False}
 
 
 class ErrorResponse(BaseModel):
@@ -51,7 +65,9 @@ class PredictRequest(BaseModel):
     """Prompts on an uploaded image, as `Segmenter.predict` takes them."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"points": [[40, 30]], "labels": [1], "multimask": True}]}
+        extra="forbid",
+        **_STRICT,
+        json_schema_extra={"examples": [{"points": [[40, 30]], "labels": [1], "multimask": True}]},
     )
 
     points: list[list[float]] | None = Field(None, description="(N, 2) points, (x, y) pixels")
@@ -62,7 +78,9 @@ class PredictRequest(BaseModel):
         description="`logits_id` of an earlier predict on this image: its low-res logits "
         "are the mask prompt (mask_input)",
     )
-    logits_index: int | None = Field(None, description="which mask of that call (default: its highest-scoring)")
+    logits_index: int | None = Field(
+        None, ge=0, description="which mask of that call (default: its highest-scoring); needs logits_id"
+    )
     text: str | None = Field(None, description="a text prompt ('a dog. a cat.'), alone; models with text only")
     multimask: bool | None = Field(
         None,
@@ -90,16 +108,78 @@ class PredictResponse(BaseModel):
     decoder_ms: float = Field(description="decoder time of this call (ms)")
 
 
+def _fraction(description: str) -> object:
+    return Field(None, ge=0.0, le=1.0, description=f"{description}; a number in [0, 1]")
+
+
+class GenerateParams(BaseModel):
+    """Parameters of the model's automatic mask generator, by their upstream names and with the
+    upstream defaults when left out. The parameters below are typed and bounded here (a wrong
+    type or a value out of range is a 422 naming it); which of them the served model takes is
+    the model's own check (a parameter it does not take is a 422 listing those it does). Other
+    names pass through to that check; their values must be numbers, booleans or strings.
+    ``output_mode`` is the server's (COCO RLE) and ``point_grids`` cannot be sent."""
+
+    model_config = ConfigDict(extra="allow", **_STRICT)
+
+    # point-grid generators (SAM, MobileSAM, SAM 2, EfficientSAM, SAM-HQ, EfficientViT-SAM, SAM 3, EdgeTAM)
+    points_per_side: int = Field(
+        None, ge=1, le=MAX_POINTS_PER_SIDE, description="grid points along each side (points_per_side**2 prompts)"
+    )
+    points_per_batch: int = Field(
+        None,
+        ge=1,
+        le=MAX_POINTS_PER_BATCH,
+        description="point prompts per decoder call (also the chunk after which a generate lets clicks run)",
+    )
+    pred_iou_thresh: float = _fraction("keep masks whose predicted IoU is above this")
+    stability_score_thresh: float = _fraction("keep masks whose stability score is at least this")
+    stability_score_offset: float = Field(None, ge=0.0, description="logit offset of the stability score")
+    box_nms_thresh: float = _fraction("box IoU cutoff of the NMS within a crop")
+    crop_n_layers: int = Field(None, ge=0, le=MAX_CROP_N_LAYERS, description="crop layers after the whole image")
+    crop_nms_thresh: float = _fraction("box IoU cutoff of the NMS across crops")
+    crop_overlap_ratio: float = Field(
+        None, ge=0.0, lt=1.0, description="overlap of layer-1 crops, a fraction of the short side in [0, 1)"
+    )
+    crop_n_points_downscale_factor: int = Field(None, ge=1, description="layer i has points_per_side / factor**i")
+    min_mask_region_area: int = Field(None, ge=0, description="fill holes / remove islands below this (pixels)")
+    multimask_output: bool = Field(None, description="3 candidate masks per point (SAM 2, SAM-HQ)")
+    mask_threshold: float = Field(None, description="logit threshold of a mask pixel (SAM 2)")
+    use_m2m: bool = Field(None, description="a second, mask-prompted decoder pass (SAM 2's own generator)")
+    hq_token_only: bool = Field(None, description="only the HQ token's mask (SAM-HQ)")
+    # FastSAM's everything mode
+    imgsz: int = Field(None, ge=32, le=4096, description="FastSAM: inference size (pixels)")
+    conf: float = _fraction("FastSAM: detection confidence threshold")
+    iou: float = _fraction("FastSAM: NMS IoU threshold")
+    retina_masks: bool = Field(None, description="FastSAM: masks at the image's resolution")
+    max_det: int = Field(None, ge=1, le=10000, description="FastSAM: most masks kept")
+
+    @model_validator(mode="after")
+    def _scalar_extras(self) -> GenerateParams:
+        for name, value in (self.model_extra or {}).items():
+            ok = isinstance(value, (bool, int, str)) or (isinstance(value, float) and math.isfinite(value))
+            if not ok:
+                raise ValueError(
+                    f"generator parameter {name!r} must be a number, true / false or a string, got {value!r}"
+                )
+        return self
+
+    def given(self) -> dict[str, int | float | bool | str]:
+        """The parameters the request gave (left-out ones take the generator's defaults)."""
+        return self.model_dump(exclude_unset=True)
+
+
 class GenerateRequest(BaseModel):
-    """Parameters of the model's automatic mask generator (SamAutomaticMaskGenerator's, or the
-    family's), e.g. ``points_per_side``, ``pred_iou_thresh``, ``stability_score_thresh``;
-    ``output_mode`` is the server's (COCO RLE)."""
+    """Parameters of the model's automatic mask generator (see `GenerateParams`), e.g.
+    ``{"params": {"points_per_side": 16, "pred_iou_thresh": 0.8}}``; no body: the defaults."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"params": {"points_per_side": 16, "pred_iou_thresh": 0.8}}]}
+        extra="forbid",
+        **_STRICT,
+        json_schema_extra={"examples": [{"params": {"points_per_side": 16, "pred_iou_thresh": 0.8}}]},
     )
 
-    params: dict[str, int | float | bool | str | None] = Field(default_factory=dict)
+    params: GenerateParams = Field(default_factory=GenerateParams)
 
 
 class GeneratedMask(BaseModel):
@@ -119,7 +199,10 @@ class GenerateResponse(BaseModel):
 
     image_id: str
     masks: list[GeneratedMask]
-    generate_ms: float = Field(description="time of the generator call (ms; it runs its own encoder passes)")
+    generate_ms: float = Field(
+        description="wall time of the generator call (ms; it runs its own encoder passes, and includes "
+        "the turns it gave to clicks)"
+    )
 
 
 class SegmentResponse(PredictResponse):
@@ -169,3 +252,4 @@ class MetricsResponse(BaseModel):
     decoder_ms_total: float
     generate_calls: int
     generate_ms_total: float
+    generate_handoffs: int = Field(description="times a running generate let waiting clicks and uploads run")

@@ -3,25 +3,35 @@
 Framework-free (no FastAPI here): `samkit.serve.app` maps HTTP onto these methods.
 
 Concurrency: the upstream predictors are stateful and share one torch module, so every encoder,
-decoder and generator call runs under one ``threading.Lock`` (the *model lock*): model calls are
-serialised, one at a time, whatever the number of clients. Each cached image has its own
-`Segmenter` sibling (`Segmenter._sibling`: the same module, its own image state), so no embedding
-is ever swapped: a prompt on image A runs on A's sibling and cannot see image B's embedding.
-Decoding uploads, encoding masks (RLE / PNG) and JSON run outside the lock, in parallel.
+decoder and generator call runs under one lock (the *model lock*, `samkit.serve.lanes.ModelLock`):
+model calls are serialised, one at a time, whatever the number of clients. Each cached image has
+its own `Segmenter` sibling (`Segmenter._sibling`: the same module, its own image state), so no
+embedding is ever swapped: a prompt on image A runs on A's sibling and cannot see image B's
+embedding. Decoding uploads, encoding masks (RLE / PNG) and JSON run outside the lock, in parallel.
+
+Uploads and clicks take the lock's interactive lane; ``generate`` takes its generate lane and,
+through `samkit.models.grid_generator.between_batches`, hands the model to waiting clicks between
+its chunks (decoder batches of ``points_per_batch`` points, crop encoder passes). The generator
+works on its own sibling of the image's segmenter, so those clicks (on any image, this one
+included) cannot disturb it, nor it them. Families whose ``generate`` is an upstream generator
+(SAM-HQ, EfficientViT-SAM, FastSAM, ``engine="upstream"``, and SAM 2 with ``use_m2m`` or
+``min_mask_region_area > 0``) never call the hook: they hold the model for the whole call.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from samkit.errors import PromptError, SamkitError
+from samkit.errors import ParameterError, PromptError, SamkitError
 from samkit.masks import rle_json
 from samkit.serve.cache import CacheEntry, EmbeddingCache, held_bytes
 from samkit.serve.codecs import decode_image, image_id_of, mask_to_png, mask_to_rle
+from samkit.serve.lanes import ModelLock
 
 __all__ = ["SegmentationService", "NotFoundError", "RequestError", "Upload"]
 
@@ -32,6 +42,14 @@ class NotFoundError(SamkitError, LookupError):
 
 class RequestError(SamkitError, ValueError):
     """A request samkit cannot serve as given (other than a prompt): e.g. unknown generator parameters."""
+
+
+#: generator parameters that are the server's, not the client's
+SERVER_GENERATE_PARAMS = {
+    "output_mode": "output_mode is the server's: generated masks are always COCO RLE.",
+    "engine": "engine is the server's: /generate runs the model's default generator (engine='samkit').",
+    "point_grids": "point_grids cannot be sent over HTTP; use points_per_side.",
+}
 
 
 @dataclass(frozen=True)
@@ -50,12 +68,19 @@ class SegmentationService:
         model: the loaded model (``samkit.load(...)``); its own image state is never used.
         cache_mib: memory budget of the embedding cache (MiB).
         max_logits_per_image: low-res logits kept per image for ``logits_id`` feedback.
+        generate_handoff: a running generate lets waiting clicks run between its chunks (True);
+            False: it holds the model for the whole call (for comparisons, e.g. the load benchmark).
     """
 
-    def __init__(self, model: Any, cache_mib: float = 2048, max_logits_per_image: int = 8) -> None:
+    def __init__(
+        self, model: Any, cache_mib: float = 2048, max_logits_per_image: int = 8, *, generate_handoff: bool = True
+    ) -> None:
         self.model = model
+        self.generate_handoff = bool(generate_handoff)
         self.cache = EmbeddingCache(cache_mib, max_logits_per_image)
-        self.model_lock = threading.Lock()
+        #: every model call runs holding it: ``with model_lock:`` (uploads, clicks) or
+        #: ``with model_lock.generate() as handoff:`` (see `samkit.serve.lanes`)
+        self.model_lock = ModelLock()
         self._stats_lock = threading.Lock()
         self.counters = {
             "encoder_calls": 0,
@@ -153,6 +178,8 @@ class SegmentationService:
         )
         if mask_format not in ("rle", "png"):
             raise RequestError(f"mask_format must be 'rle' or 'png', got {mask_format!r}.")
+        if logits_index is not None and logits_id is None:
+            raise RequestError("logits_index picks a mask of the call named by logits_id; give logits_id too.")
         if multimask is None:
             multimask = "multimask" in self.model.capabilities
         entry = self.entry(image_id)
@@ -190,21 +217,47 @@ class SegmentationService:
             "decoder_ms": ms,
         }
 
+    def check_generate_params(self, params: dict[str, Any]) -> None:
+        """Refuse, before any work, generator ``params`` the request may not or the model does not
+        take: the server's own (`RequestError`), unknown names (`RequestError` listing the model's
+        parameters), wrong types and ranges (`samkit.errors.ParameterError`), all HTTP 422."""
+        for name, why in SERVER_GENERATE_PARAMS.items():
+            if name in params:
+                raise RequestError(why)
+        check = getattr(self.model, "check_generate_params", None)
+        if check is None:  # a model without the check: the generator's own checks run in generate
+            return
+        # keyword-only options of the family's generate itself (SAM-HQ's hq_token_only, ...)
+        own = {
+            name
+            for name, p in inspect.signature(type(self.model).generate).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "engine"
+        }
+        try:
+            check(**{k: v for k, v in params.items() if k not in own})
+        except ParameterError:
+            raise
+        except TypeError as err:  # the check's own refusal of unknown names: nothing has run yet
+            raise RequestError(str(err)) from None
+
     def generate(self, image_id: str, params: dict[str, Any]) -> dict[str, Any]:
         """Automatic masks of the cached image ``image_id`` with the model's generator ``params``.
 
-        The upstream generators embed the image (and its crops) themselves, so this runs the
-        encoder again; it holds the model lock for the whole call.
+        The generators embed the image (and its crops) themselves, so this runs the encoder again.
+        It takes the model lock's generate lane: samkit's grid generator gives the model to waiting
+        clicks between its chunks; an upstream generator holds it for the whole call.
         """
+        from samkit.models.grid_generator import between_batches
+
         self.model.require("automatic", "automatic mask generation")
-        if "output_mode" in params:
-            raise RequestError("output_mode is the server's: generated masks are always COCO RLE.")
+        self.check_generate_params(params)
         entry = self.entry(image_id)
-        with self.model_lock:
+        with self.model_lock.generate() as handoff:
+            token = between_batches.set(handoff if self.generate_handoff else None)
             try:
                 records, ms = self._timed(lambda: entry.segmenter.generate(entry.image, **params))
-            except TypeError as err:  # unknown or ill-typed generator parameters
-                raise RequestError(str(err)) from None
+            finally:
+                between_batches.reset(token)
         self._count("generate", ms)
         return {"image_id": image_id, "masks": [_record(r) for r in records], "generate_ms": ms}
 
@@ -221,6 +274,7 @@ class SegmentationService:
             "cache_used_mib": stats["used_mib"],
             "cache_budget_mib": stats["budget_mib"],
             **counters,
+            "generate_handoffs": self.model_lock.handoffs,
         }
 
 

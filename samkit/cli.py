@@ -1,5 +1,6 @@
 """The ``samkit`` command: ``samkit models``, ``samkit detectors``, ``samkit taggers``,
-``samkit weights download NAME|all``, ``samkit weights verify``, ``samkit serve --model NAME``."""
+``samkit weights download NAME|all``, ``samkit weights verify``, ``samkit serve --model NAME``,
+``samkit score vos --benchmark B --gt DIR --pred DIR``, ``samkit score saco --gt G --pred P``."""
 
 from __future__ import annotations
 
@@ -179,6 +180,146 @@ def _cmd_serve(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _option(text: str) -> tuple[str, object]:
+    """An argparse ``type`` for ``--option KEY=VALUE``: VALUE read as JSON (``4``, ``true``,
+    ``["a", "b"]``), else kept as text."""
+    import json
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"must be KEY=VALUE with KEY an option name, got {text!r}")
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def _jsonable(value):
+    """``value`` with numpy scalars as Python numbers, NaN/inf as None and tuples as lists."""
+    import math
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _write_score(path: str, record: dict, per_object=None) -> None:
+    """``record`` as JSON at ``path`` and, when given, the per-object table as ``<stem>_per_object.csv``
+    beside it; both written atomically."""
+    import json
+    from pathlib import Path
+
+    from samkit.atomic import atomic_write_text
+
+    out = Path(path)
+    atomic_write_text(out, json.dumps(_jsonable(record), indent=2, allow_nan=False) + "\n")
+    print(f"wrote {out}")
+    if per_object is not None:
+        csv = out.with_name(f"{out.stem}_per_object.csv")
+        atomic_write_text(csv, per_object.to_csv(index=False))
+        print(f"wrote {csv}")
+
+
+def _print_summary(summary: dict, notes: dict | None = None) -> None:
+    """The summary as ``key  value`` lines (6 significant digits), then the notes."""
+    import json
+
+    width = max([len(str(k)) for k in summary] + [1])
+    for key, value in summary.items():
+        shown = f"{value:.6g}" if isinstance(value, int | float) else json.dumps(_jsonable(value))
+        print(f"{key:<{width}}  {shown}")
+    for key, value in (notes or {}).items():
+        print(f"  note {key}: {value if isinstance(value, str) else json.dumps(_jsonable(value))}")
+
+
+def _vos_scorer(benchmark: str):
+    """The scorer function of a VOS benchmark (`samkit.metrics.scoring.VOS_BENCHMARKS`)."""
+    import importlib
+
+    from samkit.errors import ParameterError
+    from samkit.metrics.scoring import VOS_BENCHMARKS
+
+    if benchmark not in VOS_BENCHMARKS:
+        raise ParameterError(f"--benchmark must be one of {', '.join(VOS_BENCHMARKS)}; got {benchmark!r}")
+    module, _, function = VOS_BENCHMARKS[benchmark].partition(":")
+    try:
+        return getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError) as err:
+        raise SamkitError(f"the {benchmark} scorer ({VOS_BENCHMARKS[benchmark]}) cannot be loaded: {err}") from None
+
+
+def _cmd_score_vos(ns: argparse.Namespace) -> int:
+    import inspect
+
+    from samkit.errors import ParameterError
+    from samkit.metrics.scoring import score_vos
+
+    params = inspect.signature(_vos_scorer(ns.benchmark)).parameters
+    options = dict(ns.option or [])
+    if ns.num_processes is not None:
+        options["num_processes"] = ns.num_processes
+    allowed = [n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and n != "progress"]
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        unknown = [k for k in options if k not in allowed]
+        if unknown:
+            raise ParameterError(
+                f"{ns.benchmark} takes no option {', '.join(map(repr, unknown))}; its options: "
+                f"{', '.join(allowed) or 'none'}"
+            )
+    if "progress" in params:
+        options["progress"] = not ns.quiet
+    try:
+        score = score_vos(ns.gt, ns.pred, ns.benchmark, **options)
+    except OSError as err:  # a file or folder the scorer needs (e.g. MOSEv2's meta.json)
+        raise SamkitError(str(err)) from None
+    print(f"{score.benchmark}: {len(score.per_object)} objects scored")
+    _print_summary(score.summary, score.notes)
+    if ns.json:
+        _write_score(ns.json, score.to_json(), score.per_object)
+    return 0
+
+
+def _cmd_score_saco(ns: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from samkit.errors import ParameterError
+
+    for flag, paths in (("--gt", ns.gt), ("--pred", [ns.pred])):
+        for path in paths:
+            if not Path(path).is_file():
+                what = "is a folder, not a file" if Path(path).exists() else "does not exist"
+                raise ParameterError(f"{flag} {path!r} {what}")
+    try:
+        from samkit.metrics.scoring.saco import score_saco
+    except ImportError as err:
+        raise SamkitError(f"SA-Co scoring (samkit.metrics.scoring.saco) cannot be loaded: {err}") from None
+    kind = "video" if ns.video else "image"
+    try:
+        result = score_saco(ns.gt[0] if len(ns.gt) == 1 else list(ns.gt), ns.pred, kind=kind)
+    except (OSError, json.JSONDecodeError) as err:  # unreadable files
+        raise SamkitError(f"{type(err).__name__}: {err}") from None
+    per_object = getattr(result, "per_object", None)
+    if hasattr(result, "summary"):  # a VOSScore-like result
+        _print_summary(dict(result.summary), dict(getattr(result, "notes", {}) or {}))
+        record = result.to_json() if hasattr(result, "to_json") else {"summary": dict(result.summary)}
+    else:
+        _print_summary(dict(result))
+        record = {"summary": dict(result)}
+    if ns.json:
+        _write_score(ns.json, {"benchmark": f"saco_{kind}", **record}, per_object)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="samkit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -220,6 +361,41 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-upload-mib", type=positive, default=32, help="largest image file accepted (MiB)")
     s.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     s.set_defaults(func=_cmd_serve)
+    score = sub.add_parser("score", help="official benchmark scores of predictions on disk")
+    ssub = score.add_subparsers(dest="score_command", required=True)
+    v = ssub.add_parser(
+        "vos",
+        help="semi-supervised VOS J and F as the benchmark's official tool computes them",
+        description="Score VOS predictions (PNG folders) as the benchmark's official evaluator does "
+        "(samkit.metrics.scoring.score_vos; docs: Metrics, official scorers).",
+    )
+    v.add_argument("--benchmark", required=True, help="davis2017, mosev1, sav, mosev2 (VOS_BENCHMARKS)")
+    v.add_argument("--gt", required=True, help="the ground truth: the benchmark's root or annotation folder")
+    v.add_argument("--pred", required=True, help="the predictions' folder, in the benchmark's layout")
+    v.add_argument("--json", help="write {benchmark, summary, notes} here and <stem>_per_object.csv beside it")
+    v.add_argument(
+        "--num-processes", type=_bounded(int, low=1), default=None, help="worker processes (default: the scorer's)"
+    )
+    v.add_argument(
+        "-o",
+        "--option",
+        type=_option,
+        action="append",
+        metavar="KEY=VALUE",
+        help="another option of the scorer, VALUE as JSON: split=train, strict=true, sequences='[\"bike\"]'",
+    )
+    v.add_argument("--quiet", action="store_true", help="no progress bar")
+    v.set_defaults(func=_cmd_score_vos)
+    c = ssub.add_parser(
+        "saco",
+        help="SA-Co image (cgF1) or video scores as the official evaluator computes them",
+        description="Score SA-Co predictions (samkit.metrics.scoring.saco.score_saco).",
+    )
+    c.add_argument("--gt", nargs="+", required=True, help="the ground-truth annotation file(s)")
+    c.add_argument("--pred", required=True, help="the predictions' JSON file")
+    c.add_argument("--video", action="store_true", help="SA-Co video (VEval) instead of image")
+    c.add_argument("--json", help="write {benchmark, summary, ...} here")
+    c.set_defaults(func=_cmd_score_saco)
     return parser
 
 

@@ -14,11 +14,13 @@ file (PyAV), an array or a list; `moving_shapes` makes synthetic videos with exa
 `write_davis` writes them in the DAVIS 2017 layout.
 """
 
+from samkit.data.click_benchmarks import CLICK_BENCHMARKS, ClickBenchmark, ClickLayout
 from samkit.data.coco import CocoDataset, Sa1bDataset
 from samkit.data.davis import DavisDataset
 from samkit.data.folder import FolderDataset
 from samkit.data.lvos import LvosDataset
 from samkit.data.mose import MoseDataset, Mosev2Dataset
+from samkit.data.saco import SACO_GOLD_SUBSETS, SACO_SILVER_SUBSETS, SacoDataset, saco_gt_files
 from samkit.data.sample import Sample, VideoSample
 from samkit.data.sav import SavDataset
 from samkit.data.synthetic import SyntheticDataset
@@ -47,4 +49,13 @@ __all__ = [
     "SyntheticVideo",
     "moving_shapes",
     "write_davis",
+    # click benchmarks in RITM's layouts (samkit.data.click_benchmarks)
+    "ClickBenchmark",
+    "ClickLayout",
+    "CLICK_BENCHMARKS",
+    # SA-Co/Gold and Silver in their official layout (samkit.data.saco)
+    "SacoDataset",
+    "saco_gt_files",
+    "SACO_GOLD_SUBSETS",
+    "SACO_SILVER_SUBSETS",
 ]

@@ -10,6 +10,13 @@ kept; ``oracle_iou`` records the best of the 3 against the ground truth. Later c
 single-mask output. ``feedback="logits"`` also passes the previous low-res logits as
 ``mask_input`` (as in SAM's training simulation); the default ``"none"`` uses points only.
 
+``mask_threshold`` is the probability above which a pixel is in the predicted mask (recorded in
+every row). At the default 0.5 the model's own boolean masks are used (SAM-style predictors
+threshold their logits at 0, i.e. probability 0.5); any other value asks the model for logits
+(``return_logits=True``) and keeps ``sigmoid(logits) > mask_threshold`` in float32, as RITM's
+``evaluate_sample`` does with ``pred_thr`` (0.49 in RITM's, ClickSEG's and SimpleClick's
+``evaluate_model.py``).
+
 A click the model cannot take (an `UnsupportedError`, e.g. EfficientSAM's 7th point or
 ``mask_input`` on a model without it) ends that object's clicks with one ``unsupported`` row; its
 earlier clicks' rows stay.
@@ -38,6 +45,7 @@ from samkit.wording import device_label, joined, weights_labels
 __all__ = [
     "run_interactive",
     "FEEDBACK",
+    "MASK_THRESHOLD",
     "InteractiveParams",
     "PROTOCOL",
     "SUMMARY_CLICKS",
@@ -50,6 +58,9 @@ FEEDBACK = ("none", "logits")
 SUMMARY_CLICKS = (1, 2, 3, 5, 9)
 """The click counts k of the ``mIoU@k`` summary columns."""
 NOC_THRESHOLDS = (0.85, 0.90)
+MASK_THRESHOLD = 0.5
+"""The default ``mask_threshold``: the models' own masks (logit 0 = probability 0.5); RITM's
+evaluation scripts use 0.49 (see `InteractiveParams`)."""
 
 
 def run_interactive(
@@ -58,6 +69,7 @@ def run_interactive(
     *,
     max_clicks: int = 20,
     feedback: str = "none",
+    mask_threshold: float = MASK_THRESHOLD,
     run_id: str | None = None,
     out_path: Any = None,
     resume: bool = False,
@@ -66,9 +78,14 @@ def run_interactive(
 ) -> pd.DataFrame:
     """Run the interactive protocol; one row per (image, object, clicks), ``clicks`` = 1..max_clicks.
 
-    Row columns beyond the standard ones: ``max_clicks`` (the budget), ``oracle_iou`` (click 1),
-    ``click_x``, ``click_y``, ``click_positive``. ``encoder_ms`` is the image's set_image time (the
-    same on all its rows), ``decoder_ms`` the predict time of that click.
+    Row columns beyond the standard ones: ``max_clicks`` (the budget), ``mask_threshold`` (on
+    every row of the run, skipped and failed objects' too), ``oracle_iou`` (click 1), ``click_x``,
+    ``click_y``, ``click_positive``. ``encoder_ms`` is the image's set_image time (the same on all
+    its rows), ``decoder_ms`` the predict time of that click (with ``return_logits`` when
+    ``mask_threshold`` is not 0.5; thresholding is not timed).
+
+    ``mask_threshold``: a probability in [0, 1]; a pixel is predicted when its probability is
+    above it (see the module doc: 0.5 uses the model's own masks, any other value its logits).
 
     ``out_path``: save the rows (parquet) after every image; ``resume``: keep the rows already
     there and skip their images; ``warmup``: one untimed set_image + predict first.
@@ -77,8 +94,9 @@ def run_interactive(
         raise ValueError(f"feedback must be one of {FEEDBACK}, got {feedback!r}")
     if max_clicks < 1:
         raise ValueError("max_clicks must be >= 1")
+    mask_threshold = _check_threshold(mask_threshold)
     run_id = resolve_run_id(run_id)
-    sink = RowSink(out_path, resume)
+    sink = _StampedSink(out_path, resume, {"mask_threshold": mask_threshold})
     if warmup:  # one untimed set_image + predict, so that no timed call is the first
         warm_up(model, dataset)
     return run_objects(
@@ -87,20 +105,78 @@ def run_interactive(
         sink,
         run_id,
         "interactive",
-        lambda sample, index, obj: _click_object(model, sample.masks[index], obj, max_clicks, feedback),
+        lambda sample, index, obj: _click_object(
+            model, sample.masks[index], obj, max_clicks, feedback, mask_threshold, _void(sample)
+        ),
         progress,
     )
 
 
+def _check_threshold(value: Any) -> float:
+    """``mask_threshold`` as a float, or ValueError unless it is a number in [0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"mask_threshold must be a probability in [0, 1], got {value!r}")
+    value = float(value)
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise ValueError(f"mask_threshold must be a probability in [0, 1], got {value!r}")
+    return value
+
+
+class _StampedSink(RowSink):
+    """A `RowSink` that adds ``fields`` to every row this run makes (not to resumed rows)."""
+
+    def __init__(self, out_path: Any, resume: bool, fields: dict[str, Any]) -> None:
+        super().__init__(out_path, resume)
+        self.fields = fields
+
+    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
+        super().extend({**row, **self.fields} for row in rows)
+
+
+def _threshold(logits: np.ndarray, mask_threshold: float) -> np.ndarray:
+    """``sigmoid(logits) > mask_threshold``, computed as RITM does: float32 probabilities (torch's
+    sigmoid) compared with the threshold in float32."""
+    import torch
+
+    probs = torch.sigmoid(torch.from_numpy(np.array(logits, dtype=np.float32))).numpy()  # a writable copy
+    return probs > np.float32(mask_threshold)
+
+
+def _void(sample: Any) -> np.ndarray | None:
+    """The sample's ignore pixels (``meta["void"]``, (H, W) bool: GrabCut's and Berkeley's 128,
+    PascalVOC's 255, a folder dataset's ``void_value``), or None."""
+    void = (getattr(sample, "meta", None) or {}).get("void")
+    return None if void is None or not np.any(void) else np.asarray(void, dtype=bool)
+
+
+def _iou(gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None) -> float:
+    """IoU of ``pred`` with ``gt`` outside the ``void`` pixels, as RITM's ``get_iou`` with its
+    ignore label (void pixels leave both the intersection and the union)."""
+    if void is None:
+        return mask_iou(gt, pred)
+    keep = ~void
+    union = int(((gt | pred) & keep).sum())
+    return float(((gt & pred) & keep).sum()) / union if union else 0.0
+
+
 def _click_object(
-    model: Any, gt: np.ndarray, obj: dict[str, Any], max_clicks: int, feedback: str
+    model: Any,
+    gt: np.ndarray,
+    obj: dict[str, Any],
+    max_clicks: int,
+    feedback: str,
+    mask_threshold: float = MASK_THRESHOLD,
+    void: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
+    """The rows of one object clicked ``max_clicks`` times (RITM's clicker and IoU, ``void``
+    pixels ignored by both)."""
     rows = []
     pred = np.zeros_like(gt, dtype=bool)
     clicks: list[tuple[int, int, bool]] = []
     logits = None
+    own_masks = mask_threshold == MASK_THRESHOLD  # the model's masks are its logits > 0
     for k in range(1, max_clicks + 1):
-        x, y, positive = next_click(gt, pred, clicks)
+        x, y, positive = next_click(gt, pred, clicks, ignore=void)
         clicks.append((x, y, positive))
         multimask = k == 1
         kwargs: dict[str, Any] = dict(
@@ -108,6 +184,8 @@ def _click_object(
             point_labels=np.array([int(p) for _, _, p in clicks]),
             multimask_output=multimask,
         )
+        if not own_masks:
+            kwargs["return_logits"] = True
         if feedback == "logits" and logits is not None:
             kwargs["mask_input"] = logits[None]
         try:
@@ -130,6 +208,8 @@ def _click_object(
                 )
             )
             break
+        if not own_masks:
+            masks = _threshold(masks, mask_threshold)
         best = int(np.argmax(scores)) if multimask else 0
         pred, logits = masks[best], low[best]
         row = {
@@ -137,7 +217,7 @@ def _click_object(
             "prompt": "points",
             "clicks": k,
             "max_clicks": max_clicks,
-            "iou": mask_iou(gt, pred),
+            "iou": _iou(gt, pred, void),
             "boundary_iou": boundary_iou(gt, pred),
             "score": float(scores[best]),
             "decoder_ms": decoder_ms,
@@ -147,17 +227,33 @@ def _click_object(
             "click_positive": positive,
         }
         if multimask:
-            row["oracle_iou"] = max(mask_iou(gt, m) for m in masks)
+            row["oracle_iou"] = max(_iou(gt, m, void) for m in masks)
         rows.append(row)
     return rows
 
 
 @dataclass
 class InteractiveParams:
-    """Parameters of the interactive protocol (see `run_interactive`)."""
+    """Parameters of the interactive protocol (see `run_interactive`).
+
+    Attributes:
+        max_clicks: clicks per object, the NoC budget (>= 1).
+        feedback: ``"none"`` (points only) or ``"logits"`` (the previous low-res logits as
+            ``mask_input`` too).
+        mask_threshold: the probability above which a pixel is predicted, in [0, 1]. Default 0.5:
+            the models' own boolean masks, which SAM-style predictors make by thresholding their
+            logits at 0 (segment-anything's ``SamPredictor`` ``mask_threshold=0.0``), i.e.
+            probability 0.5; so the rows are those of the models' ``predict``, need no logits,
+            and runs made before this parameter existed keep their numbers. RITM's, ClickSEG's
+            and SimpleClick's evaluation scripts threshold at 0.49 (``pred_thr`` /
+            ``--thresh``): set 0.49 to follow them; any value but 0.5 thresholds
+            ``sigmoid(logits) > mask_threshold`` (float32, as RITM).
+        warmup: one untimed ``set_image`` + ``predict`` before the timed ones.
+    """
 
     max_clicks: int = field(default=20, metadata={"min": 1})
     feedback: str = field(default="none", metadata={"choices": FEEDBACK})
+    mask_threshold: float = field(default=MASK_THRESHOLD, metadata={"min": 0.0, "max": 1.0})
     warmup: bool = True
 
 
@@ -281,7 +377,13 @@ PROTOCOL = Protocol(
     capability="points",
     params=InteractiveParams,
     runner=lambda model, dataset, p, **common: run_interactive(
-        model, dataset, max_clicks=p.max_clicks, feedback=p.feedback, warmup=p.warmup, **common
+        model,
+        dataset,
+        max_clicks=p.max_clicks,
+        feedback=p.feedback,
+        mask_threshold=p.mask_threshold,
+        warmup=p.warmup,
+        **common,
     ),
     summarizer=summarize_interactive,
 )

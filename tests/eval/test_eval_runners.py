@@ -170,3 +170,29 @@ def test_bad_runner_options(dataset):
         run_interactive(OracleModel(dataset), dataset, feedback="masks")
     with pytest.raises(ValueError, match="max_clicks"):
         run_interactive(OracleModel(dataset), dataset, max_clicks=0)
+
+
+def test_void_pixels_leave_the_iou_and_the_clicks_as_in_ritm():
+    """RITM's ignore label (GrabCut's 128, PascalVOC's 255): a prediction that also covers the void
+    band scores IoU 1, and no click lands in the void."""
+    from samkit.eval.interactive import _click_object
+
+    gt = np.zeros((20, 24), bool)
+    gt[5:15, 6:18] = True
+    void = np.zeros_like(gt)
+    void[3:17, 4:20] = True
+    void &= ~gt  # a band around the object, as GrabCut's boundary_GT has
+
+    class CoversVoid:
+        device = torch.device("cpu")
+
+        def predict(self, point_coords=None, point_labels=None, multimask_output=True, **_):
+            n = 3 if multimask_output else 1
+            masks = np.repeat((gt | void)[None], n, axis=0)
+            return masks, np.linspace(0.9, 0.5, n).astype(np.float32), np.zeros((n, 8, 8), np.float32)
+
+    rows = _click_object(CoversVoid(), gt, {"object_id": "1"}, 3, "none", void=void)
+    assert [r["iou"] for r in rows] == [1.0, 1.0, 1.0] and rows[0]["oracle_iou"] == 1.0
+    assert not any(void[r["click_y"], r["click_x"]] for r in rows)
+    plain = _click_object(CoversVoid(), gt, {"object_id": "1"}, 1, "none")
+    assert plain[0]["iou"] == gt.sum() / (gt | void).sum()

@@ -71,7 +71,7 @@ def score_saco(
         pred_json: the predictions, SA-Co's results format (what sam3's ``PredictionDumper``
             writes as ``coco_predictions_segm.json``): a JSON list of
             ``{"image_id": <pair id>, "category_id": 1, "segmentation": <compressed RLE>,
-            "score": float, "bbox": [x, y, w, h] (pixels, optional), "area": ...}``.
+            "score": float, "bbox": [x, y, w, h] (the ground truth's units, optional), "area": ...}``.
         kind: ``"image"`` (SA-Co/Gold and Silver). ``"video"`` (SA-Co/VEval) raises
             `samkit.errors.UnsupportedError`.
         iou_type: ``"segm"`` (masks: the official SA-Co metric, what ``standalone_cgf1.py`` runs)
@@ -116,9 +116,10 @@ def score_saco(
       has no results.
     - Segmentations are read as pycocotools' ``annToRLE`` does (compressed RLE as is; polygons and
       uncompressed RLE rasterised at the pair's ``height`` x ``width``); for ``"bbox"`` the
-      ground truth's ``bbox`` is used as written (the README's sample files store boxes
-      normalised by the image size, while results are in pixels: compare like with like) and a
-      result's ``bbox``, else the box of its mask.
+      ground truth's ``bbox`` is used as written (SA-Co's files store boxes normalised by the
+      image size, and sam3's prediction dumper writes results' boxes normalised too, as
+      `samkit.eval.saco` does: compare like with like) and a result's ``bbox``, else the box of
+      its mask (in pixels: give results a normalised ``bbox`` against normalised ground truth).
     - The standalone script reports no "demo" variants for images (``demo_eval.py`` is the
       training-time evaluator), so neither does samkit.
 

@@ -76,6 +76,20 @@ def test_configs_compose_with_typed_defaults():
         assert schemas.plain(_compose("evaluate", [f"protocol={name}"]).protocol)["name"] == name
 
 
+def test_every_dataset_config_names_its_loaders_arguments():
+    """Each conf/dataset/*.yaml composes, names an importable loader, and gives it only the
+    arguments it takes (so a renamed argument fails here, not on a user's sweep)."""
+    import importlib
+    import inspect
+
+    for path in sorted((ROOT / "conf" / "dataset").glob("*.yaml")):
+        cfg = schemas.plain(_compose("evaluate", [f"dataset={path.stem}"]).dataset)
+        module, _, name = cfg.pop("_target_").rpartition(".")
+        loader = getattr(importlib.import_module(module), name)
+        accepted = set(inspect.signature(loader.__init__).parameters) - {"self"}
+        assert set(cfg) <= accepted, (path.name, sorted(set(cfg) - accepted))
+
+
 @pytest.mark.parametrize(
     "override, error",
     [

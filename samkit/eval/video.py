@@ -1,17 +1,38 @@
-"""Video protocol: semi-supervised video object segmentation on DAVIS-layout data -> J&F.
+"""Video protocol: semi-supervised video object segmentation as the papers run it -> J&F, and the
+predictions in the benchmark's own layout.
 
-Per sequence: ``model.video(frames)``; each object is prompted on its first annotated frame with its
-ground-truth mask (``prompt="mask"``, DAVIS's semi-supervised setting), its box (``"box"``) or
-``clicks`` simulated clicks (``"points"``: SAM's first click farthest from the boundary, then RITM's
-clicks against the model's own mask on that frame); then one forward propagation from the
-earliest prompted frame tracks all objects together. Each object is scored on the annotated frames
-with `samkit.metrics.j_and_f` (the DAVIS 2017 toolkit's semi-supervised evaluation: first and last
-frames not scored, void pixels ignored).
+Datasets: DAVIS 2017, SA-V, MOSE v1 / v2, YouTube-VOS and LVOS (`samkit.data`'s VOS loaders). Per
+sequence: ``model.video(frames)``; each object is prompted on the frame where it is first annotated
+(``meta["objects"][k]["first_frame"]``) with its ground-truth mask (``prompt="mask"``, the
+semi-supervised setting), its box (``"box"``) or ``clicks`` simulated clicks (``"points"``: SAM's
+first click farthest from the boundary, then RITM's clicks against the model's own mask on that
+frame). Tracking is one forward pass over the video from the earliest prompt frame, in segments:
+the objects first annotated on a later frame join the tracker on that frame (a prompt there, then
+propagation from there on), so no object is tracked before its own prompt frame, as sam2's
+``tools/vos_inference.py --track_object_appearing_later_in_video`` runs YouTube-VOS and LVOS (it
+propagates each such object from its own first frame). With every object on frame 0 (DAVIS) this
+is one propagation, as before.
+
+Each object is scored with the DAVIS 2017 toolkit's statistics (`samkit.metrics.j_and_f`: first and
+last scored frames dropped, void pixels ignored) on its own annotated frames from its prompt frame
+on (`scored_frames`: ``meta["objects"][k]["annotated_frames"]`` where the loader gives them, e.g.
+first-appearance splits such as YouTube-VOS valid, else ``sample.annotated``). Per-frame J and F
+are computed as the frames are tracked; no predicted mask of the whole video is kept.
+
+With ``predictions_dir``, each tracked frame is written as it is produced in the benchmark's layout
+(`samkit.eval._vos_writer`): ``"davis"`` label PNGs ``<seq>/<frame>.png`` (DAVIS palette; where
+predicted objects overlap, the smallest object id wins, as sam2's ``put_per_obj_mask``) or
+``"sav"`` binary PNGs ``<video>/<obj:03d>/<frame>.png``; frames before the first prompt are
+written empty; `samkit.metrics.scoring.score_vos` reads them, and `write_submission` zips them for
+an evaluation server (YouTube-VOS, MOSE v1 / v2, LVOS, DAVIS test-dev, SA-V).
 
 One row per (sequence, object): ``J-Mean``, ``J-Recall``, ``J-Decay``, ``F-Mean``, ``F-Recall``,
-``F-Decay``, ``J&F-Mean``, and the sequence's ``init_ms`` (frames opened, first frame embedded),
-``prompt_ms`` (all prompts), ``propagate_ms``, ``frames``, ``fps`` (propagated frames per second,
-prompting and loading apart) and ``peak_mem_mib`` of the propagation. The summary is DAVIS's:
+``F-Decay``, ``J&F-Mean`` (NaN where fewer than 3 of its frames are annotated, e.g. YouTube-VOS
+valid: score those with the server), ``prompt_frame``, ``scored_frames``, ``predictions`` (the
+folder its predictions are in) and ``predictions_layout``, and the sequence's ``init_ms`` (frames
+opened, first frame embedded), ``prompt_ms`` (all prompts), ``propagate_ms``, ``frames``, ``fps``
+(propagated frames per second; prompting, loading, writing and scoring apart) and
+``peak_mem_mib`` of the propagation (later objects' prompts included). The summary is DAVIS's:
 ``J&F`` = mean over all objects of (J-Mean + F-Mean) / 2, ``J``, ``F`` (means over objects), and
 ``video_fps`` (median over sequences). Its table: `sequence_table` (J&F per sequence, the report's
 ``video_sequences.md``).
@@ -20,8 +41,10 @@ prompting and loading apart) and ``peak_mem_mib`` of the propagation. The summar
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,13 +52,29 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from samkit.eval._runner import RowSink, resolve_run_id
+from samkit.eval._vos_writer import SUBMISSIONS, PredictionWriter, write_submission
 from samkit.eval.protocol import Protocol, Section, failure_row, row_header
 from samkit.metrics.perf import measure_peak_memory, timed
 from samkit.wording import device_label, joined, weights_labels, with_random_warning
 
-__all__ = ["run_video", "VideoParams", "PROTOCOL", "summarize_video", "prompt_of", "SEQUENCE_KEYS", "sequence_table"]
+__all__ = [
+    "run_video",
+    "VideoParams",
+    "PROTOCOL",
+    "summarize_video",
+    "prompt_of",
+    "scored_frames",
+    "predictions_layout_of",
+    "write_submission",
+    "SUBMISSIONS",
+    "PREDICTION_LAYOUTS",
+    "SEQUENCE_KEYS",
+    "sequence_table",
+]
 
 PROMPTS = ("mask", "box", "points")
+#: ``predictions_layout`` values: the dataset's own (``auto``), label PNGs (``davis``), per-object PNGs (``sav``)
+PREDICTION_LAYOUTS = ("auto", "davis", "sav")
 J_AND_F_KEYS = ("J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay", "J&F-Mean")
 
 
@@ -86,17 +125,28 @@ def run_video(
     clicks: int = 1,
     video_storage: str = "stream",
     offload_state_to_cpu: bool = False,
+    predictions_dir: str | os.PathLike | None = None,
+    predictions_layout: str = "auto",
     run_id: str | None = None,
     out_path: Any = None,
     resume: bool = False,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """One row per (sequence, object) of a `samkit.data.DavisDataset` (see the module docstring).
+    """One row per (sequence, object) of a VOS dataset (`samkit.data.DavisDataset`, `SavDataset`,
+    `MoseDataset`, `Mosev2Dataset`, `YouTubeVOSDataset`, `LvosDataset`; see the module docstring).
 
     Args:
-        prompt: ``"mask"``, ``"box"`` or ``"points"`` (from the first annotated frame's mask).
+        prompt: ``"mask"``, ``"box"`` or ``"points"`` (from the object's first annotated frame's mask).
         clicks: simulated clicks per object with ``prompt="points"`` (>= 1).
         video_storage, offload_state_to_cpu: the tracker's memory options (`Segmenter.video`).
+        predictions_dir: write the predictions there, frame by frame as they are tracked, in
+            ``predictions_layout`` (None: not written). A relative path is taken from the folder of
+            ``out_path`` when it is given (the Hydra run folder in the experiments), else from the
+            current folder. Files are overwritten, never deleted; a folder of the dataset's own
+            annotations is refused.
+        predictions_layout: ``"davis"`` (``<seq>/<frame>.png`` label PNGs: DAVIS, MOSE, YouTube-VOS,
+            LVOS), ``"sav"`` (``<video>/<obj:03d>/<frame>.png`` binary PNGs) or ``"auto"`` (``sav``
+            for a `samkit.data.SavDataset`, else ``davis``). See `samkit.eval._vos_writer`.
 
     Objects the loader skipped and objects without any annotated pixel are rows with status
     ``skipped``; a sequence that fails (e.g. out of memory) is one failure row and the run goes on.
@@ -105,7 +155,10 @@ def run_video(
         raise ValueError(f"prompt must be one of {PROMPTS}, got {prompt!r}")
     if not isinstance(clicks, int) or clicks < 1:
         raise ValueError(f"clicks must be an int >= 1, got {clicks!r}")
-    from samkit.metrics import j_and_f
+    layout = predictions_layout_of(dataset, predictions_layout)
+    root = _predictions_root(predictions_dir, out_path)
+    if root is not None:
+        _refuse_ground_truth(root, getattr(dataset, "annotations_dir", None))
 
     run_id = resolve_run_id(run_id)
     sink = RowSink(out_path, resume)
@@ -119,80 +172,250 @@ def run_video(
                 for s in sample.skipped
             ]
         )
+        rows: list[dict[str, Any]] = []
         try:
-            folder = sample.frame_paths[0].parent
-            tracker, init_ms = timed(
-                lambda: model.video(
-                    [np.asarray(_read(p)) for p in sample.frame_paths] if _mixed(sample) else folder,
-                    video_storage=video_storage,
-                    offload_state_to_cpu=offload_state_to_cpu,
-                ),
-                model.device,
+            _run_sequence(
+                model,
+                sample,
+                base,
+                rows,
+                prompt=prompt,
+                clicks=clicks,
+                video_storage=video_storage,
+                offload_state_to_cpu=offload_state_to_cpu,
+                root=root,
+                layout=layout,
             )
-            objects, prompts, start = [], {}, sample.masks.shape[1]
-            prompt_ms = 0.0
-            for k, object_id in enumerate(sample.object_ids):
-                present = np.flatnonzero(sample.masks[k].any(axis=(1, 2)) & sample.annotated)
-                if not len(present):
-                    sink.extend([{**base, "object_id": object_id, "status": "skipped", "error": "empty"}])
-                    continue
-                first, oid = int(present[0]), _obj_int(object_id, k)
+        except Exception as err:  # noqa: BLE001 - recorded; the run goes on
+            rows.append(failure_row(base, err))
+        sink.extend(rows)
+        sink.flush()
+    return sink.frame()
+
+
+def predictions_layout_of(dataset: Any, predictions_layout: str = "auto") -> str:
+    """The predictions layout of a run: ``predictions_layout`` itself, or for ``"auto"`` the
+    dataset's own: ``"sav"`` for a `samkit.data.SavDataset`, else ``"davis"``."""
+    if predictions_layout not in PREDICTION_LAYOUTS:
+        raise ValueError(f"predictions_layout must be one of {PREDICTION_LAYOUTS}, got {predictions_layout!r}")
+    if predictions_layout != "auto":
+        return predictions_layout
+    from samkit.data.sav import SavDataset
+
+    return "sav" if isinstance(dataset, SavDataset) else "davis"
+
+
+def _predictions_root(predictions_dir: Any, out_path: Any) -> Path | None:
+    """``predictions_dir`` as a Path (a relative one beside ``out_path`` when given), or None."""
+    if predictions_dir is None:
+        return None
+    if not isinstance(predictions_dir, str | os.PathLike) or not str(predictions_dir):
+        raise ValueError(f"predictions_dir must be a folder path or None, got {predictions_dir!r}")
+    root = Path(predictions_dir).expanduser()
+    if not root.is_absolute() and out_path is not None:
+        root = Path(out_path).parent / root
+    return root
+
+
+def _refuse_ground_truth(root: Path, annotations: Any) -> None:
+    """ValueError when ``root`` is (inside) ``annotations``, the dataset's ground-truth folder."""
+    if annotations is None:
+        return
+    gt, pred = Path(annotations).resolve(), root.resolve()
+    if pred == gt or gt in pred.parents:
+        raise ValueError(f"predictions_dir {str(root)!r} is the dataset's own annotations folder {str(gt)!r}")
+
+
+def _first_frame(sample: Any, k: int) -> int | None:
+    """The frame object ``k`` is first annotated on (with pixels): ``meta["objects"][k]["first_frame"]``
+    where the loader gives it, else the first annotated frame holding it; None without any pixel."""
+    present = np.flatnonzero(sample.masks[k].any(axis=(1, 2)) & sample.annotated)
+    if not len(present):
+        return None
+    objects = sample.meta.get("objects")
+    first = objects[k].get("first_frame") if objects else None
+    return int(present[0]) if first is None else int(first)
+
+
+def scored_frames(sample: Any, k: int, first: int) -> list[int]:
+    """The frames object ``k`` is scored on, prompt frame included (`samkit.metrics.j_and_f` then
+    drops the first and the last, as the DAVIS toolkit does): its own annotated frames
+    (``meta["objects"][k]["annotated_frames"]``, the loaders of first-appearance splits give them;
+    else ``sample.annotated``) from ``first``, its prompt frame, on; with an LVOS ``frame_range``,
+    only the frames whose names lie in it."""
+    objects = sample.meta.get("objects")
+    entry = objects[k] if objects else {}
+    frames = entry.get("annotated_frames")
+    if frames is None:
+        frames = np.flatnonzero(sample.annotated).tolist()
+    frames = sorted(int(t) for t in frames if int(t) >= first)
+    span = entry.get("frame_range")
+    if span and all(sample.frame_names[t].isdigit() for t in frames):
+        frames = [t for t in frames if span["start"] <= int(sample.frame_names[t]) <= span["end"]]
+    return frames
+
+
+class _ObjectScores:
+    """One object's per-frame J and F on its scored frames, accumulated as the frames are tracked
+    (no predicted mask is kept); `result` gives `samkit.metrics.j_and_f`'s statistics."""
+
+    def __init__(self, frames: list[int]) -> None:
+        self.frames = frames
+        self.scored = frames[1:-1]  # j_and_f's skip_first_last
+        self.wanted = set(self.scored)
+        self.j: dict[int, float] = {}
+        self.f: dict[int, float] = {}
+
+    def add(self, t: int, gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None) -> None:
+        from samkit.metrics import boundary_f, jaccard
+
+        if t in self.wanted and t not in self.j:
+            self.j[t], self.f[t] = jaccard(gt, pred, void), boundary_f(gt, pred, void)
+
+    def result(self, sample: Any, k: int) -> dict[str, float]:
+        """The statistics; frames never tracked count as an empty prediction."""
+        from samkit.metrics.video import davis_statistics
+
+        empty = np.zeros((sample.height, sample.width), dtype=bool)
+        for t in self.scored:
+            if t not in self.j:
+                self.add(t, sample.masks[k, t], empty, None if sample.void is None else sample.void[t])
+        jm, jr, jd = davis_statistics(np.array([self.j[t] for t in self.scored], dtype=np.float64))
+        fm, fr, fd = davis_statistics(np.array([self.f[t] for t in self.scored], dtype=np.float64))
+        return {
+            "J-Mean": jm,
+            "J-Recall": jr,
+            "J-Decay": jd,
+            "F-Mean": fm,
+            "F-Recall": fr,
+            "F-Decay": fd,
+            "J&F-Mean": (jm + fm) / 2,
+        }
+
+
+def _run_sequence(
+    model: Any,
+    sample: Any,
+    base: dict[str, Any],
+    rows: list[dict[str, Any]],
+    *,
+    prompt: str,
+    clicks: int,
+    video_storage: str,
+    offload_state_to_cpu: bool,
+    root: Path | None,
+    layout: str,
+) -> None:
+    """One sequence: its tracker, the objects prompted on their first frames, the segmented
+    propagation with predictions written and scored frame by frame; its rows appended to ``rows``
+    as they are made (those made before a failure are kept)."""
+    folder = sample.frame_paths[0].parent
+    tracker, init_ms = timed(
+        lambda: model.video(
+            [np.asarray(_read(p)) for p in sample.frame_paths] if _mixed(sample) else folder,
+            video_storage=video_storage,
+            offload_state_to_cpu=offload_state_to_cpu,
+        ),
+        model.device,
+    )
+    objects: list[tuple[int, str, int, int]] = []  # (index, object id, tracker id, prompt frame)
+    for k, object_id in enumerate(sample.object_ids):
+        first = _first_frame(sample, k)
+        if first is None:
+            rows.append({**base, "object_id": object_id, "status": "skipped", "error": "empty"})
+        else:
+            objects.append((k, object_id, _obj_int(object_id, k), first))
+    if not objects:
+        return
+    num_frames = sample.num_frames
+    writer = None
+    if root is not None:
+        writer = PredictionWriter(
+            root,
+            sample.sequence,
+            layout,
+            frame_names=sample.frame_names,
+            objects={oid: object_id for _, object_id, oid, _ in objects},
+            size=(sample.height, sample.width),
+            frames=sample.meta.get("meta_frames"),
+        )
+        _refuse_ground_truth(writer.folder, sample.meta.get("annotations_dir"))
+    scores = {oid: _ObjectScores(scored_frames(sample, k, first)) for k, _, oid, first in objects}
+    by_oid = {oid: k for k, _, oid, _ in objects}
+    void = sample.void
+    prompts: dict[str, dict[str, Any]] = {}
+    state = {"prompt_ms": 0.0, "propagate_ms": 0.0, "frames": 0}
+
+    def prompt_on(frame: int) -> None:
+        for k, object_id, oid, first in objects:
+            if first == frame:
                 given, ms = timed(
                     lambda: _prompt_object(tracker, first, oid, sample.masks[k, first], prompt, clicks), model.device
                 )
-                prompt_ms += ms
-                objects.append((k, object_id, oid, first))
+                state["prompt_ms"] += ms
                 prompts[object_id] = {"frame": first, "clicks": given}
-                start = min(start, first)
-            if not objects:
-                sink.flush()
-                continue
-            tracked: dict[int, dict[int, np.ndarray]] = {}
-            timing: list[float] = []
-            memory = measure_peak_memory(
-                lambda: timing.append(
-                    timed(lambda: tracked.update(tracker.propagate(start_frame=start)), model.device)[1]
-                ),
-                model.device,
-            )
-            propagate_ms, frames = timing[0], len(tracked)
-            seq = {
-                "init_ms": init_ms,
-                "prompt_ms": prompt_ms,
-                "propagate_ms": propagate_ms,
-                "frames": frames,
-                "fps": frames / (propagate_ms / 1000.0) if propagate_ms else np.nan,
-                "peak_mem_mib": memory.peak_mib,
-                "mem_method": memory.method,
-                "video_storage": video_storage,
-                "offload_state_to_cpu": offload_state_to_cpu,
+
+    def use(t: int, masks: dict[int, np.ndarray]) -> None:
+        if writer is not None:
+            writer.write(t, masks)
+        for oid, k in by_oid.items():
+            if t in scores[oid].wanted and oid in masks:
+                scores[oid].add(t, sample.masks[k, t], masks[oid], None if void is None else void[t])
+
+    starts = sorted({first for *_, first in objects})
+
+    def propagate() -> None:
+        # one forward pass over the video in segments: objects join at their own first frame
+        for i, start in enumerate(starts):
+            if i:
+                prompt_on(start)
+            end = starts[i + 1] if i + 1 < len(starts) else num_frames
+            steps = tracker.propagate(start_frame=start, max_frames=end - start - 1 if end < num_frames else None)
+            while True:
+                item, ms = timed(lambda: next(steps, None), model.device)
+                if item is not None and not start <= int(item[0]) < end:
+                    break  # a tracker that ran past the segment (the next objects join there)
+                state["propagate_ms"] += ms
+                if item is None:
+                    break
+                state["frames"] += 1
+                use(int(item[0]), item[1])
+            close = getattr(steps, "close", None)
+            if close is not None:
+                close()
+
+    prompt_on(starts[0])
+    memory = measure_peak_memory(propagate, model.device)
+    if writer is not None:
+        writer.finish()
+    propagate_ms, frames = state["propagate_ms"], state["frames"]
+    seq = {
+        "init_ms": init_ms,
+        "prompt_ms": state["prompt_ms"],
+        "propagate_ms": propagate_ms,
+        "frames": frames,
+        "fps": frames / (propagate_ms / 1000.0) if propagate_ms else np.nan,
+        "peak_mem_mib": memory.peak_mib,
+        "mem_method": memory.method,
+        "video_storage": video_storage,
+        "offload_state_to_cpu": offload_state_to_cpu,
+    }
+    for k, object_id, oid, first in objects:
+        rows.append(
+            {
+                **base,
+                **seq,
+                "object_id": object_id,
+                "status": "ok",
+                "prompt_frame": first,
+                "clicks": len(prompts[object_id]["clicks"]) or None,
+                "prompt_detail": json.dumps(prompts[object_id], default=int),
+                "scored_frames": len(scores[oid].scored),
+                "predictions": None if writer is None else str(writer.path_of(oid)),
+                "predictions_layout": None if writer is None else layout,
+                **scores[oid].result(sample, k),
             }
-            h, w = tracker.size
-            annotated = np.flatnonzero(sample.annotated)
-            for k, object_id, oid, first in objects:
-                empty = np.zeros((h, w), bool)
-                pred = np.stack([tracked.get(int(t), {}).get(oid, empty) for t in annotated])
-                gt = sample.masks[k, annotated]
-                void = sample.void[annotated] if sample.void is not None else None
-                scores = j_and_f(gt, pred, void)
-                sink.extend(
-                    [
-                        {
-                            **base,
-                            **seq,
-                            "object_id": object_id,
-                            "status": "ok",
-                            "prompt_frame": first,
-                            "clicks": len(prompts[object_id]["clicks"]) or None,
-                            "prompt_detail": json.dumps(prompts[object_id], default=int),
-                            **scores,
-                        }
-                    ]
-                )
-        except Exception as err:  # noqa: BLE001 - recorded; the run goes on
-            sink.extend([failure_row(base, err)])
-        sink.flush()
-    return sink.frame()
+        )
 
 
 def _read(path: Any) -> np.ndarray:
@@ -222,6 +445,9 @@ class VideoParams:
     clicks: int = field(default=1, metadata={"min": 1})
     video_storage: str = field(default="stream", metadata={"choices": ("stream", "cpu", "device")})
     offload_state_to_cpu: bool = False
+    #: write the predictions there (relative: beside the rows, i.e. in the run folder); null: not written
+    predictions_dir: str | None = None
+    predictions_layout: str = field(default="auto", metadata={"choices": PREDICTION_LAYOUTS})
 
 
 def summarize_video(rows: pd.DataFrame) -> dict[str, Any]:
@@ -307,13 +533,13 @@ def report_sections(rows: pd.DataFrame, published: pd.DataFrame | None = None) -
     sequences = sequence_table(rows)
     if not len(sequences):
         return []
-    return [Section("video_sequences", "Video: J&F per sequence (DAVIS semi-supervised)", table=sequences, order=50)]
+    return [Section("video_sequences", "Video: J&F per sequence (semi-supervised VOS)", table=sequences, order=50)]
 
 
 #: the registered ``video`` protocol (`samkit.eval.get_protocol("video")`)
 PROTOCOL = Protocol(
     name="video",
-    description="semi-supervised video object segmentation on DAVIS-layout data -> J&F",
+    description="semi-supervised video object segmentation (DAVIS, SA-V, MOSE, YouTube-VOS, LVOS) -> J&F",
     capability="video",
     params=VideoParams,
     runner=lambda model, dataset, p, **common: run_video(
@@ -323,6 +549,8 @@ PROTOCOL = Protocol(
         clicks=p.clicks,
         video_storage=p.video_storage,
         offload_state_to_cpu=p.offload_state_to_cpu,
+        predictions_dir=p.predictions_dir,
+        predictions_layout=p.predictions_layout,
         **common,
     ),
     summarizer=summarize_video,

@@ -26,7 +26,7 @@ import numpy as np
 
 from samkit.metrics.masks import _as_mask, _dilate, _disk, _mask_pair, _optional_mask
 
-__all__ = ["jaccard", "boundary_f", "j_and_f"]
+__all__ = ["jaccard", "boundary_f", "j_and_f", "davis_statistics"]
 
 
 def jaccard(gt: Any, pred: Any, void: Any = None) -> float:
@@ -133,7 +133,7 @@ def _decay_bin_edges(n: int) -> list[int]:
     return [(k * (n - 1) + 2) // 4 for k in range(5)]
 
 
-def _davis_statistics(values: np.ndarray) -> tuple[float, float, float]:
+def davis_statistics(values: np.ndarray) -> tuple[float, float, float]:
     """(mean, recall, decay) of per-frame scores, as the DAVIS 2017 toolkit's ``db_statistics``.
 
     mean = mean of the values; recall = fraction of values strictly > 0.5; decay = mean of the
@@ -211,8 +211,8 @@ def j_and_f(
     idx = range(1, len(gts) - 1) if skip_first_last else range(len(gts))
     j = np.array([jaccard(gts[t], preds[t], voids[t]) for t in idx], dtype=np.float64)
     f = np.array([boundary_f(gts[t], preds[t], voids[t], bound_th) for t in idx], dtype=np.float64)
-    jm, jr, jd = _davis_statistics(j)
-    fm, fr, fd = _davis_statistics(f)
+    jm, jr, jd = davis_statistics(j)
+    fm, fr, fd = davis_statistics(f)
     return {
         "J-Mean": jm,
         "J-Recall": jr,

@@ -11,7 +11,7 @@ from skimage.morphology import disk as skimage_disk
 
 from samkit.metrics import boundary_f, j_and_f, jaccard
 from samkit.metrics.masks import _dilate, _disk
-from samkit.metrics.video import _davis_statistics, _decay_bin_edges, _seg2bmap
+from samkit.metrics.video import _decay_bin_edges, _seg2bmap, davis_statistics
 
 
 def pixels(shape, *coords) -> np.ndarray:
@@ -221,18 +221,18 @@ def test_decay_bin_edges_equal_the_toolkits_linspace_formula():
     assert _decay_bin_edges(300) == [0, 75, 150, 224, 299]  # where the toolkit's uint8 wraps
 
 
-def test_davis_statistics_hand_examples():
+def testdavis_statistics_hand_examples():
     # n = 4: bins v[0:2] and v[2:4]
-    m, r, d = _davis_statistics(np.array([1.0, 0.8, 0.6, 0.4]))
+    m, r, d = davis_statistics(np.array([1.0, 0.8, 0.6, 0.4]))
     assert (m, r, d) == pytest.approx((0.7, 0.75, 0.9 - 0.5))
     # recall counts strictly > 0.5
-    assert _davis_statistics(np.array([0.5, 0.5, 0.6]))[1] == pytest.approx(1 / 3)
+    assert davis_statistics(np.array([0.5, 0.5, 0.6]))[1] == pytest.approx(1 / 3)
     # n = 5: bins v[0:2] and v[3:5]
-    assert _davis_statistics(np.array([0.0, 1.0, 0.3, 1.0, 0.0]))[2] == pytest.approx(0.5 - 0.5)
-    assert _davis_statistics(np.array([1.0, 1.0, 0.0, 0.2, 0.4]))[2] == pytest.approx(1.0 - 0.3)
-    assert _davis_statistics(np.array([0.7]))[2] == 0.0  # n = 1: both bins are v[0:1]
-    assert _davis_statistics(np.array([0.9, 0.2]))[2] == pytest.approx(0.7)  # n = 2: v[0] - v[1]
-    assert all(math.isnan(v) for v in _davis_statistics(np.array([])))
+    assert davis_statistics(np.array([0.0, 1.0, 0.3, 1.0, 0.0]))[2] == pytest.approx(0.5 - 0.5)
+    assert davis_statistics(np.array([1.0, 1.0, 0.0, 0.2, 0.4]))[2] == pytest.approx(1.0 - 0.3)
+    assert davis_statistics(np.array([0.7]))[2] == 0.0  # n = 1: both bins are v[0:1]
+    assert davis_statistics(np.array([0.9, 0.2]))[2] == pytest.approx(0.7)  # n = 2: v[0] - v[1]
+    assert all(math.isnan(v) for v in davis_statistics(np.array([])))
 
 
 # ---------------------------------------------------------------------------------- j_and_f
@@ -258,7 +258,7 @@ def test_j_and_f_skips_first_and_last_frame_by_default():
     assert res["J-Decay"] == pytest.approx(0.4)
     f = np.array([boundary_f(gt[t], pred[t]) for t in range(1, 5)])
     assert f[0] == 1.0 and f[-1] < 1.0
-    fm, fr, fd = _davis_statistics(f)
+    fm, fr, fd = davis_statistics(f)
     assert (res["F-Mean"], res["F-Recall"], res["F-Decay"]) == pytest.approx((fm, fr, fd))
     assert res["J&F-Mean"] == pytest.approx((0.7 + fm) / 2)
 

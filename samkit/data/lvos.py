@@ -11,7 +11,9 @@ their split folders)::
                                                       first frame only
     root/<split>/<split>_meta.json                   {"videos": {<video>: {"objects": {<k>:
                                                       {"frame_range": {"start": <frame>, "end":
-                                                      <frame>, "frame_nums": <int>}}}}}} (optional)
+                                                      <frame>, "frame_nums": <int>}}}}}} (optional;
+                                                      for val, valid_meta.json is read first, as
+                                                      the official evaluator names it)
 
 Splits: ``train``, ``val``, ``test``. Objects appear late and leave early (the videos run for
 minutes): each object's ``meta["objects"]`` entry gives its ``first_frame`` (first frame with
@@ -93,7 +95,13 @@ class LvosDataset(_LabelVideoFolders):
             raise FileNotFoundError(f"No LVOS frames folder: {self.frames_dir}")
         self.name = name or f"lvos:{split}"
         self.max_objects, self.seed, self.min_area = max_objects, seed, min_area
-        self.meta_path = self.root / split / f"{split}_meta.json"
+        # the official evaluator (lvos-evaluation) reads valid_meta.json for the val folder; the
+        # LVOS README names <split>_meta.json: take the first that exists
+        candidates = [
+            self.root / split / f"{name}_meta.json"
+            for name in dict.fromkeys(("valid" if split == "val" else split, split))
+        ]
+        self.meta_path = next((p for p in candidates if p.is_file()), candidates[-1])
         #: the meta json's "videos", or None without the file
         self.meta_json = _read_videos_json(self.meta_path, objects=True) if self.meta_path.is_file() else None
         source = "sequences"

@@ -2,7 +2,7 @@
 value for value against the official evaluators (golden outputs made by committed scripts).
 
 - `score_vos(gt_root, pred_root, benchmark)`: semi-supervised VOS, ``benchmark`` one of
-  `VOS_BENCHMARKS` (``"davis2017"``, ``"mosev1"``, ``"sav"``, ``"mosev2"``, ...), each with its
+  `VOS_BENCHMARKS` (``"davis2017"``, ``"mosev1"``, ``"sav"``, ``"mosev2"``, ``"lvos"``), each with its
   official tool's keys, units and conventions (see each benchmark's module).
 - `score_saco(gt, pred_json, kind=...)`: SA-Co (image cgF1 / IL metrics; video VEval).
 
@@ -29,6 +29,7 @@ VOS_BENCHMARKS: dict[str, str] = {
     "mosev1": "samkit.metrics.scoring.davis:score_mosev1",
     "sav": "samkit.metrics.scoring.sav:score_sav",
     "mosev2": "samkit.metrics.scoring.mosev2:score_mosev2",
+    "lvos": "samkit.metrics.scoring.lvos:score_lvos",
 }
 
 

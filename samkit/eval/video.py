@@ -34,8 +34,9 @@ opened, first frame embedded), ``prompt_ms`` (all prompts), ``propagate_ms``, ``
 (propagated frames per second; prompting, loading, writing and scoring apart) and
 ``peak_mem_mib`` of the propagation (later objects' prompts included). The summary is DAVIS's:
 ``J&F`` = mean over all objects of (J-Mean + F-Mean) / 2, ``J``, ``F`` (means over objects), and
-``video_fps`` (median over sequences). Its table: `sequence_table` (J&F per sequence, the report's
-``video_sequences.md``).
+``video_fps`` (median over sequences). Its tables: one per benchmark (`vos_benchmark_tables`: the
+report's ``vos_<benchmark>.md``, measured J&F in percent beside the published figures of
+``samkit/published_accuracy.csv``) and `sequence_table` (J&F per sequence, ``video_sequences.md``).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from samkit.eval._runner import RowSink, resolve_run_id
 from samkit.eval._vos_writer import SUBMISSIONS, PredictionWriter, write_submission
 from samkit.eval.protocol import Protocol, Section, failure_row, row_header
 from samkit.metrics.perf import measure_peak_memory, timed
-from samkit.wording import device_label, joined, weights_labels, with_random_warning
+from samkit.wording import device_label, joined, present, weights_labels, with_random_warning
 
 __all__ = [
     "run_video",
@@ -70,6 +71,9 @@ __all__ = [
     "PREDICTION_LAYOUTS",
     "SEQUENCE_KEYS",
     "sequence_table",
+    "VOS_REPORT_BENCHMARKS",
+    "vos_benchmark_of",
+    "vos_benchmark_tables",
 ]
 
 PROMPTS = ("mask", "box", "points")
@@ -528,12 +532,173 @@ def sequence_table(frame: pd.DataFrame) -> pd.DataFrame:
     return out[first]
 
 
+# ------------------------------------------------------------------------------- benchmark tables
+
+#: the VOS benchmarks of the report's per-benchmark tables (`vos_benchmark_tables`): the prefix of
+#: a loader's dataset name (before ``":"``) -> (title, the ``benchmark`` of its published figures
+#: in ``samkit/published_accuracy.csv``, the `samkit.metrics.scoring.score_vos` benchmark that
+#: scores its written predictions, or None: its server, through `write_submission`)
+VOS_REPORT_BENCHMARKS: dict[str, tuple[str, str, str | None]] = {
+    "davis": ("DAVIS 2017", "DAVIS 2017", "davis2017"),
+    "sav": ("SA-V", "SA-V", "sav"),
+    "mose": ("MOSE", "MOSE", "mosev1"),
+    "mosev2": ("MOSEv2", "MOSEv2", "mosev2"),
+    "youtube_vos": ("YouTube-VOS", "YouTube-VOS 2019", None),
+    "lvos": ("LVOS", "LVOS v2", None),
+}
+
+_SPLIT_ALIASES = {"valid": "val", "valid_all_frames": "val"}
+_NO_PUBLISHED = "none published for this model (samkit/published_accuracy.csv)"
+
+
+def vos_benchmark_of(dataset: Any) -> tuple[str, str]:
+    """``(benchmark, split)`` of a VOS loader's dataset name: ``"sav:val"`` -> ``("sav", "val")``,
+    ``"youtube_vos2019:valid"`` -> ``("youtube_vos", "valid")``, ``"davis:480p"`` -> ``("davis",
+    "480p")`` (DAVIS names its resolution there). The benchmark is the `VOS_REPORT_BENCHMARKS` key
+    the prefix is or starts with (the longest), else the prefix itself."""
+    prefix, _, split = str(dataset).partition(":")
+    if prefix in VOS_REPORT_BENCHMARKS:
+        return prefix, split
+    keys = sorted((k for k in VOS_REPORT_BENCHMARKS if prefix.startswith(k)), key=len, reverse=True)
+    return (keys[0] if keys else prefix), split
+
+
+def _published_vos() -> pd.DataFrame:
+    """The VOS rows of ``samkit/published_accuracy.csv`` (`samkit.registry.accuracy.published_accuracy`)."""
+    from samkit.registry.accuracy import published_accuracy
+
+    table = published_accuracy()
+    names = {entry[1] for entry in VOS_REPORT_BENCHMARKS.values()}
+    return table[table["benchmark"].isin(names)].reset_index(drop=True)
+
+
+def _published_metric(published: pd.DataFrame, benchmark: str) -> str:
+    """The metric a benchmark's figures are published in (``J&F``; ``G`` for YouTube-VOS)."""
+    metrics = list(dict.fromkeys(published.loc[published["benchmark"] == benchmark, "metric"]))
+    return metrics[0] if len(metrics) == 1 else "J&F"
+
+
+def _published_for(published: pd.DataFrame, model: str, benchmark: str, split: str) -> dict[str, Any] | None:
+    """The published figure shown beside a measured one: the model's figure on the benchmark in
+    the measured split where there is one, else the first listed (its own authors' first)."""
+    mine = published[(published["model"] == model) & (published["benchmark"] == benchmark)]
+    if not len(mine):
+        return None
+    same = mine[mine["split"] == _SPLIT_ALIASES.get(split, split)]
+    return (same if len(same) else mine).iloc[0].to_dict()
+
+
+def vos_benchmark_tables(frame: pd.DataFrame, published: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """One table per VOS benchmark of the video protocol's rows, ``{benchmark: table}`` in
+    `VOS_REPORT_BENCHMARKS` order (others after, by their dataset-name prefix, `vos_benchmark_of`).
+
+    One row per (model, weights, device, dtype, dataset): ``weights_kind``, ``device_label``,
+    ``sequences``, ``objects`` (ok rows), ``scored`` (objects with a J&F: none on first-frame-only
+    splits such as YouTube-VOS valid or MOSE valid, scored by their servers), ``J&F (%)``, ``J (%)``,
+    ``F (%)`` (`summarize_video`'s DAVIS numbers, mean over objects, x100 and rounded to one decimal
+    as the papers print them; samkit's rows hold fractions), ``fps`` (median over sequences),
+    ``failed`` (rows of a failed sequence or job), a ``note`` (the random-weights warning where the
+    weights are random), then the published figure beside it, never in its place:
+    ``published_<metric> (%)`` (``J&F``; ``G`` for YouTube-VOS, its overall score), as printed,
+    ``published_<metric>_on`` (the benchmark and split it was published on, which may differ
+    from the measured split) and ``published_<metric>_source`` (source and conditions, or that
+    none is published for the model). The figure is the model's on that benchmark in the measured
+    split where one is listed, else the first listed (its own authors').
+
+    ``published``: the long table of published figures (`samkit.results.published.published_accuracy`'s
+    columns); default ``samkit/published_accuracy.csv``. Empty (``{}``) without video rows.
+    """
+    if "protocol" not in frame.columns or "dataset" not in frame.columns:
+        return {}
+    rows = frame[(frame["protocol"].astype("string") == "video") & frame["dataset"].map(present)].copy()
+    if not len(rows):
+        return {}
+    published = _published_vos() if published is None else published
+    rows["weights_kind"] = weights_labels(rows)
+    for col in ("device_name", "fps", "J-Mean", "F-Mean", "J&F-Mean"):
+        if col not in rows.columns:
+            rows[col] = np.nan
+    keys = ["model", "weights", "device", "dtype", "dataset"]
+    keyed = rows.assign(**{k: rows[k].astype("string").fillna("") for k in keys})
+    order = list(VOS_REPORT_BENCHMARKS)
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for values, group in keyed.groupby(keys, sort=False):
+        config = dict(zip(keys, values))
+        key, split = vos_benchmark_of(config["dataset"])
+        ok = group[group["status"] == "ok"]
+        summary = summarize_video(ok) if len(ok) else {}
+        kind = joined(group["weights_kind"])
+        scored = int(ok["J&F-Mean"].notna().sum()) if len(ok) else 0
+        record: dict[str, Any] = {
+            **config,
+            "weights_kind": kind,
+            "device_name": joined(group["device_name"]),
+            "sequences": int(ok["image_id"].nunique()),
+            "objects": len(ok),
+            "scored": scored,
+        }
+        for name, col in (("J&F (%)", "J&F"), ("J (%)", "J"), ("F (%)", "F")):
+            value = summary.get(col, np.nan)
+            record[name] = round(100.0 * float(value), 1) if present(value) else np.nan
+        record["fps"] = summary.get("video_fps", np.nan)
+        record["failed"] = int((~group["status"].isin(["ok", "skipped"])).sum())
+        note = (
+            "" if scored or not len(ok) else "no object scored here (first-frame annotations only): score on its server"
+        )
+        record["note"] = with_random_warning(note, kind == "random")
+        _, benchmark, _ = VOS_REPORT_BENCHMARKS.get(key, (key, key, None))
+        metric = _published_metric(published, benchmark)
+        figure = _published_for(published, config["model"], benchmark, split)
+        record[f"published_{metric} (%)"] = np.nan if figure is None else float(figure["value"])
+        record[f"published_{metric}_on"] = "" if figure is None else f"{figure['benchmark']} {figure['split']}"
+        record[f"published_{metric}_source"] = (
+            _NO_PUBLISHED if figure is None else f"{figure['source']} ({figure['conditions']})"
+        )
+        tables.setdefault(key, []).append(record)
+        if key not in order:
+            order.append(key)
+    out = {}
+    for key in (k for k in order if k in tables):
+        table = pd.DataFrame(tables[key])
+        table.insert(
+            table.columns.get_loc("device") + 1,
+            "device_label",
+            [device_label(d, n) for d, n in zip(table["device"], table["device_name"])],
+        )
+        out[key] = table.drop(columns=["device_name"])
+    return out
+
+
+def _vos_caption(key: str, table: pd.DataFrame) -> str:
+    title, _, scorer = VOS_REPORT_BENCHMARKS.get(key, (key, key, None))
+    metric = next(c for c in table.columns if str(c).startswith("published_") and str(c).endswith(" (%)"))
+    metric = metric[len("published_") : -len(" (%)")]
+    what = "YouTube-VOS's overall score G, not J&F" if metric == "G" else metric
+    official = f"samkit score vos --benchmark {scorer}" if scorer else "its server (write_submission)"
+    return (
+        f"VOS benchmark {title}: measured J&F, J, F in percent (x100, one decimal, as the papers print), "
+        f"beside the published {what} (quoted from its source, not measured here); "
+        f"the official score of the written predictions: {official}"
+    )
+
+
 def report_sections(rows: pd.DataFrame, published: pd.DataFrame | None = None) -> list[Section]:
-    """``video_sequences``: `sequence_table` (where the rows have video rows)."""
+    """``video_sequences``: `sequence_table`; ``vos_<benchmark>`` (``vos_davis``, ``vos_sav``,
+    ``vos_mose``, ``vos_mosev2``, ``vos_youtube_vos``, ``vos_lvos``, ...): `vos_benchmark_tables`,
+    one per benchmark the rows have, each with the published figure beside the measured ones
+    (from ``samkit/published_accuracy.csv``; the report's own ``published`` table, which
+    `samkit.results.write_report` joins beside every table itself, is not used here). ``[]``
+    without video rows."""
+    sections = []
+    for key, table in vos_benchmark_tables(rows).items():
+        name = "vos_" + "".join(c if c.isalnum() or c == "_" else "_" for c in key)
+        sections.append(Section(name, _vos_caption(key, table), table=table, order=47))
     sequences = sequence_table(rows)
-    if not len(sequences):
-        return []
-    return [Section("video_sequences", "Video: J&F per sequence (semi-supervised VOS)", table=sequences, order=50)]
+    if len(sequences):
+        sections.append(
+            Section("video_sequences", "Video: J&F per sequence (semi-supervised VOS)", table=sequences, order=50)
+        )
+    return sections
 
 
 #: the registered ``video`` protocol (`samkit.eval.get_protocol("video")`)

@@ -611,7 +611,9 @@ def vos_benchmark_tables(frame: pd.DataFrame, published: pd.DataFrame | None = N
     if "protocol" not in frame.columns or "dataset" not in frame.columns:
         return {}
     has_dataset = np.array([present(v) for v in frame["dataset"].tolist()], dtype=bool)  # any string dtype
-    rows = frame[(frame["protocol"].astype("string") == "video").fillna(False).to_numpy(dtype=bool) & has_dataset].copy()
+    rows = frame[
+        (frame["protocol"].astype("string") == "video").fillna(False).to_numpy(dtype=bool) & has_dataset
+    ].copy()
     if not len(rows):
         return {}
     published = _published_vos() if published is None else published

@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from samkit.data.synthetic_video import davis_palette
+
 H, W = 24, 32
 
 
@@ -86,18 +88,10 @@ def ring(mask: np.ndarray) -> np.ndarray:
 
 
 def _palette(black: tuple[int, ...] = ()) -> list[int]:
-    """The VOC / DAVIS palette (index 0 black, 1 dark red, 2 dark green, ...); indices in ``black``
-    are made black."""
-    out = []
-    for i in range(256):
-        r = g = b = 0
-        c = i
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        out += [0, 0, 0] if i in black else [r, g, b]
+    """The VOC / DAVIS palette (`davis_palette`) with the indices in ``black`` made black."""
+    out = davis_palette()
+    for i in black:
+        out[3 * i : 3 * i + 3] = [0, 0, 0]
     return out
 
 

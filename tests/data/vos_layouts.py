@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from samkit.data.synthetic_video import davis_palette
+
 H, W = 32, 48
 
 
@@ -62,22 +64,7 @@ def box(y0: int, x0: int, h: int, w: int) -> np.ndarray:
     return m
 
 
-def _palette() -> list[int]:
-    """DAVIS's palette: index 0 black, 1 dark red, 2 dark green, ..."""
-    out = []
-    for i in range(256):
-        r = g = b = 0
-        c = i
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        out += [r, g, b]
-    return out
-
-
-PALETTE = _palette()
+PALETTE = davis_palette()
 
 
 def save_jpg(path: Path, t: int) -> None:

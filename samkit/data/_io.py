@@ -10,7 +10,7 @@ import numpy as np
 
 from samkit.errors import DatasetError
 
-__all__ = ["resolve_inside", "read_image", "read_label_png", "read_binary_png", "image_size"]
+__all__ = ["resolve_inside", "read_image", "read_label_png", "read_binary_png", "image_size", "check_mask_size"]
 
 #: PIL modes converted to RGB by PIL without guessing a value range
 _CONVERTIBLE = {"L", "LA", "P", "PA", "RGBA", "RGBX", "CMYK", "YCbCr", "1"}
@@ -108,3 +108,12 @@ def read_binary_png(path: Path) -> np.ndarray:
     if arr.ndim == 3:
         arr = arr[..., :3].any(axis=2) if arr.shape[2] >= 3 else arr[..., 0]
     return arr != 0
+
+
+def check_mask_size(image_id: str, image_path: Path, image: np.ndarray, mask_path: Path, mask: np.ndarray) -> None:
+    """ValueError naming both files unless ``mask`` is ``image``'s height x width."""
+    if mask.shape[:2] != image.shape[:2]:
+        raise ValueError(
+            f"Image {image_id!r}: mask {mask_path} is {mask.shape[0]}x{mask.shape[1]} (HxW) "
+            f"but image {image_path} is {image.shape[0]}x{image.shape[1]}"
+        )

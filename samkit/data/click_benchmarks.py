@@ -67,7 +67,7 @@ from pathlib import Path
 import numpy as np
 
 from samkit.data._base import IdDataset
-from samkit.data._io import read_image, read_label_png, resolve_inside
+from samkit.data._io import check_mask_size, read_image, read_label_png, resolve_inside
 from samkit.data._subsample import check_options, id_sort_key, select_objects, subsample
 from samkit.data.sample import Sample
 
@@ -357,7 +357,7 @@ class ClickBenchmark(IdDataset):
         reader = self.layout.reader
         if reader == "pair":
             rgb, meta["mask_mode"] = read_image(mask_path)  # RITM: cv2.imread in colour
-            self._check_size(image_id, image_path, image, mask_path, rgb)
+            check_mask_size(image_id, image_path, image, mask_path, rgb)
             if self.layout.mask_rule == "grabcut":
                 blue = rgb[..., 2]  # OpenCV's channel 0 (BGR)
                 meta["void"] = blue == 128
@@ -367,12 +367,12 @@ class ClickBenchmark(IdDataset):
             ids, values = ["1"], [1]
         elif reader == "sbd":
             label, categories = _read_sbd_mat(mask_path)
-            self._check_size(image_id, image_path, image, mask_path, label)
+            check_mask_size(image_id, image_path, image, mask_path, label)
             values = [int(v) for v in np.unique(label) if v != 0]
             ids = [str(v) for v in values]
         else:
             label = read_label_png(mask_path)
-            self._check_size(image_id, image_path, image, mask_path, label)
+            check_mask_size(image_id, image_path, image, mask_path, label)
             meta["void"] = label == VOC_VOID
             values = [int(v) for v in np.unique(label) if v != 0 and v != VOC_VOID]
             ids = [str(v) for v in values]
@@ -398,14 +398,6 @@ class ClickBenchmark(IdDataset):
             meta=meta,
             skipped=skipped,
         )
-
-    @staticmethod
-    def _check_size(image_id: str, image_path: Path, image: np.ndarray, mask_path: Path, mask: np.ndarray) -> None:
-        if mask.shape[:2] != image.shape[:2]:
-            raise ValueError(
-                f"Image {image_id!r}: mask {mask_path} is {mask.shape[0]}x{mask.shape[1]} (HxW) "
-                f"but image {image_path} is {image.shape[0]}x{image.shape[1]}"
-            )
 
 
 def _read_sbd_mat(path: Path) -> tuple[np.ndarray, dict[int, int]]:

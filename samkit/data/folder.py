@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from samkit.data._base import IdDataset
-from samkit.data._io import read_binary_png, read_image, read_label_png, resolve_inside
+from samkit.data._io import check_mask_size, read_binary_png, read_image, read_label_png, resolve_inside
 from samkit.data._subsample import check_options, id_sort_key, select_objects, subsample
 from samkit.data.sample import Sample
 
@@ -148,11 +148,11 @@ class FolderDataset(IdDataset):
                 what = f"{self.name}: image {image_id!r} mask {f.name!r}"
                 resolve_inside(self._masks_dir, f"{mask_path.name}/{f.name}", what=what)
                 mask = read_binary_png(f)
-                self._check_size(image_id, image_path, image, f, mask)
+                check_mask_size(image_id, image_path, image, f, mask)
                 masks[i] = mask
         else:
             label = read_label_png(mask_path)
-            self._check_size(image_id, image_path, image, mask_path, label)
+            check_mask_size(image_id, image_path, image, mask_path, label)
             if self.void_value is not None:
                 meta["void"] = label == self.void_value
             values = [int(v) for v in np.unique(label) if v != 0 and v != self.void_value]
@@ -174,11 +174,3 @@ class FolderDataset(IdDataset):
             meta=meta,
             skipped=skipped,
         )
-
-    @staticmethod
-    def _check_size(image_id: str, image_path: Path, image: np.ndarray, mask_path: Path, mask: np.ndarray) -> None:
-        if mask.shape[:2] != image.shape[:2]:
-            raise ValueError(
-                f"Image {image_id!r}: mask {mask_path} is {mask.shape[0]}x{mask.shape[1]} (HxW) "
-                f"but image {image_path} is {image.shape[0]}x{image.shape[1]}"
-            )

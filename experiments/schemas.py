@@ -93,6 +93,9 @@ class ReportConfig:
     runs: Any = MISSING  # a folder of runs (searched recursively), a file, or a list
     out: str | None = None  # default: <first run>/report
     title: str = "samkit report"
+    # published figures joined beside every table: a CSV (columns model, source, numbers) or
+    # "<benchmark>[:<split>]" of samkit/published_accuracy.csv, e.g. "SA-Co/Gold:metaclip"
+    published: str | None = None
 
 
 def register() -> None:

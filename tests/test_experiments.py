@@ -30,6 +30,7 @@ sys.path.insert(0, str(EXPERIMENTS))
 import benchmark  # noqa: E402
 import evaluate  # noqa: E402
 import gen_configs  # noqa: E402
+import report  # noqa: E402
 import schemas  # noqa: E402
 
 
@@ -278,10 +279,47 @@ def test_scripts_sweep_through_the_basic_and_submitit_launchers_then_benchmark_a
         f"hydra.run.dir={basic / 'bench'}",
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    out = _run("report.py", f"runs={basic}", f"out={tmp_path / 'report'}", env={"MPLBACKEND": "Agg"})
+    published = tmp_path / "published.csv"  # a user's own published figures, joined beside every table
+    published.write_text("model,box_mIoU,source\nmobile_sam,0.5,a paper (Table 9)\n")
+    out = _run(
+        "report.py",
+        f"runs={basic}",
+        f"out={tmp_path / 'report'}",
+        f"published={published}",
+        env={"MPLBACKEND": "Agg"},
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert {"accuracy.md", "benchmark.md", "index.md"} <= {p.name for p in (tmp_path / "report").iterdir()}
+    accuracy = pd.read_csv(tmp_path / "report" / "accuracy.csv")
+    mine = accuracy[accuracy["model"] == "mobile_sam"]
+    assert len(mine) and (mine["published_box_mIoU"] == 0.5).all() and (mine["box_mIoU"] != 0.5).all()
+    assert (mine["published_source"] == "a paper (Table 9)").all()
+    out = _run("report.py", f"runs={basic}", f"out={tmp_path / 'r2'}", "published=SA-Co/Gol", env={"MPLBACKEND": "Agg"})
+    assert out.returncode != 0 and "no published accuracy for benchmark 'SA-Co/Gol'" in out.stderr
     assert set(load_results(basic)["protocol"]) == {"box", "benchmark"}
+
+
+def test_report_published_option(tmp_path):
+    """``published=``: a user's CSV (needs a ``model`` column) or ``<benchmark>[:<split>]`` of
+    samkit/published_accuracy.csv; a missing file or an unknown benchmark is an error naming it."""
+    assert report.published_table(None) is None
+    gold = report.published_table("SA-Co/Gold:metaclip")
+    assert gold["model"].tolist() == ["sam3"] and gold["cgF1 (SA-Co/Gold metaclip, %)"].iloc[0] == 47.26
+    own = tmp_path / "mine.csv"
+    own.write_text("model,box_mIoU,source\nmobile_sam,0.5,a paper\n")
+    assert report.published_table(str(own)).to_dict("records") == [
+        {"model": "mobile_sam", "box_mIoU": 0.5, "source": "a paper"}
+    ]
+    with pytest.raises(FileNotFoundError, match="nope.csv"):
+        report.published_table(str(tmp_path / "nope.csv"))
+    (tmp_path / "bad.csv").write_text("name,x\na,1\n")
+    with pytest.raises(ValueError, match="needs a 'model' column"):
+        report.published_table(str(tmp_path / "bad.csv"))
+    with pytest.raises(ValueError, match="SA-Co/Gol"):
+        report.published_table("SA-Co/Gol")
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("report", overrides=["runs=x", "published=SA-Co/Gold:average"])
+    assert cfg.published == "SA-Co/Gold:average"
 
 
 def test_killed_sweep_resumes_without_loss_or_duplicates(tmp_path):

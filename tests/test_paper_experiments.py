@@ -179,7 +179,7 @@ def test_paper_experiments_on_generated_sets_then_report(full, sets, small_model
 
     frame = merge_runs(runs)
     out = tmp_path / "report"
-    written = write_report(frame, out, published=published_beside("SA-Co/Gold", split="metaclip"))
+    written = write_report(frame, out)
     accuracy = pd.read_csv(written["accuracy_csv"])
     published = published_accuracy()
 
@@ -212,16 +212,15 @@ def test_paper_experiments_on_generated_sets_then_report(full, sets, small_model
     assert "G, not J&F" in written["vos_youtube_vos_md"].read_text()
 
     saco = pd.read_csv(written["saco_csv"]).set_index("detector")  # sam3: native and through boxes
-    cgf1, il_mcc = "published_cgF1 (SA-Co/Gold metaclip, %)", "published_IL_MCC (SA-Co/Gold metaclip)"
+    cgf1, il_mcc = "published_cgF1 (%)", "published_IL_MCC"
     native, boxes = saco.loc["native"], saco.loc["grounding_dino_tiny"]
     if full:
         boxes = boxes[boxes["model"] == "sam3"].iloc[0]
-    assert native["model"] == "sam3" and (native[cgf1], native[il_mcc]) == (47.26, 0.81)
+    assert native["model"] == "sam3" and (native[cgf1], native[il_mcc]) == (47.26, 0.81)  # Gold metaclip
     assert 0 <= native["saco_cgF1"] <= 1 and native["saco_cgF1"] != native[cgf1]  # ours, a fraction, beside
-    assert "facebookresearch/sam3 scripts/eval/gold/README.md" in native["published_source"]
-    # the report joins published figures by model: SAM 3 through a detector's boxes gets SAM 3's
-    # native figures, and published_conditions says so
-    assert boxes[cgf1] == 47.26 and "no external detector" in boxes["published_conditions"]
+    assert "facebookresearch/sam3 scripts/eval/gold/README.md" in native["published_saco_source"]
+    # SAM 3 through a detector's boxes is not what was published (SAM 3's own text path): no figure
+    assert pd.isna(boxes[cgf1]) and "grounding_dino_tiny boxes" in boxes["published_saco_source"]
     others = pd.read_csv(written["saco_csv"]).query("model != 'sam3'")
     assert len(others) and others[cgf1].isna().all()  # no published figure: empty, never borrowed
     md = written["saco_md"].read_text()

@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ __all__ = [
     "write_saco_predictions",
     "saco_prediction_records",
     "saco_table",
+    "saco_subset_of",
     "SACO_SUMMARY",
 ]
 
@@ -487,12 +489,17 @@ def summarize_saco(rows: pd.DataFrame) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ table
 
 
-def saco_table(frame: pd.DataFrame) -> pd.DataFrame:
+def saco_table(frame: pd.DataFrame, published: pd.DataFrame | None = None) -> pd.DataFrame:
     """The saco rows' summary: one row per (model, weights, detector, detector weights, device,
     dtype, dataset), labelled as `samkit.eval.summary.accuracy_table`, with the `SACO_SUMMARY`
     columns, ``saco_box_cgF1``, ``saco_pairs``, ``encoder_ms``, ``decoder_ms`` and
     ``saco_detect_ms`` (medians), ``errors`` and ``note`` (random weights of the model or of its
-    detector). Empty when the frame has no saco rows."""
+    detector), then the published figures beside them: ``published_cgF1 (%)``,
+    ``published_IL_MCC``, ``published_pmF1 (%)`` and ``published_saco_source`` (the model's figures on
+    the row's subset where it measured the published setting, the model's own text path; see
+    `saco_subset_of`). ``published``: the long table of published figures
+    (`samkit.registry.accuracy.published_accuracy`'s columns); default
+    ``samkit/published_accuracy.csv``. Empty when the frame has no saco rows."""
     if "protocol" not in frame.columns:
         return pd.DataFrame()
     rows = frame[frame["protocol"].astype("string") == "saco"]
@@ -504,7 +511,72 @@ def saco_table(frame: pd.DataFrame) -> pd.DataFrame:
     first = [c for c in table.columns if c in SUMMARY_KEYS or c in ("family", "weights_kind", "device_name")]
     first += [c for c in ("device_label",) if c in table.columns]
     keep = first + [c for c in metrics + timing + ["errors", "note"] if c in table.columns]
-    return table[keep]
+    return _with_published(table[keep].reset_index(drop=True), published)
+
+
+#: SA-Co's files as a `samkit.data.SacoDataset` names its rows' dataset (``saco:<first file stem>``):
+#: the benchmark (``gold`` / ``silver``) and the subset
+_SACO_DATASET = re.compile(r"^saco:(gold|silver)_(.+?)(?:_merged_[a-z]_release_test|_merged_test|_test)$")
+
+#: the published SA-Co figures shown beside the measured ones: summary column -> (metric of
+#: ``samkit/published_accuracy.csv``, the published column's name)
+_SACO_PUBLISHED = {
+    "saco_cgF1": ("cgF1", "published_cgF1 (%)"),
+    "saco_IL_MCC": ("IL_MCC", "published_IL_MCC"),
+    "saco_pmF1": ("positive_micro_F1", "published_pmF1 (%)"),
+}
+
+
+def saco_subset_of(dataset: str) -> tuple[str, str] | None:
+    """``("SA-Co/Gold", "metaclip")`` for a saco row's dataset name (``"saco:gold_metaclip_merged_a_
+    release_test"``), ``("SA-Co/Silver", "bdd100k")`` for Silver; None for another name."""
+    match = _SACO_DATASET.match(str(dataset))
+    if match is None:
+        return None
+    return f"SA-Co/{match.group(1).capitalize()}", match.group(2)
+
+
+def _published_saco() -> pd.DataFrame:
+    from samkit.registry.accuracy import published_accuracy
+
+    table = published_accuracy()
+    return table[table["benchmark"].astype(str).str.startswith("SA-Co/")].reset_index(drop=True)
+
+
+def _with_published(table: pd.DataFrame, published: pd.DataFrame | None) -> pd.DataFrame:
+    """``table`` with the published cgF1 / IL_MCC / pmF1 beside the measured ones, as printed (never
+    in their place): the model's figure on the row's benchmark and subset, only where the row
+    measured what was published (the model's own text path, ``detector == "native"``); otherwise
+    empty cells and ``published_saco_source`` says why."""
+    published = _published_saco() if published is None else published
+    columns: dict[str, list[Any]] = {name: [] for _, name in _SACO_PUBLISHED.values()}
+    sources: list[str] = []
+    for record in table.to_dict("records"):
+        subset = saco_subset_of(record.get("dataset", ""))
+        detector = str(record.get("detector", "native"))
+        figures = published.iloc[0:0]
+        if subset is not None and detector == "native":
+            benchmark, split = subset
+            figures = published[
+                (published["model"] == record.get("model"))
+                & (published["benchmark"] == benchmark)
+                & (published["split"] == split)
+            ]
+        for metric, name in _SACO_PUBLISHED.values():
+            value = figures.loc[figures["metric"] == metric, "value"]
+            columns[name].append(float(value.iloc[0]) if len(value) else np.nan)
+        if len(figures):
+            first = figures.iloc[0]
+            sources.append(f"{first['source']} ({first['conditions']})")
+        elif detector != "native":
+            sources.append(f"none: published figures are the model's own text path, this row is {detector} boxes")
+        elif subset is None:
+            sources.append("none: not an SA-Co/Gold or Silver subset file")
+        else:
+            sources.append(f"none published for this model on {subset[0]} {subset[1]} (samkit/published_accuracy.csv)")
+    out = table.assign(**columns)
+    out["published_saco_source"] = sources
+    return out
 
 
 def report_sections(rows: pd.DataFrame, published: pd.DataFrame | None = None) -> list[Section]:
@@ -512,7 +584,9 @@ def report_sections(rows: pd.DataFrame, published: pd.DataFrame | None = None) -
     table = saco_table(rows)
     if not len(table):
         return []
-    return [Section("saco", "SA-Co/Gold and Silver: cgF1, IL_MCC and pmF1 (official scorer)", table=table, order=45)]
+    # ``published`` here is a user's wide table that write_report joins beside every table itself
+    title = "SA-Co/Gold and Silver: cgF1, IL_MCC and pmF1 (official scorer), published figures beside"
+    return [Section("saco", title, table=table, order=45)]
 
 
 #: the registered ``saco`` protocol (`samkit.eval.get_protocol("saco")`)

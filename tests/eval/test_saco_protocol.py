@@ -24,7 +24,13 @@ from samkit.data import SacoDataset, SyntheticDataset  # noqa: E402
 from samkit.detectors.detections import Detections  # noqa: E402
 from samkit.errors import DatasetError, ParameterError  # noqa: E402
 from samkit.eval import get_protocol, summarize  # noqa: E402
-from samkit.eval.saco import run_saco, saco_scores, saco_table, write_saco_predictions  # noqa: E402
+from samkit.eval.saco import (  # noqa: E402
+    run_saco,
+    saco_scores,
+    saco_subset_of,
+    saco_table,
+    write_saco_predictions,
+)
 from samkit.instances import PipelineResult, SegmentedObject  # noqa: E402
 from samkit.masks import mask_box, to_pycoco_rle  # noqa: E402
 from samkit.metrics.scoring.saco import score_saco  # noqa: E402
@@ -296,6 +302,27 @@ def test_saco_table_and_report(gold, tmp_path):
     written = write_report(frame, tmp_path / "report")
     md = written["saco_md"].read_text()
     assert "saco_cgF1" in md and "oracle_saco" in md
+    assert table.iloc[0]["published_saco_source"].startswith("none published for this model")
+
+
+def test_saco_table_published_beside_native_rows_only(gold):
+    """SAM 3's published SA-Co/Gold figures (samkit/published_accuracy.csv) stand beside a native
+    row of the subset measured, as printed; a detector + segmenter row of the same model gets none
+    (the published figures are SAM 3's own text path) and says so."""
+    frame = run_saco(OracleSaco(gold), gold, detector="native", progress=False)
+    assert saco_subset_of(str(frame["dataset"].iloc[0]))[0] == "SA-Co/Gold"
+    assert saco_subset_of("saco:silver_fathomnet_test") == ("SA-Co/Silver", "fathomnet")
+    assert saco_subset_of("coco:val2017") is None
+    native = frame.assign(model="sam3", dataset="saco:gold_metaclip_merged_a_release_test")
+    boxes = native.assign(detector="owlv2")
+    table = saco_table(pd.concat([native, boxes], ignore_index=True))
+    assert len(table) == 2
+    mine = table[table["detector"] == "native"].iloc[0]
+    other = table[table["detector"] == "owlv2"].iloc[0]
+    assert (mine["published_cgF1 (%)"], mine["published_IL_MCC"], mine["published_pmF1 (%)"]) == (47.26, 0.81, 58.58)
+    assert "scripts/eval/gold/README.md" in mine["published_saco_source"]
+    assert mine["saco_cgF1"] == pytest.approx(1.0, abs=1e-3)  # measured stays measured
+    assert np.isnan(other["published_cgF1 (%)"]) and "owlv2 boxes" in other["published_saco_source"]
 
 
 def test_sam3_tiny_random_end_to_end(gold, tmp_path):

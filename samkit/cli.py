@@ -1,6 +1,6 @@
 """The ``samkit`` command: ``samkit models``, ``samkit detectors``, ``samkit taggers``,
 ``samkit weights download NAME|all``, ``samkit weights verify``, ``samkit serve --model NAME``,
-``samkit score vos --benchmark B --gt DIR --pred DIR``, ``samkit score saco --gt G --pred P``."""
+``samkit score vos --benchmark B --gt DIR --pred DIR``, ``samkit score saco --gt G --pred P [--video]``."""
 
 from __future__ import annotations
 
@@ -229,6 +229,24 @@ def _write_score(path: str, record: dict, per_object=None) -> None:
         print(f"wrote {csv}")
 
 
+def _write_rows_csv(path, rows: list[dict]) -> None:
+    """``rows`` (dicts) as CSV at ``path``, columns in order of first appearance; NaN as empty."""
+    import csv
+    import io
+
+    from samkit.atomic import atomic_write_text
+
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: ("" if v is None else v) for k, v in _jsonable(row).items()} for row in rows)
+    atomic_write_text(path, buffer.getvalue())
+    print(f"wrote {path}")
+
+
 def _print_summary(summary: dict, notes: dict | None = None) -> None:
     """The summary as ``key  value`` lines (6 significant digits), then the notes."""
     import json
@@ -308,6 +326,15 @@ def _cmd_score_saco(ns: argparse.Namespace) -> int:
         result = score_saco(ns.gt[0] if len(ns.gt) == 1 else list(ns.gt), ns.pred, kind=kind)
     except (OSError, json.JSONDecodeError) as err:  # unreadable files
         raise SamkitError(f"{type(err).__name__}: {err}") from None
+    if kind == "video":
+        rows = result["video_np_results"]
+        print(f"saco_video: {len(rows)} video-phrase pairs scored")
+        _print_summary(dict(result["dataset_results"]))
+        if ns.json:
+            record = {"benchmark": "saco_video", "summary": result["dataset_results"], "video_np_results": rows}
+            _write_score(ns.json, record)
+            _write_rows_csv(Path(ns.json).with_name(f"{Path(ns.json).stem}_per_video_phrase.csv"), rows)
+        return 0
     per_object = getattr(result, "per_object", None)
     if hasattr(result, "summary"):  # a VOSScore-like result
         _print_summary(dict(result.summary), dict(getattr(result, "notes", {}) or {}))
@@ -393,8 +420,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--gt", nargs="+", required=True, help="the ground-truth annotation file(s)")
     c.add_argument("--pred", required=True, help="the predictions' JSON file")
-    c.add_argument("--video", action="store_true", help="SA-Co video (VEval) instead of image")
-    c.add_argument("--json", help="write {benchmark, summary, ...} here")
+    c.add_argument("--video", action="store_true", help="SA-Co video (VEval) instead of image: one --gt file")
+    c.add_argument(
+        "--json",
+        help="write {benchmark, summary, ...} here (--video: summary = the official dataset_results, plus "
+        "video_np_results, and <stem>_per_video_phrase.csv beside it)",
+    )
     c.set_defaults(func=_cmd_score_saco)
     return parser
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from samkit.errors import DatasetError, ParameterError, UnsupportedError
+from samkit.errors import DatasetError, ParameterError
 from samkit.metrics.scoring.saco import SACO_SCORE_THRESHOLD, saco_image_keys, score_saco
 
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "data" / "saco_golden"
@@ -84,13 +84,11 @@ def test_keys_in_official_order():
 # ---- errors ------------------------------------------------------------------------------------
 
 
-def test_video_is_unsupported(inputs):
+def test_image_files_are_not_video_input(inputs):
     _, cases = inputs
     spec = cases["silver_one_annotator_segm"]
-    with pytest.raises(UnsupportedError, match="VEval.*HOTA.*") as err:
+    with pytest.raises(DatasetError, match="VEval ground-truth file .*'videos' must be a list"):
         score_saco(spec["gt"], spec["pred"], kind="video")
-    assert isinstance(err.value, NotImplementedError)
-    assert "TETA" in str(err.value) and "mAP" in str(err.value)
 
 
 @pytest.mark.parametrize(

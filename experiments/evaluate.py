@@ -11,9 +11,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from samkit.data.shard import parse_shard
+from samkit.devices import job_device
 from samkit.eval import get_protocol
 from samkit.jobs import run_job
-from schemas import check, plain, register
+from schemas import check, job_number, plain, register
 
 register()
 
@@ -22,16 +24,28 @@ def run(cfg: DictConfig, output_dir: str) -> int:
     """One job: ``cfg`` composed from conf/evaluate.yaml, its files in ``output_dir``."""
     params = check(cfg)
     protocol = get_protocol(plain(cfg.protocol)["name"])
-    # typos and missing files fail here, before any model loads
+    # typos, missing files and a bad shard fail here, before any model loads
     dataset = instantiate(cfg.dataset) if protocol.uses_dataset else None
+    part = parse_shard(cfg.shard)
+    if part is not None and dataset is None:
+        raise ValueError(f"shard={cfg.shard!r}: the {protocol.name} protocol has no dataset to shard")
+    config = plain(cfg)
+    config["device"] = job_device(cfg.device, part.index if part else None, job_number())
 
     def work(model, job, run_id):
         return protocol.run(
-            model, dataset, run_id=run_id, out_path=job.rows_path, resume=cfg.resume, progress=cfg.progress, **params
+            model,
+            dataset,
+            run_id=run_id,
+            out_path=job.rows_path,
+            resume=cfg.resume,
+            progress=cfg.progress,
+            shard=cfg.shard,
+            **params,
         )
 
     return run_job(
-        output_dir, plain(cfg), protocol.name, work, capability=protocol.capability_for(protocol.make_params(**params))
+        output_dir, config, protocol.name, work, capability=protocol.capability_for(protocol.make_params(**params))
     )
 
 

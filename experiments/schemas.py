@@ -68,12 +68,13 @@ class CommonConfig:
     model: ModelConfig = MISSING
     weights: Weights = Weights.auto  # auto: official checkpoint if present and verified, else random
     seed: int = 0
-    device: str | None = None  # null: cuda if available, else cpu
+    device: str | None = None  # null: cuda if available, else cpu; cuda:auto: one GPU per job (shard index)
     dtype: Dtype = Dtype.float32
     compile: bool = False  # torch.compile the image encoder (compile time: compile_ms)
     download: bool = False  # download missing official checkpoints (weights=pretrained)
     resume: bool = True  # skip jobs whose results are complete; finish interrupted ones
     progress: bool = True
+    shard: str | None = None  # "i/n": the i-th of n deterministic parts of the dataset (one job per GPU/node)
 
 
 # the benchmark entry point takes the benchmark protocol's parameters at the top level
@@ -117,6 +118,16 @@ def register() -> None:
     cs.store(name="report_schema", node=ReportConfig)
     for name in list_protocols():
         cs.store(group="protocol", name=f"{name}_schema", node=protocol_schema(name))
+
+
+def job_number() -> int | None:
+    """This job's number in a Hydra sweep (None outside one)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    try:
+        return int(HydraConfig.get().job.num)
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def plain(cfg: DictConfig) -> dict[str, Any]:

@@ -179,6 +179,8 @@ def _record_failure(
     from samkit.rows import provenance, rows_to_frame, save_results
 
     row = failure_row(base, err)
+    if config.get("shard"):  # one shard of a run: its failure row counts for that shard
+        row["shard"] = str(config["shard"])
     frame = rows_to_frame([row])
     if job.rows_path.is_file():  # keep the images an interrupted run already finished
         frame = rows_to_frame(pd.concat([pd.read_parquet(job.rows_path), frame]).to_dict("records"))

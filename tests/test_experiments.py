@@ -19,7 +19,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
 from samkit.eval import list_protocols
-from samkit.results import merge_runs, write_report
+from samkit.results import ShardMergeError, merge_runs, write_report
 from samkit.rows import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -297,6 +297,49 @@ def test_scripts_sweep_through_the_basic_and_submitit_launchers_then_benchmark_a
     out = _run("report.py", f"runs={basic}", f"out={tmp_path / 'r2'}", "published=SA-Co/Gol", env={"MPLBACKEND": "Agg"})
     assert out.returncode != 0 and "no published accuracy for benchmark 'SA-Co/Gol'" in out.stderr
     assert set(load_results(basic)["protocol"]) == {"box", "benchmark"}
+
+
+def test_sharded_jobs_give_the_unsharded_rows_and_the_report_refuses_a_missing_shard(tmp_path):
+    """``shard=i/n``: each shard an ordinary job (own folder, rows and resume); together exactly the
+    rows of the unsharded job (timings aside); the report's merge refuses a set missing a shard."""
+    job_args = ["model=mobile_sam", "protocol=box", *SMALL[1:], "dataset.num_images=3"]
+    whole = _evaluate(tmp_path / "whole", *job_args)
+    shards = [_evaluate(tmp_path / "sharded" / f"s{i}", *job_args, f"shard={i}/2") for i in range(2)]
+    assert [set(s["shard"]) for s in shards] == [{"0/2"}, {"1/2"}]
+    _same_rows(pd.concat(shards, ignore_index=True), whole)
+    merged = merge_runs(tmp_path / "sharded")  # complete: merges
+    assert len(merged) == len(whole)
+    again = _evaluate(tmp_path / "sharded" / "s1", *job_args, "shard=1/2")  # resume: complete, not rerun
+    assert again["run_id"].tolist() == shards[1]["run_id"].tolist()
+    (tmp_path / "sharded" / "s1" / "rows.parquet").unlink()
+    with pytest.raises(ShardMergeError, match="missing shard"):
+        merge_runs(tmp_path / "sharded")
+    with pytest.raises(ValueError, match="shard="):
+        _evaluate(tmp_path / "bad", *job_args, "shard=2/2")
+
+
+def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """The same rows, whatever their order, timings, run ids and shard labels aside."""
+    keys = ["image_id", "object_id"]
+    drop = [c for c in set(a.columns) | set(b.columns) if c.endswith("_ms") or c in ("run_id", "peak_mem_mib", "shard")]
+    pd.testing.assert_frame_equal(
+        a.drop(columns=[c for c in drop if c in a.columns]).sort_values(keys).reset_index(drop=True),
+        b.drop(columns=[c for c in drop if c in b.columns]).sort_values(keys).reset_index(drop=True),
+    )
+
+
+@pytest.mark.slow  # two submitit processes (~40 s)
+def test_two_shards_through_the_submitit_local_executor_give_the_unsharded_rows(tmp_path):
+    job_args = ["model=mobile_sam", "protocol=box", *SMALL[1:], "dataset.num_images=3"]
+    sweep = tmp_path / "sweep"
+    out = _run(
+        "evaluate.py", "-m", *job_args, "shard=0/2,1/2", f"hydra.sweep.dir={sweep}", "hydra/launcher=submitit_cpu"
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert list(sweep.glob(".submitit/*/*_result.pkl")), "the jobs did not go through submitit"
+    rows = merge_runs(sweep)
+    assert set(rows["shard"]) == {"0/2", "1/2"}
+    _same_rows(rows, _evaluate(tmp_path / "whole", *job_args))
 
 
 def test_report_published_option(tmp_path):

@@ -23,6 +23,7 @@ from samkit.data.mose import MoseDataset, Mosev2Dataset
 from samkit.data.saco import SACO_GOLD_SUBSETS, SACO_SILVER_SUBSETS, SacoDataset, saco_gt_files
 from samkit.data.sample import Sample, VideoSample
 from samkit.data.sav import SavDataset
+from samkit.data.shard import Shard, apply_shard, parse_shard
 from samkit.data.synthetic import SyntheticDataset
 from samkit.data.synthetic_video import SyntheticVideo, moving_shapes, write_davis
 from samkit.data.youtube_vos import YouTubeVOSDataset
@@ -58,4 +59,8 @@ __all__ = [
     "saco_gt_files",
     "SACO_GOLD_SUBSETS",
     "SACO_SILVER_SUBSETS",
+    # shards of any loader (samkit.data.shard)
+    "Shard",
+    "parse_shard",
+    "apply_shard",
 ]

@@ -127,6 +127,14 @@ class DavisDataset(IdDataset):
         """The sequence names (as ``sequences``; named as the image datasets' attribute)."""
         return self.sequences
 
+    def keep_ids(self, ids: list[str]) -> None:
+        """Keep only the videos ``ids`` (a shard; see `samkit.data.shard`)."""
+        self.sequences = list(ids)
+
+    def item_sizes(self) -> dict[str, float]:
+        """Frames per video (files in its frames folder), to balance shards by length."""
+        return {seq: float(sum(1 for _ in (self.frames_dir / seq).iterdir())) for seq in self.sequences}
+
     def __repr__(self) -> str:
         return f"DavisDataset(name={self.name!r}, sequences={len(self)}, skipped={len(self.skipped_images)})"
 

@@ -12,6 +12,7 @@ itself, so a new protocol with its table and figure is one file here plus its ge
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib
 import pkgutil
@@ -25,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from samkit.data.shard import Shard, apply_shard, parse_shard
 from samkit.errors import ParameterError, UnknownProtocolError, UnsupportedError, failure_status
 from samkit.params import check_bool, check_choice, check_int, check_number
 from samkit.registry.core import Registry
@@ -233,6 +235,7 @@ class Protocol:
         out_path: Any = None,
         resume: bool = False,
         progress: bool = True,
+        shard: Any = None,
         **params: Any,
     ) -> pd.DataFrame:
         """Rows of ``model`` on ``dataset`` under this protocol (see the protocol's module).
@@ -240,19 +243,36 @@ class Protocol:
         A model without the needed capability gives one row with status ``unsupported`` whose
         error names the models that support it; every protocol words it the same way.
         ``out_path``: save the rows (parquet) as they are made; ``resume``: keep rows already there.
+        ``shard``: ``"i/n"`` runs only the i-th of n deterministic parts of ``dataset``
+        (`samkit.data.shard`; the caller's dataset is not changed) and records it in every row's
+        ``shard`` column; `samkit.results.merge_runs` joins the shards and refuses a missing or
+        duplicated one.
         """
         checked = self.make_params(**params)
+        part = parse_shard(shard)
         run_id = run_id or new_run_id()
         if self.uses_dataset and dataset is None:
             raise TypeError(f"the {self.name} protocol needs a dataset")
+        if part is not None and not self.uses_dataset:
+            raise ParameterError(
+                f"shard={shard!r}: the {self.name} protocol makes its own input, there is no dataset to shard "
+                "(split a sweep over models instead)"
+            )
+        if part is not None:
+            dataset = apply_shard(copy.copy(dataset), part)
         try:
             self.check_supported(model, checked)
         except UnsupportedError as err:
-            frame = rows_to_frame([failure_row(row_header(model, run_id, self.name), err)])
+            frame = _with_shard(rows_to_frame([failure_row(row_header(model, run_id, self.name), err)]), part)
             if out_path is not None:
                 save_results(frame, out_path)
             return frame
-        return self.runner(model, dataset, checked, run_id=run_id, out_path=out_path, resume=resume, progress=progress)
+        frame = self.runner(model, dataset, checked, run_id=run_id, out_path=out_path, resume=resume, progress=progress)
+        if part is not None:
+            frame = _with_shard(frame, part)
+            if out_path is not None:
+                save_results(frame, out_path)
+        return frame
 
     def summarize(self, rows: pd.DataFrame) -> dict[str, Any]:
         """This protocol's summary columns for ``rows`` (its ``status == "ok"`` rows of one group)."""
@@ -261,6 +281,13 @@ class Protocol:
     def sections(self, rows: pd.DataFrame, published: pd.DataFrame | None = None) -> list[Section]:
         """This protocol's report sections for ``rows`` (`report_sections`; none: ``[]``)."""
         return [] if self.report_sections is None else list(self.report_sections(rows, published))
+
+
+def _with_shard(frame: pd.DataFrame, part: Shard | None) -> pd.DataFrame:
+    """``frame`` with a ``shard`` column (``"i/n"``) when it is one shard of a run."""
+    if part is None:
+        return frame
+    return frame.assign(shard=pd.array([str(part)] * len(frame), dtype="string"))
 
 
 #: the protocol registry (a `samkit.registry.Registry`), filled from samkit.eval's modules on first use

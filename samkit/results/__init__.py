@@ -1,6 +1,7 @@
 """Results: runs merged, generic tables and figures, and report files (the layer above the protocols).
 
-- `samkit.results.merge`: `merge_runs` (the rows of any set of runs, device names from provenance);
+- `samkit.results.merge`: `merge_runs` (the rows of any set of runs, device names from provenance,
+  shards joined and checked: `check_shards`);
 - `samkit.results.tables`: markdown with captions (`to_markdown`), published numbers beside ours
   (`join_published`), and what the generic figures draw (`pareto_table`, `latency_table`,
   `memory_table`);
@@ -13,7 +14,7 @@ the per-configuration summaries (`summarize`, `accuracy_table`, `performance_tab
 `samkit.eval.summary`, and the row schema and store in `samkit.rows`.
 """
 
-from samkit.results.merge import merge_runs
+from samkit.results.merge import ShardMergeError, check_shards, merge_runs
 from samkit.results.report import write_report
 
-__all__ = ["merge_runs", "write_report"]
+__all__ = ["merge_runs", "check_shards", "ShardMergeError", "write_report"]

@@ -396,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score VOS predictions (PNG folders) as the benchmark's official evaluator does "
         "(samkit.metrics.scoring.score_vos; docs: Metrics, official scorers).",
     )
-    v.add_argument("--benchmark", required=True, help="davis2017, mosev1, sav, mosev2 (VOS_BENCHMARKS)")
+    v.add_argument("--benchmark", required=True, help="davis2017, mosev1, sav, mosev2, lvos (VOS_BENCHMARKS)")
     v.add_argument("--gt", required=True, help="the ground truth: the benchmark's root or annotation folder")
     v.add_argument("--pred", required=True, help="the predictions' folder, in the benchmark's layout")
     v.add_argument("--json", help="write {benchmark, summary, notes} here and <stem>_per_object.csv beside it")

@@ -154,6 +154,8 @@ def download(
     """
     if spec.layout == "hf":
         return _download_hf(spec, dest, progress)
+    if spec.hub_repo is not None:  # one file of a hub repo (SAM 3.1): the hub client, with the login token
+        return _download_hub_file(spec, dest, progress)
     from tqdm.auto import tqdm
 
     dest = Path(dest) if dest is not None else default_path(spec)
@@ -260,6 +262,33 @@ def _download_hf(spec: ModelSpec, dest: str | os.PathLike | None, progress: bool
             "and download again."
         )
     return folder
+
+
+def _download_hub_file(spec: ModelSpec, dest: str | os.PathLike | None, progress: bool) -> Path:
+    """The file ``spec.url`` names, from the hub repo ``spec.hub_repo`` (gated repos: with the
+    token of ``hf auth login``), to ``dest``; checks ``spec.sha256`` where one is published."""
+    from samkit.backends.transformers import download_hub_files
+
+    dest = Path(dest) if dest is not None else default_path(spec)
+    [path] = download_hub_files(
+        spec.hub_repo,
+        [spec.url.rsplit("/", 1)[-1]],
+        spec.revision,
+        dest.parent,
+        name=spec.name,
+        gated=spec.gated,
+        progress=progress,
+    )
+    if path.resolve() != dest.resolve():
+        os.replace(path, dest)
+    sha = sha256_file(dest)
+    if spec.sha256 is not None and sha != spec.sha256:
+        dest.unlink()
+        raise ChecksumError(
+            f"The file downloaded from {spec.hub_repo}@{spec.revision} has SHA-256 {sha}, not the published "
+            f"{spec.sha256} for {spec.name}. Nothing was kept."
+        )
+    return dest
 
 
 def sha256_file(path: str | os.PathLike) -> str:

@@ -31,6 +31,7 @@ __all__ = [
     "transformers_module",
     "hub_offline",
     "download_snapshot",
+    "download_hub_files",
     "read_folder",
     "HF_FILES",
     "check_folder",
@@ -206,6 +207,78 @@ def download_snapshot(
         if not progress and not bars_were_off:
             enable_progress_bars()
     return check_folder(folder)
+
+
+def download_hub_files(
+    repo_id: str,
+    filenames: list[str],
+    revision: str | None,
+    dest: str | os.PathLike,
+    *,
+    name: str,
+    gated: bool,
+    progress: bool = True,
+    optional: bool = False,
+) -> list[Path]:
+    """Download single files of the hub repo ``repo_id`` (e.g. SAM 3.1's ``sam3.1_multiplex.pt``)
+    into the folder ``dest``, with the login token of ``hf auth login`` when there is one.
+
+    The errors are `download_snapshot`'s: a gated repo without access, a missing login or no
+    network raise `DownloadError` saying how to get the files. ``optional``: a file the repo does
+    not have is skipped (e.g. ``tokenizer.json`` where only ``vocab.json`` is published).
+    Returns the paths of the files downloaded.
+    """
+    huggingface_hub = require_extra("huggingface_hub", "hf", f"Downloading {name} from the Hugging Face hub")
+    from huggingface_hub.utils import (
+        EntryNotFoundError,
+        GatedRepoError,
+        HfHubHTTPError,
+        RepositoryNotFoundError,
+        are_progress_bars_disabled,
+        disable_progress_bars,
+        enable_progress_bars,
+    )
+
+    dest = Path(dest)
+    how = (
+        f"accept the license at https://huggingface.co/{repo_id}, run `hf auth login`, then "
+        f"`samkit weights download {name}`"
+        if gated
+        else f"run `samkit weights download {name}`"
+    )
+    where = (
+        f"or put {', '.join(filenames)} from https://huggingface.co/{repo_id} in the folder {dest} "
+        "(SAMKIT_CHECKPOINTS moves it), or pass checkpoint='path', or use weights='random' for the "
+        "real architecture with random weights"
+    )
+    paths = []
+    bars_were_off = are_progress_bars_disabled()
+    if not progress:
+        disable_progress_bars()
+    with contextlib.ExitStack() as stack:
+        stack.callback(lambda: None if progress or bars_were_off else enable_progress_bars())
+        stack.enter_context(_hub_online())
+        for filename in filenames:
+            try:
+                path = huggingface_hub.hf_hub_download(repo_id, filename, revision=revision, local_dir=str(dest))
+            except GatedRepoError as err:
+                raise DownloadError(
+                    f"{repo_id} is gated and this account has no access yet: {how}; {where}. ({_first_line(err)})"
+                ) from None
+            except RepositoryNotFoundError as err:
+                raise DownloadError(
+                    f"{repo_id} was not found or needs a login: {how}; {where}. ({_first_line(err)})"
+                ) from None
+            except EntryNotFoundError as err:
+                if optional:
+                    continue
+                raise DownloadError(f"{repo_id} has no file {filename} ({_first_line(err)}).") from None
+            except (HfHubHTTPError, OSError, ValueError) as err:
+                raise DownloadError(
+                    f"Could not download {filename} from {repo_id} ({_first_line(err)}). To get it, {how}; {where}."
+                ) from None
+            paths.append(Path(path))
+    return paths
 
 
 def _first_line(err: BaseException) -> str:

@@ -21,6 +21,7 @@ from samkit.data.folder import FolderDataset
 from samkit.data.lvos import LvosDataset
 from samkit.data.mose import MoseDataset, Mosev2Dataset
 from samkit.data.saco import SACO_GOLD_SUBSETS, SACO_SILVER_SUBSETS, SacoDataset, saco_gt_files
+from samkit.data.saco_veval import SacoVEvalDataset, SacoVideo
 from samkit.data.sample import Sample, VideoSample
 from samkit.data.sav import SavDataset
 from samkit.data.shard import Shard, apply_shard, parse_shard
@@ -59,6 +60,9 @@ __all__ = [
     "saco_gt_files",
     "SACO_GOLD_SUBSETS",
     "SACO_SILVER_SUBSETS",
+    # SA-Co/VEval in its official layout (samkit.data.saco_veval)
+    "SacoVEvalDataset",
+    "SacoVideo",
     # shards of any loader (samkit.data.shard)
     "Shard",
     "parse_shard",

@@ -53,7 +53,8 @@ class Sam2Segmenter(Segmenter):
     """SAM 2 / 2.1; wraps ``SAM2ImagePredictor``; ``generate`` is samkit's fast `Sam2GridMaskGenerator`
     (``engine="upstream"``: ``SAM2AutomaticMaskGenerator``)."""
 
-    checkpoint_marker = "image_encoder.trunk.patch_embed.proj.weight"
+    #: the FPN neck's key (EfficientTAM's files share the trunk's keys but not the neck's)
+    checkpoint_marker = "image_encoder.neck.convs.0.conv.weight"
     video_tracker = "samkit.video.sam2_tracker:Sam2VideoTracker"
 
     @classmethod
@@ -129,6 +130,7 @@ class Sam2Segmenter(Segmenter):
         import torch
 
         from samkit.models._fast_decoder import decode_points, resize_bilinear
+        from samkit.models._sparse_masks import bilinear_resize
 
         decoder = self.model.sam_mask_decoder
         if not multimask_output and decoder.dynamic_multimask_via_stability:
@@ -147,4 +149,5 @@ class Sam2Segmenter(Segmenter):
             multimask_output,
             resize_bilinear(orig_hw),
             high_res,
+            axes=bilinear_resize(tuple(4 * d for d in features["image_embed"].shape[-2:]), orig_hw),
         )

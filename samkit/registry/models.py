@@ -25,7 +25,8 @@ __all__ = [
 ]
 
 #: Prompt kinds and features a model may support. The evaluation runners check these before use.
-CAPABILITIES = ("points", "box", "mask_input", "multimask", "automatic", "video", "text")
+#: ``text_video``: every instance of a noun phrase tracked through a video (``tracker.add_text``).
+CAPABILITIES = ("points", "box", "mask_input", "multimask", "automatic", "video", "text", "text_video")
 
 _SAM_CAPS = frozenset({"points", "box", "mask_input", "multimask", "automatic"})
 _SAM2_CAPS = _SAM_CAPS | {"video"}
@@ -205,6 +206,24 @@ def _efficient_sam(arch: str, zipped: bool) -> ModelSpec:
     )
 
 
+#: yformer/EfficientTAM's checkpoints on Hugging Face (the URLs of its checkpoints/download_checkpoints.sh)
+_EFFICIENT_TAM_URL = "https://huggingface.co/yunyangx/efficient-track-anything/resolve/main/"
+
+
+def _efficient_tam(arch: str, sha: str | None, size: int | None, input_size: int = 1024) -> ModelSpec:
+    # SAM 2 with a plain ViT encoder: SAM 2's prompts, mask prompt, automatic masks and video;
+    # layout "model_key" ({"model": ...}); samkit's own build (samkit/models/efficient_tam/)
+    file = f"efficienttam_{arch}.pt"
+    return _spec(
+        f"efficienttam_{arch}",
+        "efficient_tam",
+        arch,
+        Checkpoint(file, _EFFICIENT_TAM_URL + file, sha, size, "model_key", license="Apache-2.0"),
+        _SAM2_CAPS,
+        input_size=input_size,
+    )
+
+
 _SPECS: list[ModelSpec] = [
     _sam(
         "sam_vit_b",
@@ -358,7 +377,7 @@ _SPECS: list[ModelSpec] = [
             gated=True,
             license="SAM License",
         ),
-        _SAM_CAPS | {"text", "video"},
+        _SAM_CAPS | {"text", "video", "text_video"},
         input_size=1008,
     ),
     # edgetam: the video model's file; samkit builds EdgeTamModel (image encoder, prompt encoder, mask decoder)
@@ -378,9 +397,65 @@ _SPECS: list[ModelSpec] = [
         ),
         _SAM_CAPS | {"video"},
     ),
+    # SAM3-LiteText (samkit/models/sam3_litetext.py): SAM 3's detector with a distilled MobileCLIP
+    # text encoder, the authors' transformers checkpoints (Sam3LiteTextModel, layout "hf"); the
+    # hub files hold the detector only, so the prompt is text alone (no tracker, no video)
+    *(
+        _spec(
+            f"sam3_litetext_{variant}",
+            "sam3_litetext",
+            variant,
+            Checkpoint(
+                f"sam3-litetext-{variant}",
+                f"https://huggingface.co/vil-uob/sam3-litetext-{variant}",
+                None,
+                None,
+                "hf",
+                hub_repo=f"vil-uob/sam3-litetext-{variant}",
+                revision="main",
+                license="Apache-2.0",
+            ),
+            frozenset({"text"}),
+            input_size=1008,
+        )
+        for variant in ("s0", "s1", "l")
+    ),
+    # SAM 3.1 (samkit/models/sam3_1.py): Meta's original sam3.1_multiplex.pt, mapped by samkit onto
+    # transformers' SAM 3 image modules and loaded strictly. Images only: no "video", because SAM
+    # 3.1's video tracker (Object Multiplex) runs in no backend yet (transformers has no SAM 3.1;
+    # ultralytics' SAM 3 video predictor is SAM 3's per-object tracker)
+    _spec(
+        "sam3.1",
+        "sam3_1",
+        "full",
+        Checkpoint(
+            "sam3.1_multiplex.pt",
+            "https://huggingface.co/facebook/sam3.1/resolve/main/sam3.1_multiplex.pt",
+            None,
+            None,
+            "model_key",
+            hub_repo="facebook/sam3.1",
+            revision="main",
+            gated=True,
+            license="SAM License",
+        ),
+        _SAM_CAPS | {"text"},
+        input_size=1008,
+    ),
     # EfficientSAM (yformer/EfficientSAM): samkit's own implementation (samkit/models/efficient_sam/)
     _efficient_sam("vitt", zipped=False),
     _efficient_sam("vits", zipped=True),
+    # EfficientTAM (yformer/EfficientTAM): SHA-256 and exact sizes of the Hugging Face LFS records
+    # (None where they could not be read; see samkit/published_params.csv). efficienttam_ti first:
+    # the family's model in the default test suite.
+    _efficient_tam("ti", "acbb17b28cca1f860acee09c9ecb6efdb732080dc7a85a07292c31813175fa7d", 71616316),
+    _efficient_tam("ti_512x512", "7d4d652a465f0081391050932f45d8a66768ccc99c8ea393ce8a5927e83f3b9b", None, 512),
+    _efficient_tam("ti_1", None, None),
+    _efficient_tam("ti_2", "d2a9ca0a736257ee9bb238d335ba7c794ad853e594cb4f679019ecc0854ee587", None),
+    _efficient_tam("s", "2b572be30d9e96ee29c8d785fe157c6b079ede7d56fbc8a3671d4120e63c89cd", 136375868),
+    _efficient_tam("s_512x512", "67b5840012737ed2c94a4cb8787c5c1b27b3a946045d2e602e65ef77230b6085", 136379145, 512),
+    _efficient_tam("s_1", "4fd5d1f7ae08a7e15086623bf8b12f0b111b773b15564b43c0a5d451fc1a4267", 136376327),
+    _efficient_tam("s_2", "253e490b4a3d56eedd64e4d466155ec538d1289f52abe78b091b14caefd92343", 136376327),
 ]
 
 #: family -> "module:Class" of its adapter, imported only when a model of that family is loaded.
@@ -392,14 +467,19 @@ FAMILIES: dict[str, str] = {
     "sam_hq": "samkit.models.sam_hq:SamHqSegmenter",
     "fastsam": "samkit.models.fastsam:FastSamSegmenter",
     "sam3": "samkit.models.sam3:Sam3Segmenter",
+    "sam3_litetext": "samkit.models.sam3_litetext:Sam3LiteTextSegmenter",
+    "sam3_1": "samkit.models.sam3_1:Sam31Segmenter",
     "edgetam": "samkit.models.edgetam:EdgeTamSegmenter",
     "efficient_sam": "samkit.models.efficient_sam.adapter:EfficientSamSegmenter",
+    "efficient_tam": "samkit.models.efficient_tam.adapter:EfficientTamSegmenter",
 }
 
 #: families whose upstream code is an optional package: family -> (module, samkit extra)
 FAMILY_EXTRAS: dict[str, tuple[str, str]] = {
     "fastsam": ("ultralytics", "ultralytics"),
     "sam3": ("transformers", "hf"),
+    "sam3_litetext": ("transformers", "hf"),
+    "sam3_1": ("transformers", "hf"),
     "edgetam": ("transformers", "hf"),
 }
 

@@ -78,14 +78,15 @@ function instanceColor(i) {
   return SAMKIT_COLORS[i % SAMKIT_COLORS.length];
 }
 
-// Box outlines and "phrase 0.87" tags of text-mode instances (boxes in original pixels).
+// Box outlines and "phrase 0.87" tags of text-mode instances (boxes in original pixels; an
+// instance's own `color` if it has one, else the colour of its place).
 function drawInstances(g, instances, sx, sy, unit, selected) {
   const font = Math.max(10, Math.round(11 * unit));
   g.font = `${font}px sans-serif`;
   g.textBaseline = "top";
   instances.forEach((inst, i) => {
     const [x0, y0, x1, y1] = inst.box;
-    const color = instanceColor(i);
+    const color = inst.color || instanceColor(i);
     g.lineWidth = Math.max(1.5, (i === selected ? 3 : 1.5) * unit);
     g.strokeStyle = color;
     g.strokeRect(x0 * sx, y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy);
@@ -115,7 +116,11 @@ function instanceOverlay(bitmaps) {
 // The text box: phrase input, box/text thresholds (empty = the model's defaults), Find and ×.
 // Enter or Find sends {event: "text", text, box_threshold, text_threshold}; × sends
 // {event: "clear_text"}. Returns {node, input, sync}; `sync()` shows the traits' current values.
-function textBar(model, onSubmit) {
+function textBar(model, onSubmit, labels) {
+  const names = Object.assign(
+    { first: "box ≥", second: "text ≥", firstTitle: "box threshold", secondTitle: "text threshold" },
+    labels || {},
+  );
   const node = h("div", "samkit-textbar");
   const input = h("input", "samkit-text");
   input.type = "text";
@@ -130,12 +135,12 @@ function textBar(model, onSubmit) {
     box.title = title;
     return box;
   };
-  const boxThr = threshold("samkit-box-threshold", "box threshold (0-1; empty: the model's default)");
-  const textThr = threshold("samkit-text-threshold", "text threshold (0-1; empty: the model's default)");
+  const boxThr = threshold("samkit-box-threshold", `${names.firstTitle} (0-1; empty: the model's default)`);
+  const textThr = threshold("samkit-text-threshold", `${names.secondTitle} (0-1; empty: the model's default)`);
   const find = h("button", "samkit-find", "Find");
   const off = h("button", "samkit-clear-text", "×");
   off.title = "end the text query (back to clicks)";
-  node.append(input, h("span", "", "box ≥"), boxThr, h("span", "", "text ≥"), textThr, find, off);
+  node.append(input, h("span", "", names.first), boxThr, h("span", "", names.second), textThr, find, off);
   const submit = () => {
     model.send({ event: "text", text: input.value, box_threshold: boxThr.value,
                  text_threshold: textThr.value });

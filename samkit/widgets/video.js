@@ -2,6 +2,8 @@
 // The browser asks for a frame by setting the `frame` trait (slider, Play); Python answers with
 // that frame's `image` (JPEG or PNG: `image_format`) and its `mask_pngs` (one 1-bit PNG per object,
 // ids in `mask_ids`), which are tinted per object (the colour of its place in `obj_ids`).
+// With a text-video model (SAM 3) a text box tracks every instance of the phrases; each object's
+// `mask_tags` entry ({obj_id, label, score, box}) is drawn as a tagged box in its colour.
 // Sets on its root: data-ready="1" once a frame is drawn; data-frame=<index> of the frame on
 // screen; data-mask-drawn=<count> each time masks are drawn.
 
@@ -18,6 +20,12 @@ function render({ model, el }) {
   reverseLabel.append(reverse, h("span", "", " reverse"));
   const reset = h("button", "samkit-reset", "Reset");
   bar.append(badge, h("span", "", "object"), objects, propagate, reverseLabel, reset);
+  // text concepts (SAM 3): every instance of the phrases, tracked through the video
+  const text = textBar(model, null, {
+    first: "detect ≥", second: "new ≥",
+    firstTitle: "detection threshold", secondTitle: "new-object threshold",
+  });
+  text.input.placeholder = "track every: a person. a dog.";
   const canvas = h("canvas", "samkit-canvas");
   const controls = h("div", "samkit-bar samkit-timeline");
   const play = h("button", "samkit-play", "▶ Play");
@@ -32,7 +40,7 @@ function render({ model, el }) {
   const error = h("div", "samkit-error");
   const hint = h("div", "samkit-hint",
     "click: object · shift- or right-click: background · drag: box (current object, current frame)");
-  root.append(bar, canvas, controls, info, status, error, hint);
+  root.append(bar, text.node, canvas, controls, info, status, error, hint);
   el.append(root);
 
   let image = null;
@@ -50,7 +58,8 @@ function render({ model, el }) {
 
   const redraw = () => {
     if (!image) return;
-    drawScene(canvas, image, overlay, model, drag);
+    const tags = model.get("mask_tags").map((t) => ({ ...t, color: colorOf(t.obj_id) }));
+    drawScene(canvas, image, overlay, model, drag, tags);
     if (overlay) root.dataset.maskDrawn = String(++drawn);
   };
   const redrawSoon = coalesce(redraw);
@@ -203,6 +212,11 @@ function render({ model, el }) {
     "change:weights": renderWeights,
     "change:error": () => { error.textContent = model.get("error"); },
     "change:status": () => { status.textContent = model.get("status"); },
+    "change:mask_tags": redrawSoon,
+    "change:text": text.sync,
+    "change:box_threshold": text.sync,
+    "change:text_threshold": text.sync,
+    "change:text_enabled": text.sync,
   });
 
   renderWeights();

@@ -34,7 +34,7 @@ import numpy as np
 import traitlets as t
 
 from samkit.errors import SamkitError
-from samkit.masks import encode_png
+from samkit.masks import encode_png, mask_box
 from samkit.metrics.perf import timed
 from samkit.widgets._state import (
     DEFAULT_MAX_DISPLAY,
@@ -132,6 +132,13 @@ class VideoWidget(anywidget.AnyWidget):
     propagated = t.Int(0).tag(sync=True)  # frames tracked by the last propagation
     error = t.Unicode("").tag(sync=True)
     status = t.Unicode("").tag(sync=True)
+    # text concepts (models with "text_video", SAM 3): the text box and each object's tag
+    text_enabled = t.Bool(False).tag(sync=True)
+    text = t.Unicode(None, allow_none=True).tag(sync=True)  # the phrases tracked (None: no text)
+    box_threshold = t.Float(None, allow_none=True).tag(sync=True)  # detection threshold (None: model's)
+    text_threshold = t.Float(None, allow_none=True).tag(sync=True)  # new-object threshold (None: model's)
+    # one tag per object with a mask on the current frame: {obj_id, label, score, box XYXY original px}
+    mask_tags = t.List(t.Dict()).tag(sync=True)
 
     def __init__(
         self,
@@ -175,6 +182,7 @@ class VideoWidget(anywidget.AnyWidget):
             self.weights = model_weights_label(self._model)
             self.random_weights = getattr(info, "kind", None) == "random"
             self.device = str(self._model.device)
+            self.text_enabled = "text_video" in self._model.capabilities
         self.on_msg(self._on_frontend_msg)
         self._show_frame()
 
@@ -270,6 +278,46 @@ class VideoWidget(anywidget.AnyWidget):
             )
             self._send_masks()
 
+    def set_text(
+        self,
+        text: str | list[str],
+        detection_threshold: float | None = None,
+        new_object_threshold: float | None = None,
+    ) -> None:
+        """Track every instance of each noun phrase of ``text`` through the whole video (SAM 3's
+        concept tracking: ``tracker.add_text`` then `propagate` from the current frame); each
+        object's mask is tagged with its id, phrase and score. Clicks and text never mix: this
+        forgets the clicked objects first, and a click after it needs `clear_text`.
+        ``detection_threshold`` / ``new_object_threshold``: the tracker's (None: the model's).
+        A model without text-in-video, or bad input, sets the ``error`` trait."""
+        if "text_video" not in self._model.capabilities:
+            self.error = f"{self._model.name} does not track text concepts in video (capability 'text_video')"
+            return
+        self.reset()
+        try:
+            phrases = self._tracker.add_text(text, frame=self.frame)
+            if detection_threshold is not None:
+                self._tracker.detection_threshold = detection_threshold
+            if new_object_threshold is not None:
+                self._tracker.new_object_threshold = new_object_threshold
+        except (SamkitError, TypeError, ValueError) as err:
+            self.reset()
+            self.error = str(err)
+            return
+        with self.hold_sync():
+            self.text = ". ".join(phrases)
+            self.box_threshold, self.text_threshold = detection_threshold, new_object_threshold
+        self.propagate(reverse=False, start_frame=self.frame)
+        with self.hold_sync():
+            self.obj_ids = [int(i) for i in self._tracker.obj_ids]
+            if self.obj_ids:
+                self.obj_id = self.obj_ids[0]
+            self._send_masks()
+
+    def clear_text(self) -> None:
+        """End the text concepts (`reset`): back to clicking objects."""
+        self.reset()
+
     def reset(self) -> None:
         """Forget every prompt, object and mask (``tracker.reset()``); back to object 1."""
         self._tracker.reset()
@@ -282,6 +330,7 @@ class VideoWidget(anywidget.AnyWidget):
                 self.points, self.box = [], None
                 self.tracked_frames = []
                 self.error, self.status = "", ""
+                self.text, self.box_threshold, self.text_threshold = None, None, None
                 self._send_masks()
         finally:
             self._syncing = False
@@ -319,6 +368,18 @@ class VideoWidget(anywidget.AnyWidget):
         with self.hold_sync():
             self.mask_pngs = [encode_png(resize_nearest(masks[oid], size), transparent=True) for oid in ids]
             self.mask_ids = ids
+            self.mask_tags = [self._tag(oid, masks[oid]) for oid in ids] if self.text is not None else []
+
+    def _tag(self, oid: int, mask: np.ndarray) -> dict[str, Any]:
+        """A text-mode object's tag: its id and phrase, its score on this frame (the tracker's;
+        else its detection score) and its mask's box (XYXY original pixels)."""
+        info = getattr(self._tracker, "object_info", {}).get(oid)
+        score = getattr(self._tracker, "frame_scores", {}).get(self.frame, {}).get(oid)
+        if score is None:
+            score = info.score if info is not None else float("nan")
+        box = [float(v) for v in mask_box(mask)]  # pixel edges, as every samkit box of a mask
+        label = f"{oid} {info.phrase}" if info is not None else str(oid)
+        return {"obj_id": int(oid), "label": label, "score": float(score), "box": box}
 
     def _show_frame(self) -> None:
         """Send the current frame, its masks and the current object's prompts on it."""
@@ -349,6 +410,9 @@ class VideoWidget(anywidget.AnyWidget):
     @t.observe("points", "box")
     def _on_prompt_change(self, _change: dict[str, Any]) -> None:
         if self._syncing:
+            return
+        if self.text is not None:
+            self._reject("text concepts are being tracked: end them (× or clear_text()) before clicking objects")
             return
         points = [list(p) for p in self.points]
         box = None if self.box is None else list(self.box)
@@ -407,3 +471,21 @@ class VideoWidget(anywidget.AnyWidget):
             self.reset()
         elif action == "new_object":
             self.new_object()
+        elif action == "text":
+            self.set_text(
+                str(content.get("text", "")),
+                _threshold(content.get("box_threshold")),
+                _threshold(content.get("text_threshold")),
+            )
+        elif action == "clear_text":
+            self.clear_text()
+
+
+def _threshold(value: Any) -> float | None:
+    """A threshold from the browser's number box: ``""`` / None -> None (the model's), else float."""
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")  # the tracker's check rejects it with a clear error

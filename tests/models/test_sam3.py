@@ -86,7 +86,7 @@ def _reference(tracker, image, multimask, **prompts):
 def test_registry_entry():
     spec = REGISTRY["sam3"]
     assert spec.layout == "hf" and spec.hub_repo == "facebook/sam3" and spec.gated
-    assert spec.capabilities == {"points", "box", "mask_input", "multimask", "automatic", "text", "video"}
+    assert spec.capabilities == {"points", "box", "mask_input", "multimask", "automatic", "text", "video", "text_video"}
     assert spec.input_size == 1008 and spec.url.endswith(spec.checkpoint)
 
 

@@ -32,8 +32,20 @@ PUBLIC_NAMES = [
     "fastsam_x",
     "sam3",
     "edgetam",
+    "sam3_litetext_s0",
+    "sam3_litetext_s1",
+    "sam3_litetext_l",
+    "sam3.1",
     "efficient_sam_vitt",
     "efficient_sam_vits",
+    "efficienttam_ti",
+    "efficienttam_ti_512x512",
+    "efficienttam_ti_1",
+    "efficienttam_ti_2",
+    "efficienttam_s",
+    "efficienttam_s_512x512",
+    "efficienttam_s_1",
+    "efficienttam_s_2",
 ]
 
 
@@ -46,27 +58,35 @@ def test_every_spec_is_complete():
         zipped = ".zip" if spec.archive == "zip" else ""  # EfficientSAM-S: a zipped checkpoint
         assert spec.url.startswith("https://") and spec.url.endswith(spec.checkpoint + zipped)
         if spec.sha256 is None:  # no checksum published (see the registry comment)
-            assert spec.family in ("fastsam", "efficient_sam", "sam3", "edgetam")
+            families = ("fastsam", "efficient_sam", "sam3", "edgetam", "sam3_litetext", "sam3_1")
+            assert spec.family in families or spec.name == "efficienttam_ti_1"
         else:
             assert len(spec.sha256) == 64 and int(spec.sha256, 16) >= 0
         if spec.size_bytes is None:  # only rounded sizes are published (see the registry comment)
-            assert spec.family in ("efficientvit_sam", "fastsam", "efficient_sam", "sam3", "edgetam")
+            families = ("efficientvit_sam", "fastsam", "efficient_sam", "sam3", "edgetam", "efficient_tam")
+            assert spec.family in (*families, "sam3_litetext", "sam3_1")
         else:
             assert spec.size_bytes > 1_000_000
         if spec.params_published_m is None:  # no readable published total (see the registry comment)
-            assert spec.name in ("sam_hq_vit_l", "sam_hq_vit_h", "edgetam") and spec.params_source
+            names = ("sam_hq_vit_l", "sam_hq_vit_h", "edgetam", "sam3.1")
+            assert (spec.name in names or spec.family == "efficient_tam") and spec.params_source
         else:
             assert spec.params_published_m > 0 and spec.params_source
         if spec.family in ("fastsam", "efficient_sam"):  # no mask prompt
             assert spec.capabilities == {"points", "box", "multimask", "automatic"}
+        elif spec.family == "sam3_litetext":  # the hub checkpoints hold SAM 3's detector only
+            assert spec.capabilities == {"text"}
         else:
             assert {"points", "box", "mask_input", "multimask", "automatic"} <= spec.capabilities
         layouts = {
             "sam2": "model_key",
             "fastsam": "ultralytics",
             "efficient_sam": "model_key",
+            "efficient_tam": "model_key",
             "sam3": "hf",
             "edgetam": "hf",
+            "sam3_litetext": "hf",
+            "sam3_1": "model_key",
         }
         assert spec.layout == layouts.get(spec.family, "state_dict")
     shas = [s.sha256 for s in REGISTRY.values() if s.sha256 is not None]
@@ -78,10 +98,13 @@ def test_list_models_filters():
     assert samkit.list_models(["mobile*", "sam_vit_?"]) == ["sam_vit_b", "sam_vit_l", "sam_vit_h", "mobile_sam"]
     assert samkit.list_models(family="sam") == ["sam_vit_b", "sam_vit_l", "sam_vit_h"]
     assert samkit.list_models(capability="video") == [
-        n for n in PUBLIC_NAMES if n.startswith(("sam2", "sam3", "edgetam"))
+        n
+        for n in PUBLIC_NAMES
+        if n.startswith(("sam2", "sam3", "edgetam", "efficienttam")) and not n.startswith(("sam3_litetext", "sam3.1"))
     ]
     assert samkit.list_models(default_only=True) == ["sam_vit_b", "sam2_hiera_tiny", "sam2.1_hiera_tiny", "mobile_sam"]
-    assert samkit.list_models(capability="text") == ["sam3"]
+    texts = ["sam3", "sam3_litetext_s0", "sam3_litetext_s1", "sam3_litetext_l", "sam3.1"]
+    assert samkit.list_models(capability="text") == texts
     with pytest.raises(ValueError, match="Unknown family 'sam4'"):
         samkit.list_models(family="sam4")
     with pytest.raises(ValueError, match="Unknown capability"):

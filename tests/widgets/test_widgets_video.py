@@ -18,7 +18,7 @@ pytest.importorskip("anywidget", reason="the widgets need anywidget")
 
 from samkit.data.synthetic_video import moving_shapes  # noqa: E402
 from samkit.errors import UnsupportedError  # noqa: E402
-from samkit.masks import decode_png  # noqa: E402
+from samkit.masks import decode_png, mask_box  # noqa: E402
 from samkit.widgets import VideoWidget  # noqa: E402
 from samkit.widgets._state import asset, resize_nearest  # noqa: E402
 
@@ -277,3 +277,49 @@ def test_video_js_parses(tmp_path):
 def test_assets_are_plain_modules():
     assert "export default" in VideoWidget._esm and "function render" in VideoWidget._esm
     assert ".samkit-video" in VideoWidget._css and ".samkit-weights" in VideoWidget._css
+
+
+def test_text_concepts_tracked_and_tagged_clicks_refused_until_cleared():
+    """SAM 3 (tiny, random weights): the text box tracks every instance through the video, as the
+    tracker does (same ids and masks per frame); each mask is tagged with its id, phrase, score and
+    box; a click while text is tracked is refused and shown; × (clear_text) goes back to clicks.
+    A model without text-in-video shows an error instead."""
+    import samkit
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 60, (4, 112, 112, 3), dtype=np.uint8)
+    for t in range(4):
+        frames[t, 14:30, 8 + 4 * t : 24 + 4 * t] = (230, 200, 40)
+    sam3 = samkit.load("sam3", weights="random", config="tiny", seed=4, device="cpu")
+    w = VideoWidget(sam3, frames, image_format="png")
+    assert w.text_enabled and w.text is None
+    w._on_frontend_msg(w, {"event": "text", "text": "A cat", "box_threshold": "0.25", "text_threshold": 0.25}, [])
+    assert w.error == "" and w.text == "a cat" and (w.box_threshold, w.text_threshold) == (0.25, 0.25)
+    reference = samkit.load("sam3", weights="random", config="tiny", seed=4, device="cpu").video(frames)
+    reference.add_text("a cat")
+    reference.detection_threshold = reference.new_object_threshold = 0.25
+    expected = dict(reference.propagate())
+    assert sorted(w.masks) == sorted(expected) == list(range(4))
+    for t, masks in expected.items():
+        assert sorted(w.masks_at(t)) == sorted(masks)
+        assert all(np.array_equal(w.masks_at(t)[i], m) for i, m in masks.items())
+    found = [t for t in range(4) if any(m.any() for m in expected[t].values())]
+    assert found, "the seed's tiny model finds the square"
+    w.frame = found[0]
+    tags = {tag["obj_id"]: tag for tag in w.mask_tags}
+    assert sorted(tags) == w.mask_ids and w.obj_ids == [int(i) for i in reference.obj_ids]
+    for oid, tag in tags.items():
+        assert tag["label"] == f"{oid} a cat" and 0 <= tag["score"] <= 1
+        assert tag["box"] == mask_box(w.masks_at(found[0])[oid]).tolist()
+    w.add_point(10, 10)  # clicks and text never mix
+    assert "text concepts are being tracked" in w.error and w.points == []
+    w._on_frontend_msg(w, {"event": "clear_text"}, [])
+    assert w.text is None and w.mask_tags == [] and w.masks == {} and w.error == ""
+    w.set_text("a cat", detection_threshold=1.5)
+    assert "detection_threshold" in w.error and w.text is None
+
+
+def test_text_box_needs_a_text_video_model(widget):
+    assert not widget.text_enabled
+    widget.set_text("a cat")
+    assert "does not track text concepts in video" in widget.error

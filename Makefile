@@ -43,6 +43,12 @@ bench: setup
 	$(PY) experiments/bench_widget.py
 	$(PY) experiments/bench_generate.py
 
+# wheels for the lent GPU machines (CPython 3.12, x86-64; <= 60 MiB) into .whl/ (git-ignored), with
+# .whl/MANIFEST.txt; run there with bash experiments/gpu/run.sh (docs/development.md, "GPU run")
+.PHONY: gpu-kit
+gpu-kit: setup
+	$(PY) experiments/gpu/make_kit.py
+
 # the docs site into site/ (git-ignored): docstring and model-table checks, the notebooks executed as
 # CI runs them (QUICK, random weights, CPU) into build/docs/notebooks/, then mkdocs build --strict
 .PHONY: docs

@@ -4,7 +4,7 @@ Every block between ``<!-- gen:KEY -->`` and ``<!-- /gen:KEY -->`` in README.md 
 is rewritten:
 
 - ``gen:models``: every registered model (``samkit.model_table()``): name, family, published
-  parameters, license, capabilities (points / box / mask / text / video / generate);
+  parameters, license, capabilities (points / box / mask / text / video / text in video / generate);
 - ``gen:family:NAME``: one family's models (published parameters and where they come from, input
   size, checkpoint, whether a SHA-256 is published) and the authors' published speed and memory
   figures (``samkit/published_perf.csv``).
@@ -95,14 +95,15 @@ def family_page(family: str, source: Path) -> str:
 def models_table(source: Path) -> str:
     """The ``gen:models`` block for the file ``source``."""
     lines = [
-        "| name | family | params | license | points | box | mask | text | video | generate |",
-        "|---|---|--:|---|:-:|:-:|:-:|:-:|:-:|:-:|",
+        "| name | family | params | license | points | box | mask | text | video | text in video | generate |",
+        "|---|---|--:|---|:-:|:-:|:-:|:-:|:-:|:-:|:-:|",
     ]
     for name, row in model_rows():
         family = row["family"]
         caps = set(str(row["capabilities"]).split(","))
         marks = [YES if cap in caps else NO for cap in CAPABILITY_COLUMNS.values()]
         text = {"native": "native", "detector": "detector"}.get(row["text"], NO)
+        text_video = "native" if "text_video" in caps else ("detector" if "video" in caps else NO)
         cells = [
             f"`{name}`",
             f"[{family}]({family_page(family, source)})",
@@ -110,7 +111,9 @@ def models_table(source: Path) -> str:
             license_of(name),
             *marks[:3],
             text,
-            *marks[3:],
+            marks[3],
+            text_video,
+            *marks[4:],
         ]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
@@ -118,7 +121,9 @@ def models_table(source: Path) -> str:
         "params: the authors' published count (– where none is published). mask: "
         "`mask_input` (an earlier call's low-res logits). text: `native` (the model's own "
         "detector head) or `detector` (through an open-vocabulary detector's boxes, "
-        "`samkit.load(name, text_detector=...)`). generate: automatic masks "
+        "`samkit.load(name, text_detector=...)`). text in video: every instance of a phrase "
+        "tracked with ids, `native` (`tracker.add_text`) or `detector` (a detector's boxes "
+        "tracked, `samkit.video.concept_baseline.track_concept`). generate: automatic masks "
         "(`model.generate`). Generated from the registry by `docs/gen_model_table.py`."
     )
     return "\n".join(lines) + "\n"

@@ -544,7 +544,7 @@ VOS_REPORT_BENCHMARKS: dict[str, tuple[str, str, str | None]] = {
     "mose": ("MOSE", "MOSE", "mosev1"),
     "mosev2": ("MOSEv2", "MOSEv2", "mosev2"),
     "youtube_vos": ("YouTube-VOS", "YouTube-VOS 2019", None),
-    "lvos": ("LVOS", "LVOS v2", None),
+    "lvos": ("LVOS", "LVOS v2", "lvos"),
 }
 
 _SPLIT_ALIASES = {"valid": "val", "valid_all_frames": "val"}

@@ -25,6 +25,7 @@ def test_registry_lists_every_protocol_module():
         "detector_boxes",
         "interactive",
         "saco",
+        "saco_video",
         "text",
         "video",
         "video_benchmark",
@@ -39,8 +40,8 @@ def test_unknown_protocol_suggests_the_closest():
     with pytest.raises(UnknownProtocolError, match="Did you mean 'interactive'") as info:
         get_protocol("interactiv")
     assert (
-        "Registered protocols: agreement, automatic, benchmark, box, detector_boxes, interactive, saco, text, "
-        "video, video_benchmark"
+        "Registered protocols: agreement, automatic, benchmark, box, detector_boxes, interactive, saco, "
+        "saco_video, text, video, video_benchmark"
     ) in str(info.value)
 
 

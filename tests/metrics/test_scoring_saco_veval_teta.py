@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +24,10 @@ GOLDEN = json.loads((GOLDEN_DIR / "golden_saco_veval.json").read_text())
 
 @pytest.fixture(scope="module")
 def golden_inputs(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
-    sys.path.insert(0, str(GOLDEN_DIR))
-    try:
-        import make_inputs
-    finally:
-        sys.path.remove(str(GOLDEN_DIR))
+    # by path, under a name of its own: tests/data/saco_golden has a make_inputs.py too
+    spec = importlib.util.spec_from_file_location("saco_veval_make_inputs", GOLDEN_DIR / "make_inputs.py")
+    make_inputs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_inputs)
     return make_inputs.write_cases(tmp_path_factory.mktemp("veval_teta"))
 
 

@@ -45,9 +45,9 @@ def test_family_specs():
         assert spec.url == f"https://huggingface.co/mit-han-lab/efficientvit-sam/resolve/main/{name}.pt"
         assert spec.layout == "state_dict" and spec.input_size == INPUT_SIZE[name]
         assert spec.capabilities == {"points", "box", "mask_input", "multimask", "automatic"}
-    assert {s.input_size for s in REGISTRY.values() if s.family not in ("efficientvit_sam", "sam3")} == {
-        1024
-    }  # SAM 3: 1008
+    # SAM 3 and its variants: 1008; EfficientTAM's 512x512 versions: 512
+    others = ("efficientvit_sam", "sam3", "sam3_1", "sam3_litetext")
+    assert {s.input_size for s in REGISTRY.values() if s.family not in others and "512x512" not in s.name} == {1024}
 
 
 @pytest.mark.parametrize("name", PARAMS)

@@ -133,5 +133,6 @@ def test_every_family_predict_takes_text(name, random_model, detector):
 
 def test_capability_table_says_native_or_detector():
     table = samkit.model_table()
-    assert table.loc["sam3", "text"] == "native"
-    assert (table.drop(index="sam3")["text"] == "detector").all()  # every other model takes boxes
+    native = ["sam3", "sam3_litetext_s0", "sam3_litetext_s1", "sam3_litetext_l", "sam3.1"]  # SAM 3's text head
+    assert (table.loc[native, "text"] == "native").all()
+    assert (table.drop(index=native)["text"] == "detector").all()  # every other model takes boxes

@@ -302,7 +302,7 @@ def test_scripts_sweep_through_the_basic_and_submitit_launchers_then_benchmark_a
 def test_sharded_jobs_give_the_unsharded_rows_and_the_report_refuses_a_missing_shard(tmp_path):
     """``shard=i/n``: each shard an ordinary job (own folder, rows and resume); together exactly the
     rows of the unsharded job (timings aside); the report's merge refuses a set missing a shard."""
-    job_args = ["model=mobile_sam", "protocol=box", *SMALL[1:], "dataset.num_images=3"]
+    job_args = ["model=mobile_sam", "protocol=box", *SMALL[1:], "dataset.num_images=2"]
     whole = _evaluate(tmp_path / "whole", *job_args)
     shards = [_evaluate(tmp_path / "sharded" / f"s{i}", *job_args, f"shard={i}/2") for i in range(2)]
     assert [set(s["shard"]) for s in shards] == [{"0/2"}, {"1/2"}]

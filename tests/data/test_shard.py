@@ -64,6 +64,7 @@ def test_apply_shard_on_image_and_video_loaders(tmp_path):
         apply_shard(object(), "0/2")
 
 
+@pytest.mark.slow  # ~20 s; the default suite covers the same path through evaluate.py (tests/test_experiments.py)
 def test_protocol_run_shards_a_copy_and_records_the_shard(random_model, tmp_path):
     """Two shards of a box run give exactly the unsharded rows (timings aside), each row labelled
     with its shard; the caller's dataset stays whole; the benchmark (no dataset) refuses a shard."""

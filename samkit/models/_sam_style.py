@@ -125,10 +125,12 @@ class SamGridDecode:
     def _grid_decode(self, points: np.ndarray, multimask_output: bool) -> Any:
         """`GridMaskGenerator`'s decoder pass: one foreground point a prompt (``(B, 2)`` pixels of
         the set image), transformed as SamAutomaticMaskGenerator does (float64 into the prompt
-        encoder); masks are post-processed by the model's ``postprocess_masks``."""
+        encoder); masks are post-processed by the model's ``postprocess_masks`` (described per
+        axis by `samkit.models._sparse_masks.sam_resize`)."""
         import torch
 
         from samkit.models._fast_decoder import decode_points
+        from samkit.models._sparse_masks import sam_resize
 
         pred = self._predictor
         model = pred.model
@@ -139,4 +141,8 @@ class SamGridDecode:
         def resize(low: Any) -> Any:
             return model.postprocess_masks(low, pred.input_size, pred.original_size)
 
-        return decode_points(model.mask_decoder, model.prompt_encoder, pred.features, coords, multimask_output, resize)
+        low_hw = tuple(4 * s for s in pred.features.shape[-2:])
+        axes = sam_resize(low_hw, model.image_encoder.img_size, pred.input_size, pred.original_size)
+        return decode_points(
+            model.mask_decoder, model.prompt_encoder, pred.features, coords, multimask_output, resize, axes=axes
+        )

@@ -8,14 +8,21 @@ MobileSAM and SAM 2 (`Sam2GridMaskGenerator`: sam2's parameters), faster than th
 
 1. crop boxes: the whole image, then ``crop_n_layers`` layers of ``(2**i)**2`` overlapping crops;
 2. per crop: embed it, prompt one foreground point per grid cell (``points_per_batch`` points a
-   decoder call, through the segmenter's ``_grid_decode`` where it has one, which makes full-size
-   logits only for the candidates past the IoU filter, else ``_predict_logits_batch``), keep masks with predicted
-   IoU ``> pred_iou_thresh`` and stability score ``>= stability_score_thresh`` (each filter only
-   when its threshold is > 0), binarise the logits at 0, drop masks whose box touches a crop edge
-   that is not an image edge (within 20 pixels), box NMS at ``box_nms_thresh`` (by predicted IoU);
+   decoder call, through the segmenter's ``_grid_decode`` where it has one, else
+   ``_predict_logits_batch``), keep masks with predicted IoU ``> pred_iou_thresh`` and stability
+   score ``>= stability_score_thresh`` (each filter only when its threshold is > 0), binarise the
+   logits at the mask threshold, drop masks whose box touches a crop edge that is not an image
+   edge (within 20 pixels), box NMS at ``box_nms_thresh`` (by predicted IoU);
 3. across crops: box NMS at ``crop_nms_thresh`` preferring masks from smaller crops;
 4. if ``min_mask_region_area > 0``: fill holes and remove islands smaller than it (8-connected),
    then box NMS at ``max(box_nms_thresh, crop_nms_thresh)`` preferring unchanged masks.
+
+The fast grid decoder makes low-res logits only for the candidates past the IoU filter, and
+the stability score, mask, box and area of their image-size logits come from the low-res logits
+and the resize described per axis (`samkit.models._sparse_masks`): whole cells of pixels decided
+from the low-res window bounds, only the pixels near a threshold interpolated, so the image-size
+logits are never made; masks are kept small (cells and edge pixels, or packed bits) until the
+records need them. The other families resize every kept candidate's logits, as upstream does.
 
 The user's image set on the segmenter is left alone: the work runs on a sibling Segmenter
 (`Segmenter._sibling`) that shares the same ``torch.nn.Module`` but has its own image state.
@@ -46,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from samkit.images import to_rgb_uint8
-from samkit.masks import rle_json, to_pycoco_rle
+from samkit.masks import encode_rle, rle_json, to_pycoco_rle
 
 if TYPE_CHECKING:
     import torch
@@ -224,10 +231,34 @@ def remove_small_regions(mask: np.ndarray, min_area: float, mode: str) -> tuple[
 
 # --------------------------------------------------------------------------- the generator
 @dataclass
-class _Found:
-    """Masks found so far: RLEs plus per-mask CPU tensors, all in image pixels."""
+class _RleMask:
+    """A mask stored as its uncompressed RLE (the path that makes image-size logits)."""
 
-    rles: list[dict[str, Any]]
+    rle: dict[str, Any]
+
+    @property
+    def area(self) -> int:
+        return rle_area(self.rle)
+
+    def to_bool(self) -> np.ndarray:
+        return rle_to_mask(self.rle)
+
+
+def _rle_of(mask: Any) -> dict[str, Any]:
+    """The uncompressed RLE of a stored mask (`_RleMask`, or `samkit.models._sparse_masks`' small forms)."""
+    import torch
+
+    if isinstance(mask, _RleMask):
+        return mask.rle
+    return masks_to_rle(torch.from_numpy(mask.to_bool())[None])[0]
+
+
+@dataclass
+class _Found:
+    """Masks found so far, stored small (each has ``to_bool()`` and ``area``), plus per-mask CPU
+    tensors, all in image pixels."""
+
+    masks: list[Any]
     boxes: torch.Tensor  # (N, 4) int64 XYXY
     scores: torch.Tensor  # (N,) float32 predicted IoU
     stability: torch.Tensor  # (N,) float32
@@ -235,7 +266,7 @@ class _Found:
     crop_boxes: torch.Tensor  # (N, 4) int64 XYXY
 
     def __len__(self) -> int:
-        return len(self.rles)
+        return len(self.masks)
 
     def take(self, keep: torch.Tensor) -> _Found:
         """The masks at indices (or where the bool mask is True) ``keep``, in that order."""
@@ -244,7 +275,7 @@ class _Found:
         idx = keep.nonzero().flatten() if keep.dtype == torch.bool else keep
         idx = idx.cpu()
         return _Found(
-            [self.rles[i] for i in idx.tolist()],
+            [self.masks[i] for i in idx.tolist()],
             self.boxes[idx],
             self.scores[idx],
             self.stability[idx],
@@ -266,7 +297,7 @@ class _Found:
                 torch.zeros(0, 4, dtype=torch.int64),
             )
         return _Found(
-            [r for p in parts for r in p.rles],
+            [r for p in parts for r in p.masks],
             *(
                 torch.cat([getattr(p, k) for p in parts])
                 for k in ("boxes", "scores", "stability", "points", "crop_boxes")
@@ -430,7 +461,7 @@ class GridMaskGenerator:
         import torch
         import torch.nn.functional as F
 
-        scores, logits_of = self._decode(worker, points)
+        scores, decoded = self._decode(worker, points)
         n_out = scores.shape[1]
         scores = scores.flatten(0, 1).float().cpu()
         pts = torch.as_tensor(np.repeat(points, n_out, axis=0)).to(getattr(torch, self.point_dtype))
@@ -438,7 +469,12 @@ class GridMaskGenerator:
         if self.pred_iou_thresh > 0:
             keep &= scores > self.pred_iou_thresh
         index = keep.nonzero().flatten()
-        logits, scores, pts = logits_of(index).float(), scores[index], pts[index]
+        scores, pts = scores[index], pts[index]
+        x0, y0, x1, y1 = box
+        height, width = image_hw
+        if getattr(decoded, "axes", None) is not None:  # low-res logits and their resize per axis
+            return self._threshold_low_res(decoded, index, scores, pts, box, image_hw)
+        logits = (decoded.logits if hasattr(decoded, "logits") else decoded)(index).float()
         threshold = self.mask_threshold
         stability = stability_score(logits, self.stability_score_offset, threshold).float().cpu()
         if self.stability_score_thresh > 0:
@@ -446,8 +482,6 @@ class GridMaskGenerator:
             logits, scores, pts, stability = (logits[keep.to(logits.device)], scores[keep], pts[keep], stability[keep])
         masks = logits > threshold
         del logits
-        x0, y0, x1, y1 = box
-        height, width = image_hw
         boxes = mask_boxes(masks).cpu() + torch.tensor([[x0, y0, x0, y0]])
         keep = ~_near_crop_edge(boxes, box, (width, height))
         masks = masks[keep.to(masks.device)]
@@ -455,7 +489,7 @@ class GridMaskGenerator:
             masks = F.pad(masks, (x0, width - x1, y0, height - y1), value=False)
         offset = torch.tensor([[x0, y0]], dtype=getattr(torch, self.point_dtype))
         return _Found(
-            masks_to_rle(masks),
+            [_RleMask(r) for r in masks_to_rle(masks)],
             boxes[keep],
             scores[keep],
             stability[keep],
@@ -463,9 +497,47 @@ class GridMaskGenerator:
             torch.zeros(int(keep.sum()), 4, dtype=torch.int64),
         )
 
+    def _threshold_low_res(
+        self,
+        decoded: Any,
+        index: torch.Tensor,
+        scores: torch.Tensor,
+        pts: torch.Tensor,
+        box: list[int],
+        image_hw: tuple[int, int],
+    ) -> _Found:
+        """`_batch`'s filters from the low-res logits of the masks ``index`` of a fast decoder
+        pass (`samkit.models._fast_decoder.PromptMasks` with ``axes``): the stability score,
+        mask, box and area of the image-size logits without making them
+        (`samkit.models._sparse_masks.threshold_masks`)."""
+        import torch
+
+        from samkit.models._sparse_masks import threshold_masks
+
+        x0, y0 = box[:2]
+        height, width = image_hw
+        t, offset = self.mask_threshold, self.stability_score_offset
+        found = threshold_masks(decoded.low_res(index), decoded.axes, (t - offset, t, t + offset))
+        stability = (found.counts[:, 2] / found.counts[:, 0]).float()  # NaN where both are empty
+        keep = torch.ones(len(stability), dtype=torch.bool)
+        if self.stability_score_thresh > 0:
+            keep = stability >= self.stability_score_thresh
+        boxes = found.boxes + torch.tensor([[x0, y0, x0, y0]])
+        keep &= ~_near_crop_edge(boxes, box, (width, height))
+        kept = keep.nonzero().flatten()
+        return _Found(
+            [found.mask(i, (y0, x0), image_hw) for i in kept.tolist()],
+            boxes[kept],
+            scores[kept],
+            stability[kept],
+            pts[kept] + torch.tensor([[x0, y0]], dtype=getattr(torch, self.point_dtype)),
+            torch.zeros(len(kept), 4, dtype=torch.int64),
+        )
+
     def _decode(self, worker: Segmenter, points: np.ndarray) -> tuple[torch.Tensor, Any]:
-        """Predicted IoUs ``(b, C)`` of the ``(b, 2)`` crop-pixel ``points`` and a function from
-        flat indices into them to those masks' logits ``(n, h, w)`` at the crop's size.
+        """Predicted IoUs ``(b, C)`` of the ``(b, 2)`` crop-pixel ``points`` and the masks: the
+        fast decoder's `PromptMasks` (``logits`` / ``low_res`` of flat indices into the IoUs), or
+        a function from flat indices to those masks' logits ``(n, h, w)`` at the crop's size.
 
         Families with a fast grid decoder (``worker._grid_decode``: SAM, MobileSAM, SAM 2) make
         only the requested masks; the others decode every mask with ``_predict_logits_batch``.
@@ -473,7 +545,7 @@ class GridMaskGenerator:
         fast = getattr(worker, "_grid_decode", None)
         decoded = fast(points, self.multimask_output) if fast is not None else None
         if decoded is not None:
-            return decoded.scores, decoded.logits
+            return decoded.scores, decoded
         logits, scores = worker._predict_logits_batch(
             points[:, None, :], np.ones((len(points), 1), dtype=np.int32), self.multimask_output
         )
@@ -485,8 +557,8 @@ class GridMaskGenerator:
         import torch
 
         cleaned, unchanged = [], []
-        for rle in found.rles:
-            mask, filled = remove_small_regions(rle_to_mask(rle), self.min_mask_region_area, "holes")
+        for stored in found.masks:
+            mask, filled = remove_small_regions(stored.to_bool(), self.min_mask_region_area, "holes")
             mask, removed = remove_small_regions(mask, self.min_mask_region_area, "islands")
             cleaned.append(mask)
             unchanged.append(not (filled or removed))
@@ -494,28 +566,28 @@ class GridMaskGenerator:
         boxes = mask_boxes(masks)
         keep = _nms(boxes, torch.tensor(unchanged, dtype=torch.float32), max(self.box_nms_thresh, self.crop_nms_thresh))
         found = _Found(
-            list(found.rles), found.boxes.clone(), found.scores, found.stability, found.points, found.crop_boxes
+            list(found.masks), found.boxes.clone(), found.scores, found.stability, found.points, found.crop_boxes
         )
         for i in keep.tolist():
             if not unchanged[i]:
-                found.rles[i] = masks_to_rle(masks[i : i + 1])[0]
+                found.masks[i] = _RleMask(masks_to_rle(masks[i : i + 1])[0])
                 found.boxes[i] = boxes[i]
         return found.take(keep)
 
     def _records(self, found: _Found) -> list[dict[str, Any]]:
-        encode = {"binary_mask": rle_to_mask, "uncompressed_rle": lambda r: r, "coco_rle": coco_rle}[self.output_mode]
+        encode = {"binary_mask": _binary, "uncompressed_rle": _rle_of, "coco_rle": _coco}[self.output_mode]
         return [
             {
-                "segmentation": encode(rle),
-                "area": rle_area(rle),
+                "segmentation": encode(mask),
+                "area": int(mask.area),
                 "bbox": _xywh(box),
                 "predicted_iou": float(score),
                 "point_coords": [point],
                 "stability_score": float(stab),
                 "crop_box": _xywh(crop),
             }
-            for rle, box, score, point, stab, crop in zip(
-                found.rles,
+            for mask, box, score, point, stab, crop in zip(
+                found.masks,
                 found.boxes.tolist(),
                 found.scores.tolist(),
                 found.points.tolist(),
@@ -523,6 +595,16 @@ class GridMaskGenerator:
                 found.crop_boxes.tolist(),
             )
         ]
+
+
+def _binary(mask: Any) -> np.ndarray:
+    return mask.to_bool()
+
+
+def _coco(mask: Any) -> dict[str, Any]:
+    """pycocotools' compressed RLE (``counts`` str) of a stored mask: the same string whether
+    encoded from the mask or from its uncompressed RLE (`coco_rle`)."""
+    return coco_rle(mask.rle) if isinstance(mask, _RleMask) else encode_rle(mask.to_bool())
 
 
 def _near_crop_edge(boxes: torch.Tensor, crop_box: list[int], image_wh: tuple[int, int]) -> torch.Tensor:

@@ -130,6 +130,7 @@ class Sam2Segmenter(Segmenter):
         import torch
 
         from samkit.models._fast_decoder import decode_points, resize_bilinear
+        from samkit.models._sparse_masks import bilinear_resize
 
         decoder = self.model.sam_mask_decoder
         if not multimask_output and decoder.dynamic_multimask_via_stability:
@@ -148,4 +149,5 @@ class Sam2Segmenter(Segmenter):
             multimask_output,
             resize_bilinear(orig_hw),
             high_res,
+            axes=bilinear_resize(tuple(4 * d for d in features["image_embed"].shape[-2:]), orig_hw),
         )

@@ -1,7 +1,8 @@
 """samkit's fast grid decoder (`samkit.models._fast_decoder`) and the generators built on it
 (SAM, MobileSAM, SAM 2) against upstream: the transformer and the masks piece by piece, then
 whole `generate` runs against segment-anything's and sam2's generators at their default
-thresholds, on random weights given structure by `samkit.testing.disk_masks`.
+thresholds and with the IoU filter and NMS off, on random weights given structure by
+`samkit.testing.disk_masks`.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ def test_requested_masks_equal_the_upstream_predictors_logits(random_model, astr
     )
     torch.testing.assert_close(ours, expected, atol=2e-3 * float(expected.abs().max()), rtol=0)
     assert fast.logits(torch.zeros(0, dtype=torch.long)).shape == (0, 120, 180)
+    with torch.no_grad():  # the low-res logits, resized, are the same masks
+        low = fast.low_res(index)
+        torch.testing.assert_close(fast.resize(low[:, None])[:, 0], ours)
+    assert low.shape == (6, 256, 256) and fast.low_res(torch.zeros(0, dtype=torch.long)).shape == (0, 256, 256)
 
 
 @pytest.mark.parametrize("name", ["mobile_sam", "sam2.1_hiera_tiny"])
@@ -90,6 +95,53 @@ def test_generate_at_default_thresholds_matches_the_upstream_generator(random_mo
     for a, b in zip(ours, theirs):  # same order too, here (no near-ties)
         assert a["point_coords"] == b["point_coords"] and a["crop_box"] == b["crop_box"]
         np.testing.assert_allclose(a["bbox"], b["bbox"], atol=1)
+
+
+#: the IoU filter off (upstream reads 0 as "no filter": every candidate goes on) and box NMS off
+#: (1.0: no two boxes overlap more), the settings where most masks reach the post-processing
+NO_IOU_FILTER_NO_NMS = dict(points_per_side=3, pred_iou_thresh=0.0, box_nms_thresh=1.0)
+
+
+def _assert_same_masks(ours: list[dict], theirs: list[dict]) -> None:
+    agreement = record_agreement(ours, theirs)
+    assert agreement["count_diff"] == 0 and agreement["matched_fraction"] == 1.0, agreement
+    assert agreement["mean_iou"] > 0.999 and agreement["max_score_diff"] < 1e-4
+    assert sorted(r["area"] for r in ours) == pytest.approx(sorted(r["area"] for r in theirs), abs=2)
+
+
+def test_sam2_generate_without_iou_filter_or_nms_matches_the_upstream_generator(random_model, astronaut):
+    """Every candidate passes the (absent) IoU filter, most pass the disks' stability filter
+    and without NMS every one of those is a record: more than one a point."""
+    model = random_model("sam2.1_hiera_tiny")
+    with disk_masks(model.model):
+        ours = model.generate(astronaut, **NO_IOU_FILTER_NO_NMS)
+        theirs = model.generate(astronaut, engine="upstream", **NO_IOU_FILTER_NO_NMS)
+    assert len(theirs) > 9
+    _assert_same_masks(ours, theirs)
+
+
+def test_large_image_masks_from_low_res_cells_match_the_upstream_generator(random_model, monkeypatch):
+    """At 512 x 640 pixels the masks are decided by cells of the low-res logits (about 2 x 2
+    pixels each) and only their edges interpolated (`samkit.models._sparse_masks`): the same
+    records as upstream's with the IoU filter and NMS off, as COCO RLEs."""
+    import skimage.data
+    import skimage.transform
+
+    from samkit.models import _sparse_masks
+
+    image = skimage.transform.resize(skimage.data.astronaut(), (512, 640), preserve_range=True).round().astype(np.uint8)
+    calls = []
+    cell_pass = _sparse_masks._cell_pass
+    monkeypatch.setattr(_sparse_masks, "_cell_pass", lambda *a: calls.append(1) or cell_pass(*a))
+    model = random_model("mobile_sam")
+    params = dict(NO_IOU_FILTER_NO_NMS, output_mode="coco_rle")
+    with disk_masks(model.model):
+        ours = model.generate(image, **params)
+        theirs = model.generate(image, engine="upstream", **params)
+    assert calls and len(theirs) > 9
+    _assert_same_masks(ours, theirs)
+    assert sorted(r["segmentation"]["counts"] for r in ours) == sorted(r["segmentation"]["counts"] for r in theirs)
+    assert sorted(r["bbox"] for r in ours) == sorted(r["bbox"] for r in theirs)
 
 
 def test_sam2_m2m_runs_sam2s_own_generator(random_model, astronaut):

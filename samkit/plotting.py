@@ -323,10 +323,13 @@ def new_figure(
     left: float = 0.8,
     bottom: float = 0.7,
     right: float = 0.25,
+    ncols: int = 1,
+    wspace: float = 0.3,
 ):
     """A figure of ``width`` inches with the ``header`` (`figure_header`) on top and ``body``
-    inches for the axes (margins in inches); returns (figure, axes). Every header text is wrapped
-    to the figure's width (`fit_text`) and the axes start below the last one."""
+    inches for the axes (margins in inches); returns (figure, axes), axes a tuple of ``ncols``
+    side by side (``wspace``: their gap, a fraction of an axes' width) when ``ncols > 1``. Every
+    header text is wrapped to the figure's width (`fit_text`) and the axes start below the last one."""
     from matplotlib.figure import Figure
 
     head = 0.12 + sum(inches for _, _, inches in header) + 0.2
@@ -354,9 +357,13 @@ def new_figure(
         artist.set_multialignment("center")
         fit_text(artist, _header_room(kind, width))
         y += inches
-    ax = fig.add_subplot()
+    ax = fig.add_subplot() if ncols == 1 else tuple(fig.subplots(1, ncols))
     fig.subplots_adjust(
-        top=1 - head / height, bottom=bottom / height, left=min(0.6, left / width), right=1 - right / width
+        top=1 - head / height,
+        bottom=bottom / height,
+        left=min(0.6, left / width),
+        right=1 - right / width,
+        wspace=wspace,
     )
     return fig, ax
 

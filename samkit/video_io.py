@@ -411,7 +411,8 @@ def open_video(source: Any, *, cache_size: int = 8) -> VideoFrames:
     Args:
         source: a folder of .jpg/.jpeg/.png frames, a video file path (str or Path), a (T, H, W, 3)
             uint8 array ((T, H, W, 1) and (T, H, W, 4) are converted), a list of HxWx3 uint8 arrays
-            or PIL images, or a `VideoFrames` (returned as is).
+            or PIL images, any other ``Sequence`` of HxWx3 uint8 frames (read lazily, frame ``i``
+            when it is needed; only frame 0 is checked up front), or a `VideoFrames` (returned as is).
         cache_size: decoded frames kept for video files (default 8).
 
     Raises:
@@ -438,6 +439,14 @@ def open_video(source: Any, *, cache_size: int = 8) -> VideoFrames:
         return _open_array(source)
     if isinstance(source, (list, tuple)):
         return _open_list(list(source))
+    if isinstance(source, Sequence) and not isinstance(source, (str, bytes)):  # lazy: frame i made when read
+        first = np.asarray(source[0]) if len(source) else None
+        if first is None or first.ndim != 3 or first.shape[2] != 3 or first.dtype != np.uint8 or not first.size:
+            raise VideoError(
+                f"A lazy sequence of frames must hold HxWx3 uint8 RGB frames, got {len(source)} frames, "
+                f"frame 0: {None if first is None else (first.shape, str(first.dtype))}."
+            )
+        return VideoFrames(_ArrayBackend(source, convert=False))  # type: ignore[arg-type]
     raise VideoError(
         f"Cannot open a video from {type(source).__name__}: pass a video file or "
         "frames folder path, a (T, H, W, 3) uint8 array, a list of HxWx3 uint8 arrays "

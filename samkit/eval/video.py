@@ -19,6 +19,11 @@ on (`scored_frames`: ``meta["objects"][k]["annotated_frames"]`` where the loader
 first-appearance splits such as YouTube-VOS valid, else ``sample.annotated``). Per-frame J and F
 are computed as the frames are tracked; no predicted mask of the whole video is kept.
 
+The tracker runs with ``bounded=True`` by default (`samkit.video.tracker`): after each frame it
+drops the per-frame tracking state that no later frame reads, so memory stays flat however long
+the sequence (LVOS, SA-V); the masks are those of the unbounded tracker, bit for bit.
+``bounded=False`` keeps every frame's state (upstream's own behaviour).
+
 With ``predictions_dir``, each tracked frame is written as it is produced in the benchmark's layout
 (`samkit.eval._vos_writer`): ``"davis"`` label PNGs ``<seq>/<frame>.png`` (DAVIS palette; where
 predicted objects overlap, the smallest object id wins, as sam2's ``put_per_obj_mask``) or
@@ -129,6 +134,7 @@ def run_video(
     clicks: int = 1,
     video_storage: str = "stream",
     offload_state_to_cpu: bool = False,
+    bounded: bool = True,
     predictions_dir: str | os.PathLike | None = None,
     predictions_layout: str = "auto",
     run_id: str | None = None,
@@ -142,7 +148,8 @@ def run_video(
     Args:
         prompt: ``"mask"``, ``"box"`` or ``"points"`` (from the object's first annotated frame's mask).
         clicks: simulated clicks per object with ``prompt="points"`` (>= 1).
-        video_storage, offload_state_to_cpu: the tracker's memory options (`Segmenter.video`).
+        video_storage, offload_state_to_cpu, bounded: the tracker's memory options
+            (`Segmenter.video`; ``bounded`` True: per-frame state dropped once unreadable, the same masks).
         predictions_dir: write the predictions there, frame by frame as they are tracked, in
             ``predictions_layout`` (None: not written). A relative path is taken from the folder of
             ``out_path`` when it is given (the Hydra run folder in the experiments), else from the
@@ -159,6 +166,8 @@ def run_video(
         raise ValueError(f"prompt must be one of {PROMPTS}, got {prompt!r}")
     if not isinstance(clicks, int) or clicks < 1:
         raise ValueError(f"clicks must be an int >= 1, got {clicks!r}")
+    if not isinstance(bounded, (bool, np.bool_)):
+        raise ValueError(f"bounded must be True or False, got {bounded!r}")
     layout = predictions_layout_of(dataset, predictions_layout)
     root = _predictions_root(predictions_dir, out_path)
     if root is not None:
@@ -187,6 +196,7 @@ def run_video(
                 clicks=clicks,
                 video_storage=video_storage,
                 offload_state_to_cpu=offload_state_to_cpu,
+                bounded=bool(bounded),
                 root=root,
                 layout=layout,
             )
@@ -307,6 +317,7 @@ def _run_sequence(
     clicks: int,
     video_storage: str,
     offload_state_to_cpu: bool,
+    bounded: bool,
     root: Path | None,
     layout: str,
 ) -> None:
@@ -319,6 +330,7 @@ def _run_sequence(
             [np.asarray(_read(p)) for p in sample.frame_paths] if _mixed(sample) else folder,
             video_storage=video_storage,
             offload_state_to_cpu=offload_state_to_cpu,
+            bounded=bounded,
         ),
         model.device,
     )
@@ -403,6 +415,7 @@ def _run_sequence(
         "mem_method": memory.method,
         "video_storage": video_storage,
         "offload_state_to_cpu": offload_state_to_cpu,
+        "bounded": bounded,
     }
     for k, object_id, oid, first in objects:
         rows.append(
@@ -449,6 +462,8 @@ class VideoParams:
     clicks: int = field(default=1, metadata={"min": 1})
     video_storage: str = field(default="stream", metadata={"choices": ("stream", "cpu", "device")})
     offload_state_to_cpu: bool = False
+    #: drop the per-frame tracking state no later frame reads (flat memory, the same masks)
+    bounded: bool = True
     #: write the predictions there (relative: beside the rows, i.e. in the run folder); null: not written
     predictions_dir: str | None = None
     predictions_layout: str = field(default="auto", metadata={"choices": PREDICTION_LAYOUTS})
@@ -717,6 +732,7 @@ PROTOCOL = Protocol(
         clicks=p.clicks,
         video_storage=p.video_storage,
         offload_state_to_cpu=p.offload_state_to_cpu,
+        bounded=p.bounded,
         predictions_dir=p.predictions_dir,
         predictions_layout=p.predictions_layout,
         **common,

@@ -16,7 +16,13 @@ class VideoHandOff:
     video_tracker: str = ""
 
     def video(
-        self, frames: Any, *, video_storage: str = "stream", offload_state_to_cpu: bool = False, progress: bool = False
+        self,
+        frames: Any,
+        *,
+        video_storage: str = "stream",
+        offload_state_to_cpu: bool = False,
+        bounded: bool = False,
+        progress: bool = False,
     ) -> Any:
         """A `samkit.video.VideoTracker` of this model on a video.
 
@@ -27,6 +33,9 @@ class VideoHandOff:
             video_storage: ``"stream"`` (frames decoded when needed, the default), ``"cpu"`` or
                 ``"device"`` (all decoded up front there); see `samkit.video.tracker`.
             offload_state_to_cpu: keep the tracking state in CPU memory (less GPU memory, lower fps).
+            bounded: drop, as it propagates, the per-frame state no later frame can read, so memory
+                stays flat however long the video (the same masks; a prompt or propagation that
+                would read dropped state is an `UnsupportedError`); see `samkit.video.tracker`.
             progress: show the upstream propagation progress bar.
 
         A family without video tracking raises `UnsupportedError` naming the models that track.
@@ -35,5 +44,10 @@ class VideoHandOff:
         module_name, _, class_name = self.video_tracker.partition(":")
         cls = getattr(importlib.import_module(module_name), class_name)
         return cls(
-            self, frames, video_storage=video_storage, offload_state_to_cpu=offload_state_to_cpu, progress=progress
+            self,
+            frames,
+            video_storage=video_storage,
+            offload_state_to_cpu=offload_state_to_cpu,
+            bounded=bounded,
+            progress=progress,
         )

@@ -25,6 +25,11 @@ Frames: ``video_storage="cpu"`` / ``"device"`` give the whole video to ``init_vi
 (decoded and preprocessed up front, stored there). ``"stream"`` (default) gives the session a
 frame store that runs the same video processor on one frame when the model asks for it (the
 session's ``processed_frames`` is read by index only), so frames are decoded when needed.
+
+``bounded=True`` prunes the session's ``output_dict_per_obj`` as it propagates
+(`samkit.video._bounded`; reach from the model's ``num_maskmem`` and
+``max_object_pointers_in_encoder``, stride 1 as transformers reads). SAM 3's text-concept session
+(``Sam3VideoModel``) is not pruned.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from samkit.errors import CheckpointError
+from samkit.video._bounded import BoundedState, MemoryReach
 from samkit.video.tracker import VideoTracker
 
 __all__ = ["HubVideoTracker", "StreamedFrames", "share_image_weights", "load_video_model"]
@@ -237,6 +243,18 @@ class HubVideoTracker(VideoTracker):
                 frame, masks = int(output.frame_idx), self._masks(output)
             yield frame, masks
 
+    def _new_bounded_state(self) -> BoundedState:
+        """Over the session's ``output_dict_per_obj``; transformers reads memories at stride 1."""
+        model = self.video_model
+        reach = MemoryReach(
+            num_maskmem=int(model.num_maskmem),
+            stride=1,
+            max_obj_ptrs=int(model.config.max_object_pointers_in_encoder),
+            num_frames=self.num_frames,
+        )
+        return BoundedState(reach, lambda: self.session.output_dict_per_obj)
+
     def reset(self) -> None:
         self.session.reset_tracking_data()
+        self._forget_dropped()
         self._prompted = False

@@ -9,6 +9,10 @@ a path, so any `samkit.video_io.open_video` source works and frames can stream. 
 checkpoint and frames, the masks are those of ``build_sam2_video_predictor(...)`` on a JPEG folder
 (tested).
 
+``bounded=True`` prunes sam2's ``output_dict_per_obj`` as it propagates (`samkit.video._bounded`,
+reach from the predictor's ``num_maskmem``, ``memory_temporal_stride_for_eval`` and
+``max_obj_ptrs_in_encoder``); the trackers built on sam2's predictor (EfficientTAM's) inherit it.
+
 sam2's ``fill_hole_area`` step needs its CUDA extension; without it (CPU installs,
 ``SAM2_BUILD_CUDA=0``) sam2 skips that step with a warning, on both paths alike.
 """
@@ -24,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from samkit.errors import PromptError
+from samkit.video._bounded import BoundedState, MemoryReach
 from samkit.video.tracker import FrameTensors, VideoTracker
 
 __all__ = ["Sam2VideoTracker", "VIDEO_OVERRIDES", "build_video_predictor"]
@@ -166,6 +171,23 @@ class Sam2VideoTracker(VideoTracker):
             frame, obj_ids, logits = item
             yield int(frame), self._masks(obj_ids, logits)
 
+    def _new_bounded_state(self) -> BoundedState:
+        """Over sam2's ``output_dict_per_obj`` (the prompts not yet propagated are in its
+        ``temp_output_dict_per_obj``); the reach is the predictor's own settings."""
+        p = self.predictor
+        reach = MemoryReach(
+            num_maskmem=int(p.num_maskmem),
+            stride=int(p.memory_temporal_stride_for_eval),
+            max_obj_ptrs=int(p.max_obj_ptrs_in_encoder) if p.use_obj_ptrs_in_encoder else 0,
+            num_frames=self.num_frames,
+        )
+        return BoundedState(
+            reach,
+            lambda: self.state["output_dict_per_obj"],
+            lambda: {t for out in self.state["temp_output_dict_per_obj"].values() for t in out["cond_frame_outputs"]},
+        )
+
     def reset(self) -> None:
         self.predictor.reset_state(self.state)
+        self._forget_dropped()
         self._prompted = False

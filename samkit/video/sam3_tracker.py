@@ -28,7 +28,8 @@ Each `propagate` runs transformers' detect-and-track from a fresh session over e
 so far (so it can be run again, and gives the same ids), detecting each phrase on every frame it
 visits. Its thresholds are the checkpoint config's (``score_threshold_detection`` 0.5,
 ``new_det_thresh`` 0.7 in the released one), changed with `Sam3VideoTracker.detection_threshold`
-and `Sam3VideoTracker.new_object_threshold`; the other heuristics (hot start: outputs held back
+and `Sam3VideoTracker.new_object_threshold`, as is the cap on instances tracked at once
+(`Sam3VideoTracker.max_objects`, ``max_num_objects``); the other heuristics (hot start: outputs held back
 ``hotstart_delay`` frames, 15, to drop unmatched or duplicate tracks; reconditioning; occlusion
 suppression) are the config's too. Without the ``kernels`` package transformers skips its mask
 NMS, hole filling and sprinkle removal (its warning says so).
@@ -47,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from samkit.errors import UnsupportedError
-from samkit.params import check_fraction
+from samkit.params import check_fraction, check_int
 from samkit.prompts import split_phrases
 from samkit.video._hub_tracker import HubVideoTracker, load_video_model
 from samkit.video.masklets import ConceptObject, Masklets, collect_masklets
@@ -78,7 +79,7 @@ class Sam3VideoTracker(HubVideoTracker):
         self._phrases: dict[str, int] = {}  # phrase -> the frame it was added on
         self._concept_model: Any = None
         self._concept_processor: Any = None
-        self._thresholds: dict[str, float] = {}
+        self._settings: dict[str, float | int] = {}  # Sam3VideoModel attributes set on propagate
         self.object_info: dict[int, ConceptObject] = {}
         self.frame_scores: dict[int, dict[int, float]] = {}
 
@@ -155,21 +156,31 @@ class Sam3VideoTracker(HubVideoTracker):
     def detection_threshold(self) -> float:
         """Minimum detection score (``sigmoid(logit) * sigmoid(presence)``) of an instance on a
         frame: ``Sam3VideoConfig.score_threshold_detection`` (checkpoint default 0.5)."""
-        return self._thresholds.get("score_threshold_detection", self.concept_model.config.score_threshold_detection)
+        return self._settings.get("score_threshold_detection", self.concept_model.config.score_threshold_detection)
 
     @detection_threshold.setter
     def detection_threshold(self, value: float) -> None:
-        self._thresholds["score_threshold_detection"] = check_fraction("detection_threshold", value)
+        self._settings["score_threshold_detection"] = check_fraction("detection_threshold", value)
 
     @property
     def new_object_threshold(self) -> float:
         """Minimum detection score for an unmatched detection to start a new object:
         ``Sam3VideoConfig.new_det_thresh`` (checkpoint default 0.7)."""
-        return self._thresholds.get("new_det_thresh", self.concept_model.config.new_det_thresh)
+        return self._settings.get("new_det_thresh", self.concept_model.config.new_det_thresh)
 
     @new_object_threshold.setter
     def new_object_threshold(self, value: float) -> None:
-        self._thresholds["new_det_thresh"] = check_fraction("new_object_threshold", value)
+        self._settings["new_det_thresh"] = check_fraction("new_object_threshold", value)
+
+    @property
+    def max_objects(self) -> int:
+        """The most instances tracked at once over all phrases (new detections past it are not
+        added): ``Sam3VideoConfig.max_num_objects`` (checkpoint default 10000)."""
+        return int(self._settings.get("max_num_objects", self.concept_model.config.max_num_objects))
+
+    @max_objects.setter
+    def max_objects(self, value: int) -> None:
+        self._settings["max_num_objects"] = check_int("max_objects", value, low=1)
 
     def add_text(self, text: str | list[str], frame: int = 0) -> list[str]:
         """Track every instance of each noun phrase of ``text``, each phrase its own concept.
@@ -226,7 +237,7 @@ class Sam3VideoTracker(HubVideoTracker):
     ) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
         """transformers' ``propagate_in_video_iterator`` + ``postprocess_outputs``, frame by frame."""
         model, processor = self.concept_model, self.concept_processor
-        for name, value in self._thresholds.items():
+        for name, value in self._settings.items():
             setattr(model, name, value)  # Sam3VideoModel reads its thresholds from these attributes
         start = min(self._phrases.values()) if start_frame is None else start_frame
         self.object_info.clear()  # in place: a caller (track_masklets) may hold these dicts

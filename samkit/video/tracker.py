@@ -17,6 +17,20 @@ Frames are held in one of three ways (``video_storage``):
 
 ``offload_state_to_cpu=True`` keeps the tracking state (per-frame memories and outputs) in CPU memory,
 as sam2's option of that name: less GPU memory for a lower frame rate.
+
+``bounded=True`` keeps the tracking state flat in memory whatever the video's length: upstream keeps
+every frame's outputs, but tracking a frame reads only the prompted frames, the last
+``num_maskmem - 1`` frames' memories and ``max_obj_ptrs_in_encoder - 1`` frames' object pointers
+(15 frames back by default), so after each propagated frame the outputs nothing can read any more
+are dropped (`samkit.video._bounded`). The masks are the unbounded tracker's, bit for bit. Kept:
+the prompted frames, the frames around them that a propagation from them reads (forward then
+reverse from a prompt frame works), and the last frames of each propagation (so it can be
+continued, and its last frame re-prompted). Given up: a prompt on a frame whose state (or whose
+neighbours' state) was dropped, or a propagation started where the predecessors were dropped, is
+an `UnsupportedError` naming the frames, never a silently different result; `reset()` or
+``bounded=False`` (every frame's state kept, the default for interactive use) allow it. The
+``video`` protocol and the video benchmark track bounded by default. SAM 3's text-concept tracking
+(``add_text``) keeps transformers' own state.
 """
 
 from __future__ import annotations
@@ -27,8 +41,9 @@ from typing import Any
 
 import numpy as np
 
-from samkit.errors import NotReadyError, PromptError
+from samkit.errors import NotReadyError, ParameterError, PromptError, UnsupportedError
 from samkit.prompts import validate_prompts
+from samkit.video._bounded import BoundedState
 
 __all__ = ["VideoTracker", "VIDEO_STORAGE", "FrameTensors"]
 
@@ -81,13 +96,14 @@ class FrameTensors:
 class VideoTracker(abc.ABC):
     """A video and the objects being tracked in it, for one model.
 
-    Get one with ``model.video(frames, video_storage=..., offload_state_to_cpu=...)``.
+    Get one with ``model.video(frames, video_storage=..., offload_state_to_cpu=..., bounded=...)``.
 
     Attributes:
         model: the `Segmenter` it was made from (its weights, device and dtype).
         frames: the `samkit.video_io.VideoFrames` (lazy HxWx3 uint8 RGB frames).
         num_frames, size: T and ``(H, W)`` of the video.
         obj_ids: the object ids prompted so far, in the order they were added.
+        bounded: whether the tracking state is pruned as it goes (see the module docstring).
     """
 
     def __init__(
@@ -97,18 +113,23 @@ class VideoTracker(abc.ABC):
         *,
         video_storage: str = "stream",
         offload_state_to_cpu: bool = False,
+        bounded: bool = False,
         progress: bool = False,
     ) -> None:
         from samkit.video_io import open_video
 
         if video_storage not in VIDEO_STORAGE:
             raise ValueError(f"video_storage must be one of {VIDEO_STORAGE}, got {video_storage!r}")
+        if not isinstance(bounded, (bool, np.bool_)):
+            raise ParameterError(f"bounded must be True or False, got {bounded!r}")
         self.model = model
         self.frames = open_video(frames)
         self.video_storage = video_storage
         self.offload_state_to_cpu = bool(offload_state_to_cpu)
+        self.bounded = bool(bounded)
         self.progress = progress
         self._prompted = False
+        self._bounded_state: BoundedState | None = None
 
     # ------------------------------------------------------------------ facts
     @property
@@ -128,8 +149,23 @@ class VideoTracker(abc.ABC):
         h, w = self.size
         return (
             f"<{type(self).__name__} {self.model.name!r} {self.num_frames} frames {w}x{h} "
-            f"objects={self.obj_ids} video_storage={self.video_storage}>"
+            f"objects={self.obj_ids} video_storage={self.video_storage} bounded={self.bounded}>"
         )
+
+    @property
+    def bounded_state(self) -> BoundedState | None:
+        """With ``bounded=True``, the `samkit.video._bounded.BoundedState` that prunes this tracker's
+        upstream state (made on first use); None otherwise."""
+        if not self.bounded:
+            return None
+        if self._bounded_state is None:
+            state = self._new_bounded_state()
+            if state is None:
+                raise UnsupportedError(
+                    f"{type(self).__name__} has no bounded mode: use model.video(frames, bounded=False)."
+                )
+            self._bounded_state = state
+        return self._bounded_state
 
     # ------------------------------------------------------------------ checks
     def _check_frame(self, frame: Any) -> int:
@@ -182,6 +218,8 @@ class VideoTracker(abc.ABC):
         """
         t = self._check_frame(frame)
         oid = self._check_obj_id(obj_id)
+        if self.bounded:
+            self.bounded_state.check_prompt(t)  # type: ignore[union-attr]
         if mask is not None:
             if any(p is not None for p in (point_coords, point_labels, box)):
                 raise PromptError("a mask prompt goes alone: give mask=..., or points / a box.")
@@ -217,7 +255,23 @@ class VideoTracker(abc.ABC):
             start_frame = self._check_frame(start_frame)
         if max_frames is not None and (not isinstance(max_frames, int) or max_frames < 0):
             raise ValueError(f"max_frames must be an int >= 0, got {max_frames!r}")
-        return self._propagate(bool(reverse), start_frame, max_frames)
+        state = self.bounded_state
+        if state is None:
+            return self._propagate(bool(reverse), start_frame, max_frames)
+        start = start_frame if start_frame is not None else min(state.cond_frames(), default=None)
+        if start is not None:  # (None: nothing prompted upstream, e.g. SAM 3's text concepts)
+            state.check_pass(start, max_frames, bool(reverse))
+        state.begin(bool(reverse))
+        return self._pruned(self._propagate(bool(reverse), start_frame, max_frames), state)
+
+    @staticmethod
+    def _pruned(
+        steps: Iterator[tuple[int, dict[int, np.ndarray]]], state: BoundedState
+    ) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
+        """``steps``, dropping after each frame the state nothing can read any more."""
+        for frame, masks in steps:
+            state.after_frame(frame)
+            yield frame, masks
 
     def track(self, reverse: bool = False, **kwargs: Any) -> dict[int, dict[int, np.ndarray]]:
         """`propagate` collected: ``{frame_index: {obj_id: HxW bool}}``."""
@@ -228,6 +282,15 @@ class VideoTracker(abc.ABC):
         """Forget every prompt, object and result (the frames stay loaded)."""
 
     # ------------------------------------------------------------------ family hooks
+    def _new_bounded_state(self) -> BoundedState | None:
+        """The family's `BoundedState` over its upstream state (None: no bounded mode)."""
+        return None
+
+    def _forget_dropped(self) -> None:
+        """After an upstream reset: nothing is dropped any more (families call it in `reset`)."""
+        if self._bounded_state is not None:
+            self._bounded_state.forget()
+
     @abc.abstractmethod
     def _add_points_or_box(
         self,

@@ -13,7 +13,8 @@ instances (0.255: seed 4 finds two on frame 0, one of which keeps its id through
 none (0.99). Compared: the ids on every frame, masks, each id's phrase and score, the tracker's
 per-frame scores; one phrase, two phrases, nothing found; every memory option. A 5-frame 48x64
 video; torch runs on one thread here (two threads on two busy shared cores are ~10x slower).
-The full-size architecture (~850M parameters at 1008x1008) is not run on CPU: too slow for a test.
+The full-size architecture (~850M parameters at 1008x1008) runs under ``slow``: two frames, every
+detection kept up to three instances (thresholds 0, ``max_num_objects`` 3), against transformers.
 """
 
 from __future__ import annotations
@@ -91,11 +92,11 @@ _REFERENCE: dict = {}
 _MODELS: dict = {}
 
 
-def _run_transformers(model, processor, phrases):
+def _run_transformers(model, processor, phrases, frames=FRAMES):
     """transformers' documented pre-loaded-video usage: ``{frame: (ids, scores, masks,
     prompt_to_obj_ids, tracker scores)}`` in the order frames are yielded."""
     session = processor.init_video_session(
-        video=FRAMES, inference_device="cpu", processing_device="cpu", video_storage_device="cpu"
+        video=frames, inference_device="cpu", processing_device="cpu", video_storage_device="cpu"
     )
     session = processor.add_text_prompt(inference_session=session, text=phrases)
     out = {}
@@ -285,7 +286,28 @@ def test_bad_text_prompts(ours):
         tracker.detection_threshold = 1.5
     with pytest.raises(ParameterError, match="new_object_threshold"):
         tracker.new_object_threshold = "high"
+    with pytest.raises(ParameterError, match="max_objects"):
+        tracker.max_objects = 0
     assert tracker.detection_threshold == 0.5 and tracker.new_object_threshold == 0.7  # the config's
+    assert tracker.max_objects == 10000
+
+
+def test_max_objects_caps_the_instances(ours, hub_folder):
+    """``max_objects`` is ``max_num_objects`` of transformers' model (a ``from_pretrained`` keyword)."""
+    tracker = ours.video(FRAMES)
+    tracker.add_text("a cat")
+    tracker.detection_threshold = tracker.new_object_threshold = 0.0
+    tracker.max_objects = 2
+    result = list(tracker.propagate())
+    tf = transformers_module()
+    reference = tf.Sam3VideoModel.from_pretrained(
+        str(hub_folder), score_threshold_detection=0.0, new_det_thresh=0.0, max_num_objects=2
+    ).eval()
+    ref = _run_transformers(reference, tf.Sam3VideoProcessor.from_pretrained(str(hub_folder)), ["a cat"])
+    _assert_same(tracker, result, ref)
+    assert max(len(masks) for _, masks in result) == 2  # the cap reached, never passed
+    uncapped = ours.video(FRAMES)
+    assert max(len(masks) for _, masks in _run_ours(uncapped, "a cat", 0.0)) > 2
 
 
 def test_capability(ours, monkeypatch):
@@ -296,3 +318,41 @@ def test_capability(ours, monkeypatch):
     monkeypatch.setattr(ours, "spec", lacking)  # e.g. a SAM 3 variant without video text
     with pytest.raises(UnsupportedError, match="text prompts on video.*sam3"):
         tracker.add_text("a cat")
+
+
+@pytest.mark.slow
+def test_full_size_tracks_exactly_as_transformers(tmp_path):
+    """The released architecture (random weights, 1008x1008, ~850M parameters) saved in the hub
+    layout: samkit's concept tracking of two frames equals transformers' documented usage, with
+    every detection kept up to three instances (thresholds 0, ``max_num_objects=3``)."""
+    tf = transformers_module()
+    seeded_build(lambda: tf.Sam3VideoModel(hub_config("full")), seed=0).save_pretrained(tmp_path)
+    side = 1008
+    size = {"height": side, "width": side}
+    half = [0.5, 0.5, 0.5]
+    tf.Sam3VideoProcessor(
+        image_processor=tf.Sam3ImageProcessor(size=size),
+        video_processor=tf.Sam2VideoVideoProcessor(size=size, image_mean=half, image_std=half),
+        tokenizer=stand_in_tokenizer(),
+        target_size=side,
+    ).save_pretrained(tmp_path)
+    frames = FRAMES[:2]
+    reference = tf.Sam3VideoModel.from_pretrained(
+        str(tmp_path), score_threshold_detection=0.0, new_det_thresh=0.0, max_num_objects=3
+    ).eval()
+    ref = _run_transformers(reference, tf.Sam3VideoProcessor.from_pretrained(str(tmp_path)), ["a cat"], frames)
+    del reference
+    ours = samkit.load("sam3", checkpoint=tmp_path, device="cpu")
+    tracker = ours.video(frames)
+    tracker.add_text("a cat")
+    tracker.detection_threshold = tracker.new_object_threshold = 0.0
+    tracker.max_objects = 3
+    result = list(tracker.propagate())
+    assert [t for t, _ in result] == list(ref) == [0, 1]
+    for frame, masks in result:
+        ids, scores, ref_masks, _, tracker_scores = ref[frame]
+        assert list(masks) == ids, f"frame {frame}"
+        for i, oid in enumerate(ids):
+            np.testing.assert_array_equal(masks[oid], ref_masks[i], err_msg=f"frame {frame} object {oid}")
+        assert tracker.frame_scores[frame] == {oid: tracker_scores[oid] for oid in ids if oid in tracker_scores}
+    assert len(ref[0][0]) == 3  # three instances found on the first frame

@@ -141,7 +141,7 @@ def test_figure_one_line_per_option_labelled(rows):
     assert table["device_label"].iloc[0] in text and "cpu" in text.lower()
     assert "cuda" not in text.lower() and "nvidia" not in text.lower()
     assert RANDOM_WEIGHTS_WARNING in text and "random" in text
-    assert "device/offload=True at 4 frames (oom)" in text  # the failed combination is named
+    assert "device/offload=True/bounded=True at 4 frames (oom)" in text  # the failed combination is named
     with pytest.raises(TypeError, match="video_benchmark_table"):
         memory_vs_length(rows)
 
@@ -217,3 +217,131 @@ def test_evaluate_entry_point_runs_it_without_a_dataset(tmp_path, small_input):
     out = pd.read_parquet(tmp_path / "rows.parquet")
     assert len(out) == 1 and out.loc[0, "status"] == "ok" and out.loc[0, "protocol"] == "video_benchmark"
     assert out.loc[0, "frames"] == 3 and out.loc[0, "fps"] > 0
+
+
+# ------------------------------------------------------------------------------ bounded option
+
+
+@pytest.fixture(scope="module")
+def bounded_rows(model):
+    return run_video_benchmark(  # plumbing: rows, table, figure (pruning itself: tests/video/test_bounded.py)
+        model,
+        lengths=[3],
+        size=SIZE,
+        video_storage=["stream"],
+        offload_state_to_cpu=[False],
+        bounded=[True, False],
+        warmup=False,
+        progress=False,
+    )
+
+
+def test_bounded_and_unbounded_rows_same_scores_and_both_curves(bounded_rows):
+    rows = bounded_rows
+    assert rows["bounded"].tolist() == [True, False] and (rows["status"] == "ok").all()
+    assert rows["J&F-Mean"].iloc[0] == rows["J&F-Mean"].iloc[1]  # the same masks, bounded or not
+    table = video_benchmark_table(rows)
+    assert table["bounded"].tolist() == [True, False]
+    if table["peak_mem_mib"].notna().all():
+        labels = [line.get_label() for line in memory_vs_length(table).axes[0].get_lines()]
+        assert len(labels) == 2
+        assert any("bounded=True" in lab for lab in labels) and any("bounded=False" in lab for lab in labels)
+    with pytest.raises(ValueError, match="bounded"):
+        get_protocol("video_benchmark").make_params(bounded=[])
+    with pytest.raises(ValueError, match="bounded"):
+        run_video_benchmark(object(), bounded=["yes"])
+
+
+def test_streamed_scores_are_j_and_f():
+    from samkit.data.streamed_shapes import streamed_shapes
+    from samkit.eval.video_benchmark import _StreamedScores
+    from samkit.metrics import j_and_f
+
+    video = streamed_shapes(6, (24, 32), num_objects=2, seed=1)
+    rng = np.random.default_rng(0)
+    preds = rng.random((6, 2, 24, 32)) > 0.4
+    scores = _StreamedScores(video)
+    for t in range(5):  # frame 5 never tracked: empty, as j_and_f is given
+        scores.add(t, {1: preds[t, 0], 2: preds[t, 1]})
+    preds[5] = False
+    want = [j_and_f(np.stack([video.masks(t)[k] for t in range(6)]), preds[:, k]) for k in range(2)]
+    got = scores.result()
+    for key in ("J-Mean", "F-Mean", "J&F-Mean"):
+        assert got[key] == pytest.approx(np.mean([w[key] for w in want]))
+    assert scores.frames == 5
+
+
+# ------------------------------------------------------------------------------ objects and text prompts
+
+
+def test_object_counts_are_rows_and_a_figure(model):
+    from samkit.eval.video_benchmark import report_sections, speed_vs_objects
+
+    rows = run_video_benchmark(
+        model,
+        lengths=[2],
+        size=SIZE,
+        num_objects=[1, 2],
+        video_storage=["stream"],
+        offload_state_to_cpu=[False],
+        warmup=False,
+        progress=False,
+    )
+    assert (rows["status"] == "ok").all() and rows["objects"].tolist() == [1, 2]
+    assert rows["prompt"].tolist() == ["mask", "mask"] and rows["instances"].tolist() == [1, 2]
+    table = video_benchmark_table(rows)
+    assert table["objects"].tolist() == [1, 2] and table["prompt"].tolist() == ["mask", "mask"]
+    fig = speed_vs_objects(table)
+    fps_line = fig.axes[0].get_lines()[0]
+    assert fps_line.get_xdata().tolist() == [1.0, 2.0]
+    assert fps_line.get_ydata().tolist() == table["fps"].tolist()
+    assert fig.axes[1].get_lines()[0].get_ydata().tolist() == table["peak_mem_mib"].tolist()
+    assert "objects" in figure_text(fig) and RANDOM_WEIGHTS_WARNING in figure_text(fig)
+    assert "video_objects" in [s.name for s in report_sections(rows)]
+
+
+def test_text_prompts_need_concept_tracking(model):
+    rows = run_video_benchmark(
+        model,
+        lengths=[2],
+        size=SIZE,
+        prompt=["text"],
+        video_storage=["stream"],
+        offload_state_to_cpu=[False],
+        warmup=False,
+        progress=False,
+    )
+    assert rows.loc[0, "status"] == "unsupported" and "text prompts" in rows.loc[0, "error"]
+    assert "sam3" in rows.loc[0, "error"]  # the models that do
+    for bad in (["words"], [], "mask,text"):
+        with pytest.raises(ValueError, match="prompt"):
+            run_video_benchmark(model, prompt=bad)
+    with pytest.raises(ValueError, match="text"):
+        run_video_benchmark(model, prompt=["text"], text=" ")
+    with pytest.raises(ValueError, match="num_objects"):
+        get_protocol("video_benchmark").make_params(num_objects=[0])
+
+
+def test_text_rows_track_the_instances_asked(random_model):
+    """SAM 3 (tiny random config): a phrase, thresholds at 0 and at most k instances: every text
+    row tracks k instances on its first frame, whatever the random weights detect."""
+    sam3 = random_model("sam3", config="tiny")
+    rows = get_protocol("video_benchmark").run(
+        sam3,
+        lengths=[2],
+        size=SIZE,
+        num_objects=[1, 3],
+        prompt=["text"],
+        bounded=[True],
+        video_storage=["stream"],
+        offload_state_to_cpu=[False],
+        warmup=False,
+        progress=False,
+    )
+    assert (rows["status"] == "ok").all(), rows.get("error")
+    assert rows["prompt"].tolist() == ["text", "text"] and rows["text"].tolist() == ["a shape"] * 2
+    assert rows["bounded"].tolist() == [False, False]  # concept tracking keeps transformers' state
+    assert rows["instances"].tolist() == [1, 3] and rows["frames"].tolist() == [2, 2]
+    assert rows["J&F-Mean"].isna().all() and (rows["fps"] > 0).all()
+    table = video_benchmark_table(rows)
+    assert table["instances"].tolist() == [1, 3]

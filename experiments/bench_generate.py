@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 import samkit
-from samkit.testing import disk_masks, record_agreement
+from samkit.testing import IOU_OFFSET, disk_masks, record_agreement
 
 #: the sweep's box NMS settings: on (the default 0.7) and off (1.0: no two boxes overlap more)
 NMS_SETTINGS = (0.7, 1.0)
@@ -160,6 +160,8 @@ def sweep(model: Any, image: np.ndarray, args: argparse.Namespace, header: dict[
     (`write_sweep`, after the rows already in the files with ``--append``) as it ends."""
     default_iou = _default_iou(model)
     rows = _read_rows(args.out / f"{_stem(header)}.csv") if args.append else []
+    for row in rows:  # rows from before the option ran at disk_masks' default offset
+        row.setdefault("iou_offset", IOU_OFFSET)
     for pps in args.sweep_points:
         for iou in [default_iou if v < 0 else v for v in args.sweep_iou]:
             for nms in args.sweep_nms:
@@ -171,6 +173,7 @@ def sweep(model: Any, image: np.ndarray, args: argparse.Namespace, header: dict[
                     "candidates": 3 * pps * pps,
                     "pred_iou_thresh": iou,
                     "box_nms_thresh": nms,
+                    "iou_offset": args.iou_offset_used,
                     **result,
                     "load_before": load_before,
                     "load_after": _load(),
@@ -219,7 +222,10 @@ def write_sweep(rows: list[dict[str, Any]], header: dict[str, Any], out: Path) -
     loads = [v for r in rows for v in (r["load_before"], r["load_after"])]
     dates = sorted(r["date"] for r in rows)
     with (out / f"{stem}.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=[*header, *rows[0]])
+        fields = list(header)
+        for row in rows:
+            fields += [k for k in row if k not in fields]
+        writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         for row in rows:
             writer.writerow({**header, **row})
@@ -234,17 +240,19 @@ def write_sweep(rows: list[dict[str, Any]], header: dict[str, Any], out: Path) -
         "during the sweep (other jobs share the CPUs)",
         f"- up to {header['max_repeats']} interleaved run(s) of each generator a setting (order alternating; "
         "column `runs`); medians; agreement of the worst run (`samkit.testing.record_agreement`); "
-        "pass rate: candidates (3 a point) above pred_iou_thresh",
+        "pass rate: candidates (3 a point) above pred_iou_thresh; IoU offset: what `disk_masks` adds to the "
+        "random head's predicted IoUs (it sets the pass rate)",
         f"- settings finished {dates[0]} to {dates[-1]}",
         "",
-        "| points/side | pred_iou_thresh | box NMS | pass rate | masks | upstream ms | samkit ms | speed-up "
-        "| speed-up (CPU time) | count mismatch | mean IoU | matched (IoU>=0.99) | runs |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| points/side | pred_iou_thresh | IoU offset | box NMS | pass rate | masks | upstream ms | samkit ms "
+        "| speed-up | speed-up (CPU time) | count mismatch | mean IoU | matched (IoU>=0.99) | runs |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         nms = "off (1.0)" if r["box_nms_thresh"] >= 1.0 else f"on ({r['box_nms_thresh']})"
         lines.append(
-            f"| {r['points_per_side']} | {r['pred_iou_thresh']} | {nms} | {r['pass_rate']:.1%} | "
+            f"| {r['points_per_side']} | {r['pred_iou_thresh']} | {r.get('iou_offset', '')} | {nms} | "
+            f"{r['pass_rate']:.1%} | "
             f"{r['masks_upstream']} | {r['upstream_ms']:.0f} | {r['samkit_ms']:.0f} | {r['speedup']:.2f}x | "
             f"{r['speedup_cpu']:.2f}x | {r['count_mismatch']:+d} | {r['mean_iou']:.4f} | {r['matched_fraction']:.2%} | "
             f"{r['runs']} |"
@@ -268,6 +276,9 @@ def main() -> None:
     parser.add_argument("--points-per-side", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=2, help="timed runs of each generator (a setting)")
     parser.add_argument("--plain", action="store_true", help="the plain random model, no disk structure")
+    parser.add_argument(
+        "--iou-offset", type=float, default=None, help="disk_masks' predicted-IoU offset (default: its IOU_OFFSET)"
+    )
     parser.add_argument("--open", action="store_true", help="pred_iou_thresh=0, stability_score_thresh=0")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--sweep", action="store_true", help="the settings grid (module docstring)")
@@ -290,7 +301,8 @@ def main() -> None:
     model = samkit.load(args.model, weights="random", device=args.device)
     height, width = args.hw or (args.size, args.size)
     image = _image(height, width)
-    structure = contextlib.nullcontext() if args.plain else disk_masks(model.model)
+    offset = {} if args.iou_offset is None else {"iou_offset": args.iou_offset}
+    structure = contextlib.nullcontext() if args.plain else disk_masks(model.model, **offset)
     with structure:
         for engine in ("upstream", "samkit"):  # warm-up: both paths' code, on a small image
             model.generate(image[:128, :128], engine=engine, points_per_side=2)
@@ -305,6 +317,7 @@ def main() -> None:
                 "machine": _machine(),
                 "max_repeats": args.repeats,
             }
+            args.iou_offset_used = "plain model" if args.plain else offset.get("iou_offset", IOU_OFFSET)
             sweep(model, image, args, header)
             print(f"wrote {_stem(header)}.csv and .md in {args.out}")
             return

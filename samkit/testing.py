@@ -21,8 +21,9 @@ DISK_RADII = (20.0, 5.0, 12.0, 30.0)
 #: logit at a disk's centre (0 on its rim, falling quadratically outside): stability score
 #: (offset 1) ``(1 - 1/50) / (1 + 1/50) = 0.96``, above the generators' default 0.95
 DISK_PEAK = 50.0
-#: added to the predicted IoUs (the random head's are about +-0.2), so that the generators'
-#: default ``pred_iou_thresh`` (0.88 SAM, 0.8 SAM 2) keeps some candidates and drops others
+#: added to the predicted IoUs (the random head's are about +-0.2), so that SAM's default
+#: ``pred_iou_thresh`` 0.88 keeps some candidates and drops others; a random SAM 2 head predicts
+#: higher IoUs (with this offset all pass SAM 2's 0.8; an offset of about 0.29 centres them on it)
 IOU_OFFSET = 0.85
 
 
@@ -38,10 +39,12 @@ def _parts(model: Any) -> tuple[Any, Any]:
 
 
 @contextlib.contextmanager
-def disk_masks(model: Any, radii: tuple[float, ...] = DISK_RADII) -> Iterator[None]:
+def disk_masks(model: Any, radii: tuple[float, ...] = DISK_RADII, iou_offset: float = IOU_OFFSET) -> Iterator[None]:
     """While inside, mask token ``i`` of a one-point prompt predicts a disk of radius ``radii[i]``
     low-res pixels around the point (logit ``DISK_PEAK * (1 - d**2 / r**2)``), plus the random
-    model's own small logits from the other channels; predicted IoUs are raised by `IOU_OFFSET`.
+    model's own small logits from the other channels; predicted IoUs are raised by ``iou_offset``
+    (default `IOU_OFFSET`; a random SAM 2 head's IoUs sit higher than SAM's, so a smaller offset
+    puts them around its default threshold).
 
     The low-res mask is ``hyper . upscaled``: the last upscaling activation's first four channels
     become ``[1, x, y, x**2 + y**2]`` (centred, normalised low-res pixel coordinates) and the
@@ -84,7 +87,7 @@ def disk_masks(model: Any, radii: tuple[float, ...] = DISK_RADII) -> Iterator[No
         return hook
 
     def raise_iou(module: Any, args: Any, out: torch.Tensor) -> torch.Tensor:
-        return out + IOU_OFFSET
+        return out + iou_offset
 
     hooks = [
         prompt_encoder.register_forward_pre_hook(read_points, with_kwargs=True),

@@ -116,6 +116,17 @@ def test_disk_masks_match_the_upstream_generator(disk_records):
     assert all(r["area"] < 3000 for r in ours)
 
 
+def test_disk_masks_iou_offset_shifts_the_predicted_ious(mobile, astronaut):
+    mobile.set_image(astronaut)
+    point = dict(point_coords=[[90, 60]], point_labels=[1])
+    with disk_masks(mobile.model):
+        _, default, _ = mobile.predict(**point)
+    with disk_masks(mobile.model, iou_offset=0.25):
+        masks, lower, _ = mobile.predict(**point)
+    np.testing.assert_allclose(default - lower, 0.6, atol=1e-5)  # IOU_OFFSET 0.85 - 0.25
+    assert masks.any(axis=(1, 2)).all()  # still disks
+
+
 @pytest.mark.slow  # 10 encoder passes (5 crops, twice); crop boxes alone are tested by default
 def test_crops_filters_small_regions_and_coco_rle_match_upstream(mobile, astronaut):
     with disk_masks(mobile.model):

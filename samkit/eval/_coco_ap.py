@@ -33,6 +33,7 @@ __all__ = [
     "AP_NAMES",
     "load_run_detector",
     "detector_columns",
+    "detector_arguments",
 ]
 
 #: COCOeval's first six statistics, in its order
@@ -258,6 +259,13 @@ def load_run_detector(name: str, model: Any, weights: str | None, config: str, s
 
     kind = weights if weights not in (None, "same") else ("random" if model.weights.kind == "random" else "pretrained")
     return load_detector(name, kind, device=model.device, seed=seed, config=config, progress=False, download=False)
+
+
+def detector_arguments(params: Any) -> dict[str, Any]:
+    """A protocol's detector parameters (``detector``, ``detector_weights``, ``detector_config``,
+    ``detector_seed``, ``box_threshold``, ``text_threshold``) as keyword arguments of its runner."""
+    names = ("detector", "detector_weights", "detector_config", "detector_seed", "box_threshold", "text_threshold")
+    return {name: getattr(params, name) for name in names}
 
 
 def detector_columns(detector: Any) -> dict[str, Any]:

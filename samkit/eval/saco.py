@@ -53,7 +53,7 @@ from tqdm.auto import tqdm
 
 from samkit.atomic import atomic_write_text
 from samkit.errors import DatasetError
-from samkit.eval._coco_ap import detector_columns, load_run_detector
+from samkit.eval._coco_ap import detector_arguments, detector_columns, load_run_detector
 from samkit.eval._runner import RowSink, check_image_batch, embedded, resolve_run_id
 from samkit.eval.protocol import Protocol, Section, failure_row, row_header, unsupported_error
 from samkit.eval.summary import SUMMARY_KEYS, accuracy_table
@@ -599,12 +599,7 @@ PROTOCOL = Protocol(
     runner=lambda model, dataset, p, **common: run_saco(
         model,
         dataset,
-        detector=p.detector,
-        detector_weights=p.detector_weights,
-        detector_config=p.detector_config,
-        detector_seed=p.detector_seed,
-        box_threshold=p.box_threshold,
-        text_threshold=p.text_threshold,
+        **detector_arguments(p),
         max_detections=p.max_detections,
         skip_unscored=p.skip_unscored,
         warmup=p.warmup,

@@ -42,7 +42,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from samkit.errors import DatasetError
-from samkit.eval._coco_ap import detector_columns, load_run_detector
+from samkit.eval._coco_ap import detector_arguments, detector_columns, load_run_detector
 from samkit.eval._runner import RowSink, resolve_run_id
 from samkit.eval._veval_writer import veval_entries
 from samkit.eval.protocol import Protocol, Section, failure_row, row_header, unsupported_error
@@ -409,12 +409,7 @@ PROTOCOL = Protocol(
     runner=lambda model, dataset, p, **common: run_saco_video(
         model,
         dataset,
-        detector=p.detector,
-        detector_weights=p.detector_weights,
-        detector_config=p.detector_config,
-        detector_seed=p.detector_seed,
-        box_threshold=p.box_threshold,
-        text_threshold=p.text_threshold,
+        **detector_arguments(p),
         detection_threshold=p.detection_threshold,
         new_object_threshold=p.new_object_threshold,
         video_storage=p.video_storage,

@@ -66,7 +66,8 @@ def test_dry_run_measures_every_setting(dry_run):
     assert perf.loc[perf["setting"] != "float32", "agreement_mIoU"].between(0, 1).all()  # measured
     assert (perf["weights_kind"] == "random").all() and (perf["note"] == RANDOM_WEIGHTS_WARNING).all()
     video = pd.read_csv(out / "video.csv")
-    assert video["model"].tolist() == ["sam3"] and (video["fps"] > 0).all() and (video["frames"] == 2).all()
+    assert video["model"].tolist() == ["sam3", "sam3"] and (video["fps"] > 0).all() and (video["frames"] == 2).all()
+    assert video["prompt"].tolist() == ["mask", "text"] and video["instances"].tolist() == [1, 1]
     gen = pd.read_csv(out / "generate.csv")
     assert dict(zip(gen["engine"], gen["status"])) == {"samkit": "ok", "upstream": "unsupported"}
 

@@ -19,7 +19,8 @@ time a part leaves goes to the next), so that partial results always come back:
 5. ``compile``: bfloat16 + the compiled encoder (`samkit.fast_settings.compile_encoder`; the
    compilation is ``compile_ms``, never timed), fastest fp32 encoders first, with agreement;
 6. ``video``: the video benchmark protocol (`samkit.eval.video_benchmark`) per video model at its
-   released input size (1024, or 512 for the ``*_512x512`` builds): fps, peak memory;
+   released input size (1024, or 512 for the ``*_512x512`` builds): fps, peak memory (mask
+   prompts; SAM 3 also text rows at 1 and 8 instances, fps and memory vs instances);
 7. ``generate``: automatic masks, samkit's generator against the upstream one, as
    ``experiments/bench_generate.py`` (decoder given structure by `samkit.testing.disk_masks` where
    the family allows it; the rows say which).
@@ -121,6 +122,8 @@ class Plan:
             "warmup": True,
         }
     )
+    #: instances of the text rows of models that track text concepts (SAM 3): fps vs instances
+    video_text_objects: list[int] = field(default_factory=lambda: [1, 8])
     generate_points: int = 32
     generate_repeats: int = 2
     compile_names: list[str] | None = None  # None: plan.names, fastest float32 encoders first
@@ -187,6 +190,7 @@ def dry_plan() -> Plan:
             "offload_state_to_cpu": [False],
             "warmup": False,
         },
+        video_text_objects=[1],
         generate_points=2,
         generate_repeats=1,
         memory=False,
@@ -680,13 +684,23 @@ def torch_reset() -> None:
 
 
 def part_video(plan: Plan, clock: Clock, store: Store, log: Log) -> None:
-    """The video benchmark protocol per video model: fps and peak memory at float32."""
+    """The video benchmark protocol per video model: fps and peak memory at float32 (mask prompts;
+    models that track text concepts also text rows at ``plan.video_text_objects`` instances)."""
+    import pandas as pd
+
     from samkit.eval.video_benchmark import run_video_benchmark
 
     def work(name: str) -> str:
         model = load_model(name, plan, log)
         try:
-            frame = run_video_benchmark(model, num_objects=1, progress=False, **plan.video)
+            frames = [run_video_benchmark(model, num_objects=1, progress=False, **plan.video)]
+            if "text_video" in model.capabilities:
+                frames.append(
+                    run_video_benchmark(
+                        model, num_objects=plan.video_text_objects, prompt=["text"], progress=False, **plan.video
+                    )
+                )
+            frame = pd.concat(frames, ignore_index=True)
         finally:
             model = None
             free_memory(plan.device)
@@ -696,7 +710,8 @@ def part_video(plan: Plan, clock: Clock, store: Store, log: Log) -> None:
             errors = frame["error"].dropna().astype(str).tolist() if "error" in frame.columns else []
             return "no ok rows: " + "; ".join(errors[:2])
         return ", ".join(
-            f"{int(r['length'])} frames {r['video_storage']}: {r['fps']:.1f} fps, peak {r['peak_mem_mib']:.0f} MiB"
+            f"{r['prompt']} x{int(r['objects'])} {int(r['length'])} frames {r['video_storage']}: "
+            f"{r['fps']:.1f} fps, peak {r['peak_mem_mib']:.0f} MiB"
             for r in ok.to_dict("records")
         )
 

@@ -11,12 +11,13 @@ when the tracker reads it, so no video is held and memory measures the tracker; 
 2. ``prompt="mask"``: every object prompted on frame 0 with its ground-truth mask, timed:
    ``prompt_ms``. ``prompt="text"`` (models with the ``text_video`` capability: SAM 3's concept
    tracking): the phrase ``text`` added (`samkit.video.sam3_tracker.Sam3VideoTracker.add_text`),
-   with the detection and new-object thresholds at 0 and at most ``num_objects`` instances tracked
-   at once (``max_objects``), so that every row tracks the instance count it names whatever the
-   weights (the released thresholds find nothing with random weights): the rows measure the cost
-   of tracking that many instances, not detection. ``instances`` = the distinct ids output,
-   ``instances_per_frame`` = their mean count a frame (both measured). SAM 3 detects on every
-   frame it tracks, so its text rows include the detector;
+   with the detection and new-object thresholds at 0, the detections' mask NMS off (with every
+   query a detection it would compare 200 x 200 masks: 26 GB at the released size) and at most
+   ``num_objects`` instances tracked at once (``max_objects``), so that every row tracks the
+   instance count it names whatever the weights (the released thresholds find nothing with random
+   weights): the rows measure the cost of tracking that many instances, not detection.
+   ``instances`` = the distinct ids output, ``instances_per_frame`` = their mean count a frame
+   (both measured). SAM 3 detects on every frame it tracks, so its text rows include the detector;
 3. one forward propagation over the whole video, timed (``propagate_ms``; ``fps`` = propagated
    frames / propagation seconds) inside `samkit.metrics.perf.measure_peak_memory`
    (``peak_mem_mib``, ``mem_baseline_mib``, ``mem_method``: on CUDA the allocator's peak, which
@@ -208,6 +209,7 @@ def _prompt_text(tracker: Any, text: str, max_objects: int) -> None:
     tracker.add_text(text, frame=0)
     tracker.detection_threshold = 0.0
     tracker.new_object_threshold = 0.0
+    tracker.detection_nms_threshold = 0.0  # every query a detection: pairwise mask NMS would be N^2 x H x W
     tracker.max_objects = max_objects
 
 

@@ -28,8 +28,9 @@ Each `propagate` runs transformers' detect-and-track from a fresh session over e
 so far (so it can be run again, and gives the same ids), detecting each phrase on every frame it
 visits. Its thresholds are the checkpoint config's (``score_threshold_detection`` 0.5,
 ``new_det_thresh`` 0.7 in the released one), changed with `Sam3VideoTracker.detection_threshold`
-and `Sam3VideoTracker.new_object_threshold`, as is the cap on instances tracked at once
-(`Sam3VideoTracker.max_objects`, ``max_num_objects``); the other heuristics (hot start: outputs held back
+and `Sam3VideoTracker.new_object_threshold`, as are the detections' mask NMS
+(`Sam3VideoTracker.detection_nms_threshold`, ``det_nms_thresh``) and the cap on instances tracked
+at once (`Sam3VideoTracker.max_objects`, ``max_num_objects``); the other heuristics (hot start: outputs held back
 ``hotstart_delay`` frames, 15, to drop unmatched or duplicate tracks; reconditioning; occlusion
 suppression) are the config's too. Without the ``kernels`` package transformers skips its mask
 NMS, hole filling and sprinkle removal (its warning says so).
@@ -171,6 +172,18 @@ class Sam3VideoTracker(HubVideoTracker):
     @new_object_threshold.setter
     def new_object_threshold(self, value: float) -> None:
         self._settings["new_det_thresh"] = check_fraction("new_object_threshold", value)
+
+    @property
+    def detection_nms_threshold(self) -> float:
+        """Mask IoU above which a frame's detections suppress each other before tracking, in
+        [0, 1] (0: no suppression): ``Sam3VideoConfig.det_nms_thresh`` (checkpoint default 0.1).
+        The suppression compares every pair of detections above `detection_threshold` at mask
+        size (N x N x H x W bytes)."""
+        return float(self._settings.get("det_nms_thresh", self.concept_model.config.det_nms_thresh))
+
+    @detection_nms_threshold.setter
+    def detection_nms_threshold(self, value: float) -> None:
+        self._settings["det_nms_thresh"] = check_fraction("detection_nms_threshold", value)
 
     @property
     def max_objects(self) -> int:

@@ -14,7 +14,8 @@ none (0.99). Compared: the ids on every frame, masks, each id's phrase and score
 per-frame scores; one phrase, two phrases, nothing found; every memory option. A 5-frame 48x64
 video; torch runs on one thread here (two threads on two busy shared cores are ~10x slower).
 The full-size architecture (~850M parameters at 1008x1008) runs under ``slow``: two frames, every
-detection kept up to three instances (thresholds 0, ``max_num_objects`` 3), against transformers.
+detection kept up to three instances (thresholds 0, no detection NMS, ``max_num_objects`` 3),
+against transformers.
 """
 
 from __future__ import annotations
@@ -288,8 +289,10 @@ def test_bad_text_prompts(ours):
         tracker.new_object_threshold = "high"
     with pytest.raises(ParameterError, match="max_objects"):
         tracker.max_objects = 0
+    with pytest.raises(ParameterError, match="detection_nms_threshold"):
+        tracker.detection_nms_threshold = -0.1
     assert tracker.detection_threshold == 0.5 and tracker.new_object_threshold == 0.7  # the config's
-    assert tracker.max_objects == 10000
+    assert tracker.max_objects == 10000 and tracker.detection_nms_threshold == 0.1
 
 
 def test_max_objects_caps_the_instances(ours, hub_folder):
@@ -324,7 +327,8 @@ def test_capability(ours, monkeypatch):
 def test_full_size_tracks_exactly_as_transformers(tmp_path):
     """The released architecture (random weights, 1008x1008, ~850M parameters) saved in the hub
     layout: samkit's concept tracking of two frames equals transformers' documented usage, with
-    every detection kept up to three instances (thresholds 0, ``max_num_objects=3``)."""
+    every detection kept up to three instances (thresholds 0, no detection NMS: with all 200
+    queries detected it would need 26 GB; ``max_num_objects=3``)."""
     tf = transformers_module()
     seeded_build(lambda: tf.Sam3VideoModel(hub_config("full")), seed=0).save_pretrained(tmp_path)
     side = 1008
@@ -338,14 +342,14 @@ def test_full_size_tracks_exactly_as_transformers(tmp_path):
     ).save_pretrained(tmp_path)
     frames = FRAMES[:2]
     reference = tf.Sam3VideoModel.from_pretrained(
-        str(tmp_path), score_threshold_detection=0.0, new_det_thresh=0.0, max_num_objects=3
+        str(tmp_path), score_threshold_detection=0.0, new_det_thresh=0.0, det_nms_thresh=0.0, max_num_objects=3
     ).eval()
     ref = _run_transformers(reference, tf.Sam3VideoProcessor.from_pretrained(str(tmp_path)), ["a cat"], frames)
     del reference
     ours = samkit.load("sam3", checkpoint=tmp_path, device="cpu")
     tracker = ours.video(frames)
     tracker.add_text("a cat")
-    tracker.detection_threshold = tracker.new_object_threshold = 0.0
+    tracker.detection_threshold = tracker.new_object_threshold = tracker.detection_nms_threshold = 0.0
     tracker.max_objects = 3
     result = list(tracker.propagate())
     assert [t for t, _ in result] == list(ref) == [0, 1]

@@ -327,8 +327,9 @@ def test_capability(ours, monkeypatch):
 def test_full_size_tracks_exactly_as_transformers(tmp_path):
     """The released architecture (random weights, 1008x1008, ~850M parameters) saved in the hub
     layout: samkit's concept tracking of two frames equals transformers' documented usage, with
-    every detection kept up to three instances (thresholds 0, no detection NMS: with all 200
-    queries detected it would need 26 GB; ``max_num_objects=3``)."""
+    detections kept up to three instances (thresholds 0, no detection NMS: with all 200 queries
+    detected it would need 26 GB; ``max_num_objects=3``; transformers' other heuristics keep one
+    with seed 0). 8 minutes on two shared CPU cores."""
     tf = transformers_module()
     seeded_build(lambda: tf.Sam3VideoModel(hub_config("full")), seed=0).save_pretrained(tmp_path)
     side = 1008
@@ -359,4 +360,4 @@ def test_full_size_tracks_exactly_as_transformers(tmp_path):
         for i, oid in enumerate(ids):
             np.testing.assert_array_equal(masks[oid], ref_masks[i], err_msg=f"frame {frame} object {oid}")
         assert tracker.frame_scores[frame] == {oid: tracker_scores[oid] for oid in ids if oid in tracker_scores}
-    assert len(ref[0][0]) == 3  # three instances found on the first frame
+    assert 1 <= len(ref[0][0]) <= 3  # instances found on the first frame (at most the cap; 1 with seed 0)

@@ -13,11 +13,12 @@ when the tracker reads it, so no video is held and memory measures the tracker; 
    tracking): the phrase ``text`` added (`samkit.video.sam3_tracker.Sam3VideoTracker.add_text`),
    with the detection and new-object thresholds at 0, the detections' mask NMS off (with every
    query a detection it would compare 200 x 200 masks: 26 GB at the released size) and at most
-   ``num_objects`` instances tracked at once (``max_objects``), so that every row tracks the
-   instance count it names whatever the weights (the released thresholds find nothing with random
-   weights): the rows measure the cost of tracking that many instances, not detection.
-   ``instances`` = the distinct ids output, ``instances_per_frame`` = their mean count a frame
-   (both measured). SAM 3 detects on every frame it tracks, so its text rows include the detector;
+   ``num_objects`` instances tracked at once (``max_objects``), so that every query may become an
+   instance whatever the weights (the released thresholds find nothing with random weights): the
+   rows measure the cost of tracking up to that many instances, not detection. SAM 3's other
+   heuristics (hot start, occlusion suppression) can keep fewer: ``instances`` = the distinct ids
+   output and ``instances_per_frame`` = their mean count a frame say how many were tracked. SAM 3
+   detects on every frame it tracks, so its text rows include the detector;
 3. one forward propagation over the whole video, timed (``propagate_ms``; ``fps`` = propagated
    frames / propagation seconds) inside `samkit.metrics.perf.measure_peak_memory`
    (``peak_mem_mib``, ``mem_baseline_mib``, ``mem_method``: on CUDA the allocator's peak, which

@@ -323,8 +323,8 @@ def test_text_prompts_need_concept_tracking(model):
 
 
 def test_text_rows_track_the_instances_asked(random_model):
-    """SAM 3 (tiny random config): a phrase, thresholds at 0 and at most k instances: every text
-    row tracks k instances on its first frame, whatever the random weights detect."""
+    """SAM 3 (tiny random config): a phrase, thresholds at 0, no detection NMS and at most k
+    instances: here each text row tracks k instances (the measured ``instances``)."""
     sam3 = random_model("sam3", config="tiny")
     rows = get_protocol("video_benchmark").run(
         sam3,

@@ -40,8 +40,13 @@ class StreamedShapes:
     """A `moving_shapes` video made frame by frame (see the module docstring).
 
     Attributes:
-        name, num_frames, size ``(H, W)``, num_objects, object_ids (``"1"``..), meta (``seed``,
-        ``background``, ``shapes``, ``colors``, as `SyntheticVideo.meta` less ``centers``).
+        name: the video's name (``"moving_shapes"``).
+        num_frames: T.
+        size: ``(H, W)``, pixels.
+        num_objects: K shapes.
+        object_ids: ``"1"`` .. ``"K"``.
+        meta: ``seed``, ``background``, ``shapes``, ``colors``, as `SyntheticVideo.meta` less
+            ``centers``.
         frames: a lazy ``Sequence`` of the T frames (`samkit.video_io.open_video` reads it lazily).
     """
 

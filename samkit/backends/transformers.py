@@ -166,46 +166,21 @@ def download_snapshot(
     get the files and where to put them.
     """
     huggingface_hub = require_extra("huggingface_hub", "hf", f"Downloading {name} from the Hugging Face hub")
-    from huggingface_hub.utils import (
-        GatedRepoError,
-        HfHubHTTPError,
-        RepositoryNotFoundError,
-        are_progress_bars_disabled,
-        disable_progress_bars,
-        enable_progress_bars,
-    )
+    from huggingface_hub.utils import HfHubHTTPError
 
     dest = Path(dest)
-    how = (
-        f"accept the license at https://huggingface.co/{repo_id}, run `hf auth login`, then "
-        f"`samkit weights download {name}`"
-        if gated
-        else f"run `samkit weights download {name}`"
-    )
     where = (
         f"or put a copy of the repo's files ({', '.join(HF_FILES)}, and its processor/tokenizer "
         f"files) in the folder {dest} (SAMKIT_CHECKPOINTS moves it), or pass checkpoint='folder', "
         "or use weights='random' for the real architecture with random weights"
     )
-    bars_were_off = are_progress_bars_disabled()
-    if not progress:
-        disable_progress_bars()
-    try:
-        with _hub_online():
+    with _hub_session(progress):
+        try:
             folder = huggingface_hub.snapshot_download(
                 repo_id, revision=revision, local_dir=str(dest), allow_patterns=_ALLOW
             )
-    except GatedRepoError as err:
-        raise DownloadError(
-            f"{repo_id} is gated and this account has no access yet: {how}; {where}. ({_first_line(err)})"
-        ) from None
-    except RepositoryNotFoundError as err:
-        raise DownloadError(f"{repo_id} was not found or needs a login: {how}; {where}. ({_first_line(err)})") from None
-    except (HfHubHTTPError, OSError, ValueError) as err:
-        raise DownloadError(f"Could not download {repo_id} ({_first_line(err)}). To get it, {how}; {where}.") from None
-    finally:
-        if not progress and not bars_were_off:
-            enable_progress_bars()
+        except (HfHubHTTPError, OSError, ValueError) as err:
+            raise _hub_error(err, repo_id, repo_id, _how_to_get(repo_id, name, gated), where) from None
     return check_folder(folder)
 
 
@@ -229,56 +204,68 @@ def download_hub_files(
     Returns the paths of the files downloaded.
     """
     huggingface_hub = require_extra("huggingface_hub", "hf", f"Downloading {name} from the Hugging Face hub")
-    from huggingface_hub.utils import (
-        EntryNotFoundError,
-        GatedRepoError,
-        HfHubHTTPError,
-        RepositoryNotFoundError,
-        are_progress_bars_disabled,
-        disable_progress_bars,
-        enable_progress_bars,
-    )
+    from huggingface_hub.utils import EntryNotFoundError, HfHubHTTPError
 
     dest = Path(dest)
-    how = (
-        f"accept the license at https://huggingface.co/{repo_id}, run `hf auth login`, then "
-        f"`samkit weights download {name}`"
-        if gated
-        else f"run `samkit weights download {name}`"
-    )
     where = (
         f"or put {', '.join(filenames)} from https://huggingface.co/{repo_id} in the folder {dest} "
         "(SAMKIT_CHECKPOINTS moves it), or pass checkpoint='path', or use weights='random' for the "
         "real architecture with random weights"
     )
     paths = []
-    bars_were_off = are_progress_bars_disabled()
-    if not progress:
-        disable_progress_bars()
-    with contextlib.ExitStack() as stack:
-        stack.callback(lambda: None if progress or bars_were_off else enable_progress_bars())
-        stack.enter_context(_hub_online())
+    with _hub_session(progress):
         for filename in filenames:
             try:
                 path = huggingface_hub.hf_hub_download(repo_id, filename, revision=revision, local_dir=str(dest))
-            except GatedRepoError as err:
-                raise DownloadError(
-                    f"{repo_id} is gated and this account has no access yet: {how}; {where}. ({_first_line(err)})"
-                ) from None
-            except RepositoryNotFoundError as err:
-                raise DownloadError(
-                    f"{repo_id} was not found or needs a login: {how}; {where}. ({_first_line(err)})"
-                ) from None
             except EntryNotFoundError as err:
                 if optional:
                     continue
                 raise DownloadError(f"{repo_id} has no file {filename} ({_first_line(err)}).") from None
             except (HfHubHTTPError, OSError, ValueError) as err:
-                raise DownloadError(
-                    f"Could not download {filename} from {repo_id} ({_first_line(err)}). To get it, {how}; {where}."
-                ) from None
+                what = f"{filename} from {repo_id}"
+                raise _hub_error(err, repo_id, what, _how_to_get(repo_id, name, gated), where) from None
             paths.append(Path(path))
     return paths
+
+
+def _how_to_get(repo_id: str, name: str, gated: bool) -> str:
+    """The steps that get a hub model's files (a gated one: its license and a login first)."""
+    if gated:
+        return (
+            f"accept the license at https://huggingface.co/{repo_id}, run `hf auth login`, then "
+            f"`samkit weights download {name}`"
+        )
+    return f"run `samkit weights download {name}`"
+
+
+@contextlib.contextmanager
+def _hub_session(progress: bool) -> Iterator[None]:
+    """The hub online (`_hub_online`) and its progress bars on or off, as they were after."""
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    bars_were_off = are_progress_bars_disabled()
+    if not progress:
+        disable_progress_bars()
+    try:
+        with _hub_online():
+            yield
+    finally:
+        if not progress and not bars_were_off:
+            enable_progress_bars()
+
+
+def _hub_error(err: BaseException, repo_id: str, what: str, how: str, where: str) -> DownloadError:
+    """The `DownloadError` of a failed hub download of ``what``: a gated repo without access, a
+    repo not found (or a login missing), anything else (no network...), each saying how to get it."""
+    from huggingface_hub.utils import GatedRepoError, RepositoryNotFoundError
+
+    if isinstance(err, GatedRepoError):
+        return DownloadError(
+            f"{repo_id} is gated and this account has no access yet: {how}; {where}. ({_first_line(err)})"
+        )
+    if isinstance(err, RepositoryNotFoundError):
+        return DownloadError(f"{repo_id} was not found or needs a login: {how}; {where}. ({_first_line(err)})")
+    return DownloadError(f"Could not download {what} ({_first_line(err)}). To get it, {how}; {where}.")
 
 
 def _first_line(err: BaseException) -> str:

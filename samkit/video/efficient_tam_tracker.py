@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from samkit.video.sam2_tracker import Sam2VideoTracker, _frames_from
-from samkit.video.tracker import FrameTensors, VideoTracker
+from samkit.video.sam2_tracker import Sam2VideoTracker
 
 __all__ = ["EfficientTamVideoTracker", "build_video_predictor"]
 
@@ -37,21 +36,6 @@ def build_video_predictor(segmenter: Any) -> Any:
 class EfficientTamVideoTracker(Sam2VideoTracker):
     """`VideoTracker` of the EfficientTAM models (see the module docstring)."""
 
-    def __init__(self, model: Any, frames: Any, **options: Any) -> None:
-        import torch
-
-        VideoTracker.__init__(self, model, frames, **options)
-        self.predictor = build_video_predictor(model)
-        h, w = self.size
-        tensors = FrameTensors(self.frames, self.predictor.image_size)
-        self.frame_tensors = tensors
-        if self.video_storage == "stream":
-            images = tensors
-        else:
-            images = tensors.materialize(model.device if self.video_storage == "device" else "cpu")
-        with _frames_from(images, h, w), self._context(), torch.inference_mode():
-            self.state = self.predictor.init_state(
-                video_path="samkit",
-                offload_video_to_cpu=self.video_storage != "device",
-                offload_state_to_cpu=self.offload_state_to_cpu,
-            )
+    @staticmethod
+    def _build_predictor(model: Any) -> Any:
+        return build_video_predictor(model)

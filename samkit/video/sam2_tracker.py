@@ -91,7 +91,7 @@ class Sam2VideoTracker(VideoTracker):
         import torch
 
         super().__init__(model, frames, **options)
-        self.predictor = build_video_predictor(model)
+        self.predictor = self._build_predictor(model)
         h, w = self.size
         tensors = FrameTensors(self.frames, self.predictor.image_size)
         self.frame_tensors = tensors
@@ -105,6 +105,11 @@ class Sam2VideoTracker(VideoTracker):
                 offload_video_to_cpu=self.video_storage != "device",
                 offload_state_to_cpu=self.offload_state_to_cpu,
             )
+
+    @staticmethod
+    def _build_predictor(model: Any) -> Any:
+        """The family's sam2 ``SAM2VideoPredictor`` holding ``model``'s weights."""
+        return build_video_predictor(model)
 
     def _context(self) -> contextlib.AbstractContextManager:
         stack = contextlib.ExitStack()

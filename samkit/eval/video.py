@@ -61,6 +61,7 @@ from samkit.eval._runner import RowSink, resolve_run_id
 from samkit.eval._vos_writer import SUBMISSIONS, PredictionWriter, write_submission
 from samkit.eval.protocol import Protocol, Section, failure_row, row_header
 from samkit.metrics.perf import measure_peak_memory, timed
+from samkit.params import check_bool
 from samkit.wording import device_label, joined, present, weights_labels, with_random_warning
 
 __all__ = [
@@ -166,8 +167,7 @@ def run_video(
         raise ValueError(f"prompt must be one of {PROMPTS}, got {prompt!r}")
     if not isinstance(clicks, int) or clicks < 1:
         raise ValueError(f"clicks must be an int >= 1, got {clicks!r}")
-    if not isinstance(bounded, (bool, np.bool_)):
-        raise ValueError(f"bounded must be True or False, got {bounded!r}")
+    bounded = check_bool("bounded", bounded)
     layout = predictions_layout_of(dataset, predictions_layout)
     root = _predictions_root(predictions_dir, out_path)
     if root is not None:
@@ -196,7 +196,7 @@ def run_video(
                 clicks=clicks,
                 video_storage=video_storage,
                 offload_state_to_cpu=offload_state_to_cpu,
-                bounded=bool(bounded),
+                bounded=bounded,
                 root=root,
                 layout=layout,
             )

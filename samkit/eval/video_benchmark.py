@@ -64,7 +64,7 @@ from samkit.errors import ParameterError
 from samkit.eval._runner import RowSink, resolve_run_id
 from samkit.eval.protocol import Protocol, Section, failure_row, row_header
 from samkit.metrics.perf import measure_peak_memory, timed
-from samkit.params import check_int
+from samkit.params import check_bool, check_int
 from samkit.plotting import MEMORY_METHODS, figure_header, new_figure, refuse_rows
 from samkit.wording import RANDOM_WEIGHTS_WARNING, device_label, group_weights_kind, joined, present
 
@@ -104,10 +104,10 @@ def _check_bools(name: str, values: Any) -> list[bool]:
     items = [values] if isinstance(values, (bool, np.bool_)) else values
     if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
         raise ParameterError(f"{name} must be a non-empty list of bools, got {values!r}")
-    items = list(items)
-    if not items or any(not isinstance(v, (bool, np.bool_)) for v in items):
+    out = [check_bool(f"{name}[{i}]", v) for i, v in enumerate(items)]
+    if not out:
         raise ParameterError(f"{name} must be a non-empty list of bools (true / false), got {values!r}")
-    return [bool(v) for v in items]
+    return out
 
 
 def _is_int(value: Any) -> bool:
@@ -316,9 +316,7 @@ def run_video_benchmark(
     storages = [video_storage] if isinstance(video_storage, str) else list(video_storage)
     if not storages or any(s not in VIDEO_STORAGE for s in storages):
         raise ValueError(f"video_storage must be a non-empty list of {VIDEO_STORAGE}, got {video_storage!r}")
-    offloads = [offload_state_to_cpu] if isinstance(offload_state_to_cpu, bool) else list(offload_state_to_cpu)
-    if not offloads or any(not isinstance(o, (bool, np.bool_)) for o in offloads):
-        raise ValueError(f"offload_state_to_cpu must be a non-empty list of bools, got {offload_state_to_cpu!r}")
+    offloads = _check_bools("offload_state_to_cpu", offload_state_to_cpu)
     bounds = _check_bools("bounded", bounded)
     from samkit.data.streamed_shapes import streamed_shapes
 
@@ -402,11 +400,7 @@ class VideoBenchmarkParams:
         _check_size(self.size)
         if not list(self.video_storage):
             raise ValueError("video_storage must list at least one of " + ", ".join(VIDEO_STORAGE))
-        offloads = list(self.offload_state_to_cpu)
-        if not offloads or any(not isinstance(o, (bool, np.bool_)) for o in offloads):
-            raise ValueError(
-                f"offload_state_to_cpu must be a non-empty list of bools, got {self.offload_state_to_cpu!r}"
-            )
+        _check_bools("offload_state_to_cpu", self.offload_state_to_cpu)
         _check_bools("bounded", self.bounded)
 
 

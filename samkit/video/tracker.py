@@ -41,7 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from samkit.errors import NotReadyError, ParameterError, PromptError, UnsupportedError
+from samkit.errors import NotReadyError, PromptError, UnsupportedError
+from samkit.params import check_bool
 from samkit.prompts import validate_prompts
 from samkit.video._bounded import BoundedState
 
@@ -120,13 +121,11 @@ class VideoTracker(abc.ABC):
 
         if video_storage not in VIDEO_STORAGE:
             raise ValueError(f"video_storage must be one of {VIDEO_STORAGE}, got {video_storage!r}")
-        if not isinstance(bounded, (bool, np.bool_)):
-            raise ParameterError(f"bounded must be True or False, got {bounded!r}")
         self.model = model
         self.frames = open_video(frames)
         self.video_storage = video_storage
         self.offload_state_to_cpu = bool(offload_state_to_cpu)
-        self.bounded = bool(bounded)
+        self.bounded = check_bool("bounded", bounded)
         self.progress = progress
         self._prompted = False
         self._bounded_state: BoundedState | None = None

@@ -353,11 +353,6 @@ def test_full_size_tracks_exactly_as_transformers(tmp_path):
     tracker.detection_threshold = tracker.new_object_threshold = tracker.detection_nms_threshold = 0.0
     tracker.max_objects = 3
     result = list(tracker.propagate())
-    assert [t for t, _ in result] == list(ref) == [0, 1]
-    for frame, masks in result:
-        ids, scores, ref_masks, _, tracker_scores = ref[frame]
-        assert list(masks) == ids, f"frame {frame}"
-        for i, oid in enumerate(ids):
-            np.testing.assert_array_equal(masks[oid], ref_masks[i], err_msg=f"frame {frame} object {oid}")
-        assert tracker.frame_scores[frame] == {oid: tracker_scores[oid] for oid in ids if oid in tracker_scores}
+    assert list(ref) == [0, 1]
+    _assert_same(tracker, result, ref)  # frames, ids, masks, phrases, scores, per-frame scores
     assert 1 <= len(ref[0][0]) <= 3  # instances found on the first frame (at most the cap; 1 with seed 0)
